@@ -1,0 +1,60 @@
+"""What every subcommand gets: the loaded settings and a lazily opened store."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from store.config import Settings
+from store.context import Store, open_store
+
+
+class CliError(Exception):
+    """A readable failure: printed as ``error: ...`` with exit status 2, never a traceback."""
+
+
+@dataclass
+class CliContext:
+    settings: Settings
+    args: argparse.Namespace
+    _store: Store | None = field(default=None, repr=False)
+
+    def store(self, create: bool = False) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings, create=create)
+        return self._store
+
+    @property
+    def actor(self) -> str:
+        """Who an operator action is recorded as: ``operator:<login>``."""
+        try:
+            name = getpass.getuser()
+        except Exception:
+            name = "unknown"
+        return f"operator:{name}"
+
+    def out(self, text: str = "") -> None:
+        print(text, file=sys.stdout, flush=True)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def table(rows: list[list[Any]], headers: list[str]) -> str:
+    """A plain aligned text table (works in any terminal and in logs)."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = max(widths[i], len(c))
+    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""Entry point of ``trident-scim``: global options, subcommand dispatch, readable errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from cli import (
+    db_cmd,
+    mapping_cmd,
+    role_cmd,
+    serve_cmd,
+    session_cmd,
+    token_cmd,
+    tui_cmd,
+    user_cmd,
+    worker_cmd,
+)
+from cli.context import CliContext, CliError
+from store.config import CONFIG_ENV, ConfigError, load_settings
+from store.db import DatabaseUrlError
+from store.errors import StoreError
+
+COMMAND_MODULES = (
+    db_cmd, serve_cmd, worker_cmd, token_cmd, user_cmd, role_cmd, mapping_cmd, session_cmd,
+    tui_cmd,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trident-scim",
+        description="TridentStack Control SCIM provisioning service.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"config file (default: ${CONFIG_ENV}, then ./config.toml, then built-in defaults)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, settings.logging.level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx = CliContext(settings=settings, args=args)
+    try:
+        result = args.func(ctx)
+        return int(result or 0)
+    except (CliError, StoreError, DatabaseUrlError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""``trident-scim user``: placeholder until its module is written."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    pass

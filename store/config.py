@@ -1,0 +1,193 @@
+"""One typed settings tree, loaded from TOML.
+
+The config path comes from ``--config``, then ``$TRIDENT_SCIM_CONFIG``, then ``./config.toml``;
+with none of them present the built-in defaults describe a complete single-host install on a
+SQLite file. This module only reads and validates settings: it never opens the database.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+CONFIG_ENV = "TRIDENT_SCIM_CONFIG"
+DEFAULT_CONFIG_FILE = "config.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///trident-scim.db"
+    """``sqlite:///path`` (relative to the working directory, or absolute with four slashes)
+    or ``postgresql://user[:password]@host:port/dbname``."""
+    busy_timeout_ms: int = 10_000
+    """How long a SQLite writer waits for another process's lock before giving up (503)."""
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    """Interface waitress listens on. Put nginx (TLS) in front for anything but loopback."""
+    port: int = 8080
+    """TCP port of the SCIM API and /auth/session."""
+    public_url: str = "http://127.0.0.1:8080"
+    """Address IdPs use to reach this service; the SCIM Base URL is this plus ``/scim/v2``."""
+    threads: int = 8
+    """waitress worker threads per process (each holds one database connection)."""
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted; larger bodies get 413."""
+    max_results: int = 1000
+    """Largest page a list or search returns (``count`` above it is capped)."""
+    max_operations: int = 1000
+    """Largest number of operations in one PATCH request."""
+    max_filter_length: int = 4096
+    """Longest filter expression accepted."""
+    activity_flush_seconds: float = 1.0
+    """How often the request log buffer is written to the database."""
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    requests_per_minute: int = 60
+    """Sustained SCIM requests per minute per token (override per token with --rate-limit)."""
+    burst: int = 10
+    """Extra requests a token may send at once above the sustained rate."""
+    auth_failures_per_minute: int = 10
+    """Failed authentications allowed per client address per minute before 429."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    cookie_name: str = "control_session"
+    """Name of Control's browser session cookie checked by /auth/session."""
+    absolute_timeout_minutes: int = 720
+    """A session ends this long after sign-in, however active."""
+    idle_timeout_minutes: int = 60
+    """A session ends after this long without a request."""
+    sign_in_url: str = "/sso/login"
+    """Where /auth/session sends a browser whose session is missing or ended."""
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    defaults: tuple[str, ...] = ("admin", "operator", "viewer")
+    """Roles created by ``db init`` when missing; operators can add more."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    reconcile_seconds: int = 300
+    """Period of the full role reconciliation (mapping edits also trigger a run within seconds)."""
+    session_expiry_seconds: int = 60
+    """Period of the session expiry sweep."""
+    last_used_seconds: int = 15
+    """Period of the Last Used update; Last Used is correct within this plus the API flush."""
+    stale_check_seconds: int = 300
+    """Period of the stale-provisioning check."""
+    stale_after_hours: float = 24.0
+    """A token whose IdP has sent nothing for this long is flagged stale."""
+    retention_seconds: int = 3600
+    """Period of the request-log pruning job."""
+    activity_retention_days: int = 30
+    """Request-log entries older than this are pruned; audit history is never pruned."""
+    lease_ttl_seconds: int = 120
+    """A worker that stops renewing its lease for this long is replaced by another."""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    """Python logging level for the service."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    roles: RoleSettings = field(default_factory=RoleSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    source: str = "built-in defaults"
+    """Where these settings came from (a path or 'built-in defaults')."""
+
+    @property
+    def scim_base_url(self) -> str:
+        return self.api.public_url.rstrip("/") + "/scim/v2"
+
+
+def _coerce(section: str, cls: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{section}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"[{section}] has unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in raw.items():
+        expected = type(getattr(defaults, name))
+        if expected is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"[{section}] {name} must be a list of strings")
+            value = tuple(value)
+        elif expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(f"[{section}] {name} must be {expected.__name__}, got {value!r}")
+        if expected in (int, float) and value < 0:
+            raise ConfigError(f"[{section}] {name} must not be negative")
+        values[name] = value
+    return replace(defaults, **values)
+
+
+def settings_from_dict(data: dict[str, Any], source: str = "dict") -> Settings:
+    """Build settings from a parsed TOML document, rejecting unknown keys and wrong types."""
+    base = Settings()
+    sections: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name == "source":
+            continue
+        if f.name in data:
+            current = getattr(base, f.name)
+            assert is_dataclass(current)
+            sections[f.name] = _coerce(f.name, type(current), data[f.name])
+    unknown = sorted(set(data) - {f.name for f in fields(Settings)} - {"source"})
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
+    settings = replace(base, source=source, **sections)
+    if settings.rate_limit.requests_per_minute < 1:
+        raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
+    return settings
+
+
+def resolve_config_path(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_CONFIG_FILE)
+    return local if local.exists() else None
+
+
+def load_settings(explicit: str | None = None) -> Settings:
+    """Load settings from the resolved config path, or the defaults when there is none."""
+    path = resolve_config_path(explicit)
+    if path is None:
+        return Settings()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    return settings_from_dict(data, source=str(path))

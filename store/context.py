@@ -1,0 +1,53 @@
+"""The Store: one bound database plus the clock, id and randomness sources the rules use.
+
+Every use case takes a Store as its first argument. Tests pass their own clock; production
+uses the system clock and the OS random source.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from store.config import Settings
+from store.db import open_database
+
+
+def utc_now() -> datetime:
+    """Naive UTC, the form every timestamp is stored in."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Store:
+    db: Any  # pony.orm.Database with the entities of store.db bound
+    settings: Settings = field(default_factory=Settings)
+    clock: Callable[[], datetime] = utc_now
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    random_bytes: Callable[[int], bytes] = os.urandom
+
+    @property
+    def provider(self) -> str:
+        return str(self.db.provider_name)
+
+    def close(self) -> None:
+        self.db.disconnect()
+
+
+def open_store(settings: Settings, create: bool = False, **overrides: Any) -> Store:
+    """Bind the configured database. ``create`` creates or upgrades the schema first."""
+    db = open_database(
+        settings.database.url,
+        busy_timeout_ms=settings.database.busy_timeout_ms,
+        create_tables=create,
+    )
+    return Store(db=db, settings=settings, **overrides)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Stored naive UTC -> aware UTC for records."""
+    return None if value is None else value.replace(tzinfo=UTC)

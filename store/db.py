@@ -1,0 +1,316 @@
+"""Persistence: the Pony entities, database binding and schema creation.
+
+Entities never leave ``store/``: services and queries turn them into frozen records. Every
+timestamp is stored as naive UTC. Nothing here holds product rules; it only describes tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pony.orm import (
+    Database,
+    Json,
+    Optional,
+    PrimaryKey,
+    Required,
+    Set,
+    composite_index,
+    composite_key,
+    db_session,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""Bump when a migration step is added to ``_MIGRATIONS``."""
+
+
+def define_entities(db: Database) -> None:
+    """Declare every table on ``db`` (a fresh Database per bound store)."""
+
+    class User(db.Entity):  # type: ignore[name-defined]
+        _table_ = "scim_user"
+        id = PrimaryKey(str, 64)
+        user_name = Required(str, 512)
+        user_name_key = Optional(str, 512, unique=True, nullable=True)
+        external_id = Optional(str, 512, unique=True, nullable=True)
+        display_name = Optional(str, 1024, nullable=True)
+        display_name_key = Optional(str, 1024, nullable=True, index=True)
+        given_name_key = Optional(str, 512, nullable=True, index=True)
+        family_name_key = Optional(str, 512, nullable=True, index=True)
+        active = Required(bool, default=True, index=True)
+        document = Required(Json)
+        created = Required(datetime, precision=6, index=True)
+        last_modified = Required(datetime, precision=6, index=True)
+        version = Required(int, default=1)
+        deleted_at = Optional(datetime, precision=6, nullable=True, index=True)
+        emails = Set("UserEmail", cascade_delete=True)
+        memberships = Set("Membership", cascade_delete=True)
+        role_assignments = Set("RoleAssignment", cascade_delete=True)
+        sessions = Set("Session", cascade_delete=True)
+
+    class UserEmail(db.Entity):  # type: ignore[name-defined]
+        _table_ = "scim_user_email"
+        id = PrimaryKey(int, auto=True)
+        user = Required(User, index=True)
+        value = Required(str, 512)
+        value_key = Required(str, 512, index=True)
+        type = Optional(str, 64, nullable=True)
+        primary = Required(bool, default=False)
+
+    class Group(db.Entity):  # type: ignore[name-defined]
+        _table_ = "scim_group"
+        id = PrimaryKey(str, 64)
+        display_name = Required(str, 1024)
+        display_name_key = Required(str, 1024, unique=True)
+        external_id = Optional(str, 512, unique=True, nullable=True)
+        document = Required(Json)
+        created = Required(datetime, precision=6, index=True)
+        last_modified = Required(datetime, precision=6, index=True)
+        version = Required(int, default=1)
+        member_count = Required(int, default=0)
+        memberships = Set("Membership", cascade_delete=True)
+
+    class Membership(db.Entity):  # type: ignore[name-defined]
+        _table_ = "scim_membership"
+        group = Required(Group)
+        user = Required(User)
+        created = Required(datetime, precision=6)
+        PrimaryKey(group, user)
+        composite_index(user, group)
+
+    class Role(db.Entity):  # type: ignore[name-defined]
+        _table_ = "control_role"
+        name = PrimaryKey(str, 128)
+        description = Optional(str, 1024)
+        created = Required(datetime, precision=6)
+        mappings = Set("GroupRoleMapping", cascade_delete=True)
+        assignments = Set("RoleAssignment", cascade_delete=True)
+
+    class GroupRoleMapping(db.Entity):  # type: ignore[name-defined]
+        _table_ = "sso_group_role_mapping"
+        id = PrimaryKey(int, auto=True)
+        group_name = Required(str, 1024)
+        group_name_key = Required(str, 1024, index=True)
+        role = Required(Role)
+        created = Required(datetime, precision=6)
+        created_by = Required(str, 256)
+        composite_key(group_name_key, role)
+
+    class RoleAssignment(db.Entity):  # type: ignore[name-defined]
+        _table_ = "control_role_assignment"
+        id = PrimaryKey(int, auto=True)
+        user = Required(User)
+        role = Required(Role)
+        source = Required(str, 16)  # "idp" or "manual"
+        via_group = Optional(str, 1024, default="")  # folded IdP group name; "" for manual
+        created = Required(datetime, precision=6)
+        granted_by = Required(str, 256)
+        composite_key(user, role, source, via_group)
+
+    class Session(db.Entity):  # type: ignore[name-defined]
+        _table_ = "control_session"
+        id = PrimaryKey(int, auto=True)
+        secret_hash = Required(str, 128, unique=True)
+        user = Required(User, index=True)
+        created = Required(datetime, precision=6)
+        last_seen = Required(datetime, precision=6)
+        expires_at = Required(datetime, precision=6, index=True)
+        ended_at = Optional(datetime, precision=6, nullable=True, index=True)
+        end_reason = Optional(str, 128, nullable=True)
+
+    class ScimToken(db.Entity):  # type: ignore[name-defined]
+        _table_ = "scim_token"
+        id = PrimaryKey(int, auto=True)
+        name = Required(str, 256)
+        name_key = Required(str, 256, unique=True)
+        prefix = Required(str, 64)
+        secret_hash = Required(str, 128, unique=True)
+        created = Required(datetime, precision=6)
+        created_by = Required(str, 256)
+        last_used = Optional(datetime, precision=6, nullable=True)
+        revoked_at = Optional(datetime, precision=6, nullable=True)
+        revoked_by = Optional(str, 256, nullable=True)
+        rate_limit = Optional(int, nullable=True)  # requests per minute; None = global default
+        stale_since = Optional(datetime, precision=6, nullable=True)
+
+    class RateBucket(db.Entity):  # type: ignore[name-defined]
+        _table_ = "rate_bucket"
+        key = PrimaryKey(str, 256)
+        tat = Required(float)  # GCRA theoretical arrival time, epoch seconds
+
+    class AuditEvent(db.Entity):  # type: ignore[name-defined]
+        _table_ = "audit_event"
+        id = PrimaryKey(int, auto=True)
+        at = Required(datetime, precision=6, index=True)
+        actor = Required(str, 256)
+        action = Required(str, 64)
+        target_type = Required(str, 32)
+        target_id = Required(str, 64)
+        target_name = Optional(str, 1024)
+        before = Optional(Json, nullable=True)
+        after = Optional(Json, nullable=True)
+        detail = Optional(str, 2048)
+        composite_index(target_type, target_id, at)
+
+    class Activity(db.Entity):  # type: ignore[name-defined]
+        _table_ = "request_activity"
+        id = PrimaryKey(int, auto=True)
+        at = Required(datetime, precision=6, index=True)
+        token_id = Optional(int, nullable=True)
+        token_name = Optional(str, 256)
+        client = Optional(str, 128)
+        method = Required(str, 16)
+        path = Required(str, 1024)
+        query = Optional(str, 4096)
+        status = Required(int, index=True)
+        latency_ms = Required(float)
+        scim_type = Optional(str, 64)
+        detail = Optional(str, 2048)
+        user_agent = Optional(str, 256)
+        composite_index(token_id, at)
+
+    class JobRun(db.Entity):  # type: ignore[name-defined]
+        _table_ = "worker_job_run"
+        id = PrimaryKey(int, auto=True)
+        job = Required(str, 64)
+        started = Required(datetime, precision=6)
+        finished = Optional(datetime, precision=6, nullable=True)
+        outcome = Required(str, 16)  # running | ok | error
+        changed = Required(int, default=0)
+        summary = Optional(str, 2048)
+        error = Optional(str, 4096)
+        holder = Required(str, 256)
+        composite_index(job, started)
+
+    class Lease(db.Entity):  # type: ignore[name-defined]
+        _table_ = "worker_lease"
+        name = PrimaryKey(str, 64)
+        holder = Required(str, 256)
+        expires_at = Required(float)
+
+    class SchemaMeta(db.Entity):  # type: ignore[name-defined]
+        _table_ = "schema_meta"
+        key = PrimaryKey(str, 64)
+        value = Required(str, 256)
+
+
+class DatabaseUrlError(ValueError):
+    """The ``[database] url`` is not a supported SQLite or PostgreSQL address."""
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """Turn a database URL into Pony ``bind`` keyword arguments."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        raw = unquote(url[len("sqlite://") :])
+        if raw.startswith("/"):
+            raw = raw[1:]  # sqlite:///rel.db -> rel.db ; sqlite:////abs.db -> /abs.db
+        if not raw:
+            raise DatabaseUrlError("sqlite URL needs a file path, e.g. sqlite:///trident-scim.db")
+        if raw == ":memory:":
+            raise DatabaseUrlError("an in-memory SQLite database cannot be shared; use a file")
+        return {"provider": "sqlite", "filename": str(Path(raw).absolute()), "create_db": True}
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.path.strip("/"):
+            raise DatabaseUrlError("postgresql URL needs a database name")
+        args: dict[str, Any] = {
+            "provider": "postgres",
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 5432,
+            "user": unquote(parts.username or "postgres"),
+            "database": unquote(parts.path.strip("/")),
+        }
+        if parts.password:
+            args["password"] = unquote(parts.password)
+        return args
+    raise DatabaseUrlError(
+        f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool = False) -> Database:
+    """Bind a new Database with every entity; create or upgrade the schema if asked."""
+    args = parse_database_url(url)
+    db = Database()
+    define_entities(db)
+    if args["provider"] == "sqlite":
+
+        @db.on_connect(provider="sqlite")
+        def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
+            cursor = connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+
+        db.bind(timeout=busy_timeout_ms / 1000, **args)
+    else:
+        db.bind(connect_timeout=10, **args)
+    if create_tables:
+        _create_or_upgrade(db, args["provider"])
+    else:
+        db.generate_mapping(create_tables=False)
+    return db
+
+
+def _create_or_upgrade(db: Database, provider: str) -> None:
+    """Create missing tables under a lock so processes starting together migrate once."""
+    if provider == "postgres":
+        # A session-level advisory lock on a side connection: the first process migrates,
+        # the others wait here and then find the tables already in place.
+        lock_conn = _pg_side_connection(db)
+        try:
+            with lock_conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(727271)")
+            db.generate_mapping(create_tables=True)
+            with db_session:
+                _record_schema_version(db)
+        finally:
+            with lock_conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(727271)")
+            lock_conn.close()
+        return
+    for attempt in range(50):
+        try:
+            db.generate_mapping(create_tables=True)
+            break
+        except Exception as exc:  # another process creating the same tables at once
+            if "locked" not in str(exc) and "already exists" not in str(exc):
+                raise
+            log.info("schema busy (attempt %d): %s", attempt + 1, exc)
+            time.sleep(0.1)
+    with db_session:
+        _record_schema_version(db)
+
+
+def _pg_side_connection(db: Database) -> Any:
+    import psycopg2
+
+    kwargs = dict(db.provider.pool.kwargs)
+    conn = psycopg2.connect(**kwargs)
+    conn.autocommit = True
+    return conn
+
+
+def _record_schema_version(db: Database) -> None:
+    meta = db.SchemaMeta.get(key="schema_version")
+    if meta is None:
+        db.SchemaMeta(key="schema_version", value=str(SCHEMA_VERSION))
+    elif int(meta.value) > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema {meta.value} is newer than this release ({SCHEMA_VERSION})"
+        )
+    else:
+        meta.value = str(SCHEMA_VERSION)
+
+
+def table_names(db: Database) -> list[str]:
+    return [entity._table_ for entity in db.entities.values()]

@@ -1,0 +1,43 @@
+"""SCIM bearer tokens and session ids: generation shape, hashing and constant-time checks.
+
+A token is ``tscim_`` + 43 url-safe characters (256 random bits), so secret scanners can
+recognise a leaked one. Only its SHA-256 is stored; lookups go by hash and the final
+comparison is constant time. The random bytes are passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+TOKEN_PREFIX = "tscim_"
+SESSION_PREFIX = "tcs_"
+SECRET_BYTES = 32
+DISPLAY_PREFIX_CHARS = 10  # "tscim_" + 4 characters of the secret: enough to tell tokens apart
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
+
+
+def encode_secret(prefix: str, random_bytes: bytes) -> str:
+    if len(random_bytes) < SECRET_BYTES:
+        raise ValueError("a secret needs at least 32 random bytes")
+    return prefix + base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode("ascii")
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def display_prefix(secret: str) -> str:
+    """The part of a token that may be shown and logged (never enough to use it)."""
+    return secret[:DISPLAY_PREFIX_CHARS]
+
+
+def looks_like_secret(value: str) -> bool:
+    """Cheap shape check before any database work (rejects junk and oversized values)."""
+    return bool(_TOKEN_RE.match(value))
+
+
+def hashes_match(stored_hash: str, presented_secret: str) -> bool:
+    return hmac.compare_digest(stored_hash, hash_secret(presented_secret))

@@ -1,0 +1,1 @@
+"""Read use cases returning frozen records and pages; they never write."""

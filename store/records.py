@@ -1,0 +1,250 @@
+"""Frozen records the store hands to its callers, and the inputs it takes.
+
+Pony entities never leave ``store/``; every service and query returns these. Timestamps are
+timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    total: int
+    start_index: int  # 1-based index of the first item
+
+
+# ---- SCIM resources -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailInput:
+    value: str
+    type: str | None = None
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """What a create or replace writes. ``document`` is the SCIM representation to keep
+    (core and extension attributes; never id, meta, groups or password)."""
+
+    user_name: str
+    document: dict[str, Any]
+    external_id: str | None = None
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    active: bool = True
+    emails: tuple[EmailInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    active: bool
+    document: dict[str, Any]
+    created: datetime
+    last_modified: datetime
+    version: int
+    groups: tuple[GroupRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    id: str
+    display: str  # the member's userName
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    display_name: str
+    document: dict[str, Any]
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: str
+    display_name: str
+    external_id: str | None
+    document: dict[str, Any]
+    created: datetime
+    last_modified: datetime
+    version: int
+    member_count: int
+    members: tuple[MemberRef, ...] | None = None  # None when not loaded (excludedAttributes)
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """One step of a group PATCH, applied as a delta in the caller's order."""
+
+    kind: str  # "add" | "remove" | "replace_all" | "remove_all" | "rename" | "external_id" | "document"
+    member_ids: tuple[str, ...] = ()
+    value: Any = None
+
+
+# ---- roles, sessions, tokens ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleRecord:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class RoleAssignmentRecord:
+    role: str
+    source: str  # "idp" | "manual"
+    via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
+    granted_by: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class MappingRecord:
+    group_name: str
+    role: str
+    created: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    user_id: str
+    user_name: str
+    created: datetime
+    last_seen: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """Result of checking a session cookie: valid with the user and roles, or why not."""
+
+    valid: bool
+    reason: str = ""
+    user_id: str | None = None
+    user_name: str | None = None
+    display_name: str | None = None
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    name: str
+    prefix: str
+    created: datetime
+    created_by: str
+    last_used: datetime | None
+    revoked_at: datetime | None
+    rate_limit: int | None
+    stale_since: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.stale_since is not None:
+            return "stale"
+        return "active"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued token: ``secret`` exists only in this object, shown once."""
+
+    record: TokenRecord
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Outcome of authenticating a bearer token (with its rate limit applied)."""
+
+    ok: bool
+    reason: str = ""  # "missing" | "malformed" | "unknown" | "revoked" | "rate_limited"
+    token_id: int | None = None
+    token_name: str | None = None
+    retry_after: float = 0.0
+
+
+# ---- audit, activity, worker ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    target_name: str
+    before: Any
+    after: Any
+    detail: str
+
+
+@dataclass(frozen=True)
+class ActivityInput:
+    at: datetime
+    method: str
+    path: str
+    status: int
+    latency_ms: float
+    token_id: int | None = None
+    token_name: str = ""
+    client: str = ""
+    query: str = ""
+    scim_type: str = ""
+    detail: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityRecord(ActivityInput):
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class JobRunRecord:
+    id: int
+    job: str
+    started: datetime
+    finished: datetime | None
+    outcome: str
+    changed: int
+    summary: str
+    error: str
+    holder: str
+
+
+@dataclass(frozen=True)
+class UserDetail:
+    user: UserRecord
+    roles: tuple[RoleAssignmentRecord, ...]
+    active_sessions: int
+    audit: tuple[AuditRecord, ...]
+    deleted: bool = False

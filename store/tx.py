@@ -1,0 +1,109 @@
+"""Transactions: one use case = one database transaction, retried on benign races.
+
+``@transaction`` opens a Pony db_session around a use case (or joins the caller's), retries
+optimistic-check and unique-key races a few times, and turns a locked or unreachable
+database into ``Unavailable`` so the edges answer 503 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from pony.orm import db_session
+from pony.orm.core import (
+    CommitException,
+    OptimisticCheckError,
+    RollbackException,
+    TransactionIntegrityError,
+    UnrepeatableReadError,
+    local,
+)
+from pony.orm.dbapiprovider import DatabaseError, InterfaceError, IntegrityError, OperationalError
+
+from store.errors import Conflict, Unavailable
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RETRIES = 8
+_RACES = (OptimisticCheckError, UnrepeatableReadError)
+
+
+def _is_integrity(exc: BaseException) -> bool:
+    if isinstance(exc, TransactionIntegrityError | IntegrityError):
+        return True
+    cause = getattr(exc, "original_exc", None) or exc.__cause__
+    return isinstance(cause, TransactionIntegrityError | IntegrityError)
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    cause = getattr(exc, "original_exc", None) or exc.__cause__
+    return isinstance(cause, OperationalError | InterfaceError)
+
+
+def in_transaction() -> bool:
+    return local.db_session is not None
+
+
+def transaction(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` in its own db_session, or inside the caller's when one is open."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if in_transaction():
+            return fn(*args, **kwargs)
+        delay = 0.005
+        for attempt in range(RETRIES):
+            last = attempt == RETRIES - 1
+            try:
+                with db_session:
+                    return fn(*args, **kwargs)
+            except _RACES:
+                if last:
+                    raise Unavailable("the record changed concurrently; try again") from None
+            except (CommitException, RollbackException, DatabaseError, InterfaceError,
+                    TransactionIntegrityError) as exc:
+                if _is_integrity(exc):
+                    if last:
+                        raise Conflict("a concurrent change claimed the same unique value") from None
+                elif _is_unavailable(exc) or isinstance(exc, CommitException):
+                    if last:
+                        log.warning("database unavailable: %s", type(exc).__name__)
+                        raise Unavailable("the database is busy or unreachable") from None
+                else:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+        raise Unavailable("the database is busy or unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+def read(fn: Callable[P, R]) -> Callable[P, R]:
+    """A read-only use case: its own db_session, database faults become ``Unavailable``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if in_transaction():
+            return fn(*args, **kwargs)
+        try:
+            with db_session:
+                return fn(*args, **kwargs)
+        except (DatabaseError, InterfaceError) as exc:
+            if _is_unavailable(exc):
+                raise Unavailable("the database is busy or unreachable") from None
+            raise
+
+    return wrapper
+
+
+def call_with_retry(fn: Callable[[], Any]) -> Any:
+    return transaction(fn)()

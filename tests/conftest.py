@@ -1,0 +1,75 @@
+"""Database fixtures: every store and API test runs on a real SQLite file and on PostgreSQL.
+
+Set TRIDENT_TEST_BACKENDS=sqlite to skip PostgreSQL on a machine without it; CI runs both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from store.context import Store
+from tests.support import (
+    FakeClock,
+    create_pg_database,
+    drop_pg_database,
+    open_test_store,
+    wipe,
+)
+
+BACKENDS = [b for b in os.environ.get("TRIDENT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def _session_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    made: dict[str, object] = {}
+    urls: dict[str, str] = {}
+
+    def get(backend: str) -> Store:
+        if backend not in made:
+            if backend == "sqlite":
+                path = tmp_path_factory.mktemp("sqlite") / "store.db"
+                urls[backend] = f"sqlite:///{path}"
+            else:
+                urls[backend] = create_pg_database()
+            made[backend] = open_test_store(urls[backend])
+        return made[backend]  # type: ignore[return-value]
+
+    yield {"get": get, "urls": urls}
+    for backend, store in made.items():
+        store.close()  # type: ignore[attr-defined]
+        if backend == "postgresql":
+            drop_pg_database(urls[backend])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(backend: str, _session_stores: dict[str, object], clock: FakeClock) -> Store:
+    """An empty store on ``backend`` whose clock the test controls."""
+    base: Store = _session_stores["get"](backend)  # type: ignore[operator]
+    wipe(base)
+    return replace(base, clock=clock)
+
+
+@pytest.fixture
+def store_url(backend: str, store: Store, _session_stores: dict[str, object]) -> str:
+    """The URL of ``store``'s database, for tests that start other processes on it."""
+    return _session_stores["urls"][backend]  # type: ignore[index]
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "trident-scim.db"

@@ -1,0 +1,88 @@
+"""Test helpers shared by every suite: a settable clock and database fixtures' plumbing."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg2
+
+from store.config import DatabaseSettings, Settings
+from store.context import Store, open_store
+
+PG_DSN = os.environ.get("TRIDENT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+"""Server the PostgreSQL tests use; each test session creates and drops its own database."""
+
+
+class FakeClock:
+    """A clock the test moves by hand (injected, as production injects the system clock)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 5, 9, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 0, **kw: float) -> datetime:
+        self.now = self.now + timedelta(seconds=seconds, **kw)
+        return self.now
+
+
+def aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC)
+
+
+def _admin_conn() -> Any:
+    conn = psycopg2.connect(PG_DSN + "/postgres", connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def create_pg_database() -> str:
+    """Create a throwaway database and return its URL."""
+    name = f"trident_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    conn = _admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"{PG_DSN}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = _admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def settings_for(url: str, **sections: Any) -> Settings:
+    base = Settings()
+    return replace(base, database=DatabaseSettings(url=url), **sections)
+
+
+def open_test_store(url: str) -> Store:
+    return open_store(settings_for(url), create=True)
+
+
+# Children before parents, so a plain DELETE works on SQLite with foreign keys on.
+_TABLES = [
+    "control_session", "control_role_assignment", "sso_group_role_mapping", "scim_membership",
+    "scim_user_email", "scim_group", "scim_user", "control_role", "scim_token", "rate_bucket",
+    "audit_event", "request_activity", "worker_job_run", "worker_lease",
+]
+
+
+def wipe(store: Store) -> None:
+    """Empty every table (keeps schema_meta) between tests."""
+    from pony.orm import db_session
+
+    with db_session:
+        if store.provider == "postgres":
+            store.db.execute("TRUNCATE " + ", ".join(_TABLES) + " RESTART IDENTITY CASCADE")
+        else:
+            for table in _TABLES:
+                store.db.execute(f"DELETE FROM {table}")
