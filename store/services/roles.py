@@ -1,10 +1,31 @@
-"""Roles, manual grants and the SSO group-to-role mapping."""
+"""Roles, manual grants and the SSO group-to-role mapping.
+
+Every role assignment has a source: ``manual`` rows are granted and revoked here by an
+operator; ``idp`` rows are derived from IdP group memberships through the mapping and are
+only ever written by ``lifecycle.recompute_user_roles``. So this module never touches an
+``idp`` row directly: a mapping change recomputes the members of the affected groups in the
+same transaction (the worker's periodic reconcile repairs anything a race left behind).
+"""
 
 from __future__ import annotations
 
-from store.context import Store
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from store.context import Store, as_utc
+from store.domain.names import fold
+from store.domain.roles import idp_grants
+from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.identity import find_user_entity
+from store.records import MappingRecord, RoleRecord
 from store.services.audit import record_event
-from store.tx import transaction
+from store.services.lifecycle import IDP, MANUAL, lock_user, mapping_table, recompute_user_roles
+from store.tx import read, transaction
+
+ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+MAX_GROUP_NAME = 1024
+MAX_DESCRIPTION = 1024
 
 
 @transaction
@@ -17,3 +38,267 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
             record_event(store, actor, "role.created", "role", name, name)
             created.append(name)
     return created
+
+
+def find_role(store: Store, name: str) -> Any:
+    """The role called ``name``, compared case-insensitively (roles are few), else None."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    name = name.strip()
+    role = store.db.Role.get(name=name) if len(name) <= 128 else None
+    if role is not None:
+        return role
+    key = fold(name)
+    return next((r for r in store.db.Role.select() if fold(r.name) == key), None)
+
+
+def _existing_role(store: Store, name: str) -> Any:
+    role = find_role(store, name)
+    if role is None:
+        known = ", ".join(sorted(r.name for r in store.db.Role.select())) or "none"
+        raise InvalidInput(f"unknown role {name!r} (roles: {known})", "role")
+    return role
+
+
+def _live_user(store: Store, user_name: str) -> Any:
+    user = find_user_entity(store, user_name)
+    if user is None:
+        raise NotFound(f"user {user_name!r} not found")
+    return lock_user(store, user.id)
+
+
+@transaction
+def create_role(store: Store, name: str, description: str, actor: str) -> RoleRecord:
+    """Add a role operators can grant and map groups to."""
+    name = (name or "").strip()
+    if not ROLE_NAME.match(name):
+        raise InvalidInput(
+            "a role name is 1-128 letters, digits, '_', '.', ':' or '-', "
+            "starting with a letter or digit",
+            "name",
+        )
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"a description has at most {MAX_DESCRIPTION} characters", "description")
+    if find_role(store, name) is not None:
+        raise Conflict(f"role {name!r} already exists", "name")
+    store.db.Role(name=name, description=description, created=store.clock())
+    record_event(
+        store, actor, "role.created", "role", name, name, after={"description": description}
+    )
+    return RoleRecord(name, description)
+
+
+@transaction
+def grant_role(store: Store, user_name: str, role: str, actor: str) -> bool:
+    """Grant a manual role. A role the user also holds through an IdP group still gets its
+    manual row, so it survives the group going away. Returns False if already granted."""
+    user = _live_user(store, user_name)
+    role_row = _existing_role(store, role)
+    if store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group=""):
+        return False
+    store.db.RoleAssignment(
+        user=user,
+        role=role_row,
+        source=MANUAL,
+        via_group="",
+        created=store.clock(),
+        granted_by=actor[:256],
+    )
+    record_event(
+        store,
+        actor,
+        "role.granted",
+        "user",
+        user.id,
+        user.user_name,
+        after={"role": role_row.name, "source": MANUAL},
+    )
+    return True
+
+
+@transaction
+def revoke_role(store: Store, user_name: str, role: str, actor: str) -> bool:
+    """Revoke a manual role; IdP-derived rows are never touched. Returns False when the user
+    holds the role in no way; InvalidInput when only an IdP group gives it."""
+    user = _live_user(store, user_name)
+    role_row = _existing_role(store, role)
+    manual = store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group="")
+    if manual is None:
+        via = sorted(
+            a.via_group for a in user.role_assignments if a.source == IDP and a.role == role_row
+        )
+        if via:
+            raise InvalidInput(_idp_only_message(store, user, role_row.name, via), "role")
+        return False
+    manual.delete()
+    record_event(
+        store,
+        actor,
+        "role.revoked",
+        "user",
+        user.id,
+        user.user_name,
+        before={"role": role_row.name, "source": MANUAL},
+    )
+    return True
+
+
+def _idp_only_message(store: Store, user: Any, role: str, keys: list[str]) -> str:
+    names = []
+    for key in keys:
+        mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role)
+        names.append(mapping.group_name if mapping is not None else key)
+    groups = ", ".join(repr(n) for n in names)
+    return (
+        f"{user.user_name!r} holds role {role!r} through IdP group {groups} and the SSO "
+        f"group-to-role mapping, not as a manual grant: remove the user from that group in "
+        f"the IdP, or change the mapping (trident-scim mapping remove {names[0]!r} {role})"
+    )
+
+
+# ---- the SSO group-to-role mapping ----------------------------------------------------------
+
+
+def _clean_group_name(group_name: str) -> str:
+    if not isinstance(group_name, str) or not group_name.strip():
+        raise InvalidInput("an IdP group name is required", "group")
+    group_name = group_name.strip()
+    if len(group_name) > MAX_GROUP_NAME or len(fold(group_name)) > MAX_GROUP_NAME:
+        raise InvalidInput(f"an IdP group name has at most {MAX_GROUP_NAME} characters", "group")
+    return group_name
+
+
+def _mapping_record(mapping: Any) -> MappingRecord:
+    return MappingRecord(
+        group_name=mapping.group_name,
+        role=mapping.role.name,
+        created=as_utc(mapping.created),  # type: ignore[arg-type]
+        created_by=mapping.created_by,
+    )
+
+
+@transaction
+def set_mapping(store: Store, group_name: str, role: str, actor: str) -> MappingRecord:
+    """Map an IdP group (matched case-insensitively) to a role; idempotent. The group's
+    members gain the role in the same transaction."""
+    group_name = _clean_group_name(group_name)
+    role_row = _existing_role(store, role)
+    key = fold(group_name)
+    existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
+    if existing is not None:
+        return _mapping_record(existing)
+    mapping = store.db.GroupRoleMapping(
+        group_name=group_name,
+        group_name_key=key,
+        role=role_row,
+        created=store.clock(),
+        created_by=actor[:256],
+    )
+    changed = recompute_group_members(store, [key], actor)
+    record_event(
+        store,
+        actor,
+        "mapping.set",
+        "mapping",
+        key[:64],
+        f"{group_name} -> {role_row.name}",
+        after={"group": group_name, "role": role_row.name},
+        detail=f"{changed} IdP role assignment(s) changed",
+    )
+    return _mapping_record(mapping)
+
+
+@transaction
+def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool:
+    """Remove one mapping row; the group's members lose the role unless another group or a
+    manual grant gives it. Returns False when there was no such mapping."""
+    group_name = _clean_group_name(group_name)
+    role_row = find_role(store, role)
+    if role_row is None:
+        return False
+    key = fold(group_name)
+    mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
+    if mapping is None:
+        return False
+    shown = mapping.group_name
+    mapping.delete()
+    changed = recompute_group_members(store, [key], actor)
+    record_event(
+        store,
+        actor,
+        "mapping.removed",
+        "mapping",
+        key[:64],
+        f"{shown} -> {role_row.name}",
+        before={"group": shown, "role": role_row.name},
+        detail=f"{changed} IdP role assignment(s) changed",
+    )
+    return True
+
+
+def recompute_group_members(store: Store, group_keys: Iterable[str], actor: str) -> int:
+    """Recompute the IdP roles of every member of the groups with these folded names, in
+    the caller's transaction. The group row is locked first, then the members in id order
+    (the order a membership change locks them), so a concurrent deactivation or membership
+    change waits instead of interleaving."""
+    mapping = mapping_table(store)
+    changed = 0
+    for key in sorted(set(group_keys)):
+        group = store.db.Group.get_for_update(display_name_key=key)
+        if group is None:
+            continue  # the IdP has not pushed this group (yet)
+        for user in _locked_members(store, group):
+            changed += recompute_user_roles(store, user, actor, mapping)
+    return changed
+
+
+def _locked_members(store: Store, group: Any) -> list[Any]:
+    query = store.db.User.select(lambda u: group in u.memberships.group)
+    return list(query.order_by(lambda u: u.id).for_update())
+
+
+# ---- preview --------------------------------------------------------------------------------
+
+
+@read
+def preview_mapping_change(
+    store: Store, add: list[tuple[str, str]], remove: list[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """Who would gain or lose which role if these mapping rows were added and removed:
+    ``(userName, role, "gain" | "lose")`` sorted. Manual grants count as held, so a role a
+    user also holds manually is never listed as lost (nor as gained)."""
+    pairs_add = [(fold(_clean_group_name(g)), _existing_role(store, r).name) for g, r in add]
+    pairs_remove = [(fold(_clean_group_name(g)), _role_name(store, r)) for g, r in remove]
+    current = mapping_table(store)
+    proposed = {key: set(roles) for key, roles in current.items()}
+    for key, role in pairs_remove:
+        proposed.get(key, set()).discard(role)
+    for key, role in pairs_add:
+        proposed.setdefault(key, set()).add(role)
+    keys = list({key for key, _ in pairs_add + pairs_remove})
+    if not keys:
+        return []
+    changes: list[tuple[str, str, str]] = []
+    for user in _active_members_of(store, keys):
+        group_keys = [m.group.display_name_key for m in user.memberships]
+        manual = {a.role.name for a in user.role_assignments if a.source == MANUAL}
+        before = {g.role for g in idp_grants(True, group_keys, current)} | manual
+        after = {g.role for g in idp_grants(True, group_keys, proposed)} | manual
+        changes += [(user.user_name, r, "gain") for r in after - before]
+        changes += [(user.user_name, r, "lose") for r in before - after]
+    return sorted(changes)
+
+
+def _role_name(store: Store, name: str) -> str:
+    role = find_role(store, name)
+    return role.name if role is not None else (name or "").strip()
+
+
+def _active_members_of(store: Store, keys: list[str]) -> list[Any]:
+    """Active, live users in any group whose folded name is in ``keys`` (inactive users hold
+    no IdP role either way, so a mapping change does not affect them)."""
+    memberships = store.db.Membership.select(lambda m: m.group.display_name_key in keys)
+    users = {m.user for m in memberships}
+    live = [u for u in users if u.active and u.deleted_at is None]
+    return sorted(live, key=lambda u: (u.user_name_key or "", u.id))

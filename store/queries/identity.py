@@ -1,0 +1,205 @@
+"""Reads of the identity lifecycle: one user in detail, roles and where they come from, the
+SSO mapping, and the audit trail.
+
+Read only. ``user_detail`` works for deleted users too, so their audit history can always be
+read back. ``find_user_entity`` and ``effective_role_names`` are entity-level helpers for the
+store's own services; outside ``store/`` only the records leave.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pony.orm import desc
+
+from store.context import Store, as_utc
+from store.domain.names import fold
+from store.errors import NotFound
+from store.records import (
+    AuditRecord,
+    GroupRef,
+    MappingRecord,
+    RoleAssignmentRecord,
+    RoleRecord,
+    UserDetail,
+    UserRecord,
+)
+from store.tx import read
+
+AUDIT_LIMIT = 500
+"""Largest number of audit events one read returns."""
+MAX_ID = 64
+
+
+def find_user_entity(store: Store, name_or_id: str, include_deleted: bool = False) -> Any:
+    """The user whose userName folds to ``name_or_id`` (or whose id it is), else None. Live
+    users win; with ``include_deleted`` the most recently deleted match is the fallback."""
+    if not isinstance(name_or_id, str) or not name_or_id.strip():
+        return None
+    name = name_or_id.strip()
+    user = store.db.User.get(user_name_key=fold(name))
+    if user is None and len(name) <= MAX_ID:
+        user = store.db.User.get(id=name)
+    if user is not None and (user.deleted_at is None or include_deleted):
+        return user
+    if not include_deleted:
+        return None
+    return _deleted_by_name(store, name)
+
+
+def _deleted_by_name(store: Store, name: str) -> Any:
+    """A deleted user's key may have been freed for reuse: match its userName instead."""
+    lowered, key = name.lower(), fold(name)
+    candidates = store.db.User.select(
+        lambda u: (
+            u.deleted_at is not None and (u.user_name == name or u.user_name.lower() == lowered)
+        )
+    ).order_by(lambda u: (u.deleted_at, u.id))
+    matches = [u for u in candidates if fold(u.user_name) == key]
+    return matches[-1] if matches else None
+
+
+def effective_role_names(store: Store, user: Any) -> list[str]:
+    """Every role the user holds, manual and IdP-derived, deduplicated and sorted."""
+    names = store.db.RoleAssignment.select(lambda a: a.user == user)
+    return sorted({a.role.name for a in names})
+
+
+def _user_record(user: Any) -> UserRecord:
+    groups = sorted(
+        (GroupRef(m.group.id, m.group.display_name) for m in user.memberships),
+        key=lambda g: (g.display_name.lower(), g.id),
+    )
+    return UserRecord(
+        id=user.id,
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        active=user.active,
+        document=dict(user.document or {}),
+        created=as_utc(user.created),  # type: ignore[arg-type]
+        last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
+        version=user.version,
+        groups=tuple(groups),
+    )
+
+
+def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
+    """Folded IdP group key -> the name as configured in the mapping (or as the group is
+    called, when the mapping row is gone and the reconciler has not caught up yet)."""
+    if not keys:
+        return {}
+    wanted = list(keys)
+    names = {
+        g.display_name_key: g.display_name
+        for g in store.db.Group.select(lambda g: g.display_name_key in wanted)
+    }
+    for m in store.db.GroupRoleMapping.select(lambda m: m.group_name_key in wanted):
+        names[m.group_name_key] = m.group_name
+    return names
+
+
+def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
+    rows = list(store.db.RoleAssignment.select(lambda a: a.user == user))
+    names = _mapped_names(store, {a.via_group for a in rows if a.source == "idp"})
+    records = [
+        RoleAssignmentRecord(
+            role=a.role.name,
+            source=a.source,
+            via_group=names.get(a.via_group, a.via_group) if a.source == "idp" else None,
+            granted_by=a.granted_by,
+            created=as_utc(a.created),  # type: ignore[arg-type]
+        )
+        for a in rows
+    ]
+    return sorted(records, key=lambda r: (r.role, r.source, r.via_group or ""))
+
+
+def _active_session_count(store: Store, user: Any) -> int:
+    now = store.clock()
+    minutes = store.settings.sessions.idle_timeout_minutes
+    idle_cut = now - timedelta(minutes=minutes) if minutes > 0 else None
+    sessions = store.db.Session.select(
+        lambda s: s.user == user and s.ended_at is None and s.expires_at > now
+    )
+    if idle_cut is not None:
+        sessions = sessions.filter(lambda s: s.last_seen > idle_cut)
+    return int(sessions.count())
+
+
+def _audit_record(event: Any) -> AuditRecord:
+    return AuditRecord(
+        id=event.id,
+        at=as_utc(event.at),  # type: ignore[arg-type]
+        actor=event.actor,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        target_name=event.target_name or "",
+        before=event.before,
+        after=event.after,
+        detail=event.detail or "",
+    )
+
+
+@read
+def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> UserDetail:
+    """A user with roles (and their sources), groups, open sessions and recent audit
+    events, newest first. Deleted users are found too (``deleted`` is then True)."""
+    user = find_user_entity(store, user_name_or_id, include_deleted=True)
+    if user is None:
+        raise NotFound(f"user {user_name_or_id!r} not found")
+    return UserDetail(
+        user=_user_record(user),
+        roles=tuple(_assignments(store, user)),
+        active_sessions=_active_session_count(store, user),
+        audit=tuple(audit_events(store, "user", user.id, audit_limit)),
+        deleted=user.deleted_at is not None,
+    )
+
+
+@read
+def user_roles(store: Store, user_id: str) -> list[RoleAssignmentRecord]:
+    """A user's role assignments; ``via_group`` names the IdP group as mapped."""
+    user = store.db.User.get(id=user_id) if len(user_id) <= MAX_ID else None
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return _assignments(store, user)
+
+
+@read
+def list_roles(store: Store) -> list[RoleRecord]:
+    roles = store.db.Role.select().order_by(lambda r: r.name)
+    return [RoleRecord(r.name, r.description or "") for r in roles]
+
+
+@read
+def list_mappings(store: Store) -> list[MappingRecord]:
+    """The SSO group-to-role mapping, by group then role."""
+    rows = store.db.GroupRoleMapping.select().order_by(lambda m: (m.group_name_key, m.id))
+    records = [
+        MappingRecord(
+            group_name=m.group_name,
+            role=m.role.name,
+            created=as_utc(m.created),  # type: ignore[arg-type]
+            created_by=m.created_by,
+        )
+        for m in rows
+    ]
+    return sorted(records, key=lambda r: (fold(r.group_name), r.role))
+
+
+@read
+def audit_events(
+    store: Store, target_type: str | None = None, target_id: str | None = None, limit: int = 50
+) -> list[AuditRecord]:
+    """Audit events, newest first, optionally of one target type and id."""
+    limit = max(1, min(int(limit), AUDIT_LIMIT))
+    query = store.db.AuditEvent.select()
+    if target_type is not None:
+        query = query.filter(lambda e: e.target_type == target_type)
+    if target_id is not None:
+        query = query.filter(lambda e: e.target_id == target_id)
+    events = query.order_by(lambda e: (desc(e.at), desc(e.id)))[:limit]
+    return [_audit_record(e) for e in events]

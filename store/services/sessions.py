@@ -1,0 +1,189 @@
+"""Control's browser sessions: start on SSO sign-in, check on every web request, end, expire.
+
+A session id is a random secret handed to the browser as a cookie; the store keeps only its
+SHA-256 and compares in constant time. ``check_session`` is on the hot path of Control's web
+tier: a few indexed reads, and a write only when ``last_seen`` is a minute old. Ending the
+sessions of one user goes through ``lifecycle.end_user_sessions``, the same code the
+deactivation uses. Nothing here logs or returns a session secret except ``start_session``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from pony.orm import flush
+
+from store.context import Store, as_utc
+from store.domain.tokens import (
+    SECRET_BYTES,
+    SESSION_PREFIX,
+    encode_secret,
+    hash_secret,
+    hashes_match,
+    looks_like_secret,
+)
+from store.errors import InvalidInput, NotFound
+from store.queries.identity import effective_role_names, find_user_entity
+from store.records import SessionCheck, SessionRecord
+from store.services.audit import record_event
+from store.services.lifecycle import end_user_sessions, lock_user
+from store.tx import transaction
+
+log = logging.getLogger(__name__)
+
+LAST_SEEN_EVERY = timedelta(seconds=60)
+"""``last_seen`` is written at most this often per session (not a write per request)."""
+SWEEP_BATCH = 5000
+"""Sessions one expiry sweep ends at most, to keep its transaction short."""
+_NEVER = datetime(1970, 1, 1)
+
+
+def session_record(session: Any) -> SessionRecord:
+    return SessionRecord(
+        id=session.id,
+        user_id=session.user.id,
+        user_name=session.user.user_name,
+        created=as_utc(session.created),  # type: ignore[arg-type]
+        last_seen=as_utc(session.last_seen),  # type: ignore[arg-type]
+        expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
+        ended_at=as_utc(session.ended_at),
+        end_reason=session.end_reason,
+    )
+
+
+def _idle_timeout(store: Store) -> timedelta | None:
+    """None when idle expiry is switched off (``idle_timeout_minutes = 0``)."""
+    minutes = store.settings.sessions.idle_timeout_minutes
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+@transaction
+def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionRecord, str]:
+    """Start a session for an active user; returns it with the cookie value (shown once)."""
+    user = find_user_entity(store, user_name)
+    if user is None:
+        raise NotFound(f"user {user_name!r} not found")
+    user = lock_user(store, user.id)  # a concurrent deactivation cannot slip in between
+    if not user.active:
+        raise InvalidInput(f"user {user.user_name!r} is inactive and cannot sign in", "userName")
+    secret = encode_secret(SESSION_PREFIX, store.random_bytes(SECRET_BYTES))
+    now = store.clock()
+    absolute = timedelta(minutes=store.settings.sessions.absolute_timeout_minutes)
+    session = store.db.Session(
+        secret_hash=hash_secret(secret),
+        user=user,
+        created=now,
+        last_seen=now,
+        expires_at=now + absolute,
+    )
+    flush()
+    record_event(
+        store,
+        actor,
+        "session.started",
+        "user",
+        user.id,
+        user.user_name,
+        detail=f"session {session.id} until {(now + absolute).isoformat()}Z",
+    )
+    return session_record(session), secret
+
+
+def check_session(store: Store, cookie_value: str | None) -> SessionCheck:
+    """Is this cookie a live session of an active user? Cheap rejections need no database."""
+    if not cookie_value:
+        return SessionCheck(False, "missing")
+    if not cookie_value.startswith(SESSION_PREFIX) or not looks_like_secret(cookie_value):
+        return SessionCheck(False, "malformed")
+    return _check(store, cookie_value)
+
+
+@transaction
+def _check(store: Store, secret: str) -> SessionCheck:
+    session = store.db.Session.get(secret_hash=hash_secret(secret))
+    if session is None or not hashes_match(session.secret_hash, secret):
+        return SessionCheck(False, "unknown")
+    now = store.clock()
+    reason = _invalid_reason(store, session, now)
+    if reason:
+        return SessionCheck(False, reason, user_id=session.user.id)
+    user = session.user
+    if now - session.last_seen >= LAST_SEEN_EVERY:
+        session.last_seen = now
+    return SessionCheck(
+        True,
+        "",
+        user_id=user.id,
+        user_name=user.user_name,
+        display_name=user.display_name,
+        roles=tuple(effective_role_names(store, user)),
+    )
+
+
+def _invalid_reason(store: Store, session: Any, now: datetime) -> str:
+    if session.ended_at is not None:
+        return "ended"
+    if now >= session.expires_at:
+        return "expired"
+    idle = _idle_timeout(store)
+    if idle is not None and now - session.last_seen >= idle:
+        return "idle"
+    user = session.user
+    if user.deleted_at is not None:
+        return "user deleted"
+    if not user.active:
+        return "user inactive"
+    return ""
+
+
+@transaction
+def end_sessions(store: Store, user_name: str, actor: str) -> int:
+    """End every open session of a user (operator action); returns how many ended."""
+    user = find_user_entity(store, user_name)
+    if user is None:
+        raise NotFound(f"user {user_name!r} not found")
+    user = lock_user(store, user.id)
+    ended = end_user_sessions(store, user, f"ended by {actor}")
+    record_event(
+        store,
+        actor,
+        "sessions.ended",
+        "user",
+        user.id,
+        user.user_name,
+        detail=f"{ended} session(s) ended",
+    )
+    return ended
+
+
+@transaction
+def expire_sessions(store: Store) -> int:
+    """Worker sweep: end open sessions past their absolute or idle timeout, and any open
+    session of an inactive or deleted user (a repair: deactivation ends them already).
+    Idempotent; ends at most ``SWEEP_BATCH`` per call."""
+    now = store.clock()
+    idle = _idle_timeout(store)
+    idle_cut = now - idle if idle is not None else _NEVER
+    stale = store.db.Session.select(
+        lambda s: (
+            s.ended_at is None
+            and (
+                s.expires_at <= now
+                or s.last_seen <= idle_cut
+                or not s.user.active
+                or s.user.deleted_at is not None
+            )
+        )
+    ).order_by(lambda s: s.id)[:SWEEP_BATCH]
+    repaired = 0
+    for session in stale:
+        reason = _invalid_reason(store, session, now) or "expired"
+        if reason.startswith("user"):
+            repaired += 1
+        session.ended_at = now
+        session.end_reason = reason
+    if repaired:
+        log.warning("ended %d open session(s) of inactive or deleted users", repaired)
+    return len(stale)

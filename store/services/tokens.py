@@ -1,0 +1,264 @@
+"""SCIM bearer tokens: issue once, verify on every request (with its rate limit), revoke.
+
+A token's secret exists only in the ``IssuedToken`` returned by ``issue_token``; the store
+keeps its SHA-256 and a short display prefix. ``authenticate`` runs on every SCIM request:
+it looks the token up by hash with no cache (a revoked token fails on its very next request)
+and applies two GCRA limits whose state lives in the database, so they hold across any
+number of API processes: failed authentications per client address, and requests per
+token. This module must never log, return or store a secret in clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from pony.orm import flush
+
+from store.context import Store
+from store.domain import ratelimit
+from store.domain.names import fold
+from store.domain.tokens import (
+    SECRET_BYTES,
+    TOKEN_PREFIX,
+    display_prefix,
+    encode_secret,
+    hash_secret,
+    hashes_match,
+    looks_like_secret,
+)
+from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.tokens import active_token_entity, token_record
+from store.records import AuthResult, IssuedToken, TokenRecord
+from store.services.audit import record_event
+from store.tx import transaction
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 128
+MAX_NAME_KEY = 200  # leaves room in name_key (256) for the "#revoked#<id>" suffix
+MAX_RATE_LIMIT = 1_000_000
+LAST_USED_EVERY = timedelta(seconds=60)
+"""Last Used is written at most this often per token: a write per request would make the
+token row a hot spot for no benefit to the operator reading it."""
+_EPOCH = datetime(1970, 1, 1)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean_name(name: str) -> tuple[str, str]:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a token needs a name, e.g. 'Okta SCIM'", "name")
+    name = name.strip()
+    key = fold(name)
+    if len(name) > MAX_NAME or len(key) > MAX_NAME_KEY:
+        raise InvalidInput(f"a token name has at most {MAX_NAME} characters", "name")
+    if _CONTROL.search(name):
+        raise InvalidInput("a token name cannot contain control characters", "name")
+    return name, key
+
+
+def _check_rate_limit(rate_limit: int | None) -> int | None:
+    if rate_limit is None:
+        return None
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int):
+        raise InvalidInput("the rate limit is a whole number of requests per minute", "rate_limit")
+    if not 1 <= rate_limit <= MAX_RATE_LIMIT:
+        raise InvalidInput(
+            f"the rate limit must be between 1 and {MAX_RATE_LIMIT} requests per minute",
+            "rate_limit",
+        )
+    return rate_limit
+
+
+@transaction
+def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = None) -> IssuedToken:
+    """Issue a new token. The returned secret is the only copy there will ever be."""
+    name, key = _clean_name(name)
+    rate_limit = _check_rate_limit(rate_limit)
+    if store.db.ScimToken.get(name_key=key) is not None:
+        raise Conflict(f"a token named {name!r} already exists; revoke it first", "name")
+    secret = encode_secret(TOKEN_PREFIX, store.random_bytes(SECRET_BYTES))
+    token = store.db.ScimToken(
+        name=name,
+        name_key=key,
+        prefix=display_prefix(secret),
+        secret_hash=hash_secret(secret),
+        created=store.clock(),
+        created_by=actor[:256],
+        rate_limit=rate_limit,
+    )
+    flush()  # assigns the id the audit event names
+    record_event(
+        store,
+        actor,
+        "token.issued",
+        "token",
+        str(token.id),
+        name,
+        after={"name": name, "prefix": token.prefix, "rate_limit": rate_limit},
+    )
+    return IssuedToken(record=token_record(token), secret=secret)
+
+
+@transaction
+def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
+    """Revoke the active token of that name; it fails on its very next request. The name
+    becomes free for a new token (the revoked row keeps it for display)."""
+    token = active_token_entity(store, name)
+    if token is None:
+        raise NotFound(f"no active token named {name!r}")
+    token.revoked_at = store.clock()
+    token.revoked_by = actor[:256]
+    token.name_key = f"{token.name_key}#revoked#{token.id}"
+    bucket = store.db.RateBucket.get(key=_token_bucket(token.id))
+    if bucket is not None:
+        bucket.delete()
+    record_event(
+        store,
+        actor,
+        "token.revoked",
+        "token",
+        str(token.id),
+        token.name,
+        before={"status": "active"},
+        after={"status": "revoked"},
+    )
+    return token_record(token)
+
+
+@transaction
+def set_token_rate_limit(
+    store: Store, name: str, rate_limit: int | None, actor: str
+) -> TokenRecord:
+    """Give a token its own requests-per-minute limit (None: back to the global default)."""
+    rate_limit = _check_rate_limit(rate_limit)
+    token = active_token_entity(store, name)
+    if token is None:
+        raise NotFound(f"no active token named {name!r}")
+    before = token.rate_limit
+    if before != rate_limit:
+        token.rate_limit = rate_limit
+        record_event(
+            store,
+            actor,
+            "token.rate_limit",
+            "token",
+            str(token.id),
+            token.name,
+            before={"rate_limit": before},
+            after={"rate_limit": rate_limit},
+        )
+    return token_record(token)
+
+
+# ---- authentication -------------------------------------------------------------------------
+
+
+def parse_bearer(header: str | None) -> tuple[str, str]:
+    """``(reason, secret)``: reason is "" when the header holds a plausible token."""
+    if header is None or not header.strip():
+        return "missing", ""
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return "malformed", ""
+    secret = parts[1]
+    if not looks_like_secret(secret):
+        return "malformed", ""
+    if not secret.startswith(TOKEN_PREFIX):
+        return "unknown", secret  # not one of ours: no need to ask the database
+    return "", secret
+
+
+def authenticate(store: Store, authorization_header: str | None, client: str) -> AuthResult:
+    """Verify the bearer token of one SCIM request and apply the rate limits.
+
+    One short transaction: the client's failure bucket is read, the token looked up by hash
+    and compared in constant time, then exactly one bucket row is locked and advanced."""
+    reason, secret = parse_bearer(authorization_header)
+    result = _authenticate(store, reason, secret, (client or "unknown")[:200])
+    if not result.ok:
+        shown = display_prefix(secret) if secret and reason != "malformed" else "-"
+        log.warning(
+            "SCIM authentication refused: %s (client %s, token prefix %s)",
+            result.reason,
+            client,
+            shown,
+        )
+    return result
+
+
+@transaction
+def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
+    now = store.clock()
+    at = (now - _EPOCH).total_seconds()
+    fail_key = f"authfail:{client}"
+    limited = _failures_exhausted(store, fail_key, at)
+    if limited is not None:
+        return AuthResult(False, "rate_limited", retry_after=limited)
+    token: Any = None
+    if not reason:
+        token = store.db.ScimToken.get(secret_hash=hash_secret(secret))
+        if token is None or not hashes_match(token.secret_hash, secret):
+            reason = "unknown"
+        elif token.revoked_at is not None:
+            reason = "revoked"
+    if reason:
+        return _count_failure(store, fail_key, at, reason)
+    limit = token.rate_limit or store.settings.rate_limit.requests_per_minute
+    decision = _consume(store, _token_bucket(token.id), at, limit, store.settings.rate_limit.burst)
+    if not decision.allowed:
+        return AuthResult(
+            False, "rate_limited", token.id, token.name, retry_after=decision.retry_after
+        )
+    if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
+        token.last_used = now
+    return AuthResult(True, "", token.id, token.name)
+
+
+def _token_bucket(token_id: int) -> str:
+    return f"token:{token_id}"
+
+
+def _failure_limit(store: Store) -> tuple[int, int]:
+    """(per minute, burst): N failures a minute means N may come at once, then one every
+    60/N seconds."""
+    per_minute = store.settings.rate_limit.auth_failures_per_minute
+    return per_minute, max(0, per_minute - 1)
+
+
+def _failures_exhausted(store: Store, key: str, at: float) -> float | None:
+    """Seconds to wait when this client already used up its failures, else None. A
+    read without a lock: refusing early is what keeps guessing from reaching the tokens."""
+    per_minute, burst = _failure_limit(store)
+    if per_minute <= 0:
+        return None
+    bucket = store.db.RateBucket.get(key=key)
+    if bucket is None:
+        return None
+    decision = ratelimit.decide(bucket.tat, at, per_minute, burst)
+    return None if decision.allowed else max(decision.retry_after, 0.001)
+
+
+def _count_failure(store: Store, key: str, at: float, reason: str) -> AuthResult:
+    per_minute, burst = _failure_limit(store)
+    if per_minute > 0:
+        decision = _consume(store, key, at, per_minute, burst)
+        if not decision.allowed:
+            return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
+    return AuthResult(False, reason)
+
+
+def _consume(store: Store, key: str, at: float, per_minute: int, burst: int) -> Any:
+    """Lock the bucket row (SELECT ... FOR UPDATE; SQLite: the write lock), decide, and
+    advance it. A concurrent first insert of the same key loses on the primary key and the
+    transaction is retried, then finds the row."""
+    bucket = store.db.RateBucket.get_for_update(key=key)
+    decision = ratelimit.decide(None if bucket is None else bucket.tat, at, per_minute, burst)
+    if decision.allowed:
+        if bucket is None:
+            store.db.RateBucket(key=key, tat=decision.new_tat)
+        else:
+            bucket.tat = decision.new_tat
+    return decision

@@ -1,0 +1,89 @@
+"""Users, groups and memberships written straight through the entities, for the identity
+lifecycle tests (roles, sessions, tokens) that need people to exist but do not test the SCIM
+users and groups services themselves. Membership changes recompute roles through
+``lifecycle``, as those services do."""
+
+from __future__ import annotations
+
+from pony.orm import db_session
+
+from store.context import Store
+from store.domain.names import fold
+from store.services.lifecycle import end_user_sessions, lock_user, recompute_user_roles
+
+
+def make_user(
+    store: Store, user_name: str, active: bool = True, display_name: str | None = None
+) -> str:
+    with db_session:
+        now = store.clock()
+        user = store.db.User(
+            id=store.new_id(),
+            user_name=user_name,
+            user_name_key=fold(user_name),
+            display_name=display_name,
+            display_name_key=fold(display_name) if display_name else None,
+            active=active,
+            document={"userName": user_name},
+            created=now,
+            last_modified=now,
+        )
+        return str(user.id)
+
+
+def make_group(store: Store, name: str, members: tuple[str, ...] = ()) -> str:
+    with db_session:
+        now = store.clock()
+        group = store.db.Group(
+            id=store.new_id(),
+            display_name=name,
+            display_name_key=fold(name),
+            document={"displayName": name},
+            created=now,
+            last_modified=now,
+        )
+        group_id = str(group.id)
+    for user_id in members:
+        add_member(store, group_id, user_id)
+    return group_id
+
+
+def add_member(store: Store, group_id: str, user_id: str) -> None:
+    with db_session:
+        group = store.db.Group.get_for_update(id=group_id)
+        user = lock_user(store, user_id)
+        if store.db.Membership.get(group=group, user=user) is None:
+            store.db.Membership(group=group, user=user, created=store.clock())
+            group.member_count += 1
+        recompute_user_roles(store, user, "test:idp")
+
+
+def remove_member(store: Store, group_id: str, user_id: str) -> None:
+    with db_session:
+        group = store.db.Group.get_for_update(id=group_id)
+        user = lock_user(store, user_id)
+        membership = store.db.Membership.get(group=group, user=user)
+        if membership is not None:
+            membership.delete()
+            group.member_count -= 1
+        recompute_user_roles(store, user, "test:idp")
+
+
+def soft_delete_user(store: Store, user_id: str) -> None:
+    """What a SCIM DELETE does to the row: gone from the API, history kept."""
+    with db_session:
+        user = lock_user(store, user_id)
+        end_user_sessions(store, user, "user deleted")
+        user.deleted_at = store.clock()
+        user.user_name_key = None
+        for membership in list(user.memberships):
+            membership.group.member_count -= 1
+            membership.delete()
+        recompute_user_roles(store, user, "test:idp")
+
+
+def roles_of(store: Store, user_id: str) -> set[tuple[str, str]]:
+    """{(role, source)} the user holds."""
+    with db_session:
+        user = store.db.User[user_id]
+        return {(a.role.name, a.source) for a in user.role_assignments}
