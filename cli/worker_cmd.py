@@ -1,9 +1,185 @@
-"""``trident-scim worker``: placeholder until its module is written."""
+"""``trident-scim worker``: run the background jobs, run one now, or show worker health.
+
+* ``worker`` runs the scheduler until SIGTERM/SIGINT (several may run: one leads);
+* ``worker --once JOB`` runs one job now and prints its outcome (exit 1 when it failed or
+  could not run), for operators, cron and tests;
+* ``worker --list`` lists the jobs, their periods and last runs;
+* ``worker status [--json]`` shows the leader and the health of every job.
+
+Only translation: the jobs live in ``worker.jobs``, the records in ``store``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from cli.context import CliContext, CliError, add_json_flag, table
+from store.context import Store
+from store.errors import StoreError
+from store.queries.jobs import worker_health
+from store.records import JobHealth, JobRunRecord
+from worker.jobs import JOBS, JobContext, new_holder_id, run_job
+from worker.scheduler import keeping_leases, run_blocking
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    parser = sub.add_parser(
+        "worker",
+        help="background jobs: reconciliation, session expiry, Last Used, retention",
+        description="Run the background jobs until stopped (SIGTERM/SIGINT), or one job now.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--once",
+        metavar="JOB",
+        choices=sorted(JOBS),
+        help=f"run one job now and exit ({', '.join(sorted(JOBS))})",
+    )
+    mode.add_argument("--list", action="store_true", help="list the jobs and their last runs")
+    add_json_flag(parser)
+    parser.set_defaults(func=_worker)
+    actions = parser.add_subparsers(dest="worker_command", metavar="ACTION")
+    status = actions.add_parser("status", help="the leader and the health of every job")
+    add_json_flag(status)
+    status.set_defaults(func=_status)
+
+
+def _worker(ctx: CliContext) -> int:
+    if ctx.args.once:
+        return _once(ctx, ctx.args.once)
+    if ctx.args.list:
+        return _list(ctx)
+    store = ctx.store(create=True)
+    run_blocking(store, ctx.settings)
+    return 0
+
+
+def _once(ctx: CliContext, name: str) -> int:
+    store = ctx.store(create=True)
+    job_ctx = JobContext(store=store, holder=new_holder_id(), settings=ctx.settings)
+    with keeping_leases(job_ctx):
+        run = run_job(job_ctx, name, require_leader=False)
+    if run is None:
+        raise CliError(
+            f"{name} did not run: it is running in another process, or the "
+            "database is unavailable (see the log)"
+        )
+    if ctx.args.json:
+        ctx.out(json.dumps(_run_json(run), indent=2))
+    elif run.outcome == "ok":
+        ctx.out(f"{name}: ok, {run.changed} changed: {run.summary}")
+    else:
+        ctx.out(f"{name}: {run.outcome}: {run.error}")
+    return 0 if run.outcome == "ok" else 1
+
+
+def _list(ctx: CliContext) -> int:
+    health = {h.job: h for h in worker_health(_read_store(ctx), jobs=list(JOBS)).jobs}
+    if ctx.args.json:
+        ctx.out(json.dumps([_job_json(ctx, health[name]) for name in JOBS], indent=2))
+        return 0
+    rows = []
+    for name, spec in JOBS.items():
+        last = health[name].last_run
+        rows.append(
+            [
+                name,
+                _every(spec.interval(ctx.settings)),
+                _when(last.started if last else None),
+                last.outcome if last else "never run",
+                last.changed if last else "",
+                spec.description,
+            ]
+        )
+    ctx.out(table(rows, ["JOB", "EVERY", "LAST RUN", "OUTCOME", "CHANGED", "WHAT IT DOES"]))
+    return 0
+
+
+def _read_store(ctx: CliContext) -> Store:
+    try:
+        return ctx.store()
+    except StoreError:
+        raise
+    except Exception as exc:  # no schema yet, unreachable server: say so, no traceback
+        raise CliError(
+            f"cannot read the database ({type(exc).__name__}: {exc}); "
+            "is it initialised (trident-scim db init)?"
+        ) from None
+
+
+def _status(ctx: CliContext) -> int:
+    health = worker_health(_read_store(ctx), jobs=list(JOBS))
+    if ctx.args.json:
+        ctx.out(
+            json.dumps(
+                {
+                    "leader": health.leader,
+                    "lease_expires": _iso(health.lease_expires),
+                    "jobs": [_job_json(ctx, job) for job in health.jobs],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    ctx.out(
+        f"leader: {health.leader or 'none (no worker is running)'}"
+        + (f" (lease until {_when(health.lease_expires)})" if health.leader else "")
+    )
+    rows = []
+    for job in health.jobs:
+        last = job.last_run
+        note = "" if last is None else (last.error if last.outcome != "ok" else last.summary)
+        rows.append(
+            [
+                job.job,
+                _when(last.started if last else None),
+                last.outcome if last else "never run",
+                _when(job.last_ok),
+                note[:60],
+            ]
+        )
+    ctx.out(table(rows, ["JOB", "LAST RUN", "OUTCOME", "LAST OK", "DETAIL"]))
+    return 0
+
+
+def _job_json(ctx: CliContext, job: JobHealth) -> dict[str, Any]:
+    return {
+        "job": job.job,
+        "interval_seconds": JOBS[job.job].interval(ctx.settings) if job.job in JOBS else None,
+        "last_run": None if job.last_run is None else _run_json(job.last_run),
+        "last_ok": _iso(job.last_ok),
+        "last_error": None if job.last_error is None else _run_json(job.last_error),
+    }
+
+
+def _run_json(run: JobRunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job": run.job,
+        "started": _iso(run.started),
+        "finished": _iso(run.finished),
+        "outcome": run.outcome,
+        "changed": run.changed,
+        "summary": run.summary,
+        "error": run.error,
+        "holder": run.holder,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _every(seconds: float) -> str:
+    if seconds <= 0:
+        return "off"
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g}h"
+    return f"{seconds / 60:g}m" if seconds % 60 == 0 else f"{seconds:g}s"

@@ -98,6 +98,11 @@ class WorkerSettings:
     """Request-log entries older than this are pruned; audit history is never pruned."""
     lease_ttl_seconds: int = 120
     """A worker that stops renewing its lease for this long is replaced by another."""
+    mapping_watch_seconds: int = 5
+    """How often the worker checks whether the group-to-role mapping changed (a cheap digest
+    of the small mapping table); a change starts a role reconciliation at once."""
+    job_run_retention_days: int = 7
+    """Worker run records (the health history) older than this are pruned."""
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,33 @@ class UserDetail:
     active_sessions: int
     audit: tuple[AuditRecord, ...]
     deleted: bool = False
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    """The latest run of one worker job, and when it last succeeded."""
+
+    job: str
+    last_run: JobRunRecord | None
+    last_ok: datetime | None  # start of the latest successful run
+    last_error: JobRunRecord | None  # the latest failed run, if any
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """Which worker process leads, until when, and how each job has been doing."""
+
+    leader: str | None  # holder id "host:pid:nonce", None when no live worker leads
+    lease_expires: datetime | None
+    jobs: tuple[JobHealth, ...]
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    """Counts of recorded requests since a moment (for a summary line above the log)."""
+
+    since: datetime
+    total: int
+    errors: int  # status >= 400
+    by_status: tuple[tuple[int, int], ...]  # (status, count), most frequent first
+    last_at: datetime | None
