@@ -1,0 +1,95 @@
+"""Checking and normalising attribute values of incoming resources against the schema.
+
+Used for POST, PUT and the result of a PATCH alike, so every write path enforces the same
+rules: canonical attribute-name case, nulls mean "unset" and are dropped, readOnly and unknown
+(sub-)attributes are dropped quietly (IdPs send extras), booleans may arrive as Entra's
+``"True"``/``"False"`` strings, a bare string for a complex attribute with a ``value``
+(Entra's ``manager``) means ``{"value": ...}``, at most one ``primary`` per multi-valued
+attribute, and no string the database cannot hold (NUL, lone surrogates, too long).
+Pure: raises only ``ScimError`` (invalidValue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.scim.attributes import Attr
+from api.scim.errors import invalid_value
+from api.scim.filter_lexer import check_text
+from store.domain.names import fold
+
+MAX_TEXT = 8192
+"""Longest string kept in the document (certificates and photo URLs included)."""
+
+
+def to_bool(value: Any, where: str) -> bool:
+    """A JSON boolean, or Entra's string form ("True", "False", "false")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise invalid_value(f'"{where}" must be true or false')
+
+
+def check_length(value: str, limit: int, where: str) -> str:
+    """Refuse strings longer than a column holds (also once case-folded, as keys are)."""
+    if len(value) > limit or len(fold(value)) > limit:
+        raise invalid_value(f'"{where}" is longer than {limit} characters')
+    return value
+
+
+def clean_value(attr: Attr, value: Any, where: str) -> Any:
+    """The value to keep for ``attr`` (None: nothing to keep)."""
+    if value is None:
+        return None
+    if not attr.multi_valued:
+        return _single(attr, value, where)
+    if not isinstance(value, list):
+        raise invalid_value(f'"{where}" must be an array')
+    items = [_single(attr, item, f"{where}[{i}]") for i, item in enumerate(value)]
+    kept = [item for item in items if item is not None]
+    if attr.complex and sum(1 for item in kept if item.get("primary") is True) > 1:
+        raise invalid_value(f'"{where}" has more than one value with primary true')
+    return kept or None
+
+
+def clean_object(attrs: dict[str, Attr], value: Any, where: str) -> dict[str, Any]:
+    """The known, writable attributes of a JSON object, cleaned and canonically named."""
+    if not isinstance(value, dict):
+        raise invalid_value(f'"{where}" must be an object')
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        attr = attrs.get(key.lower()) if isinstance(key, str) else None
+        if attr is None or attr.read_only or attr.mutability == "writeOnly":
+            continue  # unknown, readOnly or password: ignored on input (RFC 7644 §3.5.1)
+        cleaned = clean_value(attr, item, f"{where}.{attr.name}" if where else attr.name)
+        if cleaned is not None:
+            kept[attr.name] = cleaned
+    return kept
+
+
+def _single(attr: Attr, value: Any, where: str) -> Any:
+    if value is None:
+        return None
+    if attr.complex:
+        if isinstance(value, str) and attr.sub("value") and not attr.multi_valued:
+            value = {"value": value}  # Entra sends the enterprise manager as a bare id
+        subs = {sub.name.lower(): sub for sub in attr.sub_attributes}
+        cleaned = clean_object(subs, value, where)
+        if attr.sub("value") and not attr.multi_valued and not cleaned.get("value"):
+            return None  # a manager without an id is no manager
+        return cleaned or None
+    if attr.type == "boolean":
+        return to_bool(value, where)
+    return _text(value, where)
+
+
+def _text(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid_value(f'"{where}" must be a string')
+    if not isinstance(value, str):
+        value = str(value)  # a number mapped to a string attribute by an IdP admin
+    problem = check_text(value)
+    if problem:
+        raise invalid_value(f'"{where}" {problem}')
+    return check_length(value, MAX_TEXT, where)
