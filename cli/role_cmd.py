@@ -1,9 +1,65 @@
-"""``trident-scim role``: placeholder until its module is written."""
+"""``trident-scim role``: list and create roles, grant and revoke manual roles.
+
+Translation only (``store.services.roles``). A revoke never touches a role that comes from an
+IdP group: the store refuses it with an explanation, printed as ``error: ...``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+from cli.context import CliContext, add_json_flag, table
+from store.queries.identity import list_roles
+from store.services.roles import create_role, grant_role, revoke_role
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    role = sub.add_parser("role", help="roles and manual role grants")
+    rsub = role.add_subparsers(dest="role_command", metavar="ACTION", required=True)
+    listing = rsub.add_parser("list", help="list roles")
+    add_json_flag(listing)
+    listing.set_defaults(func=_list)
+    create = rsub.add_parser("create", help="add a role")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--description", default="", metavar="D")
+    create.set_defaults(func=_create)
+    grant = rsub.add_parser("grant", help="grant a manual role to a user")
+    grant.add_argument("user_name", metavar="USERNAME")
+    grant.add_argument("role", metavar="ROLE")
+    grant.set_defaults(func=_grant)
+    revoke = rsub.add_parser("revoke", help="revoke a manual role (IdP roles follow groups)")
+    revoke.add_argument("user_name", metavar="USERNAME")
+    revoke.add_argument("role", metavar="ROLE")
+    revoke.set_defaults(func=_revoke)
+
+
+def _list(ctx: CliContext) -> int:
+    roles = list_roles(ctx.store())
+    if ctx.args.json:
+        ctx.out(json.dumps([{"name": r.name, "description": r.description} for r in roles]))
+        return 0
+    ctx.out(table([[r.name, r.description] for r in roles], ["ROLE", "DESCRIPTION"]))
+    return 0
+
+
+def _create(ctx: CliContext) -> int:
+    record = create_role(ctx.store(), ctx.args.name, ctx.args.description, ctx.actor)
+    ctx.out(f"role {record.name!r} created")
+    return 0
+
+
+def _grant(ctx: CliContext) -> int:
+    if grant_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
+        ctx.out(f"granted {ctx.args.role} to {ctx.args.user_name} (manual)")
+    else:
+        ctx.out(f"{ctx.args.user_name} already holds {ctx.args.role} as a manual grant")
+    return 0
+
+
+def _revoke(ctx: CliContext) -> int:
+    if revoke_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
+        ctx.out(f"revoked the manual grant of {ctx.args.role} from {ctx.args.user_name}")
+    else:
+        ctx.out(f"{ctx.args.user_name} does not hold {ctx.args.role}: nothing changed")
+    return 0

@@ -1,9 +1,116 @@
-"""``trident-scim token``: placeholder until its module is written."""
+"""``trident-scim token``: issue, list, rate-limit and revoke SCIM bearer tokens.
+
+Translation only: the rules (hashing, uniqueness, revocation) live in
+``store.services.tokens``. ``token create`` prints the secret once, alone on the last line
+of stdout, so scripts can take it with ``tail -n 1``; nothing else ever prints it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import datetime
+
+from cli.context import CliContext, CliError, add_json_flag, table
+from store.queries.tokens import list_tokens
+from store.records import TokenRecord
+from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    token = sub.add_parser("token", help="SCIM bearer tokens for your IdP")
+    tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = tsub.add_parser("create", help="issue a token (shown once, on the last line)")
+    create.add_argument("name", metavar="NAME", help='a descriptive name, e.g. "Okta SCIM"')
+    create.add_argument(
+        "--rate-limit", type=int, metavar="N", help="requests per minute for this token"
+    )
+    create.set_defaults(func=_create)
+    listing = tsub.add_parser("list", help="list tokens (never their secrets)")
+    add_json_flag(listing)
+    listing.set_defaults(func=_list)
+    revoke = tsub.add_parser("revoke", help="revoke a token: it stops working at once")
+    revoke.add_argument("name", metavar="NAME")
+    revoke.set_defaults(func=_revoke)
+    limit = tsub.add_parser("limit", help="set a token's requests per minute")
+    limit.add_argument("name", metavar="NAME")
+    limit.add_argument("rate_limit", metavar="N|default", help="a number, or 'default'")
+    limit.set_defaults(func=_limit)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _shown(value: datetime | None, empty: str = "never") -> str:
+    return empty if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _as_json(token: TokenRecord) -> dict[str, object]:
+    return {
+        "name": token.name,
+        "prefix": token.prefix,
+        "created": _iso(token.created),
+        "created_by": token.created_by,
+        "last_used": _iso(token.last_used),
+        "status": token.status,
+        "rate_limit": token.rate_limit,
+        "revoked_at": _iso(token.revoked_at),
+    }
+
+
+def _create(ctx: CliContext) -> int:
+    issued = issue_token(ctx.store(), ctx.args.name, ctx.actor, rate_limit=ctx.args.rate_limit)
+    record = issued.record
+    limit = record.rate_limit or ctx.settings.rate_limit.requests_per_minute
+    ctx.out(f"token {record.name!r} created (prefix {record.prefix}, {limit} requests/minute)")
+    ctx.out(f"SCIM Base URL: {ctx.settings.scim_base_url}")
+    ctx.out("This token is shown once and never again: copy it now into your IdP.")
+    ctx.out(issued.secret)
+    return 0
+
+
+def _list(ctx: CliContext) -> int:
+    tokens = list_tokens(ctx.store())
+    if ctx.args.json:
+        ctx.out(json.dumps([_as_json(t) for t in tokens], indent=2))
+        return 0
+    default = ctx.settings.rate_limit.requests_per_minute
+    rows = [
+        [
+            t.name,
+            t.prefix + "…",
+            _shown(t.created),
+            t.created_by,
+            _shown(t.last_used),
+            t.status,
+            f"{t.rate_limit}/min" if t.rate_limit else f"{default}/min (default)",
+        ]
+        for t in tokens
+    ]
+    headers = ["NAME", "PREFIX", "CREATED", "CREATED BY", "LAST USED", "STATUS", "RATE LIMIT"]
+    ctx.out(table(rows, headers) if rows else "no tokens yet: trident-scim token create NAME")
+    return 0
+
+
+def _revoke(ctx: CliContext) -> int:
+    record = revoke_token(ctx.store(), ctx.args.name, ctx.actor)
+    ctx.out(f"token {record.name!r} ({record.prefix}) revoked: it no longer authenticates")
+    return 0
+
+
+def _limit(ctx: CliContext) -> int:
+    raw = ctx.args.rate_limit.strip().lower()
+    if raw == "default":
+        value = None
+    else:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise CliError(
+                "the rate limit is a number of requests per minute, or 'default'"
+            ) from None
+    record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
+    shown = f"{record.rate_limit}" if record.rate_limit else "the default"
+    ctx.out(f"token {record.name!r} is limited to {shown} requests per minute")
+    return 0

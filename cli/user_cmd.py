@@ -1,9 +1,154 @@
-"""``trident-scim user``: placeholder until its module is written."""
+"""``trident-scim user``: show one user (roles with their source, groups, sessions, audit),
+list and search users, and deactivate or reactivate one as an operator.
+
+Translation only: deactivation and reactivation go through ``store.services.lifecycle``,
+the same code the IdP's requests use, with the operator as the recorded actor.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from cli.context import CliContext, add_json_flag, table
+from store.queries.directory import search_users
+from store.queries.identity import user_detail, user_id_for
+from store.records import UserDetail
+from store.services.lifecycle import deactivate_user, reactivate_user
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    user = sub.add_parser("user", help="provisioned users")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    show = usub.add_parser("show", help="one user: roles, groups, sessions, audit history")
+    show.add_argument("user_name", metavar="USERNAME", help="userName (any case) or id")
+    show.add_argument("--events", type=int, default=20, metavar="N", help="audit events shown")
+    add_json_flag(show)
+    show.set_defaults(func=_show)
+    listing = usub.add_parser("list", help="list users (not deleted ones)")
+    listing.add_argument("--search", default="", metavar="TEXT", help="in userName or name")
+    listing.add_argument("--limit", type=int, default=100, metavar="N")
+    add_json_flag(listing)
+    listing.set_defaults(func=_list)
+    deactivate = usub.add_parser("deactivate", help="deactivate: sessions end, IdP roles go")
+    deactivate.add_argument("user_name", metavar="USERNAME")
+    deactivate.add_argument("--reason", default="operator", metavar="R")
+    deactivate.set_defaults(func=_deactivate)
+    reactivate = usub.add_parser("reactivate", help="reactivate: IdP roles come back")
+    reactivate.add_argument("user_name", metavar="USERNAME")
+    reactivate.add_argument("--reason", default="operator", metavar="R")
+    reactivate.set_defaults(func=_reactivate)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def detail_json(detail: UserDetail) -> dict[str, Any]:
+    user = detail.user
+    return {
+        "id": user.id,
+        "userName": user.user_name,
+        "displayName": user.display_name,
+        "externalId": user.external_id,
+        "active": user.active,
+        "deleted": detail.deleted,
+        "roles": [
+            {"name": r.role, "source": r.source, "group": r.via_group, "granted_by": r.granted_by}
+            for r in detail.roles
+        ],
+        "groups": [g.display_name for g in user.groups],
+        "active_sessions": detail.active_sessions,
+        "audit": [
+            {
+                "at": _iso(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "detail": e.detail,
+                "before": e.before,
+                "after": e.after,
+            }
+            for e in detail.audit
+        ],
+        "created": _iso(user.created),
+        "lastModified": _iso(user.last_modified),
+    }
+
+
+def _show(ctx: CliContext) -> int:
+    detail = user_detail(ctx.store(), ctx.args.user_name, audit_limit=ctx.args.events)
+    data = detail_json(detail)
+    if ctx.args.json:
+        ctx.out(json.dumps(data, indent=2, default=str))
+        return 0
+    state = "deleted" if detail.deleted else ("active" if data["active"] else "inactive")
+    ctx.out(f"{data['userName']}  ({state})")
+    ctx.out(f"  id:              {data['id']}")
+    ctx.out(f"  displayName:     {data['displayName'] or ''}")
+    ctx.out(f"  groups:          {', '.join(data['groups']) or '-'}")
+    ctx.out(f"  active sessions: {data['active_sessions']}")
+    ctx.out("  roles:")
+    for r in data["roles"]:
+        via = f"via IdP group {r['group']}" if r["source"] == "idp" else f"by {r['granted_by']}"
+        ctx.out(f"    {r['name']:<12} {r['source']:<7} {via}")
+    if not data["roles"]:
+        ctx.out("    (none)")
+    ctx.out("  recent audit events:")
+    for e in data["audit"]:
+        ctx.out(f"    {e['at']}  {e['actor']}  {e['action']}  {e['detail']}".rstrip())
+    return 0
+
+
+def _list(ctx: CliContext) -> int:
+    page = search_users(ctx.store(), ctx.args.search, 0, ctx.args.limit)
+    if ctx.args.json:
+        data = [
+            {
+                "id": u.id,
+                "userName": u.user_name,
+                "displayName": u.display_name,
+                "active": u.active,
+                "roles": [
+                    {"name": r.role, "source": r.source, "group": r.via_group} for r in u.roles
+                ],
+            }
+            for u in page.items
+        ]
+        ctx.out(json.dumps(data, indent=2))
+        return 0
+    rows = [
+        [
+            u.user_name,
+            u.display_name or "",
+            "active" if u.active else "inactive",
+            ", ".join(sorted({r.role for r in u.roles})),
+            u.id,
+        ]
+        for u in page.items
+    ]
+    ctx.out(table(rows, ["USERNAME", "DISPLAY NAME", "STATUS", "ROLES", "ID"]))
+    if page.total > len(page.items):
+        ctx.out(f"({len(page.items)} of {page.total} users shown; narrow with --search)")
+    return 0
+
+
+def _deactivate(ctx: CliContext) -> int:
+    store = ctx.store()
+    user_id = user_id_for(store, ctx.args.user_name)
+    if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
+        ctx.out(f"{ctx.args.user_name} deactivated: sessions ended, IdP roles removed")
+    else:
+        ctx.out(f"{ctx.args.user_name} was already inactive")
+    return 0
+
+
+def _reactivate(ctx: CliContext) -> int:
+    store = ctx.store()
+    user_id = user_id_for(store, ctx.args.user_name)
+    if reactivate_user(store, user_id, ctx.actor, ctx.args.reason):
+        ctx.out(f"{ctx.args.user_name} reactivated: IdP roles restored from group memberships")
+    else:
+        ctx.out(f"{ctx.args.user_name} was already active")
+    return 0

@@ -160,6 +160,15 @@ def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> Us
 
 
 @read
+def user_id_for(store: Store, user_name_or_id: str) -> str:
+    """The id of the live (not deleted) user with that userName (any case) or id."""
+    user = find_user_entity(store, user_name_or_id)
+    if user is None:
+        raise NotFound(f"user {user_name_or_id!r} not found")
+    return str(user.id)
+
+
+@read
 def user_roles(store: Store, user_id: str) -> list[RoleAssignmentRecord]:
     """A user's role assignments; ``via_group`` names the IdP group as mapped."""
     user = store.db.User.get(id=user_id) if len(user_id) <= MAX_ID else None

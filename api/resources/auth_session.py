@@ -1,0 +1,82 @@
+"""``GET /auth/session``: is this browser signed in to Control? For Control's web tier and for
+an nginx ``auth_request``.
+
+200 with the user and effective roles (also as ``X-Auth-User`` / ``X-Auth-Roles`` headers for
+nginx to pass upstream) when the session cookie is live; 401 with the sign-in location when
+it is not, so a deactivated user's next request goes back to sign in. Only the session
+cookie counts: an Authorization header (a SCIM token) is never looked at here. The rules live
+in ``store.services.sessions.check_session``; this responder only translates.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import falcon
+
+from store.context import Store
+from store.errors import Unavailable
+from store.records import SessionCheck
+from store.services.sessions import check_session
+
+MAX_COOKIES = 3
+"""Cookies of the configured name checked at most (a browser may hold one per path)."""
+_HEADER_SAFE = "@._-+!#$&'*^`|~"  # header values must be latin-1: anything else is %-encoded
+
+
+_REASONS = {
+    "ended": "session ended",
+    "expired": "session expired",
+    "idle": "session expired after inactivity",
+    "user inactive": "account inactive",
+    "user deleted": "account removed",
+}
+
+
+class AuthSessionResource:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._settings = store.settings.sessions
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.set_header("Cache-Control", "no-store")
+        resp.content_type = falcon.MEDIA_JSON
+        resp.vary = ("Cookie",)
+        try:
+            check = self._check(req)
+        except Unavailable:
+            resp.status = falcon.HTTP_503
+            resp.set_header("Retry-After", "2")
+            resp.data = _json({"error": "session store unavailable"})
+            return
+        if not check.valid:
+            self._refuse(resp, check.reason)
+            return
+        user, roles = check.user_name or "", list(check.roles)
+        resp.set_header("X-Auth-User", quote(user, safe=_HEADER_SAFE))
+        resp.set_header("X-Auth-Roles", ",".join(quote(r, safe=_HEADER_SAFE) for r in roles))
+        resp.data = _json({"user": user, "displayName": check.display_name, "roles": roles})
+
+    def on_head(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.on_get(req, resp)
+        resp.data = b""  # same status and headers, no body
+
+    def _check(self, req: falcon.Request) -> SessionCheck:
+        values = req.get_cookie_values(self._settings.cookie_name) or []
+        check = SessionCheck(False, "missing")
+        for value in values[:MAX_COOKIES]:
+            check = check_session(self._store, value)
+            if check.valid:
+                break
+        return check
+
+    def _refuse(self, resp: falcon.Response, reason: str) -> None:
+        resp.status = falcon.HTTP_401
+        resp.set_header("Location", self._settings.sign_in_url)
+        detail = _REASONS.get(reason, "not signed in")
+        resp.data = _json({"error": detail, "signIn": self._settings.sign_in_url})
+
+
+def _json(body: dict[str, object]) -> bytes:
+    return json.dumps(body).encode("utf-8")
