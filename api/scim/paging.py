@@ -67,9 +67,8 @@ def parse_sort(sort_by: str | None, sort_order: str | None, resource: str) -> So
     canonical = next((s for s in sortable if s.lower() == name.lower()), None)
     if canonical is None:
         raise invalid_value(f'cannot sort by "{sort_by}"; sortable: {", ".join(sortable)}')
-    order = (
-        (sort_order or "ascending").strip().lower() if isinstance(sort_order, str | None) else ""
-    )
+    order = sort_order.strip().lower() if isinstance(sort_order, str) else sort_order
+    order = order or "ascending"
     if order not in ("ascending", "descending"):
         raise invalid_value('"sortOrder" must be "ascending" or "descending"')
     return Sort(canonical, descending=order == "descending")
