@@ -183,6 +183,7 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
     """Map an IdP group (matched case-insensitively) to a role; idempotent. The group's
     members gain the role in the same transaction."""
     group_name = _clean_group_name(group_name)
+    _serialize_mapping_edits(store)
     role_row = _existing_role(store, role)
     key = fold(group_name)
     existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
@@ -214,6 +215,7 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
     """Remove one mapping row; the group's members lose the role unless another group or a
     manual grant gives it. Returns False when there was no such mapping."""
     group_name = _clean_group_name(group_name)
+    _serialize_mapping_edits(store)
     role_row = find_role(store, role)
     if role_row is None:
         return False
@@ -239,18 +241,27 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
 
 def recompute_group_members(store: Store, group_keys: Iterable[str], actor: str) -> int:
     """Recompute the IdP roles of every member of the groups with these folded names, in
-    the caller's transaction. The group row is locked first, then the members in id order
+    the caller's transaction. The groups are locked first, then the members in id order
     (the order a membership change locks them), so a concurrent deactivation or membership
-    change waits instead of interleaving."""
+    change waits instead of interleaving; the mapping is read once they are locked."""
+    groups = [
+        store.db.Group.get_for_update(display_name_key=key) for key in sorted(set(group_keys))
+    ]
     mapping = mapping_table(store)
     changed = 0
-    for key in sorted(set(group_keys)):
-        group = store.db.Group.get_for_update(display_name_key=key)
+    for group in groups:
         if group is None:
             continue  # the IdP has not pushed this group (yet)
         for user in _locked_members(store, group):
             changed += recompute_user_roles(store, user, actor, mapping)
     return changed
+
+
+def _serialize_mapping_edits(store: Store) -> None:
+    """Mapping edits are rare: run them one at a time across processes, so each recomputes
+    with a mapping no other edit is changing underneath it. (SQLite has one writer anyway.)"""
+    if store.provider == "postgres":
+        store.db.execute("SELECT pg_advisory_xact_lock(727273)")
 
 
 def _locked_members(store: Store, group: Any) -> list[Any]:

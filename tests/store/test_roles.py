@@ -288,3 +288,23 @@ def _race(*calls: Callable[[], object]) -> list[BaseException]:
     for t in threads:
         t.join(timeout=120)
     return errors
+
+
+def test_concurrent_mapping_edits_on_groups_sharing_members(store: Store, store_url: str) -> None:
+    """Two operators map two groups with the same members at the same moment, from two
+    processes: every member ends up with both roles (no edit undoes the other's)."""
+    other = open_test_store(store_url)
+    try:
+        for round_ in range(3):
+            users = [make_user(store, f"r{round_}-member{i}") for i in range(30)]
+            make_group(store, f"Red{round_}", members=tuple(users))
+            make_group(store, f"Blue{round_}", members=tuple(users))
+            errors = _race(
+                lambda r=round_: set_mapping(store, f"red{r}", "operator", ADMIN),
+                lambda r=round_: set_mapping(other, f"blue{r}", "viewer", ADMIN),
+            )
+            assert errors == []
+            for user_id in users:
+                assert roles_of(store, user_id) == {("operator", "idp"), ("viewer", "idp")}
+    finally:
+        other.close()
