@@ -20,6 +20,27 @@ from store.domain.names import fold
 
 MAX_TEXT = 8192
 """Longest string kept in the document (certificates and photo URLs included)."""
+MAX_NESTING = 32
+"""Deepest JSON nesting accepted in a value; SCIM resources need at most 4 levels."""
+
+
+def nesting(value: Any) -> int:
+    """How deeply ``value`` nests arrays and objects, counted without recursion (a hostile
+    body may nest thousands of levels; Python's own recursion would fail first)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                items = current.values() if isinstance(current, dict) else current
+                stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+def check_nesting(value: Any, where: str) -> None:
+    if nesting(value) > MAX_NESTING:
+        raise invalid_value(f'"{where}" nests deeper than {MAX_NESTING} levels')
 
 
 def to_bool(value: Any, where: str) -> bool:

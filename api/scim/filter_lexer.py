@@ -18,7 +18,7 @@ from api.scim.errors import ScimError
 ErrorFactory = Callable[[str], ScimError]
 
 _SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[A-Za-z_$.][\w$.:\-]*")
+_WORD = re.compile(r"[A-Za-z_$.][\w$.:/\-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _PUNCT = "()[]"
