@@ -89,21 +89,26 @@ def _multi(name: str, description: str, types: tuple[str, ...], value: Attr | No
 
 _KINDS = ("work", "home", "other")
 
-COMMON_ATTRIBUTES: tuple[Attr, ...] = (
-    Attr("id", description="Identifier issued by the service provider; stable, never reused.",
-         case_exact=True, mutability="readOnly", returned="always", uniqueness="server"),
-    Attr("externalId", description="Identifier of the resource at the provisioning client.",
-         case_exact=True),
-    Attr("meta", "complex", description="Resource metadata.", mutability="readOnly",
-         sub_attributes=(
-             Attr("resourceType", mutability="readOnly", case_exact=True),
-             Attr("created", "dateTime", mutability="readOnly"),
-             Attr("lastModified", "dateTime", mutability="readOnly"),
-             Attr("location", "reference", mutability="readOnly", case_exact=True,
-                  reference_types=("uri",)),
-             Attr("version", mutability="readOnly", case_exact=True),
-         )),
+ID = Attr(
+    "id", description="Identifier issued by the service provider; stable, never reused.",
+    case_exact=True, mutability="readOnly", returned="always", uniqueness="server",
 )  # fmt: skip
+EXTERNAL_ID = Attr(
+    "externalId", description="Identifier of the resource at the provisioning client.",
+    case_exact=True,
+)  # fmt: skip
+META = Attr(
+    "meta", "complex", description="Resource metadata.", mutability="readOnly",
+    sub_attributes=(
+        Attr("resourceType", mutability="readOnly", case_exact=True),
+        Attr("created", "dateTime", mutability="readOnly"),
+        Attr("lastModified", "dateTime", mutability="readOnly"),
+        Attr("location", "reference", mutability="readOnly", case_exact=True,
+             reference_types=("uri",)),
+        Attr("version", mutability="readOnly", case_exact=True),
+    ),
+)  # fmt: skip
+COMMON_ATTRIBUTES: tuple[Attr, ...] = (ID, EXTERNAL_ID, META)
 
 _NAME = Attr(
     "name", "complex", description="The components of the user's real name.",
