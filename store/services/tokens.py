@@ -174,8 +174,11 @@ def parse_bearer(header: str | None) -> tuple[str, str]:
 def authenticate(store: Store, authorization_header: str | None, client: str) -> AuthResult:
     """Verify the bearer token of one SCIM request and apply the rate limits.
 
-    One short transaction: the client's failure bucket is read, the token looked up by hash
-    and compared in constant time, then exactly one bucket row is locked and advanced."""
+    One short transaction: the token is looked up by hash and compared in constant time,
+    then exactly one bucket row is locked and advanced: the token's on success, the client
+    address's on failure. A valid token is never refused for its address's failures: behind
+    a reverse proxy every IdP may share one address, and one IdP holding a stale token must
+    not lock out the others."""
     reason, secret = parse_bearer(authorization_header)
     result = _authenticate(store, reason, secret, (client or "unknown")[:200])
     if not result.ok:
@@ -193,10 +196,6 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
     now = store.clock()
     at = (now - _EPOCH).total_seconds()
-    fail_key = f"authfail:{client}"
-    limited = _failures_exhausted(store, fail_key, at)
-    if limited is not None:
-        return AuthResult(False, "rate_limited", retry_after=limited)
     token: Any = None
     if not reason:
         token = store.db.ScimToken.get(secret_hash=hash_secret(secret))
@@ -205,7 +204,7 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
         elif token.revoked_at is not None:
             reason = "revoked"
     if reason:
-        return _count_failure(store, fail_key, at, reason)
+        return _count_failure(store, f"authfail:{client}", at, reason)
     limit = token.rate_limit or store.settings.rate_limit.requests_per_minute
     decision = _consume(store, _token_bucket(token.id), at, limit, store.settings.rate_limit.burst)
     if not decision.allowed:
@@ -228,25 +227,21 @@ def _failure_limit(store: Store) -> tuple[int, int]:
     return per_minute, max(0, per_minute - 1)
 
 
-def _failures_exhausted(store: Store, key: str, at: float) -> float | None:
-    """Seconds to wait when this client already used up its failures, else None. A
-    read without a lock: refusing early is what keeps guessing from reaching the tokens."""
+def _count_failure(store: Store, key: str, at: float, reason: str) -> AuthResult:
+    """Count one failed attempt against the client address; past its limit the answer is
+    rate_limited (429 with Retry-After) instead of the reason."""
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0:
-        return None
+        return AuthResult(False, reason)
+    # An unlocked read first: a flood past the limit then costs no write lock at all.
     bucket = store.db.RateBucket.get(key=key)
-    if bucket is None:
-        return None
-    decision = ratelimit.decide(bucket.tat, at, per_minute, burst)
-    return None if decision.allowed else max(decision.retry_after, 0.001)
-
-
-def _count_failure(store: Store, key: str, at: float, reason: str) -> AuthResult:
-    per_minute, burst = _failure_limit(store)
-    if per_minute > 0:
-        decision = _consume(store, key, at, per_minute, burst)
-        if not decision.allowed:
-            return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
+    if bucket is not None:
+        peek = ratelimit.decide(bucket.tat, at, per_minute, burst)
+        if not peek.allowed:
+            return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
+    decision = _consume(store, key, at, per_minute, burst)
+    if not decision.allowed:
+        return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
     return AuthResult(False, reason)
 
 
@@ -262,3 +257,12 @@ def _consume(store: Store, key: str, at: float, per_minute: int, burst: int) -> 
         else:
             bucket.tat = decision.new_tat
     return decision
+
+
+@transaction
+def prune_rate_buckets(store: Store) -> int:
+    """Delete buckets that have fully recovered (their TAT is in the past: the same as no
+    row). Keeps the table as small as the set of recently active tokens and addresses;
+    for the worker's maintenance. Returns how many were deleted."""
+    at = (store.clock() - _EPOCH).total_seconds()
+    return int(store.db.RateBucket.select(lambda b: b.tat <= at).delete(bulk=True))

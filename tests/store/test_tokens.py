@@ -19,6 +19,7 @@ from store.queries.tokens import get_token, list_tokens
 from store.services.tokens import (
     authenticate,
     issue_token,
+    prune_rate_buckets,
     revoke_token,
     set_token_rate_limit,
 )
@@ -234,14 +235,44 @@ def test_failed_authentications_are_limited_per_client_address(
     limited = authenticate(store, wrong, "203.0.113.9")
     assert limited.reason == "rate_limited" and limited.token_id is None
     assert limited.retry_after == pytest.approx(6.0)
-    # Once limited, even a valid token from that address waits: guesses never reach tokens.
-    assert authenticate(store, bearer(secret), "203.0.113.9").reason == "rate_limited"
-    assert authenticate(store, bearer(secret), "198.51.100.7").ok  # other addresses unaffected
     assert authenticate(store, None, "203.0.113.9").reason == "rate_limited"
-    clock.advance(6)
+    assert authenticate(store, "Basic eA==", "203.0.113.9").reason == "rate_limited"
+    # Behind a proxy every IdP may share one address: a valid token still gets through.
     assert authenticate(store, bearer(secret), "203.0.113.9").ok
+    assert authenticate(store, wrong, "198.51.100.7").reason == "unknown"  # other address
+    clock.advance(6)
     assert authenticate(store, wrong, "203.0.113.9").reason == "unknown"
     assert authenticate(store, wrong, "203.0.113.9").reason == "rate_limited"
+    clock.advance(60)
+    assert [authenticate(store, wrong, "203.0.113.9").reason for _ in range(11)] == [
+        "unknown"
+    ] * 10 + ["rate_limited"]
+
+
+def test_failure_limit_zero_switches_it_off(store: Store) -> None:
+    open_door = replace(
+        store, settings=replace(store.settings, rate_limit=RateLimitSettings(60, 10, 0))
+    )
+    reasons = {
+        authenticate(open_door, "Bearer nope-nope-nope-nope", "10.0.9.9").reason for _ in range(30)
+    }
+    assert reasons == {"unknown"}
+
+
+def test_prune_rate_buckets_drops_only_recovered_buckets(store: Store, clock: FakeClock) -> None:
+    secret = issue_token(store, "Okta", ADMIN).secret
+    authenticate(store, bearer(secret), "10.0.8.1")
+    authenticate(store, None, "10.0.8.2")
+    assert prune_rate_buckets(store) == 0  # both still carry state
+    clock.advance(2)
+    for _ in range(10):
+        authenticate(store, bearer(secret), "10.0.8.1")
+    clock.advance(7)  # the failure bucket has recovered, the token's has not
+    assert prune_rate_buckets(store) == 1
+    with db_session:
+        assert [b.key for b in store.db.RateBucket.select()] == [
+            f"token:{list_tokens(store)[0].id}"
+        ]
 
 
 def test_failure_logs_show_only_the_display_prefix(
