@@ -16,7 +16,7 @@ from api.scim.paging import search_request_from_body
 from api.scim.patch import apply_user_patch, parse_patch_request, plan_group_patch
 from tests.scim.payloads import BASE, ENTERPRISE, ENTRA_CREATE, OKTA_CREATE, user_record
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WORDS = [
     "userName", "USERNAME", "emails", "emails.value", "emails.type", "name.givenName", "active",
