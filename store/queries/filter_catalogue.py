@@ -1,0 +1,122 @@
+"""What a SCIM filter or sort may name, per resource type, and the SQL column behind it.
+
+Only names listed here reach the SQL text the filter compiler builds (``filtering.py``); the
+catalogue is the whitelist that keeps client text out of SQL. Attribute keys are lower case,
+as SCIM attribute names are case-insensitive. Nothing here runs a query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from store.domain.criteria import AttrType
+
+
+@dataclass(frozen=True)
+class Column:
+    """A filterable column: its whitelisted SQL reference and how it compares."""
+
+    sql: str
+    type: AttrType
+
+
+@dataclass(frozen=True)
+class MultiValued:
+    """A multi-valued attribute stored in a child table, matched through EXISTS."""
+
+    table: str
+    alias: str
+    link: str  # joins the child alias to the parent row
+    subs: dict[str, Column]
+
+    def exists(self, condition: str) -> str:
+        return (
+            f'EXISTS (SELECT 1 FROM "{self.table}" {self.alias} WHERE {self.link} AND {condition})'
+        )
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Everything a filter or sort may name for one resource type, keyed in lower case."""
+
+    alias: str
+    singles: dict[str, Column]
+    multis: dict[str, MultiValued]
+    sortable: dict[str, tuple[str, bool]] = field(default_factory=dict)  # -> (column, text?)
+
+    def single(self, name: str) -> Column | None:
+        return self.singles.get(name)
+
+
+def _s(alias: str, column: str, kind: AttrType) -> Column:
+    return Column(f'{alias}."{column}"', kind)
+
+
+STRING, EXACT, BOOLEAN, DATETIME = (
+    AttrType.STRING,
+    AttrType.EXACT,
+    AttrType.BOOLEAN,
+    AttrType.DATETIME,
+)
+
+USERS = Catalogue(
+    alias="u",
+    singles={
+        "id": _s("u", "id", EXACT),
+        "username": _s("u", "user_name_key", STRING),
+        "externalid": _s("u", "external_id", EXACT),
+        "displayname": _s("u", "display_name_key", STRING),
+        "active": _s("u", "active", BOOLEAN),
+        "name.givenname": _s("u", "given_name_key", STRING),
+        "name.familyname": _s("u", "family_name_key", STRING),
+        "meta.created": _s("u", "created", DATETIME),
+        "meta.lastmodified": _s("u", "last_modified", DATETIME),
+    },
+    multis={
+        "emails": MultiValued(
+            table="scim_user_email",
+            alias="e",
+            link='e."user" = u."id"',
+            subs={
+                "value": _s("e", "value_key", STRING),
+                # The row's type is stored folded: the document keeps the type as sent.
+                "type": _s("e", "type", STRING),
+                "primary": _s("e", "primary", BOOLEAN),
+            },
+        )
+    },
+    sortable={
+        "id": ('u."id"', True),
+        "username": ('u."user_name_key"', True),
+        "externalid": ('u."external_id"', True),
+        "displayname": ('u."display_name_key"', True),
+        "meta.created": ('u."created"', False),
+        "meta.lastmodified": ('u."last_modified"', False),
+    },
+)
+
+GROUPS = Catalogue(
+    alias="g",
+    singles={
+        "id": _s("g", "id", EXACT),
+        "displayname": _s("g", "display_name_key", STRING),
+        "externalid": _s("g", "external_id", EXACT),
+        "meta.created": _s("g", "created", DATETIME),
+        "meta.lastmodified": _s("g", "last_modified", DATETIME),
+    },
+    multis={
+        "members": MultiValued(
+            table="scim_membership",
+            alias="m",
+            link='m."group" = g."id"',
+            subs={"value": _s("m", "user", EXACT)},
+        )
+    },
+    sortable={
+        "id": ('g."id"', True),
+        "displayname": ('g."display_name_key"', True),
+        "externalid": ('g."external_id"', True),
+        "meta.created": ('g."created"', False),
+        "meta.lastmodified": ('g."last_modified"', False),
+    },
+)

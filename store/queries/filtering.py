@@ -1,0 +1,368 @@
+"""Filter compiler: store.domain.criteria trees -> SQL WHERE fragments with bound parameters.
+
+One compiler serves SQLite and PostgreSQL, for the User and Group catalogues. The SQL text it
+builds contains only fixed keywords, whitelisted table/column names and ``$pN`` placeholders;
+every value a client sent travels in the parameter dict. That matters doubly with Pony, which
+evaluates ``$(...)`` anywhere in raw SQL text: a value pasted into the text could run Python.
+
+Rules: case-insensitive attributes compare through folded key columns with a folded value;
+case-exact ones compare raw; ``co``/``sw``/``ew`` escape the value's wildcards; ``pr`` means
+"not null and not empty"; multi-valued attributes (emails, members) match when any value does
+(an EXISTS subquery). Every fragment is two-valued (never SQL NULL) so ``not`` is exact.
+
+This module must not accept an attribute outside the catalogue, nor raise anything but
+``InvalidInput(attribute="filter")`` for a filter it cannot answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pony.orm import core as pony_core
+
+from store.context import Store
+from store.domain.criteria import (
+    COMPARISON_OPERATORS,
+    And,
+    Compare,
+    Criteria,
+    Not,
+    Or,
+    Present,
+    Sort,
+    ValuePath,
+)
+from store.domain.names import fold
+from store.errors import InvalidInput
+from store.queries.filter_catalogue import (
+    BOOLEAN,
+    DATETIME,
+    EXACT,
+    GROUPS,
+    STRING,
+    USERS,
+    Catalogue,
+    Column,
+    MultiValued,
+)
+
+MAX_TERMS = 200
+"""Comparisons one filter may hold (a few dozen is already unusual for an IdP)."""
+MAX_NESTING = 50
+"""Nesting of not / value paths / mixed and-or groups after flattening same-operator chains."""
+
+_CORE_PREFIXES = (
+    "urn:ietf:params:scim:schemas:core:2.0:user:",
+    "urn:ietf:params:scim:schemas:core:2.0:group:",
+)
+_SAFE_PLACEHOLDERS = re.compile(r"\$(?!p\d+(?![\w.(\[]))")
+
+
+@dataclass(frozen=True)
+class SqlFragment:
+    """A WHERE (or ORDER BY) fragment and the values its ``$pN`` placeholders name."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput(message, attribute="filter")
+
+
+def _canonical(name: str) -> str:
+    lowered = name.lower()
+    for prefix in _CORE_PREFIXES:
+        if lowered.startswith(prefix):
+            return lowered[len(prefix) :]
+    return lowered
+
+
+class _Compiler:
+    def __init__(self, catalogue: Catalogue, provider: str) -> None:
+        self.catalogue = catalogue
+        self.postgres = provider == "postgres"
+        self.params: dict[str, Any] = {}
+        self.terms = 0
+
+    # ---- tree walk (iterative: a long or deep filter must not exhaust the Python stack) ----
+
+    def compile(self, root: Criteria) -> str:
+        out: list[str] = []
+        work: list[tuple[Any, ...]] = [("visit", root, None, 0)]
+        while work:
+            item = work.pop()
+            kind = item[0]
+            if kind == "join":
+                _, word, count = item
+                parts = out[-count:]
+                del out[-count:]
+                out.append("(" + f" {word} ".join(parts) + ")")
+            elif kind == "not":
+                out[-1] = f"(NOT {out[-1]})"
+            elif kind == "exists":
+                out[-1] = item[1].exists(out[-1])
+            else:
+                self._visit(item[1], item[2], item[3], work, out)
+        return out[0]
+
+    def _visit(
+        self, node: Any, scope: MultiValued | None, depth: int, work: list[Any], out: list[str]
+    ) -> None:
+        if depth > MAX_NESTING:
+            raise _bad(f"the filter nests deeper than {MAX_NESTING} levels")
+        if isinstance(node, And | Or):
+            operands = _flatten(node)
+            work.append(("join", "AND" if isinstance(node, And) else "OR", len(operands)))
+            work.extend(("visit", op, scope, depth + 1) for op in reversed(operands))
+        elif isinstance(node, Not):
+            work.append(("not",))
+            work.append(("visit", node.inner, scope, depth + 1))
+        elif isinstance(node, ValuePath):
+            multi = self.catalogue.multis.get(_canonical(node.attribute))
+            if scope is not None or multi is None:
+                raise _bad(f"{node.attribute!r} cannot be filtered with [...]")
+            work.append(("exists", multi))
+            work.append(("visit", node.inner, multi, depth + 1))
+        elif isinstance(node, Compare | Present):
+            out.append(self._leaf(node, scope))
+        else:
+            raise _bad("the filter has an unsupported shape")
+
+    def _leaf(self, node: Compare | Present, scope: MultiValued | None) -> str:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise _bad(f"the filter has more than {MAX_TERMS} comparisons")
+        column, multi = self._resolve(node.attribute, scope)
+        if isinstance(node, Present):
+            sql = _present(column)
+        else:
+            sql = self._compare(column, node.op.lower(), node.value, node.attribute)
+        return multi.exists(sql) if multi is not None else sql
+
+    def _resolve(
+        self, attribute: str, scope: MultiValued | None
+    ) -> tuple[Column, MultiValued | None]:
+        """The column an attribute names, and the EXISTS wrapper it needs (if any)."""
+        name = _canonical(attribute)
+        if scope is not None:
+            sub = scope.subs.get(name.rsplit(".", 1)[-1] if "." in name else name)
+            if sub is None:
+                raise _bad(f"unsupported attribute in filter: {attribute!r}")
+            return sub, None
+        column = self.catalogue.single(name)
+        if column is not None:
+            return column, None
+        base, _, sub_name = name.partition(".")
+        multi = self.catalogue.multis.get(base)
+        sub = multi.subs.get(sub_name or "value") if multi is not None else None
+        if multi is None or sub is None:
+            raise _bad(f"unsupported attribute in filter: {attribute!r}")
+        return sub, multi
+
+    # ---- comparisons ------------------------------------------------------------------
+
+    def _bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    def _compare(self, column: Column, op: str, value: Any, attribute: str) -> str:
+        if op not in COMPARISON_OPERATORS:
+            raise _bad(f"unsupported operator {op!r}")
+        c = column.sql
+        if value is None:
+            return _null_compare(column, op, attribute)
+        if column.type is BOOLEAN:
+            if op not in ("eq", "ne"):
+                raise _bad(f"{attribute!r} is boolean: only eq and ne apply")
+            return _equality(c, op, self._bind(_as_bool(value, attribute)))
+        if column.type is DATETIME:
+            if op in ("co", "sw", "ew"):
+                raise _bad(f"{attribute!r} is a dateTime: {op} does not apply")
+            return self._ordered(c, op, self._bind(self._datetime(value, attribute)), False)
+        text = _as_text(value, attribute)
+        if column.type is STRING:
+            text = fold(text)
+        if op in ("co", "sw", "ew"):
+            return self._like(c, op, text, column.type is EXACT)
+        return self._ordered(c, op, self._bind(text), True)
+
+    def _ordered(self, c: str, op: str, placeholder: str, text: bool) -> str:
+        if op in ("eq", "ne"):
+            return _equality(c, op, placeholder)
+        symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
+        # Code-point order on both backends, whatever collation the PostgreSQL database has.
+        collate = ' COLLATE "C"' if text and self.postgres else ""
+        return f"({c} IS NOT NULL AND {c}{collate} {symbol} {placeholder})"
+
+    def _like(self, c: str, op: str, text: str, case_exact: bool) -> str:
+        if case_exact and not self.postgres:
+            # SQLite's LIKE ignores ASCII case; GLOB is case-exact. Its wildcards are escaped
+            # by wrapping each in a one-character class.
+            body = re.sub(r"([*?\[])", r"[\1]", text)
+            pattern = {"co": f"*{body}*", "sw": f"{body}*", "ew": f"*{body}"}[op]
+            return f"({c} IS NOT NULL AND {c} GLOB {self._bind(pattern)})"
+        body = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = {"co": f"%{body}%", "sw": f"{body}%", "ew": f"%{body}"}[op]
+        # E'\\' is one backslash whatever standard_conforming_strings says.
+        escape = "E'\\\\'" if self.postgres else "'\\'"
+        return f"({c} IS NOT NULL AND {c} LIKE {self._bind(pattern)} ESCAPE {escape})"
+
+    def _datetime(self, value: Any, attribute: str) -> Any:
+        moment = _as_datetime(value, attribute)
+        # SQLite keeps Pony's text form; a bound datetime would compare as different text.
+        return moment if self.postgres else moment.isoformat(" ", "microseconds")
+
+
+def _flatten(node: And | Or) -> list[Criteria]:
+    """a AND (b AND c) -> [a, b, c]: keeps the SQL shallow for long IdP-built chains."""
+    kind = type(node)
+    operands: list[Criteria] = []
+    stack: list[Criteria] = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            stack.append(current.right)  # type: ignore[union-attr]
+            stack.append(current.left)  # type: ignore[union-attr]
+        else:
+            operands.append(current)
+    return operands
+
+
+def _equality(c: str, op: str, placeholder: str) -> str:
+    if op == "eq":
+        return f"({c} IS NOT NULL AND {c} = {placeholder})"
+    return f"({c} IS NULL OR {c} <> {placeholder})"
+
+
+def _present(column: Column) -> str:
+    if column.type in (STRING, EXACT):
+        return f"({column.sql} IS NOT NULL AND {column.sql} <> '')"
+    return f"({column.sql} IS NOT NULL)"
+
+
+def _null_compare(column: Column, op: str, attribute: str) -> str:
+    """``attr eq null`` asks for absence, ``attr ne null`` for presence."""
+    if op == "eq":
+        return f"(NOT {_present(column)})"
+    if op == "ne":
+        return _present(column)
+    raise _bad(f"null can only be compared with eq or ne ({attribute!r})")
+
+
+def _check_text(text: str, attribute: str) -> str:
+    if "\x00" in text:
+        raise _bad(f"the value for {attribute!r} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(f"the value for {attribute!r} is not valid Unicode") from None
+    return text
+
+
+def _as_text(value: Any, attribute: str) -> str:
+    if isinstance(value, bool | datetime):
+        raise _bad(f"{attribute!r} is a string: compare it with a quoted value")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _bad(f"{attribute!r} cannot be compared with {value!r}")
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _bad(f"unsupported value for {attribute!r}")
+    return _check_text(value, attribute)
+
+
+def _as_bool(value: Any, attribute: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _bad(f"{attribute!r} is boolean: compare it with true or false")
+
+
+def _as_datetime(value: Any, attribute: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(_check_text(value, attribute))
+        except ValueError:
+            raise _bad(f"{attribute!r} needs an ISO 8601 dateTime, not {value!r}") from None
+    if not isinstance(value, datetime):
+        raise _bad(f"{attribute!r} needs an ISO 8601 dateTime")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def compile_filter(criteria: Criteria, catalogue: Catalogue, provider: str) -> SqlFragment:
+    """The WHERE fragment (over the catalogue's alias) matching ``criteria``."""
+    compiler = _Compiler(catalogue, provider)
+    sql = compiler.compile(criteria)
+    # Belt and braces: the text may name only our own placeholders (see module docstring).
+    if _SAFE_PLACEHOLDERS.search(sql):
+        raise RuntimeError("filter SQL would contain an unbound '$' expression")
+    return SqlFragment(sql, compiler.params)
+
+
+def user_filter(criteria: Criteria | None, provider: str) -> SqlFragment:
+    if criteria is None:
+        return SqlFragment("1 = 1", {})
+    return compile_filter(criteria, USERS, provider)
+
+
+def group_filter(criteria: Criteria | None, provider: str) -> SqlFragment:
+    if criteria is None:
+        return SqlFragment("1 = 1", {})
+    return compile_filter(criteria, GROUPS, provider)
+
+
+def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
+    """A total, stable order: the sort column (nulls last ascending, first descending,
+    as RFC 7644 §3.4.2.3 asks), then the id; by default creation time then id."""
+    alias = catalogue.alias
+    if sort is None:
+        return f'{alias}."created", {alias}."id"'
+    found = catalogue.sortable.get(_canonical(sort.attribute))
+    if found is None:
+        raise InvalidInput(f"cannot sort by {sort.attribute!r}", attribute="sortBy")
+    column, text = found
+    direction = "DESC" if sort.descending else "ASC"
+    collate = ' COLLATE "C"' if text and provider == "postgres" else ""
+    return (
+        f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END {direction}, "
+        f'{column}{collate} {direction}, {alias}."id"'
+    )
+
+
+# ---- running raw SQL through Pony without letting its caches grow per filter shape ---------
+
+
+def select_values(store: Store, sql: str, params: dict[str, Any]) -> list[Any]:
+    """``db.select`` with our parameters, forgetting the text afterwards (see ``_forget``)."""
+    try:
+        return list(store.db.select(sql, {}, dict(params)))
+    finally:
+        _forget(store, sql)
+
+
+def select_entities(store: Store, entity: Any, sql: str, params: dict[str, Any]) -> list[Any]:
+    try:
+        return list(entity.select_by_sql(sql, {}, dict(params)))
+    finally:
+        _forget(store, sql)
+
+
+def _forget(store: Store, sql: str) -> None:
+    """Pony caches each raw SQL text it parses, and per-thread statistics per text, forever.
+    Filter-built texts vary with the filter's shape, so a client could grow both without
+    bound; drop ours once run (reparsing costs microseconds)."""
+    cache = getattr(pony_core, "adapted_sql_cache", None)
+    if cache is None:
+        return
+    entry = cache.pop((sql, store.db.provider.paramstyle), None)
+    if entry is not None:
+        store.db.local_stats.pop(entry[0], None)

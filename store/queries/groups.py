@@ -1,0 +1,93 @@
+"""Reading SCIM Groups: one group, or a filtered and paged listing, members optional.
+
+Members come from the membership rows in one query per call (per page for listings), ordered
+by the member's folded userName then id, so a group of 10,000 is one round trip. Reads never
+write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from pony.orm import select
+
+from store.context import Store, as_utc
+from store.domain.criteria import Criteria, Sort
+from store.errors import NotFound
+from store.queries.filtering import GROUPS, group_filter, order_by, select_entities, select_values
+from store.queries.users import MAX_OFFSET, plain
+from store.records import GroupRecord, MemberRef, Page
+from store.tx import read
+
+
+def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[MemberRef, ...]]:
+    """The members of several groups in one query (per 500 groups)."""
+    ids = list(dict.fromkeys(group_ids))
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    memberships = store.db.Membership
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = select(
+            (m.group.id, m.user.id, m.user.user_name, m.user.user_name_key)
+            for m in memberships
+            if m.group.id in chunk
+        )
+        for group_id, user_id, user_name, key in rows:
+            found[group_id].append((key or "", user_id, user_name))
+    return {
+        gid: tuple(MemberRef(uid, name) for _key, uid, name in sorted(rows))
+        for gid, rows in found.items()
+    }
+
+
+def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupRecord:
+    return GroupRecord(
+        id=group.id,
+        display_name=group.display_name,
+        external_id=group.external_id,
+        document=plain(group.document),
+        created=as_utc(group.created),  # type: ignore[arg-type]
+        last_modified=as_utc(group.last_modified),  # type: ignore[arg-type]
+        version=group.version,
+        member_count=group.member_count,
+        members=members,
+    )
+
+
+@read
+def get_group(store: Store, group_id: str, include_members: bool = True) -> GroupRecord:
+    group = store.db.Group.get(id=group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    members = members_of(store, [group.id]).get(group.id, ()) if include_members else None
+    return group_record(group, members)
+
+
+@read
+def list_groups(
+    store: Store,
+    criteria: Criteria | None,
+    start_index: int,
+    count: int,
+    sort: Sort | None = None,
+    include_members: bool = True,
+) -> Page[GroupRecord]:
+    """One page of the groups matching ``criteria``, RFC 7644 paging, stable order."""
+    start_index = min(max(start_index, 1), MAX_OFFSET)
+    count = max(count, 0)
+    where = group_filter(criteria, store.provider)
+    base = f'FROM "scim_group" {GROUPS.alias} WHERE {where.sql}'
+    total = int(select_values(store, f"SELECT COUNT(*) {base}", where.params)[0])
+    if count == 0 or start_index > total:
+        return Page(items=(), total=total, start_index=start_index)
+    params = dict(where.params, lim=count, off=start_index - 1)
+    order = order_by(sort, GROUPS, store.provider)
+    sql = f"SELECT g.* {base} ORDER BY {order} LIMIT $lim OFFSET $off"
+    groups = select_entities(store, store.db.Group, sql, params)
+    members = members_of(store, (g.id for g in groups)) if include_members else {}
+    items = tuple(
+        group_record(g, members.get(g.id, ()) if include_members else None) for g in groups
+    )
+    return Page(items=items, total=total, start_index=start_index)

@@ -1,0 +1,114 @@
+"""Reading SCIM Users: one user, a filtered and paged listing, a lookup by userName.
+
+Deleted users are invisible here (NotFound, absent from listings); inactive users are always
+visible, because IdPs look a user up before creating it. Reads never write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from pony.orm import select
+
+from store.context import Store, as_utc
+from store.domain.criteria import Criteria, Sort
+from store.domain.names import fold
+from store.errors import NotFound
+from store.queries.filtering import USERS, order_by, select_entities, select_values, user_filter
+from store.records import GroupRef, Page, UserRecord
+from store.tx import read
+
+MAX_OFFSET = 2**62
+"""Larger startIndex values cannot match anything and would overflow a 64-bit OFFSET."""
+
+
+def plain(value: Any) -> Any:
+    """A detached copy of a Pony JSON value (tracked dicts/lists) made of plain types."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef, ...]]:
+    """The groups of several users in one query, each user's ordered by name then id."""
+    ids = list(dict.fromkeys(user_ids))
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    memberships = store.db.Membership
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = select(
+            (m.user.id, m.group.id, m.group.display_name, m.group.display_name_key)
+            for m in memberships
+            if m.user.id in chunk
+        )
+        for user_id, group_id, name, key in rows:
+            found[user_id].append((key, group_id, name))
+    return {
+        uid: tuple(GroupRef(gid, name) for _key, gid, name in sorted(rows))
+        for uid, rows in found.items()
+    }
+
+
+def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None) -> UserRecord:
+    """The frozen record of a User entity; loads its groups unless given."""
+    if groups is None:
+        groups = groups_of(store, [user.id]).get(user.id, ())
+    return UserRecord(
+        id=user.id,
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        active=user.active,
+        document=plain(user.document),
+        created=as_utc(user.created),  # type: ignore[arg-type]
+        last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
+        version=user.version,
+        groups=groups,
+    )
+
+
+@read
+def get_user(store: Store, user_id: str) -> UserRecord:
+    user = store.db.User.get(id=user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound(f"user {user_id} not found")
+    return user_record(store, user)
+
+
+@read
+def find_user(store: Store, user_name: str) -> UserRecord | None:
+    """The live user whose userName matches case-insensitively, if any."""
+    user = store.db.User.get(user_name_key=fold(user_name))
+    if user is None or user.deleted_at is not None:
+        return None
+    return user_record(store, user)
+
+
+@read
+def list_users(
+    store: Store,
+    criteria: Criteria | None,
+    start_index: int,
+    count: int,
+    sort: Sort | None = None,
+) -> Page[UserRecord]:
+    """One page of the live users matching ``criteria`` (RFC 7644 §3.4.2.4 paging: 1-based
+    ``start_index``, ``count`` 0 gives only the total), in a stable order."""
+    start_index = min(max(start_index, 1), MAX_OFFSET)
+    count = max(count, 0)
+    where = user_filter(criteria, store.provider)
+    base = f'FROM "scim_user" {USERS.alias} WHERE u."deleted_at" IS NULL AND {where.sql}'
+    total = int(select_values(store, f"SELECT COUNT(*) {base}", where.params)[0])
+    if count == 0 or start_index > total:
+        return Page(items=(), total=total, start_index=start_index)
+    params = dict(where.params, lim=count, off=start_index - 1)
+    order = order_by(sort, USERS, store.provider)
+    sql = f"SELECT u.* {base} ORDER BY {order} LIMIT $lim OFFSET $off"
+    users = select_entities(store, store.db.User, sql, params)
+    groups = groups_of(store, (u.id for u in users))
+    items = tuple(user_record(store, u, groups.get(u.id, ())) for u in users)
+    return Page(items=items, total=total, start_index=start_index)

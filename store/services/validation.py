@@ -1,0 +1,85 @@
+"""Checks on the text and JSON a write stores, so bad input is a clear InvalidInput.
+
+Without them a NUL character, a lone surrogate, a NaN or an over-long name would surface as a
+database error (PostgreSQL rejects NUL and NaN in text and jsonb) or a Pony ValueError: a 500
+instead of a 400. Product rules (uniqueness, lifecycle) do not belong here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from store.errors import InvalidInput
+
+MAX_DOCUMENT_DEPTH = 32
+
+
+def check_text(
+    value: str | None,
+    attribute: str,
+    limit: int,
+    required: bool = False,
+    allow_empty: bool = True,
+) -> Any:
+    """``value`` if it can be stored in a column of ``limit`` characters; None passes unless
+    ``required``. Empty text fails when ``required`` or not ``allow_empty``."""
+    if value is None:
+        if required:
+            raise InvalidInput(f"{attribute} is required", attribute=attribute)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{attribute} must be a string", attribute=attribute)
+    if (required or not allow_empty) and not value.strip():
+        raise InvalidInput(f"{attribute} must not be empty", attribute=attribute)
+    if len(value) > limit:
+        raise InvalidInput(f"{attribute} is longer than {limit} characters", attribute=attribute)
+    _check_chars(value, attribute)
+    return value
+
+
+def _check_chars(value: str, attribute: str) -> None:
+    if "\x00" in value:
+        raise InvalidInput(f"{attribute} contains a NUL character", attribute=attribute)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{attribute} is not valid Unicode", attribute=attribute) from None
+
+
+def check_document(document: Any, attribute: str) -> dict[str, Any]:
+    """A detached copy of a JSON object that both backends can store, or InvalidInput."""
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{attribute} must be a JSON object", attribute=attribute)
+    root: dict[str, Any] = {}
+    # Iterative copy: a deeply nested document must not exhaust the Python stack.
+    work: list[tuple[Any, Any, int]] = [(document, root, 0)]
+    while work:
+        source, target, depth = work.pop()
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise InvalidInput(f"{attribute} nests too deeply", attribute=attribute)
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            if isinstance(source, dict):
+                if not isinstance(key, str):
+                    raise InvalidInput(f"{attribute} has a non-string key", attribute=attribute)
+                _check_chars(key, attribute)
+            copy = _leaf(value, attribute)
+            if isinstance(value, dict | list):
+                copy = {} if isinstance(value, dict) else []
+                work.append((value, copy, depth + 1))
+            if isinstance(target, dict):
+                target[key] = copy
+            else:
+                target.append(copy)
+    return root
+
+
+def _leaf(value: Any, attribute: str) -> Any:
+    if isinstance(value, str):
+        _check_chars(value, attribute)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{attribute} holds a non-finite number", attribute=attribute)
+    elif value is not None and not isinstance(value, bool | int | float | dict | list):
+        raise InvalidInput(f"{attribute} holds a value JSON cannot carry", attribute=attribute)
+    return value
