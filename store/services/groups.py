@@ -1,0 +1,319 @@
+"""Writing SCIM Groups: create, replace, change (PATCH) and delete, membership as deltas.
+
+A group's row is locked first (SELECT ... FOR UPDATE; on SQLite every write transaction is
+already exclusive), so concurrent PATCHes of one group serialise instead of losing members.
+Then the users concerned are locked in id order (a fixed order: no deadlock between two
+requests), and each member added or removed costs one row insert or delete, one counter
+update, and a role recomputation of that user alone. A group's members only ever decide roles
+through the SSO mapping, so role recomputation runs only when one of the group's names (before
+or after the request) is mapped; drift from any other cause is the reconcile job's business.
+
+Nothing here knows SCIM wire formats; the API turns PATCH operations into ``MembershipChange``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from pony.orm import select
+
+from store.context import Store
+from store.domain.names import fold
+from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from store.queries.groups import group_record, members_of
+from store.records import GroupInput, GroupRecord, MembershipChange
+from store.services import lifecycle
+from store.services.audit import record_event
+from store.services.validation import check_document, check_text
+from store.tx import transaction
+
+AUDIT_ID_LIMIT = 1000
+"""Member ids listed in one audit event; beyond that only the counts are kept."""
+_KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
+
+
+def _name(value: Any) -> tuple[str, str]:
+    name = check_text(value, "displayName", 1024, required=True)
+    return name, check_text(fold(name), "displayName", 1024)
+
+
+def _external_id(value: Any) -> str | None:
+    return check_text(value or None, "externalId", 512)
+
+
+def _check_unique(store: Store, group: Any, key: str | None, external_id: str | None) -> None:
+    Group = store.db.Group  # noqa: N806 (an entity class)
+    if key is not None and (other := Group.get(display_name_key=key)) not in (None, group):
+        raise Conflict(f"a group named {other.display_name!r} exists", attribute="displayName")
+    if external_id is not None and Group.get(external_id=external_id) not in (None, group):
+        raise Conflict(f"externalId {external_id!r} is already taken", attribute="externalId")
+
+
+def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
+    """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
+    ids = sorted(set(user_ids))
+    users = store.db.User
+    locked: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = select(u for u in users if u.id in chunk and u.deleted_at is None)
+        for user in query.order_by(lambda u: u.id).for_update():
+            locked[user.id] = user
+    return locked
+
+
+def _check_version(group: Any, if_match: int | None) -> None:
+    if if_match is not None and if_match != group.version:
+        raise PreconditionFailed(f"group {group.id} is at version {group.version}, not {if_match}")
+
+
+def _lock_group(store: Store, group_id: str, if_match: int | None) -> Any:
+    group = store.db.Group.get_for_update(id=group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    _check_version(group, if_match)
+    return group
+
+
+class _GroupEdit:
+    """Applies membership changes to one locked group, as deltas, in the caller's order."""
+
+    def __init__(self, store: Store, group: Any, actor: str) -> None:
+        self.store, self.group, self.actor = store, group, actor
+        self.mapping = lifecycle.mapping_table(store)
+        self.members: set[str] | None = None  # loaded only when a change needs the full set
+        self.users: dict[str, Any] = {}
+        self.touched: set[str] = set()
+        self.added: list[str] = []
+        self.removed: list[str] = []
+        self.before = self._attributes()
+        self.keys = {group.display_name_key}  # every name the group has during the request
+
+    def _attributes(self) -> dict[str, Any]:
+        g = self.group
+        return {"displayName": g.display_name, "externalId": g.external_id, "document": g.document}
+
+    def current_members(self) -> set[str]:
+        if self.members is None:
+            memberships, group = self.store.db.Membership, self.group
+            self.members = set(select(m.user.id for m in memberships if m.group == group))
+        return self.members
+
+    def prepare(self, changes: Sequence[MembershipChange]) -> None:
+        """Lock every user these changes may touch, in one fixed order, before any write."""
+        ids: set[str] = set()
+        for change in changes:
+            if change.kind not in _KINDS:
+                raise InvalidInput(f"unknown group change {change.kind!r}", attribute="members")
+            if change.kind in ("add", "replace_all"):
+                ids.update(change.member_ids)
+            if change.kind == "rename" and isinstance(change.value, str):
+                self.keys.add(fold(change.value))
+        if self.mapped:
+            for change in changes:
+                if change.kind == "remove":
+                    ids.update(change.member_ids)
+                elif change.kind in ("replace_all", "remove_all", "rename"):
+                    ids.update(self.current_members())
+        self.users = _lock_users(self.store, ids)
+
+    @property
+    def mapped(self) -> bool:
+        return any(key in self.mapping for key in self.keys)
+
+    def apply(self, change: MembershipChange) -> None:
+        kind = change.kind
+        if kind == "add":
+            for user_id in change.member_ids:
+                self.add(user_id)
+        elif kind == "remove":
+            for user_id in change.member_ids:
+                self.remove(user_id)
+        elif kind in ("replace_all", "remove_all"):
+            wanted = dict.fromkeys(change.member_ids if kind == "replace_all" else ())
+            for user_id in sorted(self.current_members() - wanted.keys()):
+                self.remove(user_id)
+            for user_id in wanted:
+                self.add(user_id)
+        else:
+            self.set_attribute(kind, change.value)
+
+    def add(self, user_id: str) -> None:
+        user = self.users.get(user_id)
+        if user is None:
+            raise InvalidInput(f"member {user_id!r} is not a known user", attribute="members")
+        if self.members is not None:
+            present = user_id in self.members
+        else:
+            present = self.store.db.Membership.get(group=self.group, user=user) is not None
+        if present:
+            return  # adds are idempotent: IdPs repeat them
+        self.store.db.Membership(group=self.group, user=user, created=self.store.clock())
+        self.group.member_count += 1
+        self._note(user_id, self.added, True)
+
+    def remove(self, user_id: str) -> None:
+        membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
+        if membership is None:
+            return  # removing a non-member is not an error
+        membership.delete()
+        membership.flush()  # lets the same member be added back within this request
+        self.group.member_count -= 1
+        self._note(user_id, self.removed, False)
+
+    def _note(self, user_id: str, log: list[str], member: bool) -> None:
+        self.touched.add(user_id)
+        log.append(user_id)
+        if self.members is not None:
+            (self.members.add if member else self.members.discard)(user_id)
+
+    def set_attribute(self, kind: str, value: Any) -> None:
+        group = self.group
+        if kind == "rename":
+            name, key = _name(value)
+            if name != group.display_name:
+                _check_unique(self.store, group, key, None)
+                group.display_name, group.display_name_key = name, key
+        elif kind == "external_id":
+            external_id = _external_id(value)
+            if external_id != group.external_id:
+                _check_unique(self.store, group, None, external_id)
+                group.external_id = external_id
+        elif (document := check_document(value, "document")) != group.document:
+            group.document = document
+
+    def finish(self) -> bool:
+        """Recompute roles where needed, bump the version and audit once. Changed?"""
+        if self.mapped:
+            affected = set(self.touched)
+            if self.group.display_name_key != self.before_key:
+                affected |= self.current_members()
+            for user_id in sorted(affected):
+                user = self.users.get(user_id)
+                if user is not None:
+                    lifecycle.recompute_user_roles(self.store, user, self.actor, self.mapping)
+        after = self._attributes()
+        old = {k: v for k, v in self.before.items() if after[k] != v}
+        if not old and not self.added and not self.removed:
+            return False
+        lifecycle.touch(self.store, self.group)
+        new = {k: after[k] for k in old}
+        if self.added or self.removed:
+            old["members"] = _ids(self.removed)
+            new["members"] = _ids(self.added)
+        detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
+        record_event(
+            self.store, self.actor, "group.updated", "group", self.group.id,
+            self.group.display_name, old, new, detail,
+        )  # fmt: skip
+        return True
+
+    @property
+    def before_key(self) -> str:
+        return fold(self.before["displayName"])
+
+
+def _ids(ids: list[str]) -> list[str] | dict[str, int]:
+    return list(ids) if len(ids) <= AUDIT_ID_LIMIT else {"count": len(ids)}
+
+
+@transaction
+def create_group(
+    store: Store, data: GroupInput, member_ids: tuple[str, ...], actor: str
+) -> GroupRecord:
+    """A new group with its initial members (each must be a live user)."""
+    name, key = _name(data.display_name)
+    external_id = _external_id(data.external_id)
+    document = check_document(data.document, "document")
+    _check_unique(store, None, key, external_id)
+    users = _lock_users(store, member_ids)
+    for user_id in member_ids:
+        if user_id not in users:
+            raise InvalidInput(f"member {user_id!r} is not a known user", attribute="members")
+    now = store.clock()
+    group = store.db.Group(
+        id=store.new_id(), display_name=name, display_name_key=key, external_id=external_id,
+        document=document, created=now, last_modified=now, version=1, member_count=len(users),
+    )  # fmt: skip
+    for user in users.values():
+        store.db.Membership(group=group, user=user, created=now)
+    mapping = lifecycle.mapping_table(store)
+    if key in mapping:
+        for user_id in sorted(users):
+            lifecycle.recompute_user_roles(store, users[user_id], actor, mapping)
+    record_event(
+        store, actor, "group.created", "group", group.id, name,
+        after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
+    )  # fmt: skip
+    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+
+
+@transaction
+def change_group(
+    store: Store,
+    group_id: str,
+    plan: Callable[[GroupRecord], Sequence[MembershipChange]],
+    actor: str,
+    if_match: int | None = None,
+) -> GroupRecord:
+    """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
+    order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
+    Returns the group without members (the API answers 204)."""
+    group = _lock_group(store, group_id, if_match)
+    changes = list(plan(group_record(group, None)))
+    edit = _GroupEdit(store, group, actor)
+    edit.prepare(changes)
+    for change in changes:
+        edit.apply(change)
+    edit.finish()
+    return group_record(group, None)
+
+
+@transaction
+def replace_group(
+    store: Store,
+    group_id: str,
+    data: GroupInput,
+    member_ids: tuple[str, ...],
+    actor: str,
+    if_match: int | None = None,
+) -> GroupRecord:
+    """PUT: new attributes and exactly ``member_ids`` as members (applied as deltas)."""
+    group = _lock_group(store, group_id, if_match)
+    changes = [
+        MembershipChange("rename", value=data.display_name),
+        MembershipChange("external_id", value=data.external_id),
+        MembershipChange("document", value=data.document),
+        MembershipChange("replace_all", member_ids=tuple(member_ids)),
+    ]
+    edit = _GroupEdit(store, group, actor)
+    edit.prepare(changes)
+    for change in changes:
+        edit.apply(change)
+    edit.finish()
+    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+
+
+@transaction
+def delete_group(store: Store, group_id: str, actor: str, if_match: int | None = None) -> None:
+    """Delete a group and its memberships; members lose the roles it gave them. The audit
+    history stays."""
+    group = _lock_group(store, group_id, if_match)
+    memberships = store.db.Membership
+    member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
+    mapping = lifecycle.mapping_table(store)
+    users = _lock_users(store, member_ids) if group.display_name_key in mapping else {}
+    before = {
+        "displayName": group.display_name,
+        "externalId": group.external_id,
+        "members": _ids(member_ids),
+    }
+    select(m for m in memberships if m.group == group).delete(bulk=True)
+    group.delete()
+    store.db.flush()
+    for user_id in sorted(users):
+        lifecycle.recompute_user_roles(store, users[user_id], actor, mapping)
+    record_event(
+        store, actor, "group.deleted", "group", group_id, before["displayName"], before=before
+    )

@@ -1,0 +1,247 @@
+"""Writing SCIM Users: create (or restore in place), replace, modify (PATCH) and delete.
+
+Each function is one transaction with audit events. userName is unique through its folded key,
+externalId (case-exact) when set. Every change of the active flag goes through
+``lifecycle.set_active``, so each path that deactivates a user ends sessions and drops IdP roles
+the same way. This module must not know SCIM wire formats: callers hand it ``UserInput``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pony.orm import select
+
+from store.context import Store
+from store.domain.names import fold
+from store.errors import Conflict, PreconditionFailed
+from store.queries.users import plain, user_record
+from store.records import UserInput, UserRecord
+from store.services import lifecycle
+from store.services.audit import record_event
+from store.services.validation import check_document, check_text
+from store.tx import transaction
+
+# Audited under their SCIM names; active is audited by the lifecycle's own events.
+_AUDITED = {"userName": "user_name", "externalId": "external_id", "displayName": "display_name"}
+_SUMMARY = {**_AUDITED, "active": "active"}
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A validated ``UserInput`` as the values of the user's columns and email rows."""
+
+    user_name: str
+    user_name_key: str
+    external_id: str | None
+    display_name: str | None
+    display_name_key: str | None
+    given_name_key: str | None
+    family_name_key: str | None
+    document: dict[str, Any]
+    emails: tuple[tuple[str, str, str | None, bool], ...]  # value, folded, folded type, primary
+
+
+def _key(value: str | None, attribute: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    return check_text(fold(value), attribute, limit)
+
+
+def _columns(data: UserInput) -> _Columns:
+    user_name = check_text(data.user_name, "userName", 512, required=True)
+    emails = []
+    for email in data.emails:
+        value = check_text(email.value, "emails", 512, required=True)
+        kind = _key(check_text(email.type, "emails", 64), "emails", 64)
+        emails.append((value, _key(value, "emails", 512) or "", kind, bool(email.primary)))
+    document = check_document(data.document, "document")
+    for key in [k for k in document if k.lower() == "password"]:
+        del document[key]  # never stored, whatever a caller forgot to strip
+    return _Columns(
+        user_name=user_name,
+        user_name_key=_key(user_name, "userName", 512) or "",
+        external_id=check_text(data.external_id or None, "externalId", 512),
+        display_name=check_text(data.display_name, "displayName", 1024),
+        display_name_key=_key(data.display_name, "displayName", 1024),
+        given_name_key=_key(check_text(data.given_name, "name.givenName", 512), "name", 512),
+        family_name_key=_key(check_text(data.family_name, "name.familyName", 512), "name", 512),
+        document=document,
+        emails=tuple(emails),
+    )
+
+
+def _claims(store: Store, cols: _Columns) -> tuple[Any, Any]:
+    """The live users (locked) already holding this userName / externalId, if any."""
+    by_name = store.db.User.get_for_update(user_name_key=cols.user_name_key)
+    by_ext = None
+    if cols.external_id is not None:
+        by_ext = store.db.User.get_for_update(external_id=cols.external_id)
+    return by_name, by_ext
+
+
+def _check_others(store: Store, cols: _Columns, user: Any) -> None:
+    """Conflict when another user already holds the userName or externalId."""
+    by_name, by_ext = _claims(store, cols)
+    if by_name is not None and by_name is not user:
+        raise Conflict(f"userName {cols.user_name!r} is already taken", attribute="userName")
+    if by_ext is not None and by_ext is not user:
+        raise Conflict(f"externalId {cols.external_id!r} is already taken", attribute="externalId")
+
+
+def _snapshot(user: Any) -> dict[str, Any]:
+    snap = {name: getattr(user, column) for name, column in _AUDITED.items()}
+    snap["document"] = plain(user.document)
+    return snap
+
+
+def _write(store: Store, user: Any, cols: _Columns) -> None:
+    """Put ``cols`` into the user's columns and email rows (only what differs)."""
+    for name in (
+        "user_name", "user_name_key", "external_id", "display_name", "display_name_key",
+        "given_name_key", "family_name_key",
+    ):  # fmt: skip
+        if getattr(user, name) != getattr(cols, name):
+            setattr(user, name, getattr(cols, name))
+    if plain(user.document) != cols.document:
+        user.document = cols.document
+    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
+    if current != sorted(cols.emails, key=repr):
+        for email in list(user.emails):
+            email.delete()
+        for value, value_key, kind, primary in cols.emails:
+            store.db.UserEmail(
+                user=user, value=value, value_key=value_key, type=kind, primary=primary
+            )
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the fields (and top-level document attributes) that differ, before and after."""
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name in _AUDITED:
+        if before[name] != after[name]:
+            old[name], new[name] = before[name], after[name]
+    doc_old, doc_new = before["document"], after["document"]
+    for key in sorted(set(doc_old) | set(doc_new)):
+        if key not in _AUDITED and doc_old.get(key) != doc_new.get(key):
+            old[key], new[key] = doc_old.get(key), doc_new.get(key)
+    return old, new
+
+
+def _apply(
+    store: Store, user: Any, cols: _Columns, active: bool, actor: str, reason: str, action: str
+) -> None:
+    """Replace a locked user's attributes with ``cols``, the active flag through the
+    lifecycle (which audits it); bump the version once and audit the rest of the difference."""
+    before = _snapshot(user)
+    _write(store, user, cols)
+    old, new = _changes(before, _snapshot(user))
+    if old or new or action == "user.restored":
+        record_event(store, actor, action, "user", user.id, cols.user_name, old, new, reason)
+    flipped = lifecycle.set_active(store, user, active, actor, reason)
+    if old or new or flipped:
+        lifecycle.touch(store, user)
+
+
+def _check_version(user: Any, if_match: int | None) -> None:
+    if if_match is not None and if_match != user.version:
+        raise PreconditionFailed(f"user {user.id} is at version {user.version}, not {if_match}")
+
+
+@transaction
+def create_user(store: Store, data: UserInput, actor: str) -> tuple[UserRecord, bool]:
+    """Create a user, or restore in place the inactive user holding its userName or
+    externalId (same id, manual roles and memberships kept). Returns (record, restored)."""
+    cols = _columns(data)
+    by_name, by_ext = _claims(store, cols)
+    for holder, attribute in ((by_name, "userName"), (by_ext, "externalId")):
+        if holder is not None and holder.active:
+            raise Conflict(f"an active user already has this {attribute}", attribute=attribute)
+    if by_name is not None and by_ext is not None and by_name is not by_ext:
+        raise Conflict(
+            "userName and externalId belong to two different existing users",
+            attribute="userName",
+        )
+    existing = by_name or by_ext
+    if existing is not None:
+        reason = "restored: a create matched this inactive user"
+        _apply(store, existing, cols, data.active, actor, reason, "user.restored")
+        return user_record(store, existing), True
+    now = store.clock()
+    user = store.db.User(
+        id=store.new_id(), user_name=cols.user_name, user_name_key=cols.user_name_key,
+        external_id=cols.external_id, display_name=cols.display_name,
+        display_name_key=cols.display_name_key, given_name_key=cols.given_name_key,
+        family_name_key=cols.family_name_key, active=data.active, document=cols.document,
+        created=now, last_modified=now, version=1,
+    )  # fmt: skip
+    for value, value_key, kind, primary in cols.emails:
+        store.db.UserEmail(user=user, value=value, value_key=value_key, type=kind, primary=primary)
+    record_event(
+        store, actor, "user.created", "user", user.id, cols.user_name,
+        after={name: getattr(user, column) for name, column in _SUMMARY.items()},
+    )  # fmt: skip
+    return user_record(store, user, ()), False
+
+
+@transaction
+def replace_user(
+    store: Store, user_id: str, data: UserInput, actor: str, if_match: int | None = None
+) -> UserRecord:
+    """Full replace (PUT). The active flag goes through the lifecycle (deactivation ends
+    sessions and drops IdP roles, keeping manual roles and memberships)."""
+    user = lifecycle.lock_user(store, user_id)
+    _check_version(user, if_match)
+    cols = _columns(data)
+    _check_others(store, cols, user)
+    _apply(store, user, cols, data.active, actor, "replaced", "user.updated")
+    return user_record(store, user)
+
+
+@transaction
+def modify_user(
+    store: Store,
+    user_id: str,
+    transform: Callable[[UserRecord], UserInput],
+    actor: str,
+    if_match: int | None = None,
+) -> UserRecord:
+    """PATCH: ``transform`` turns the current record into the new input. Whatever it raises
+    propagates and nothing is applied."""
+    user = lifecycle.lock_user(store, user_id)
+    _check_version(user, if_match)
+    data = transform(user_record(store, user))
+    cols = _columns(data)
+    _check_others(store, cols, user)
+    _apply(store, user, cols, data.active, actor, "modified", "user.updated")
+    return user_record(store, user)
+
+
+@transaction
+def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = None) -> None:
+    """DELETE: deactivate (sessions end, IdP roles drop), leave every group, and soft-delete
+    so the id is never reused while userName and externalId become free. Manual role rows
+    and the audit history stay."""
+    group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
+    locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first
+    user = lifecycle.lock_user(store, user_id)
+    _check_version(user, if_match)
+    lifecycle.set_active(store, user, False, actor, "deleted")
+    for membership in list(user.memberships):
+        group = locked.get(membership.group.id) or store.db.Group.get_for_update(
+            id=membership.group.id
+        )
+        membership.delete()
+        group.member_count -= 1
+        lifecycle.touch(store, group)
+    before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
+    for email in list(user.emails):
+        email.delete()
+    user.deleted_at = store.clock()
+    user.user_name_key = None
+    user.external_id = None
+    lifecycle.touch(store, user)
+    record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)
