@@ -1,0 +1,89 @@
+"""Shared builders for the users, groups and filtering store tests (no tests in here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pony.orm import db_session
+
+from store.context import Store
+from store.records import EmailInput, GroupInput, UserInput
+from store.services.roles import create_role, grant_role, set_mapping
+from store.services.users import create_user
+
+ACTOR = "token:Okta SCIM"
+
+
+def user_input(user_name: str, **fields: Any) -> UserInput:
+    """An Okta-shaped create body as the API hands it to the store."""
+    emails = fields.pop("emails", (EmailInput(user_name, "work", True),))
+    document = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "locale": "en-US",
+    }
+    document.update(fields.pop("document", {}))
+    return UserInput(user_name=user_name, document=document, emails=emails, **fields)
+
+
+def new_user(store: Store, user_name: str, **fields: Any) -> str:
+    record, restored = create_user(store, user_input(user_name, **fields), ACTOR)
+    assert not restored
+    return record.id
+
+
+def group_input(name: str, **fields: Any) -> GroupInput:
+    return GroupInput(display_name=name, document={"displayName": name}, **fields)
+
+
+def mapped_role(store: Store, group_name: str, role: str) -> None:
+    """A role mapped from an IdP group (the SSO group-to-role mapping)."""
+    with db_session:
+        exists = store.db.Role.get(name=role) is not None
+    if not exists:
+        create_role(store, role, "", "operator")
+    set_mapping(store, group_name, role, "operator")
+
+
+def grant_manual(store: Store, user_name: str, role: str) -> None:
+    with db_session:
+        exists = store.db.Role.get(name=role) is not None
+    if not exists:
+        create_role(store, role, "", "operator")
+    assert grant_role(store, user_name, role, "operator")
+
+
+def roles_of(store: Store, user_id: str) -> set[tuple[str, str]]:
+    """{(role, source)} the user holds."""
+    with db_session:
+        user = store.db.User[user_id]
+        return {(a.role.name, a.source) for a in user.role_assignments}
+
+
+def audit_actions(store: Store, target_id: str) -> list[str]:
+    with db_session:
+        events = store.db.AuditEvent.select(lambda e: e.target_id == target_id)
+        return [e.action for e in events.order_by(lambda e: e.id)]
+
+
+def statement_count(store: Store) -> int:
+    """Statements this thread has sent to the database so far (Pony's own counter)."""
+    total = store.db.local_stats.get(None)
+    return total.db_count if total is not None else 0
+
+
+def bulk_users(store: Store, count: int, prefix: str = "member") -> list[str]:
+    """Many live users in one transaction (for tests about groups, not about creating)."""
+    from store.domain.names import fold
+
+    ids = []
+    with db_session:
+        now = store.clock()
+        for i in range(count):
+            name = f"{prefix}{i:05d}@example.com"
+            user = store.db.User(
+                id=store.new_id(), user_name=name, user_name_key=fold(name),
+                document={"userName": name}, created=now, last_modified=now,
+            )  # fmt: skip
+            ids.append(user.id)
+    return ids
