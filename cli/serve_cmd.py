@@ -1,9 +1,125 @@
-"""``trident-scim serve``: placeholder until its module is written."""
+"""``trident-scim serve``: the SCIM API on waitress, with the worker in the same process.
+
+Opens (creating or upgrading) the database and default roles, prints the SCIM Base URL and
+the next steps, then serves until SIGTERM or Ctrl-C and shuts down cleanly: listener
+closed, in-flight requests finished, request log flushed, worker stopped. ``--no-worker``
+is for deployments that run ``trident-scim worker`` separately (several API processes).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shlex
+import signal
+import socket
+from dataclasses import replace
+from types import FrameType
+from typing import Any
+
+from cli.context import CliContext
+from store.config import ApiSettings, Settings
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    serve = sub.add_parser("serve", help="serve the SCIM API (and run the worker in-process)")
+    serve.add_argument("--host", help="interface to listen on (default: [api] host)")
+    serve.add_argument("--port", type=int, help="TCP port (default: [api] port; 0 = any free)")
+    serve.add_argument("--threads", type=int, help="waitress threads (default: [api] threads)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not run the background worker in this process")  # fmt: skip
+    serve.set_defaults(func=_serve)
+
+
+def public_url_for(settings: Settings, host: str, port: int) -> str:
+    """The configured public_url, or (when left at its default) one built from the address
+    actually listened on, so the printed Base URL works as-is."""
+    if settings.api.public_url != ApiSettings().public_url:
+        return settings.api.public_url
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  (a wildcard: name this machine instead)
+        host = socket.getfqdn()
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _hint(ctx: CliContext, command: str) -> str:
+    config = getattr(ctx.args, "config", None)
+    prefix = f"trident-scim --config {shlex.quote(config)}" if config else "trident-scim"
+    return f"{prefix} {command}"
+
+
+def _serve(ctx: CliContext) -> int:
+    from api.activity import ActivityRecorder
+    from api.app import create_app
+    from api.server import ScimServer, bind_socket
+    from store.services.roles import ensure_default_roles
+
+    args = ctx.args
+    api = ctx.settings.api
+    host = args.host or api.host
+    threads = args.threads if args.threads and args.threads > 0 else api.threads
+    sock = bind_socket(host, api.port if args.port is None else args.port)
+    port = sock.getsockname()[1]
+    public_url = public_url_for(ctx.settings, host, port)
+    settings = replace(ctx.settings, api=replace(api, host=host, port=port, public_url=public_url))
+    ctx.settings = settings
+    store = ctx.store(create=True)
+    ensure_default_roles(store)
+    _print_banner(ctx, settings, host, port)
+    recorder = ActivityRecorder(store).start()
+    scheduler = None if args.no_worker else _start_worker(store, settings)
+    server = ScimServer(create_app(store, recorder=recorder), sock, threads=threads,
+                        max_body_bytes=settings.api.max_body_bytes)  # fmt: skip
+    previous = _on_stop_signals(lambda: server.stop())
+    try:
+        server.run()
+    finally:
+        _restore_signals(previous)
+        if scheduler is not None:
+            scheduler.shutdown()
+        recorder.close()
+        log.info("stopped")
+    return 0
+
+
+def _print_banner(ctx: CliContext, settings: Settings, host: str, port: int) -> None:
+    ctx.out(f"TridentStack Control SCIM service listening on {host}:{port}")
+    ctx.out(f"Database: {_safe_url(settings.database.url)}")
+    ctx.out(f"SCIM Base URL: {settings.scim_base_url}")
+    create_token = _hint(ctx, 'token create "Okta SCIM"')
+    ctx.out(f"Create a token for your IdP: {create_token}")
+    ctx.out(f"Operator console: {_hint(ctx, 'tui')}")
+    ctx.out("Press Ctrl-C to stop.")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, fit to print."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, where = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{where}"
+    return url
+
+
+def _start_worker(store: Any, settings: Settings) -> Any:
+    from worker.scheduler import start_background_worker
+
+    return start_background_worker(store, settings)
+
+
+def _on_stop_signals(stop: Any) -> dict[int, Any]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d received: stopping", signum)
+        stop()
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)

@@ -1,0 +1,61 @@
+"""Bearer-token authentication of every ``/scim/v2`` request.
+
+The token check, its rate limit and the per-address limit on failed attempts all live in
+``store.services.tokens.authenticate``; this edge only turns the outcome into 401 (with
+``WWW-Authenticate``) or 429 (with ``Retry-After``) and names the audit actor
+``token:<name>``. The Authorization header is never logged or stored.
+"""
+
+from __future__ import annotations
+
+import math
+
+import falcon
+
+from api.middleware import is_scim_path
+from api.scim.errors import ScimError
+from store.context import Store
+from store.services.tokens import authenticate
+
+INVALID_TOKEN = "Invalid or revoked token"  # noqa: S105  (a message, not a secret)
+RATE_LIMITED = "Too many requests for this token; retry after the time in Retry-After"
+AUTH_RATE_LIMITED = "Too many failed authentication attempts; retry after the time in Retry-After"
+
+
+class ScimAuthError(ScimError):
+    """A ScimError that also carries the response headers it needs."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str], reason: str) -> None:
+        super().__init__(status, None, detail)
+        self.headers = headers
+        self.reason = reason  # for the operator's request log, never sent to the client
+
+
+def retry_after_seconds(seconds: float) -> int:
+    """Retry-After is a whole number of seconds, never 0 (a client would hammer us)."""
+    return max(1, math.ceil(seconds))
+
+
+class BearerAuth:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not is_scim_path(req.path):
+            return
+        result = authenticate(self._store, req.get_header("Authorization"), req.remote_addr or "")
+        if result.ok:
+            req.context.token_id = result.token_id
+            req.context.token_name = result.token_name or ""
+            req.context.actor = f"token:{result.token_name}"
+            return
+        if result.reason == "rate_limited":
+            wait = str(retry_after_seconds(result.retry_after))
+            detail = RATE_LIMITED if result.token_id is not None else AUTH_RATE_LIMITED
+            req.context.token_id = result.token_id
+            req.context.token_name = result.token_name or ""
+            raise ScimAuthError(429, detail, {"Retry-After": wait}, result.reason)
+        challenge = 'Bearer realm="scim"'
+        if result.reason != "missing":
+            challenge += ', error="invalid_token"'
+        raise ScimAuthError(401, INVALID_TOKEN, {"WWW-Authenticate": challenge}, result.reason)

@@ -1,0 +1,142 @@
+"""Helpers the SCIM responders share: query parameters, projections, list queries, and
+writing a resource with its ETag. Translation only; every rule lives in ``api.scim`` (the
+protocol) or ``store`` (the product)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+
+from api.scim.errors import ScimError, invalid_value
+from api.scim.filter import parse_filter
+from api.scim.mapping import etag, parse_if_match
+from api.scim.paging import parse_attribute_list, parse_paging, parse_sort
+from store.config import Settings
+from store.domain.criteria import Criteria, Sort
+
+QUERY_NAMES = (
+    "filter",
+    "startIndex",
+    "count",
+    "sortBy",
+    "sortOrder",
+    "attributes",
+    "excludedAttributes",
+)
+_CANONICAL = {name.lower(): name for name in QUERY_NAMES}
+
+Params = Mapping[str, Any]
+"""SCIM list parameters by canonical name, from a query string or a SearchRequest body."""
+Document = dict[str, Any]
+"""One SCIM resource as JSON."""
+
+
+MAX_ID_LENGTH = 64
+
+
+def plausible_id(value: str) -> bool:
+    """Could this be an id the service issued? Too long or with control characters it
+    cannot, and it is never sent on to the database."""
+    return bool(value) and len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+class ResourceIdConverter(falcon.routing.BaseConverter):
+    """``{id:resource_id}`` in a route: a value that cannot be an id matches no route, so it
+    is a plain 404 without a database trip."""
+
+    def convert(self, value: str) -> str | None:
+        return value if plausible_id(value) else None
+
+
+def actor(req: falcon.Request) -> str:
+    """Who the audit trail names for this request: the token's name."""
+    return str(req.context.get("actor") or "token:unknown")
+
+
+def query_params(req: falcon.Request) -> dict[str, str]:
+    """The SCIM query parameters by canonical name (matched case-insensitively)."""
+    found: dict[str, str] = {}
+    for name, value in req.params.items():
+        canonical = _CANONICAL.get(name.lower())
+        if canonical is None:
+            continue  # unknown parameters are ignored, as most SCIM clients expect
+        if isinstance(value, list) or canonical in found:
+            raise invalid_value(f"query parameter {canonical!r} was given more than once")
+        found[canonical] = value
+    return found
+
+
+@dataclass(frozen=True)
+class Projection:
+    attributes: list[str]
+    excluded: list[str]
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.attributes or self.excluded)
+
+    def wants(self, attribute: str) -> bool:
+        """Whether the (top-level) attribute is part of the answer."""
+        name = attribute.lower()
+        if any(a.lower() == name for a in self.excluded):
+            return False
+        if self.attributes:
+            return any(a.lower().split(".")[0] == name for a in self.attributes)
+        return True
+
+
+def projection(params: Mapping[str, Any]) -> Projection:
+    return Projection(
+        parse_attribute_list(params.get("attributes")),
+        parse_attribute_list(params.get("excludedAttributes")),
+    )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    criteria: Criteria | None
+    start: int
+    count: int
+    sort: Sort | None
+    projection: Projection
+    filter_text: str
+
+
+def list_query(params: Mapping[str, Any], resource: str, settings: Settings) -> ListQuery:
+    """Parse the list/search parameters (query string or SearchRequest body) of one resource."""
+    text = params.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise ScimError(400, "invalidFilter", "filter must be a string")
+    criteria = None
+    if text is not None:
+        criteria = parse_filter(text, resource, settings.api.max_filter_length)
+    start, count = parse_paging(
+        params.get("startIndex"), params.get("count"), settings.api.max_results
+    )
+    sort = parse_sort(params.get("sortBy"), params.get("sortOrder"), resource)
+    return ListQuery(criteria, start, count, sort, projection(params), text or "")
+
+
+def if_match(req: falcon.Request) -> int | None:
+    """The version ``If-Match`` requires, None for no condition. ``*`` matches any current
+    version: the use case already refuses a resource that does not exist."""
+    version = parse_if_match(req.get_header("If-Match"))
+    return None if version == "*" else version  # type: ignore[return-value]
+
+
+def send_resource(
+    resp: falcon.Response,
+    body: dict[str, Any],
+    version: int,
+    *,
+    status: int = 200,
+    location: str | None = None,
+) -> None:
+    resp.status = status
+    resp.media = body
+    resp.set_header("ETag", etag(version))
+    if location is not None:
+        resp.set_header("Location", location)

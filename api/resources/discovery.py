@@ -1,0 +1,60 @@
+"""Discovery (RFC 7644 §4): ``/ServiceProviderConfig``, ``/ResourceTypes``, ``/Schemas``.
+
+The documents come from ``api.scim.schemas``, built from the same definitions the mapping and
+the limits enforce, so what they advertise is what the service does. Like every ``/scim/v2``
+route they need the bearer token (IdPs send it anyway)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from api.scim import schemas
+from api.scim.errors import not_found
+from api.scim.mapping import list_response
+from store.context import Store
+
+
+def _listed(resp: falcon.Response, documents: list[dict[str, Any]]) -> None:
+    resp.media = list_response(documents, len(documents), 1)
+
+
+def _find(documents: list[dict[str, Any]], key: str, wanted: str, what: str) -> dict[str, Any]:
+    for document in documents:
+        if str(document.get(key, "")).lower() == wanted.lower():
+            return document
+    raise not_found(f"{what} {wanted!r} not found")
+
+
+class ServiceProviderConfig:
+    def __init__(self, store: Store) -> None:
+        api = store.settings.api
+        self._document = schemas.service_provider_config(
+            store.settings.scim_base_url, api.max_results, api.max_operations, api.max_body_bytes
+        )
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self._document
+
+
+class ResourceTypes:
+    def __init__(self, store: Store) -> None:
+        self._documents = list(schemas.resource_types(store.settings.scim_base_url))
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _listed(resp, self._documents)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        resp.media = _find(self._documents, "id", name, "resource type")
+
+
+class Schemas:
+    def __init__(self, store: Store) -> None:
+        self._documents = list(schemas.schemas_documents(store.settings.scim_base_url))
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _listed(resp, self._documents)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, schema_id: str) -> None:
+        resp.media = _find(self._documents, "id", schema_id, "schema")

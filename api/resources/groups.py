@@ -1,0 +1,125 @@
+"""``/Groups`` and ``/Groups/{id}``: parse with ``api.scim``, call one use case, serialise.
+
+Membership changes go to the store as deltas (``plan_group_patch``), so a PATCH costs the
+same whatever the size of the group; its answer is 204 unless the client asked for
+attributes, and ``excludedAttributes=members`` keeps the member list from being loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import falcon
+
+from api.resources.common import (
+    Document,
+    ListQuery,
+    Params,
+    Projection,
+    actor,
+    if_match,
+    list_query,
+    plausible_id,
+    projection,
+    query_params,
+    send_resource,
+)
+from api.scim.errors import invalid_value
+from api.scim.mapping import etag, group_input_from_scim, group_to_scim, list_response
+from api.scim.patch import parse_patch_request, plan_group_patch
+from store.context import Store
+from store.queries.groups import get_group, list_groups
+from store.records import GroupRecord, MembershipChange
+from store.services.groups import change_group, create_group, delete_group, replace_group
+
+RESOURCE = "Group"
+NO_MEMBERS = ["members"]
+
+
+def known_shape(member_ids: Sequence[str]) -> tuple[str, ...]:
+    """Member ids to add must look like ids we issue (the store then checks they exist)."""
+    for member_id in member_ids:
+        if not plausible_id(member_id):
+            raise invalid_value(f"member {member_id[:80]!r} is not a known user")
+    return tuple(member_ids)
+
+
+def screened(changes: Sequence[MembershipChange]) -> list[MembershipChange]:
+    """The planned changes with impossible member ids refused (adds) or dropped (removes:
+    removing a non-member is not an error)."""
+    result = []
+    for change in changes:
+        if change.kind in ("add", "replace_all"):
+            known_shape(change.member_ids)
+        elif change.kind == "remove":
+            kept = tuple(i for i in change.member_ids if plausible_id(i))
+            change = replace(change, member_ids=kept)
+        result.append(change)
+    return result
+
+
+class Groups:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._base = store.settings.scim_base_url
+
+    def _send(
+        self, resp: falcon.Response, group: GroupRecord, shown: Projection, status: int = 200
+    ) -> None:
+        body = group_to_scim(group, self._base, shown.attributes, shown.excluded)
+        location = f"{self._base}/Groups/{group.id}" if status == 201 else None
+        send_resource(resp, body, group.version, status=status, location=location)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.respond_list(req, resp, query_params(req))
+
+    def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None:
+        query = self.query(params)
+        req.context.filter = query.filter_text
+        items, total = self.fetch(query, query.start, query.count)
+        resp.media = list_response(items, total, query.start)
+
+    def query(self, params: Params) -> ListQuery:
+        return list_query(params, RESOURCE, self._store.settings)
+
+    def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]:
+        shown = query.projection
+        page = list_groups(self._store, query.criteria, start, count, query.sort,
+                           shown.wants("members"))  # fmt: skip
+        items = [group_to_scim(g, self._base, shown.attributes, shown.excluded) for g in page.items]
+        return items, page.total
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        data, member_ids = group_input_from_scim(req.get_media())
+        group = create_group(self._store, data, known_shape(member_ids), actor(req))
+        self._send(resp, group, projection(query_params(req)), status=201)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
+        shown = projection(query_params(req))
+        self._send(resp, get_group(self._store, group_id, shown.wants("members")), shown)
+
+    def on_put_item(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
+        data, member_ids = group_input_from_scim(req.get_media())
+        group = replace_group(
+            self._store, group_id, data, known_shape(member_ids), actor(req), if_match(req)
+        )
+        self._send(resp, group, projection(query_params(req)))
+
+    def on_patch_item(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
+        ops = parse_patch_request(req.get_media(), self._store.settings.api.max_operations)
+        shown = projection(query_params(req))
+
+        def plan(current: GroupRecord) -> Sequence[MembershipChange]:
+            document = group_to_scim(current, self._base, None, NO_MEMBERS)
+            return screened(plan_group_patch(document, ops))
+
+        group = change_group(self._store, group_id, plan, actor(req), if_match(req))
+        if not shown.asked:  # IdPs rarely read the answer; loading members would cost O(n)
+            resp.status = falcon.HTTP_204
+            resp.set_header("ETag", etag(group.version))
+            return
+        self._send(resp, get_group(self._store, group_id, shown.wants("members")), shown)
+
+    def on_delete_item(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
+        delete_group(self._store, group_id, actor(req), if_match(req))
+        resp.status = falcon.HTTP_204

@@ -1,0 +1,25 @@
+"""``GET /healthz``: is this process up and is its database reachable? No authentication,
+no secrets, nothing about users: a load balancer or systemd probe calls it."""
+
+from __future__ import annotations
+
+import falcon
+
+from store.context import Store
+from store.errors import Unavailable
+from store.queries.health import check_database
+
+
+class Health:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            provider = check_database(self._store)
+        except Unavailable:
+            resp.status = falcon.HTTP_503
+            resp.set_header("Retry-After", "2")
+            resp.media = {"status": "unavailable", "database": "unreachable"}
+            return
+        resp.media = {"status": "ok", "database": "reachable", "provider": provider}

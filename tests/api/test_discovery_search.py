@@ -1,0 +1,109 @@
+"""Discovery documents tell the truth; .search endpoints behave like list queries."""
+
+from __future__ import annotations
+
+from tests.api.conftest import (
+    ENTERPRISE_URN,
+    GROUP_URN,
+    LIST_URN,
+    USER_URN,
+    Scim,
+    assert_scim_error,
+    patch_op,
+)
+
+SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def test_service_provider_config_matches_behaviour(scim: Scim) -> None:
+    config = scim.get("/ServiceProviderConfig").json
+    assert config["patch"]["supported"] is True
+    assert config["bulk"]["supported"] is False
+    assert config["filter"]["supported"] is True and config["filter"]["maxResults"] == 1000
+    assert config["etag"]["supported"] is True and config["sort"]["supported"] is True
+    assert config["changePassword"]["supported"] is False
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    # the advertised limits are the enforced ones
+    ops = [{"op": "replace", "path": "displayName", "value": str(i)}
+           for i in range(config["patch"]["maxOperations"] + 1)]  # fmt: skip
+    user = scim.create_user("jane@example.com")
+    result = scim.patch(f"/Users/{user['id']}", patch_op(*ops))
+    assert result.status_code in (400, 413)
+    many = [scim.create_user(f"u{i}@x.io") for i in range(3)]
+    assert len(many) == 3
+    assert scim.get("/Users", params={"count": "5000"}).json["itemsPerPage"] == 4
+
+
+def test_resource_types_and_schemas(scim: Scim) -> None:
+    types = scim.get("/ResourceTypes").json
+    assert types["schemas"] == [LIST_URN] and types["totalResults"] == 2
+    assert {t["endpoint"] for t in types["Resources"]} == {"/Users", "/Groups"}
+    user_type = scim.get("/ResourceTypes/User").json
+    assert user_type["schema"] == USER_URN
+    assert user_type["schemaExtensions"][0]["schema"] == ENTERPRISE_URN
+    assert_scim_error(scim.get("/ResourceTypes/Printer"), 404)
+    schemas = scim.get("/Schemas").json
+    assert {s["id"] for s in schemas["Resources"]} == {USER_URN, ENTERPRISE_URN, GROUP_URN}
+    user_schema = scim.get(f"/Schemas/{USER_URN}").json
+    names = {a["name"] for a in user_schema["attributes"]}
+    assert {"userName", "name", "emails", "active", "displayName", "groups"} <= names
+    assert (
+        "password" not in names
+        or next(a for a in user_schema["attributes"] if a["name"] == "password")["returned"]
+        == "never"
+    )
+    assert_scim_error(scim.get("/Schemas/urn:nope"), 404)
+
+
+def test_discovery_requires_the_token(scim: Scim) -> None:
+    for path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas"):
+        assert scim.get(path, token=None).status_code == 401
+
+
+def test_users_search(scim: Scim) -> None:
+    jane = scim.create_user("jane@example.com", displayName="Jane")
+    scim.create_user("bob@example.com")
+    body = {"schemas": [SEARCH_URN], "filter": 'userName eq "JANE@example.com"',
+            "attributes": ["userName"], "startIndex": 1, "count": 10}  # fmt: skip
+    result = scim.post("/Users/.search", body)
+    assert result.status_code == 200, result.text
+    assert result.json["totalResults"] == 1
+    found = result.json["Resources"][0]
+    assert found["id"] == jane["id"] and "displayName" not in found
+    bad = scim.post("/Users/.search", {"schemas": [SEARCH_URN], "filter": 'title eq "x"'})
+    assert_scim_error(bad, 400, "invalidFilter")
+
+
+def test_groups_search(scim: Scim) -> None:
+    scim.create_group("Eng")
+    result = scim.post("/Groups/.search", {"schemas": [SEARCH_URN],
+                                           "filter": 'displayName eq "eng"',
+                                           "excludedAttributes": ["members"]})  # fmt: skip
+    assert result.status_code == 200, result.text
+    assert result.json["totalResults"] == 1 and "members" not in result.json["Resources"][0]
+
+
+def test_root_search_spans_users_and_groups(scim: Scim) -> None:
+    for i in range(3):
+        scim.create_user(f"u{i}@x.io")
+    for i in range(2):
+        scim.create_group(f"g{i}")
+    everything = scim.post("/.search", {"schemas": [SEARCH_URN]}).json
+    assert everything["totalResults"] == 5 and len(everything["Resources"]) == 5
+    page = scim.post("/.search", {"schemas": [SEARCH_URN], "startIndex": 3, "count": 2}).json
+    assert page["totalResults"] == 5 and page["startIndex"] == 3
+    kinds = [r["meta"]["resourceType"] for r in page["Resources"]]
+    assert kinds == ["User", "Group"]
+    only_groups = scim.post("/.search", {"schemas": [SEARCH_URN],
+                                         "filter": 'members.value pr'}).json  # fmt: skip
+    assert only_groups["totalResults"] == 0
+    named = scim.post("/.search", {"schemas": [SEARCH_URN], "filter": 'displayName sw "g"'}).json
+    assert named["totalResults"] == 2
+    assert_scim_error(scim.post("/.search", {"schemas": [SEARCH_URN], "filter": "nope eq 1"}),
+                      400, "invalidFilter")  # fmt: skip
+
+
+def test_search_body_must_be_an_object(scim: Scim) -> None:
+    result = scim.post("/Users/.search", ["x"])
+    assert result.status_code == 400
+    assert_scim_error(result, 400, result.json.get("scimType"))
