@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from api.app import create_app
+from store.context import Store
+from store.services.tokens import issue_token
 from tests.api.conftest import (
     ENTERPRISE_URN,
     GROUP_URN,
@@ -23,15 +28,24 @@ def test_service_provider_config_matches_behaviour(scim: Scim) -> None:
     assert config["etag"]["supported"] is True and config["sort"]["supported"] is True
     assert config["changePassword"]["supported"] is False
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
-    # the advertised limits are the enforced ones
-    ops = [{"op": "replace", "path": "displayName", "value": str(i)}
-           for i in range(config["patch"]["maxOperations"] + 1)]  # fmt: skip
-    user = scim.create_user("jane@example.com")
-    result = scim.patch(f"/Users/{user['id']}", patch_op(*ops))
-    assert result.status_code in (400, 413)
-    many = [scim.create_user(f"u{i}@x.io") for i in range(3)]
-    assert len(many) == 3
-    assert scim.get("/Users", params={"count": "5000"}).json["itemsPerPage"] == 4
+
+
+def test_advertised_limits_are_the_enforced_ones(api_store: Store) -> None:
+    api = replace(api_store.settings.api, max_results=2, max_operations=3, max_body_bytes=4000)
+    small = replace(api_store, settings=replace(api_store.settings, api=api))
+    scim = Scim(create_app(small), issue_token(small, "t", "op", rate_limit=10**6).secret)
+    config = scim.get("/ServiceProviderConfig").json
+    assert config["filter"]["maxResults"] == 2 and config["patch"]["maxOperations"] == 3
+    users = [scim.create_user(f"u{i}@x.io") for i in range(3)]
+    page = scim.get("/Users", params={"count": "50"}).json
+    assert page["totalResults"] == 3 and page["itemsPerPage"] == 2
+    ops = [{"op": "replace", "path": "displayName", "value": str(i)} for i in range(3)]
+    assert scim.patch(f"/Users/{users[0]['id']}", patch_op(*ops)).status_code == 200
+    too_many = scim.patch(f"/Users/{users[0]['id']}", patch_op(*ops, ops[0]))
+    assert_scim_error(too_many, 400, too_many.json.get("scimType"))
+    big = {"schemas": [USER_URN], "userName": "big@x.io", "title": "x" * 4000}
+    assert_scim_error(scim.post("/Users", big), 413)
+    assert scim.post("/Users", dict(big, title="x" * 3000)).status_code == 201
 
 
 def test_resource_types_and_schemas(scim: Scim) -> None:
