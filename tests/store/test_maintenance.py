@@ -3,6 +3,7 @@ second run changes nothing."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,7 +17,14 @@ from store.services.maintenance import (
     update_last_used,
 )
 from store.services.tokens import revoke_token
-from tests.store.identity_factories import make_group, make_user, roles_of, soft_delete_user
+from tests.store.identity_factories import (
+    add_member,
+    make_group,
+    make_user,
+    remove_member,
+    roles_of,
+    soft_delete_user,
+)
 from tests.support import FakeClock
 from tests.worker.factories import (
     add_idp_row,
@@ -183,3 +191,38 @@ def test_revoked_tokens_are_not_flagged_and_zero_hours_turns_it_off(
     assert token_row(store, quiet)[1] is not None
     assert flag_stale_tokens(off) == 1  # turning the check off clears the flag
     assert token_row(store, quiet)[1] is None
+
+
+def test_reconcile_racing_membership_changes_leaves_no_drift(store: Store) -> None:
+    """Reconciliation runs over and over while the IdP adds and removes members: no change
+    is lost or undone, and a final run finds nothing to repair."""
+    make_mapping(store, "Ops", "operator")
+    users = [make_user(store, f"user{i:02d}@corp") for i in range(24)]
+    group = make_group(store, "Ops")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reconcile_loop() -> None:
+        try:
+            while not stop.is_set():
+                reconcile_roles(store, batch_size=5)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    looper = threading.Thread(target=reconcile_loop)
+    looper.start()
+    try:
+        for round_no in range(3):
+            for i, user in enumerate(users):
+                if (i + round_no) % 2 == 0:
+                    add_member(store, group, user)
+                else:
+                    remove_member(store, group, user)
+    finally:
+        stop.set()
+        looper.join(timeout=60)
+    assert not errors, errors
+    assert reconcile_roles(store) == 0
+    for i, user in enumerate(users):
+        member = (i + 2) % 2 == 0
+        assert roles_of(store, user) == ({("operator", "idp")} if member else set()), i

@@ -188,5 +188,8 @@ def test_turning_stale_check_off_in_settings_reaches_the_job(
     clock.advance(hours=48)
     off = replace(store.settings, worker=replace(store.settings.worker, stale_after_hours=0.0))
     ctx = JobContext(store=replace(store, settings=off), holder="h:1:x", settings=off)
-    assert _run(ctx, "flag_stale_tokens")[1:] == (0, "0 token(s) flagged or cleared (threshold 0 h)")
+    assert _run(ctx, "flag_stale_tokens")[1:] == (
+        0,
+        "0 token(s) flagged or cleared (threshold 0 h)",
+    )
     assert token_row(store, okta)[1] is None

@@ -1,0 +1,176 @@
+"""``trident-scim worker`` as operators and cron use it: ``--once``, ``--list``, ``status``;
+and Last Used reaching ``token list --json`` through the worker, with ``worker --once`` and
+with ``serve`` alone."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.main import main
+from store.context import Store, utc_now
+from store.queries.tokens import list_tokens
+from store.records import ActivityInput
+from store.services.activity import record_activity
+from worker.jobs import JOBS, JobContext, JobSpec
+
+CLI = str(Path(sys.executable).parent / "trident-scim")
+
+
+def _config(tmp_path: Path, url: str, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n{extra}')
+    return path
+
+
+def _cli(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [CLI, "--config", str(config), *args], capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _tokens_json(config: Path) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in json.loads(_cli(config, "token", "list", "--json").stdout)}
+
+
+def _z(value: datetime) -> str:
+    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_once_update_last_used_reaches_token_list(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, store_url)
+    _cli(config, "token", "create", "Okta SCIM")
+    assert _tokens_json(config)["Okta SCIM"]["last_used"] is None
+    (token,) = list_tokens(store)
+    used_at = utc_now() - timedelta(seconds=5)
+    # What the API's request-log buffer writes for one request made with the token.
+    record_activity(
+        store,
+        [ActivityInput(at=used_at, method="GET", path="/scim/v2/Users", status=200,
+                       latency_ms=3.0, token_id=token.id, token_name=token.name)],
+    )  # fmt: skip
+    done = _cli(config, "worker", "--once", "update_last_used")
+    assert done.stdout.strip() == (
+        "update_last_used: ok, 1 changed: Last Used moved for 1 token(s)"
+    )
+    assert _tokens_json(config)["Okta SCIM"]["last_used"] == _z(used_at)
+    again = _cli(config, "worker", "--once", "update_last_used")
+    assert "ok, 0 changed" in again.stdout
+
+
+def test_status_and_list_show_the_runs(store: Store, store_url: str, tmp_path: Path) -> None:
+    config = _config(tmp_path, store_url, "[worker]\nreconcile_seconds = 600\n")
+    _cli(config, "worker", "--once", "reconcile_roles")
+    status = json.loads(_cli(config, "worker", "status", "--json").stdout)
+    assert status["leader"] is None
+    jobs = {j["job"]: j for j in status["jobs"]}
+    assert set(jobs) == set(JOBS)
+    assert jobs["reconcile_roles"]["interval_seconds"] == 600
+    assert jobs["reconcile_roles"]["last_run"]["outcome"] == "ok"
+    assert jobs["reconcile_roles"]["last_ok"] is not None
+    assert jobs["expire_sessions"]["last_run"] is None
+    listing = _cli(config, "worker", "--list").stdout
+    assert re.search(r"reconcile_roles\s+10m\s+\S+ \S+ UTC\s+ok\s+0", listing), listing
+    assert re.search(r"expire_sessions\s+1m\s+-\s+never run", listing), listing
+    text = _cli(config, "worker", "status").stdout
+    assert text.startswith("leader: none (no worker is running)")
+
+
+def test_once_exits_1_when_the_job_fails(
+    store: Store, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    def broken(ctx: JobContext) -> tuple[int, str]:
+        raise ValueError("mapping table unreadable")
+
+    monkeypatch.setitem(JOBS, "broken", JobSpec("broken", broken, "reconcile_seconds", "test"))
+    config = _config(tmp_path, store_url)
+    assert main(["--config", str(config), "worker", "--once", "broken"]) == 1
+    assert "broken: error: ValueError: mapping table unreadable" in capsys.readouterr().out
+    assert main(["--config", str(config), "worker", "--once", "update_last_used"]) == 0
+
+
+def test_unknown_job_is_a_usage_error(tmp_path: Path) -> None:
+    config = _config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}")
+    done = _cli(config, "worker", "--once", "nope", check=False)
+    assert done.returncode == 2 and "invalid choice: 'nope'" in done.stderr
+
+
+# ---- serve alone: Last Used within 60 seconds ------------------------------------------------
+
+
+def _get_users(port: int, secret: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/scim/v2/Users?count=1", headers={"Authorization": f"Bearer {secret}"})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def _start_serve(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    proc = subprocess.Popen(
+        [CLI, "--config", str(config), "serve", "--port", "0"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on [\d.]+:(\d+)", log.read_text())
+        if found:
+            return proc, int(found.group(1))
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(log.read_text())
+
+
+def _last_used(config: Path) -> datetime | None:
+    value = _tokens_json(config)["Okta SCIM"]["last_used"]
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@pytest.mark.slow
+def test_serve_alone_makes_last_used_correct_within_60_seconds(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    """Default worker settings; the second request comes a few seconds after the first, so
+    only the worker (not the once-a-minute write at authentication) can show it in time."""
+    if store.provider != "sqlite":
+        pytest.skip("serve alone is the single-host SQLite install (PostgreSQL: --once test)")
+    config = _config(tmp_path, store_url)
+    secret = _cli(config, "token", "create", "Okta SCIM").stdout.strip().splitlines()[-1]
+    proc, port = _start_serve(config, tmp_path / "serve.log")
+    try:
+        assert _get_users(port, secret) == 200
+        first = _wait_last_used(config, None, 60)
+        time.sleep(2)
+        sent = datetime.now(UTC)
+        assert _get_users(port, secret) == 200
+        second = _wait_last_used(config, first, 60)
+        assert second is not None and second >= sent - timedelta(seconds=1)
+        assert (datetime.now(UTC) - sent).total_seconds() < 60
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0, (tmp_path / "serve.log").read_text()
+
+
+def _wait_last_used(config: Path, previous: datetime | None, seconds: float) -> datetime:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = _last_used(config)
+        if value is not None and (previous is None or value > previous):
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"Last Used did not move past {previous} within {seconds} s")
