@@ -79,6 +79,8 @@ def handle_store_error(
     elif isinstance(ex, store_errors.Unavailable):
         write_error(req, resp, 503, None, ex.message)
         resp.set_header("Retry-After", str(UNAVAILABLE_RETRY_AFTER))
+    elif isinstance(ex, store_errors.InvalidInput) and ex.attribute == "filter":
+        write_error(req, resp, 400, "invalidFilter", ex.message)  # e.g. too many comparisons
     else:  # InvalidInput and any future rule violation are the client's to fix
         write_error(req, resp, 400, "invalidValue", ex.message)
 

@@ -65,7 +65,12 @@ class Answer:
 def _read_answer(sock: socket.socket) -> Answer:
     data = b""
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # the server answered, then dropped an unread upload
+            if not data:
+                raise
+            break
         if not chunk:
             break
         data += chunk
