@@ -250,6 +250,30 @@ class UserDetail:
     deleted: bool = False
 
 
+# ---- operator views -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleSource:
+    """One role a user holds and where it comes from, as listed next to the user."""
+
+    role: str
+    source: str  # "idp" | "manual"
+    via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A row of the operators' user list: light enough to page through 100,000 users."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    active: bool
+    roles: tuple[RoleSource, ...]
+    last_modified: datetime
+
+
 @dataclass(frozen=True)
 class JobHealth:
     """The latest run of one worker job, and when it last succeeded."""

@@ -1,0 +1,168 @@
+"""A small, realistic store for the operator UI tests, snapshots and the tmux check.
+
+Users, tokens, activity, sessions and job runs are written through the store's use cases;
+groups and memberships straight through the entities (the TUI does not write them and the
+SCIM group service is tested elsewhere), recomputing roles through ``lifecycle`` as the group
+service does. Everything is deterministic given a FakeClock and ``deterministic(store)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from pony.orm import db_session
+
+from store.context import Store
+from store.domain.names import fold
+from store.records import ActivityInput, UserInput
+from store.services.activity import record_activity
+from store.services.jobs import finish_run, start_run
+from store.services.lease import acquire_lease
+from store.services.lifecycle import lock_user, recompute_user_roles
+from store.services.roles import ensure_default_roles, grant_role, set_mapping
+from store.services.sessions import start_session
+from store.services.tokens import authenticate, issue_token
+from store.services.users import create_user
+
+IDP = "token:Okta SCIM"
+OPERATOR = "operator:tester"
+
+
+def deterministic(store: Store) -> Store:
+    """The store with counting ids and hash-derived random bytes (stable snapshots)."""
+    ids = itertools.count(1)
+    counter = itertools.count(1)
+
+    def new_id() -> str:
+        return f"{next(ids):08x}" + "0" * 24
+
+    def random_bytes(n: int) -> bytes:
+        seed = hashlib.sha256(f"tui-test-{next(counter)}".encode()).digest()
+        return (seed * (n // len(seed) + 1))[:n]
+
+    return replace(store, new_id=new_id, random_bytes=random_bytes)
+
+
+@dataclass
+class Seeded:
+    users: dict[str, str] = field(default_factory=dict)  # userName -> id
+    groups: dict[str, str] = field(default_factory=dict)  # group name -> id
+    secrets: dict[str, str] = field(default_factory=dict)  # token name -> secret
+
+
+PEOPLE = (
+    ("alice@example.com", "Alice Adams", True),
+    ("bob@example.com", "Bob Brown", False),
+    ("carol@example.com", "Carol Chen", True),
+    ("dave@example.com", "Dave Diaz", True),
+    ("erin@example.com", "Erin Evans", True),
+)
+
+
+def make_user(store: Store, user_name: str, display_name: str, active: bool = True) -> str:
+    given, _, family = display_name.partition(" ")
+    data = UserInput(
+        user_name=user_name,
+        document={"userName": user_name, "name": {"givenName": given, "familyName": family}},
+        display_name=display_name,
+        given_name=given,
+        family_name=family,
+        active=active,
+    )
+    record, _ = create_user(store, data, IDP)
+    return record.id
+
+
+def make_group(store: Store, name: str, member_ids: list[str]) -> str:
+    with db_session:
+        now = store.clock()
+        group = store.db.Group(
+            id=store.new_id(), display_name=name, display_name_key=fold(name),
+            document={"displayName": name}, created=now, last_modified=now,
+        )  # fmt: skip
+        group_id = str(group.id)
+    for user_id in member_ids:
+        add_member(store, group_id, user_id)
+    return group_id
+
+
+def add_member(store: Store, group_id: str, user_id: str) -> None:
+    with db_session:
+        group = store.db.Group.get_for_update(id=group_id)
+        user = lock_user(store, user_id)
+        if store.db.Membership.get(group=group, user=user) is None:
+            store.db.Membership(group=group, user=user, created=store.clock())
+            group.member_count += 1
+        recompute_user_roles(store, user, IDP)
+
+
+def seed(store: Store, clock: object) -> Seeded:
+    """Roles, a mapping, five users in groups, tokens with usage, activity, sessions, jobs."""
+    advance = clock.advance  # type: ignore[attr-defined]
+    out = Seeded()
+    ensure_default_roles(store)
+    set_mapping(store, "Engineering", "operator", OPERATOR)
+    set_mapping(store, "Viewers", "viewer", OPERATOR)
+    for user_name, display_name, active in PEOPLE:
+        out.users[user_name] = make_user(store, user_name, display_name, active)
+    u = out.users
+    out.groups["Engineering"] = make_group(
+        store, "Engineering", [u["alice@example.com"], u["bob@example.com"]]
+    )
+    out.groups["Viewers"] = make_group(store, "Viewers", [u["carol@example.com"]])
+    out.groups["Support"] = make_group(store, "Support", [u["dave@example.com"]])
+    grant_role(store, "alice@example.com", "admin", OPERATOR)
+    for name in ("Okta SCIM", "Entra ID"):
+        out.secrets[name] = issue_token(store, name, OPERATOR).secret
+    _use_tokens(store, out, advance)
+    for _ in range(2):
+        start_session(store, "alice@example.com", "sso")
+    _activity(store)
+    _jobs(store)
+    advance(minutes=3)
+    return out
+
+
+def _use_tokens(store: Store, out: Seeded, advance: object) -> None:
+    advance(hours=-2)  # type: ignore[operator]
+    authenticate(store, f"Bearer {out.secrets['Entra ID']}", "10.0.0.9")
+    advance(hours=2)  # type: ignore[operator]
+    authenticate(store, f"Bearer {out.secrets['Okta SCIM']}", "10.0.0.8")
+
+
+def _activity(store: Store) -> None:
+    now = store.clock()
+    rows = [
+        ("GET", "/scim/v2/Users", 200, "", "", "", 12.0),
+        ("POST", "/scim/v2/Users", 201, "", "", "", 31.0),
+        ("PATCH", "/scim/v2/Groups/0000000a", 204, "", "", "", 18.0),
+        ("GET", "/scim/v2/Users", 400, 'nickName eq "ali"', "invalidFilter",
+         "filter attribute 'nickName' is not supported", 3.0),
+    ]  # fmt: skip
+    items = [
+        ActivityInput(
+            at=now - timedelta(seconds=60 * (len(rows) - i)),
+            method=m,
+            path=p,
+            status=s,
+            latency_ms=ms,
+            token_id=1,
+            token_name="Okta SCIM",
+            client="10.0.0.8",
+            query=q,
+            scim_type=t,
+            detail=d,
+        )  # fmt: skip
+        for i, (m, p, s, q, t, d, ms) in enumerate(rows)
+    ]
+    record_activity(store, items)
+
+
+def _jobs(store: Store) -> None:
+    acquire_lease(store, "worker", "ops-host:4242:ab12", 3600)
+    for job in ("reconcile_roles", "expire_sessions"):
+        run = start_run(store, job, "ops-host:4242:ab12")
+        finish_run(store, run, "ok", changed=0, summary="nothing to repair")
