@@ -1,0 +1,120 @@
+"""The group-to-role mapping panel: list, add and remove, each after a preview of who gains
+or loses which role, driven through Pilot against a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Button, Select, Static
+
+from store.context import Store
+from store.queries.identity import audit_events, list_mappings, user_detail
+from tests.tui.conftest import settle, table_rows, wait_until
+from tests.tui.data import Seeded
+from tui.app import ControlApp
+from tui.screens.mapping_dialog import MappingDialog
+from tui.widgets.fitted_table import FittedTable
+
+
+def _pairs(store: Store) -> list[tuple[str, str]]:
+    return [(m.group_name, m.role) for m in list_mappings(store)]
+
+
+def _idp_roles(store: Store, user_name: str) -> set[str]:
+    return {r.role for r in user_detail(store, user_name).roles if r.source == "idp"}
+
+
+async def _open_mappings(pilot: object) -> None:
+    await settle(pilot)  # type: ignore[arg-type]
+    await pilot.press("3")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_lists_the_mapping(seeded: Seeded, make_app: Callable[..., ControlApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        rows = table_rows(app, "#mapping-table")
+        assert [r[:2] for r in rows] == [("Engineering", "operator"), ("Viewers", "viewer")]
+        assert rows[0][3] == "operator:tester"
+
+
+async def test_add_previews_who_gains_before_saving(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        await pilot.press(*"support")  # IdP group names match case-insensitively
+        dialog.query_one("#role", Select).value = "admin"
+        await settle(pilot)
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        assert table_rows(app, "#preview") == [("dave@example.com", "admin", "gains")]
+        assert "1 role gain(s), 0 role loss(es)" in str(
+            dialog.query_one("#preview-summary", Static).render()
+        )
+        assert _pairs(tui_store) == [("Engineering", "operator"), ("Viewers", "viewer")]
+        await pilot.click("#save")
+        await settle(pilot)
+        assert ("support", "admin") in _pairs(tui_store)
+        assert _idp_roles(tui_store, "dave@example.com") == {"admin"}
+        assert audit_events(tui_store, "mapping", None, 1)[0].actor == "operator:tester"
+        assert ("support", "admin") in [r[:2] for r in table_rows(app, "#mapping-table")]
+
+
+async def test_save_waits_for_the_preview_of_what_is_typed(
+    seeded: Seeded, make_app: Callable[..., ControlApp]
+) -> None:
+    app = make_app(search_debounce_seconds=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        dialog.query_one("#role", Select).value = "viewer"
+        await pilot.press(*"Engineering")
+        await settle(pilot)
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        # bob is in Engineering too, but inactive: he holds no IdP role either way
+        assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "gains")]
+        await pilot.press("x")  # typing changes the group: the old preview no longer applies
+        assert dialog.query_one("#save", Button).disabled
+
+
+async def test_remove_previews_who_loses_then_removes(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        table = app.query_one("#mapping-table", FittedTable)
+        assert table.cells_of(table.current_key or "")[:2] == ("Engineering", "operator")  # type: ignore[index]
+        await pilot.press("x")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        await settle(pilot)
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        assert table_rows(app, "#preview") == [("alice@example.com", "operator", "loses")]
+        await pilot.click("#save")
+        await settle(pilot)
+        assert _pairs(tui_store) == [("Viewers", "viewer")]
+        assert _idp_roles(tui_store, "alice@example.com") == set()
+        assert [r[:2] for r in table_rows(app, "#mapping-table")] == [("Viewers", "viewer")]
+
+
+async def test_cancel_changes_nothing(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, MappingDialog)
+        assert _pairs(tui_store) == [("Engineering", "operator"), ("Viewers", "viewer")]
+        assert _idp_roles(tui_store, "alice@example.com") == {"operator"}

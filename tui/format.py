@@ -1,0 +1,96 @@
+"""Plain-text formatting of store records for the operator UI: relative times, role sources.
+
+Pure functions of their arguments (the current time is passed in), so snapshots stay stable.
+No Textual and no store access here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from store.records import RoleSource
+
+_UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"))
+
+
+def relative(when: datetime | None, now: datetime, never: str = "never") -> str:
+    """ "3 min ago", "2 h ago", "5 d ago", "just now"; ``never`` for None; a date when old."""
+    if when is None:
+        return never
+    seconds = (_aware(now) - _aware(when)).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds >= 60 * 86_400:
+        return _aware(when).strftime("%Y-%m-%d")
+    for size, unit in _UNITS:
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now"  # pragma: no cover - the loop always returns for seconds >= 60
+
+
+def timestamp(when: datetime | None) -> str:
+    """A compact UTC timestamp, e.g. "2026-01-05 09:00"."""
+    return "" if when is None else _aware(when).strftime("%Y-%m-%d %H:%M")
+
+
+def role_label(role: str, source: str, via_group: str | None) -> str:
+    """ "admin (manual)" or "viewer (IdP: Engineering)"."""
+    if source == "manual":
+        return f"{role} (manual)"
+    return f"{role} (IdP: {via_group})" if via_group else f"{role} (IdP)"
+
+
+def roles_summary(roles: Iterable[RoleSource]) -> str:
+    """One short cell for a user row: "admin·idp, viewer·manual"; "-" when none."""
+    parts = [f"{r.role}·{'idp' if r.source == 'idp' else 'manual'}" for r in roles]
+    return ", ".join(dict.fromkeys(parts)) or "-"
+
+
+def status_word(active: bool) -> str:
+    return "active" if active else "inactive"
+
+
+def clip(text: str | None, width: int) -> str:
+    """Cut ``text`` to ``width`` characters with an ellipsis (DataTable cells crop silently)."""
+    value = text or ""
+    if width <= 0:
+        return ""
+    return value if len(value) <= width else value[: max(0, width - 1)] + "…"
+
+
+def audit_change(before: Any, after: Any) -> str:
+    """An audit event's before/after as short text: "role: admin", "active: True -> False"."""
+    if isinstance(before, dict) or isinstance(after, dict):
+        old, new = before or {}, after or {}
+        parts = []
+        for key in dict.fromkeys([*old, *new]):
+            if key in old and key in new and old[key] != new[key]:
+                parts.append(f"{key}: {_plain(old[key])} -> {_plain(new[key])}")
+            elif key not in old or key not in new or before is None or after is None:
+                parts.append(f"{key}: {_plain(new.get(key, old.get(key)))}")
+        return ", ".join(parts)
+    if before is None and after is None:
+        return ""
+    if before is None:
+        return _plain(after)
+    return f"{_plain(before)} -> {_plain(after)}"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return "-" if value is None else str(value)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def activity_time(when: datetime, now: datetime) -> str:
+    """ "09:41:07" for today's entries, "01-04 17:02" for older ones (UTC)."""
+    when, now = _aware(when), _aware(now)
+    if when.date() == now.date():
+        return when.strftime("%H:%M:%S")
+    return when.strftime("%m-%d %H:%M")

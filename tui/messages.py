@@ -1,0 +1,87 @@
+"""Messages the operator UI's thread workers post back to the UI thread (past tense).
+
+Each worker runs one store use case or query off the UI thread and posts exactly one of these
+(or ``StoreCallFailed``). They carry frozen store records only, never Pony entities. Messages
+that carry a token secret live only until their handler has shown it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from store.records import (
+    ActivityRecord,
+    IssuedToken,
+    MappingRecord,
+    Page,
+    TokenRecord,
+    UserDetail,
+    UserSummary,
+)
+
+
+@dataclass
+class StoreCallFailed(Message):
+    """A use case raised one of the store's errors (or failed unexpectedly)."""
+
+    what: str  # what the operator was doing, e.g. "revoke token"
+    kind: str  # "Unavailable", "Conflict", "Invalid input", "Not found", ...
+    detail: str
+
+
+@dataclass
+class ProvisioningLoaded(Message):
+    tokens: tuple[TokenRecord, ...]
+    activity: tuple[ActivityRecord, ...]
+    health: Any  # what store.queries.jobs.worker_health returns
+
+
+@dataclass
+class TokenIssued(Message):
+    issued: IssuedToken = field(repr=False)
+
+
+@dataclass
+class TokenRevoked(Message):
+    name: str
+
+
+@dataclass
+class UsersLoaded(Message):
+    generation: int  # which search this page answers; older generations are dropped
+    page: Page[UserSummary]
+    append: bool  # a further page of the same search (lazy loading)
+
+
+@dataclass
+class UserDetailLoaded(Message):
+    detail: UserDetail
+    roles: tuple[str, ...]  # every role name, for the grant picker
+
+
+@dataclass
+class UserChanged(Message):
+    """An operator action on one user succeeded; ``summary`` says what happened."""
+
+    user_id: str
+    summary: str
+
+
+@dataclass
+class MappingsLoaded(Message):
+    mappings: tuple[MappingRecord, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass
+class MappingPreviewed(Message):
+    request: tuple[str, str]  # (group name, role) the preview was computed for
+    changes: tuple[tuple[str, str, str], ...]  # (userName, role, "gain" | "lose")
+
+
+@dataclass
+class MappingChanged(Message):
+    summary: str

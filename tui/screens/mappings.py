@@ -1,0 +1,139 @@
+"""The SSO group-to-role mapping panel: list the rows, add one, remove one, each after a
+preview of who gains or loses which role.
+
+Members of a mapped IdP group hold the role while they are active; changing the mapping
+recomputes them in the store's use case (``set_mapping`` / ``remove_mapping``). This panel
+only lists, asks and calls. No Pony here.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from store.queries.identity import list_mappings, list_roles
+from store.records import MappingRecord
+from store.services.roles import remove_mapping, set_mapping
+from tui.calls import store_call
+from tui.context import TuiContext
+from tui.format import timestamp
+from tui.messages import MappingChanged, MappingsLoaded
+from tui.screens.mapping_dialog import MappingDialog
+from tui.widgets.fitted_table import ColumnSpec, FittedTable
+
+MAPPING_COLUMNS = (
+    ColumnSpec("group", "IdP group", 16, 3),
+    ColumnSpec("role", "Role", 10, 1),
+    ColumnSpec("created", "Created", 16),
+    ColumnSpec("by", "Created by", 12, 2),
+)
+EXPLANATION = (
+    "Members of a mapped IdP group hold its role while they are active. Group names match "
+    "the groups your IdP pushes, case-insensitively. Manual roles are never changed here."
+)
+
+
+def mapping_key(group_name: str, role: str) -> str:
+    return f"{group_name}\0{role}"
+
+
+class MappingsPanel(Vertical):
+    """Settings -> Authentication -> SSO group-to-role mapping."""
+
+    BINDINGS = [
+        Binding("a", "add", "Add mapping"),
+        Binding("x", "remove", "Remove mapping"),
+    ]
+
+    def __init__(self, ctx: TuiContext, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ctx = ctx
+        self.mappings: dict[str, MappingRecord] = {}
+        self.roles: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(EXPLANATION), id="mapping-help")
+        yield FittedTable(MAPPING_COLUMNS, id="mapping-table")
+        yield Static("", id="mapping-count")
+
+    def on_mount(self) -> None:
+        self.load()
+        if self.ctx.refresh_seconds:
+            self.set_interval(self.ctx.refresh_seconds, self.refresh_if_visible)
+
+    def refresh_if_visible(self) -> None:
+        if self.screen.is_current and self.display and self.is_on_screen:
+            self.load()
+
+    def focus_main(self) -> None:
+        self.query_one("#mapping-table", FittedTable).focus()
+
+    @work(thread=True, exclusive=True, group="mappings-load")
+    def load(self) -> None:
+        with store_call(self.ctx, self.app, "load mappings"):
+            mappings = tuple(list_mappings(self.ctx.store))
+            roles = tuple(r.name for r in list_roles(self.ctx.store))
+            self.post_message(MappingsLoaded(mappings, roles))
+
+    def on_mappings_loaded(self, message: MappingsLoaded) -> None:
+        self.roles = message.roles
+        self.mappings = {mapping_key(m.group_name, m.role): m for m in message.mappings}
+        self.query_one("#mapping-table", FittedTable).set_rows(
+            [
+                (key, (m.group_name, m.role, timestamp(m.created), m.created_by))
+                for key, m in self.mappings.items()
+            ]
+        )
+        count = len(self.mappings)
+        text = (
+            f"{count} mapping row(s) · a: add · x: remove"
+            if count
+            else ("No mappings yet: press a to map an IdP group to a role.")
+        )
+        self.query_one("#mapping-count", Static).update(text)
+
+    def action_add(self) -> None:
+        if not self.roles:
+            self.notify("No roles exist yet (run `trident-scim db init`).", severity="warning")
+            return
+        self.app.push_screen(MappingDialog(self.ctx, self.roles), self._add_answered)
+
+    def _add_answered(self, answer: tuple[str, str] | None) -> None:
+        if answer:
+            self.change(answer, remove=False)
+
+    def action_remove(self) -> None:
+        key = self.query_one("#mapping-table", FittedTable).current_key
+        mapping = self.mappings.get(key) if key else None
+        if mapping is None:
+            self.notify("Select a mapping row to remove first.", severity="warning")
+            return
+        pair = (mapping.group_name, mapping.role)
+        self.app.push_screen(
+            MappingDialog(self.ctx, self.roles, removal=pair), self._remove_answered
+        )
+
+    def _remove_answered(self, answer: tuple[str, str] | None) -> None:
+        if answer:
+            self.change(answer, remove=True)
+
+    @work(thread=True, group="mappings-write")
+    def change(self, pair: tuple[str, str], remove: bool) -> None:
+        group, role = pair
+        store, actor = self.ctx.store, self.ctx.actor
+        with store_call(self.ctx, self.app, "remove mapping" if remove else "add mapping"):
+            if remove:
+                removed = remove_mapping(store, group, role, actor)
+                summary = f"Removed {group} -> {role}." if removed else "That mapping was gone."
+            else:
+                saved = set_mapping(store, group, role, actor)
+                summary = f"Mapped IdP group {saved.group_name} -> {saved.role}."
+            self.post_message(MappingChanged(summary))
+
+    def on_mapping_changed(self, message: MappingChanged) -> None:
+        self.notify(message.summary, markup=False)
+        self.load()

@@ -1,0 +1,183 @@
+"""The User Management panel: every user with status, roles and their source, searchable
+and loaded page by page so 100,000 users cost no more than the rows on screen.
+
+Pages come from ``store.queries.directory.search_users`` in thread workers; the search box
+is debounced; scrolling near the end of the loaded rows fetches the next page; a timer
+refreshes the loaded rows so a user the IdP deactivates turns inactive without a key press.
+Enter opens the user's detail. No Pony, no product rules here.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import get_current_worker
+
+from store.queries.directory import MAX_PAGE, search_users
+from store.records import UserSummary
+from tui.calls import store_call
+from tui.context import TuiContext
+from tui.format import relative, roles_summary, status_word
+from tui.messages import UsersLoaded
+from tui.screens.user_detail import UserDetailScreen
+from tui.widgets.fitted_table import ColumnSpec, FittedTable
+
+USER_COLUMNS = (
+    ColumnSpec("user_name", "userName", 17, 4),
+    ColumnSpec("display_name", "Display name", 12, 2),
+    ColumnSpec("status", "Status", 8, 0, (("inactive", "red"),)),
+    ColumnSpec("roles", "Roles (source)", 14, 4),
+    ColumnSpec("changed", "Last change", 11, 0),
+)
+STATUS_FILTERS: tuple[str | None, ...] = (None, "active", "inactive")
+PREFETCH_ROWS = 20
+"""Fetch the next page when the cursor comes this close to the last loaded row."""
+
+
+class UsersPanel(Vertical):
+    """Settings -> User Management: the user list."""
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("f", "cycle_status", "Status filter"),
+        Binding("enter", "open_user", "Details", show=True),
+    ]
+
+    def __init__(self, ctx: TuiContext, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ctx = ctx
+        self.text = ""
+        self.status: str | None = None
+        self.users: list[UserSummary] = []
+        self.total = 0
+        self.generation = 0
+        self.loading_more = False
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="user-search-row"):
+            yield Label("Search ", classes="field-label")
+            yield Input(
+                placeholder="userName or display name (press / to search)",
+                id="user-search",
+                compact=True,
+            )
+        yield Label("", id="user-count")
+        yield FittedTable(USER_COLUMNS, id="user-table")
+        yield Static("", id="user-hint")
+
+    def on_mount(self) -> None:
+        self.reload()
+        if self.ctx.refresh_seconds:
+            self.set_interval(self.ctx.refresh_seconds, self.refresh_if_visible)
+
+    def refresh_if_visible(self) -> None:
+        if self.screen.is_current and self.display and self.is_on_screen:
+            self.refresh_loaded()
+
+    def focus_main(self) -> None:
+        self.query_one("#user-table", FittedTable).focus()
+
+    # ---- loading -----------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Start the current search again from its first page."""
+        self.generation += 1
+        self.loading_more = False
+        self.fetch(self.generation, 0, self.ctx.page_size, append=False)
+
+    def refresh_loaded(self) -> None:
+        """Re-read the rows already loaded (at least one page) so changes show up."""
+        self.generation += 1
+        self.loading_more = False
+        limit = min(max(len(self.users), self.ctx.page_size), MAX_PAGE)
+        self.fetch(self.generation, 0, limit, append=False)
+
+    @work(thread=True, exclusive=True, group="users-load")
+    def fetch(self, generation: int, offset: int, limit: int, append: bool) -> None:
+        with store_call(self.ctx, self.app, "load users"):
+            page = search_users(self.ctx.store, self.text, offset, limit, status=self.status)
+            if not get_current_worker().is_cancelled:
+                self.post_message(UsersLoaded(generation, page, append))
+
+    def on_users_loaded(self, message: UsersLoaded) -> None:
+        if message.generation != self.generation:
+            return  # an older search answered after a newer one started
+        table = self.query_one("#user-table", FittedTable)
+        rows = [(u.id, self._cells(u)) for u in message.page.items]
+        if message.append:
+            self.users.extend(message.page.items)
+            table.append_rows(rows)
+            self.loading_more = False
+        else:
+            self.users = list(message.page.items)
+            table.set_rows(rows)
+        self.total = message.page.total
+        self._show_count()
+
+    def _cells(self, u: UserSummary) -> tuple[str, ...]:
+        return (
+            u.user_name,
+            u.display_name or "",
+            status_word(u.active),
+            roles_summary(u.roles),
+            relative(u.last_modified, self.ctx.now()),
+        )
+
+    def _show_count(self) -> None:
+        shown = len(self.users)
+        what = {None: "users", "active": "active users", "inactive": "inactive users"}[self.status]
+        match = f" matching “{self.text}”" if self.text else ""
+        text = f"{shown:,} of {self.total:,} {what}{match} loaded · f: status filter"
+        if not self.total:
+            text = f"No {what}{match}."
+        self.query_one("#user-count", Label).update(text)
+
+    @on(DataTable.RowHighlighted, "#user-table")
+    def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        near_end = event.cursor_row >= len(self.users) - PREFETCH_ROWS
+        if near_end and len(self.users) < self.total and not self.loading_more:
+            self.loading_more = True
+            self.fetch(self.generation, len(self.users), self.ctx.page_size, append=True)
+
+    # ---- search ------------------------------------------------------------------------
+
+    @on(Input.Changed, "#user-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(
+            self.ctx.search_debounce_seconds, lambda: self.search(event.value)
+        )
+
+    @on(Input.Submitted, "#user-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.search(event.value)
+        self.focus_main()
+
+    def search(self, text: str) -> None:
+        self.text = text.strip()
+        self.reload()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#user-search", Input).focus()
+
+    def action_cycle_status(self) -> None:
+        index = STATUS_FILTERS.index(self.status)
+        self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self.reload()
+
+    # ---- detail ------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#user-table")
+    def action_open_user(self) -> None:
+        key = self.query_one("#user-table", FittedTable).current_key
+        if key is None:
+            return
+        self.app.push_screen(UserDetailScreen(self.ctx, key), lambda _: self.refresh_loaded())
