@@ -1,0 +1,80 @@
+"""Printing the benchmark: a header (commit, machine), then one plain table per backend with
+each operation's rate as a fraction of the trivial-endpoint ceiling, and the targets."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from tests.bench.scenarios import Row
+
+TARGET_RATIO = 0.5
+TARGET_FLAT = 1.5
+TARGET_LISTING_S = 60.0
+TARGET_FILTER_P99_MS = 20.0
+TARGET_RSS_MB = 200.0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):  # noqa: SIM115
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def print_header(commit: str, cpus: int, python: str, sizes: Any) -> None:
+    print("TridentStack Control SCIM benchmark")
+    print(f"commit {commit}; {cpus} CPU(s) (nproc), {_cpu_model()}; Python {python}; "
+          f"{platform.system()} {platform.release()}")  # fmt: skip
+    print(f"dataset {sizes.users} users; group grows to {sizes.group}; {sizes.requests} "
+          f"requests per operation; {sizes.threads} client threads; server: 8 waitress threads, "
+          f"client and server on this machine")  # fmt: skip
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(backend: str, rows: list[Row], extra: dict[str, Any], users: int) -> None:
+    top = rows[0].rate or 1.0
+    for row in rows:
+        row.ratio = row.rate / top
+    headers = ["operation", "requests", "req/s", "p50 ms", "p99 ms", "x ceiling", "CPU ms/req"]
+    cells = [[r.name, str(r.requests), _fmt(r.rate, 0), _fmt(r.p50_ms, 2), _fmt(r.p99_ms, 2),
+              _fmt(r.ratio, 2), _fmt(r.cpu_ms, 2)] for r in rows]  # fmt: skip
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = lambda cs: "  ".join(  # noqa: E731
+        c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cs)
+    )
+    print(f"\n== {backend} ({users} users; run took {extra['total_seconds']:.0f} s, seeding "
+          f"{extra['seed_seconds']:.0f} s) ==")  # fmt: skip
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for cs in cells:
+        print(line(cs))
+    for row in rows:
+        for note in row.notes:
+            print(f"  {row.name}: {note}")
+    _print_targets(rows, extra)
+
+
+def _print_targets(rows: list[Row], extra: dict[str, Any]) -> None:
+    memory = extra.get("memory_kb", {})
+    rss, peak = memory.get("VmRSS", 0) / 1024, memory.get("VmHWM", 0) / 1024
+    print(f"API process memory: RSS {rss:.0f} MB now, peak {peak:.0f} MB")
+    by_name = {row.name.split(" ")[0]: row for row in rows}
+    group = extra.get("group", {})
+    listing = next((r for r in rows if r.name.startswith("paged listing")), None)
+    filt = by_name.get("filter")
+    checks = [
+        ("every SCIM operation >= 0.5x ceiling",
+         all((r.ratio or 0) >= TARGET_RATIO for r in rows[1:] if "listing" not in r.name)),
+        ("group adds flat (last/first tenth p50 <= 1.5)", group.get("ratio", 99) <= TARGET_FLAT),
+        ("full paged listing < 60 s", listing is not None and listing.seconds < TARGET_LISTING_S),
+        ("filter p99 < 20 ms", filt is not None and (filt.p99_ms or 99) < TARGET_FILTER_P99_MS),
+        ("API RSS < 200 MB", 0 < peak < TARGET_RSS_MB),
+    ]  # fmt: skip
+    print("targets: " + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks))

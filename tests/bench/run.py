@@ -1,0 +1,164 @@
+"""``make bench``: the real server under a bounded concurrent HTTP load, one table per backend.
+
+For SQLite (a fresh file) and PostgreSQL (a fresh database, when 127.0.0.1:5432 answers) it
+starts ``trident-scim serve --no-worker --threads 8``, seeds the dataset through the store,
+then measures over HTTP: creates, userName filters, PATCH active, the paged listing of every
+user, single-member group adds up to a large group, session checks, and a trivial endpoint of
+the same server as the ceiling. Sizes come from the environment:
+
+  BENCH_USERS     users in the dataset (default 20000; the targets speak of 100000)
+  BENCH_GROUP     members the benchmark group grows to (default 10000, at most BENCH_USERS)
+  BENCH_REQUESTS  requests per measured operation (default 2000)
+  BENCH_THREADS   client threads (default 8)
+  BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
+  BENCH_TIMEOUT   seconds any one measured run may take (default 300)
+  BENCH_KEEP      keep the scratch directory and database when set (for profiling)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench.report import print_header, print_table
+from tests.bench.scenarios import (
+    Bench,
+    Row,
+    ceiling,
+    creates,
+    filters,
+    group_adds,
+    paged_listing,
+    patch_active,
+    session_checks,
+)
+from tests.bench.seed import seed_users, user_name
+from tests.bench.servers import ServerProcess, cli, last_line, write_config
+
+SERVER_THREADS = 8
+HUGE_RATE = 1_000_000
+HUGE_BURST = 1_000_000
+"""The bench token must never be throttled: a large burst too, because at a million requests
+a minute the default burst of 10 allows only 0.6 ms of scheduling jitter between threads."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    group: int
+    requests: int
+    threads: int
+    timeout: float
+
+    @classmethod
+    def from_env(cls) -> Sizes:
+        users = max(100, int(os.environ.get("BENCH_USERS", "20000")))
+        requests = max(10, int(os.environ.get("BENCH_REQUESTS", "2000")))
+        return cls(
+            users=users,
+            group=min(users, max(10, int(os.environ.get("BENCH_GROUP", "10000")))),
+            requests=min(requests, users // 2),
+            threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
+            timeout=float(os.environ.get("BENCH_TIMEOUT", "300")),
+        )
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def trivial_path(bench: Bench) -> str:
+    """/livez does no database work; older builds only have /healthz (one SELECT 1)."""
+    client = bench.server.client()
+    try:
+        return "/livez" if client.get("/livez").status == 200 else "/healthz"
+    finally:
+        client.close()
+
+
+def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tuple[list[Row], dict]:
+    token = last_line(cli(config, "token", "create", "Bench", "--rate-limit", str(HUGE_RATE)))
+    bench = Bench(server, token, sizes.threads, sizes.timeout)
+    seeded = sizes.users - sizes.requests
+    started = time.perf_counter()
+    ids = seed_users(url, 0, seeded)
+    extra = {"seed_seconds": time.perf_counter() - started}
+    path = trivial_path(bench)
+    ceiling(bench, path, min(500, sizes.requests))  # warm-up: imports, connections, caches
+    rows = [ceiling(bench, path, sizes.requests)]
+    create_row, created = creates(bench, seeded, sizes.requests)
+    rows.append(create_row)
+    ids += created
+    rows.append(filters(bench, len(ids), sizes.requests))
+    rows.append(patch_active(bench, ids[-sizes.requests :]))
+    listing, _seen = paged_listing(bench)
+    rows.append(listing)
+    group_row, extra["group"] = group_adds(bench, ids[: sizes.group])
+    rows.append(group_row)
+    cookie = last_line(cli(config, "session", "start", user_name(0)))
+    rows.append(session_checks(bench, "control_session", cookie, sizes.requests))
+    extra["memory_kb"] = server.memory_kb()
+    return rows, extra
+
+
+def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
+    config = write_config(workdir / f"{name}.toml", url, burst=HUGE_BURST)
+    cli(config, "db", "init")
+    server = ServerProcess(config, workdir / f"{name}-serve.log", threads=SERVER_THREADS)
+    began = time.perf_counter()
+    with server:
+        rows, extra = measure(server, config, sizes, url)
+    extra["total_seconds"] = time.perf_counter() - began
+    print_table(name, rows, extra, sizes.users)
+
+
+def git_commit() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "-uno") else "")
+
+
+def main() -> int:
+    sizes = Sizes.from_env()
+    wanted = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    print_header(git_commit(), os.cpu_count() or 0, platform.python_version(), sizes)
+    with tempfile.TemporaryDirectory(prefix="trident-bench-") as scratch:
+        workdir = Path(os.environ.get("BENCH_DIR") or scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if "sqlite" in wanted:
+            run_backend("SQLite", f"sqlite:///{workdir / 'bench.db'}", workdir, sizes)
+        if "postgresql" in wanted:
+            if postgres_reachable():
+                run_postgres(workdir, sizes)
+            else:
+                print("\nPostgreSQL: 127.0.0.1:5432 not reachable, skipped")
+    return 0
+
+
+def run_postgres(workdir: Path, sizes: Sizes) -> None:
+    from tests.support import create_pg_database, drop_pg_database
+
+    url = create_pg_database()
+    try:
+        run_backend("PostgreSQL", url, workdir, sizes)
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            drop_pg_database(url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
