@@ -20,7 +20,7 @@ from api.resources import discovery
 from api.resources.auth_session import AuthSessionResource
 from api.resources.common import ResourceIdConverter
 from api.resources.groups import Groups
-from api.resources.health import Health
+from api.resources.health import Health, Liveness
 from api.resources.search import CollectionSearch, RootSearch
 from api.resources.users import Users
 from store.context import Store
@@ -57,4 +57,5 @@ def create_app(store: Store, *, recorder: ActivityRecorder | None = None) -> fal
     app.add_route(SCIM_PREFIX + "/Schemas/{schema_id}", routes["/Schemas"], suffix="item")
     app.add_route("/auth/session", AuthSessionResource(store))
     app.add_route("/healthz", Health(store))
+    app.add_route("/livez", Liveness())
     return app

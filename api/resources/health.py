@@ -1,5 +1,9 @@
 """``GET /healthz``: is this process up and is its database reachable? No authentication,
-no secrets, nothing about users: a load balancer or systemd probe calls it."""
+no secrets, nothing about users: a load balancer or systemd probe calls it.
+
+``GET /livez``: is this process serving at all? It touches no database, so a database outage
+(which ``/healthz`` reports) never makes a supervisor restart API processes that would come
+back just as unable to reach it."""
 
 from __future__ import annotations
 
@@ -23,3 +27,8 @@ class Health:
             resp.media = {"status": "unavailable", "database": "unreachable"}
             return
         resp.media = {"status": "ok", "database": "reachable", "provider": provider}
+
+
+class Liveness:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
