@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pony.orm import db_session
@@ -107,8 +109,10 @@ def raw_request(
     *,
     chunked: bool = False,
     timeout: float = 30.0,
+    source: str | None = None,
 ) -> Answer:
-    """One request on its own connection (``Connection: close``), bytes as given."""
+    """One request on its own connection (``Connection: close``), bytes as given. ``source``
+    picks the client address (any 127.x.y.z works on Linux loopback)."""
     m = method if isinstance(method, bytes) else method.encode("latin-1")
     t = target if isinstance(target, bytes) else target.encode("latin-1")
     sent = {"Host": f"127.0.0.1:{port}", "Connection": "close", **(headers or {})}
@@ -123,7 +127,8 @@ def raw_request(
         step = 65536
         parts = [payload[i : i + step] for i in range(0, len(payload), step)]
         payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    local = (source, 0) if source else None
+    with socket.create_connection(("127.0.0.1", port), timeout, local) as sock:
         # The server may answer (413) and close before reading everything.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(head + payload)
@@ -155,6 +160,7 @@ class RunningApi:
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
         content_type: str = SCIM_JSON,
+        source: str | None = None,
     ) -> Answer:
         sent = {"User-Agent": "Okta SCIM Client 1.0.0", "Accept": SCIM_JSON}
         bearer = self.token if token == "" else token
@@ -164,7 +170,7 @@ class RunningApi:
         if data is not None:
             sent["Content-Type"] = content_type
         sent.update(headers or {})
-        return raw_request(self.port, method, path, sent, data)
+        return raw_request(self.port, method, path, sent, data, source=source)
 
     def flush_activity(self) -> None:
         self.recorder.flush()
@@ -269,3 +275,15 @@ def snapshot(store: Store) -> dict[str, Any]:
 
 def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return [key for key in before if before[key] != after[key]]
+
+
+def database_text(url: str) -> str:
+    """Every byte the database keeps, as text, to grep for secrets: the SQLite file and its
+    write-ahead log (raw pages, deleted rows included), or a PostgreSQL data dump."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        parts = [p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists()]
+        return b"".join(parts).decode("latin-1")
+    done = subprocess.run(["pg_dump", "--data-only", "--no-owner", url], capture_output=True,
+                          text=True, timeout=120, check=True)  # fmt: skip
+    return done.stdout
