@@ -160,3 +160,19 @@ def test_hostile_strings_in_bodies_never_500(scim: Scim, text: str) -> None:
             SCIM + path, query_string=query, headers={"Authorization": f"Bearer {scim.token}"}
         )
         assert flt.status_code in (200, 400), flt.text
+
+
+class _Broken:
+    """A responder with a bug, to see what a client gets when the service fails."""
+
+    def on_get(self, req: object, resp: object) -> None:
+        raise RuntimeError("secret-internal-detail at /srv/app.py line 42")
+
+
+def test_an_unexpected_error_is_a_bare_scim_500(app: object, scim: Scim, caplog: object) -> None:
+    app.add_route("/scim/v2/Broken", _Broken())  # type: ignore[attr-defined]
+    result = scim.get("/Broken")
+    body = assert_scim_error(result, 500)
+    assert body["detail"] == "Internal server error"
+    assert "secret-internal-detail" not in result.text and "RuntimeError" not in result.text
+    assert "secret-internal-detail" in caplog.text  # type: ignore[attr-defined]
