@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import FrameType
 from typing import Any
 
-from cli.context import CliContext
+from cli.context import CliContext, CliError
 from store.config import ApiSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,11 @@ def _serve(ctx: CliContext) -> int:
     api = ctx.settings.api
     host = args.host or api.host
     threads = args.threads if args.threads and args.threads > 0 else api.threads
-    sock = bind_socket(host, api.port if args.port is None else args.port)
+    wanted = api.port if args.port is None else args.port
+    try:
+        sock = bind_socket(host, wanted)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{wanted}: {exc.strerror or exc}") from None
     port = sock.getsockname()[1]
     public_url = public_url_for(ctx.settings, host, port)
     settings = replace(ctx.settings, api=replace(api, host=host, port=port, public_url=public_url))

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,3 +85,22 @@ def test_serve_prints_base_url_serves_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_on_a_busy_port_is_a_clear_error(
+    tmp_path: Path, store: Store, store_url: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{store_url}"\n')
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "--config", str(config), "serve", "--port",
+             str(port), "--no-worker"], capture_output=True, text=True, timeout=60,
+            cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
