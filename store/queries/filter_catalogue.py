@@ -43,6 +43,7 @@ class Catalogue:
     singles: dict[str, Column]
     multis: dict[str, MultiValued]
     sortable: dict[str, tuple[str, bool]] = field(default_factory=dict)  # -> (column, text?)
+    default_order: str = ""  # a total order when the client asks for none
 
     def single(self, name: str) -> Column | None:
         return self.singles.get(name)
@@ -61,6 +62,10 @@ STRING, EXACT, BOOLEAN, DATETIME = (
 
 USERS = Catalogue(
     alias="u",
+    # Listings only ever hold live users (deleted_at IS NULL), so leading with deleted_at
+    # changes nothing in the order but lets both backends walk the (deleted_at, created, id)
+    # index instead of sorting.
+    default_order='u."deleted_at", u."created", u."id"',
     singles={
         "id": _s("u", "id", EXACT),
         "username": _s("u", "user_name_key", STRING),
@@ -97,6 +102,7 @@ USERS = Catalogue(
 
 GROUPS = Catalogue(
     alias="g",
+    default_order='g."created", g."id"',
     singles={
         "id": _s("g", "id", EXACT),
         "displayname": _s("g", "display_name_key", STRING),

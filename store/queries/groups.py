@@ -16,7 +16,15 @@ from pony.orm import select
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.errors import NotFound
-from store.queries.filtering import GROUPS, group_filter, order_by, select_entities, select_values
+from store.queries.filtering import (
+    GROUPS,
+    group_filter,
+    order_by,
+    rows_by_id,
+    select_values,
+    sql_datetime,
+    sql_json,
+)
 from store.queries.users import MAX_OFFSET, plain
 from store.records import GroupRecord, MemberRef, Page
 from store.tx import read
@@ -84,10 +92,34 @@ def list_groups(
         return Page(items=(), total=total, start_index=start_index)
     params = dict(where.params, lim=count, off=start_index - 1)
     order = order_by(sort, GROUPS, store.provider)
-    sql = f"SELECT g.* {base} ORDER BY {order} LIMIT $lim OFFSET $off"
-    groups = select_entities(store, store.db.Group, sql, params)
-    members = members_of(store, (g.id for g in groups)) if include_members else {}
+    sql = f'SELECT g."id" {base} ORDER BY {order} LIMIT $lim OFFSET $off'
+    ids = [str(i) for i in select_values(store, sql, params)]
+    rows = rows_by_id(store, "scim_group", _COLUMNS, ids)
+    members = members_of(store, ids) if include_members else {}
     items = tuple(
-        group_record(g, members.get(g.id, ()) if include_members else None) for g in groups
+        _row_record(rows[i], members.get(i, ()) if include_members else None)
+        for i in ids
+        if i in rows
     )
     return Page(items=items, total=total, start_index=start_index)
+
+
+_COLUMNS = (
+    "id", "display_name", "external_id", "document", "created", "last_modified", "version",
+    "member_count",
+)  # fmt: skip
+
+
+def _row_record(row: tuple[Any, ...], members: tuple[MemberRef, ...] | None) -> GroupRecord:
+    gid, display_name, external_id, document, created, modified, version, count = row
+    return GroupRecord(
+        id=gid,
+        display_name=display_name,
+        external_id=external_id,
+        document=sql_json(document),
+        created=sql_datetime(created),
+        last_modified=sql_datetime(modified),
+        version=int(version),
+        member_count=int(count),
+        members=members,
+    )

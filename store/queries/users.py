@@ -16,7 +16,15 @@ from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.names import fold
 from store.errors import NotFound
-from store.queries.filtering import USERS, order_by, select_entities, select_values, user_filter
+from store.queries.filtering import (
+    USERS,
+    order_by,
+    rows_by_id,
+    select_values,
+    sql_datetime,
+    sql_json,
+    user_filter,
+)
 from store.records import GroupRef, Page, UserRecord
 from store.tx import read
 
@@ -107,8 +115,31 @@ def list_users(
         return Page(items=(), total=total, start_index=start_index)
     params = dict(where.params, lim=count, off=start_index - 1)
     order = order_by(sort, USERS, store.provider)
-    sql = f"SELECT u.* {base} ORDER BY {order} LIMIT $lim OFFSET $off"
-    users = select_entities(store, store.db.User, sql, params)
-    groups = groups_of(store, (u.id for u in users))
-    items = tuple(user_record(store, u, groups.get(u.id, ())) for u in users)
+    sql = f'SELECT u."id" {base} ORDER BY {order} LIMIT $lim OFFSET $off'
+    ids = [str(i) for i in select_values(store, sql, params)]
+    rows = rows_by_id(store, "scim_user", _COLUMNS, ids)
+    groups = groups_of(store, ids)
+    items = tuple(_row_record(rows[i], groups.get(i, ())) for i in ids if i in rows)
     return Page(items=items, total=total, start_index=start_index)
+
+
+_COLUMNS = (
+    "id", "user_name", "external_id", "display_name", "active", "document", "created",
+    "last_modified", "version",
+)  # fmt: skip
+
+
+def _row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord:
+    uid, user_name, external_id, display_name, active, document, created, modified, version = row
+    return UserRecord(
+        id=uid,
+        user_name=user_name,
+        external_id=external_id,
+        display_name=display_name,
+        active=bool(active),
+        document=sql_json(document),
+        created=sql_datetime(created),
+        last_modified=sql_datetime(modified),
+        version=int(version),
+        groups=groups,
+    )

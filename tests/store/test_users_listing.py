@@ -9,7 +9,8 @@ import pytest
 from store.context import Store
 from store.domain.criteria import Compare, Sort
 from store.errors import InvalidInput
-from store.queries.users import list_users
+from store.queries.groups import get_group, list_groups
+from store.queries.users import get_user, list_users
 from store.services.groups import create_group
 from store.services.users import create_user, replace_user
 from tests.store.test_users_helpers import (
@@ -105,3 +106,17 @@ def test_a_page_loads_its_users_groups_in_one_query(store: Store, clock: FakeClo
     page = list_users(store, None, 1, 2)
     assert [g.display_name for g in page.items[0].groups] == ["Engineering", "Ops"]
     assert [g.display_name for g in page.items[1].groups] == ["Engineering"]
+
+
+def test_a_listed_user_is_the_same_record_as_a_fetched_one(store: Store, clock: FakeClock) -> None:
+    user_id = new_user(store, "jane@example.com", external_id="ext-1", display_name="Jane")
+    group = create_group(store, group_input("Engineering"), (user_id,), ACTOR)
+    clock.advance(0.123456)
+    replace_user(store, user_id, user_input("jane@example.com", display_name="J"), ACTOR)
+    listed = list_users(store, None, 1, 10).items
+    assert listed == (get_user(store, user_id),)
+    assert listed[0].last_modified.microsecond == 123456
+    assert list_groups(store, None, 1, 10).items == (get_group(store, group.id),)
+    assert list_groups(store, None, 1, 10, None, False).items == (
+        get_group(store, group.id, include_members=False),
+    )
