@@ -2,8 +2,8 @@
 
 A ``Cluster`` is a scratch config file, a database made for it, and N API processes on
 127.0.0.1 (ports chosen by the OS); the tests talk to them over HTTP only and use the CLI as
-an operator does. Clusters are module-scoped (starting a process costs about a second and a
-half) and each test uses its own tokens, users and groups, so tests stay independent.
+an operator does. Clusters are shared (starting a process costs about a second and a half)
+and each test uses its own tokens, users and groups, so tests stay independent.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from tests.support import create_pg_database, drop_pg_database
 THREADS = 4
 """waitress threads per API process in these tests (a small pool, as on a small host)."""
 
-if "postgresql" not in os.environ.get("TRIDENT_TEST_BACKENDS", "sqlite,postgresql").split(","):
-    pytest.skip(
-        "PostgreSQL tests are switched off (TRIDENT_TEST_BACKENDS)", allow_module_level=True
-    )
+
+def skip_without_postgres() -> None:
+    if "postgresql" not in os.environ.get("TRIDENT_TEST_BACKENDS", "sqlite,postgresql").split(","):
+        pytest.skip("PostgreSQL tests are switched off (TRIDENT_TEST_BACKENDS)")
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Cluster:
 
 def make_cluster(directory: Path, count: int, **limits: int) -> Iterator[Cluster]:
     """A fresh database, ``db init`` once, then ``count`` API processes; all removed after."""
+    skip_without_postgres()
     url = create_pg_database()
     cluster = Cluster(url, write_config(directory / "config.toml", url, **limits))
     try:
@@ -75,7 +76,7 @@ def make_cluster(directory: Path, count: int, **limits: int) -> Iterator[Cluster
         drop_pg_database(url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two API processes with the product's rate-limit defaults (60/min, a small burst)."""
     yield from make_cluster(tmp_path_factory.mktemp("pair"), 2, requests_per_minute=60, burst=5)

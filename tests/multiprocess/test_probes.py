@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.bench.servers import ServerProcess, cli, write_config
+from tests.multiprocess.conftest import skip_without_postgres
 from tests.support import create_pg_database, drop_pg_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_livez_stays_up_when_the_database_goes_away_and_healthz_says_so(tmp_path: Path) -> None:
+    skip_without_postgres()
     url = create_pg_database()
     config = write_config(tmp_path / "config.toml", url)
     dropped = False
