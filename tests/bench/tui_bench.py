@@ -121,60 +121,54 @@ async def _wait(check: Callable[[], bool], limit: float = 30.0) -> float:
 
 
 async def tui_figures(store: Store, users: int) -> list[tuple[str, float]]:
+    """Each figure runs from the key press to the panel showing the answer."""
     app = build_app(store, store.settings, "operator:bench", refresh_seconds=None)
-    figures: list[tuple[str, float]] = []
     debounce_ms = app.ctx.search_debounce_seconds * 1000
+    middle = user_name(users // 2)
+    figures: list[tuple[str, float]] = []
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(UsersPanel)
         await _wait(lambda: len(panel.users) > 0)
-        figures.append(
-            ("app start -> first user page loaded", (time.perf_counter() - started) * 1000)
-        )
-        shown = panel.generation
-        await pilot.press("2")
-        figures.append(
-            (
-                "press 2 -> User Management refreshed",
-                await _wait(lambda: panel.generation > shown and not _busy(app)),
-            )
-        )
-        await pilot.press("slash", *user_name(users // 2))
-        ms = await _wait(lambda: [u.user_name for u in panel.users] == [user_name(users // 2)])
-        figures.append(
-            (
-                f"last key -> 1 match shown (incl. {debounce_ms:.0f} ms debounce)",
-                ms,
-            )
-        )
-        await pilot.press("ctrl+a", "ctrl+k", *"family777")
-        ms = await _wait(lambda: panel.total == 111 and len(panel.users) == 100)
-        figures.append(("last key -> 'family777' shown (incl. debounce)", ms))
+        figures.append(("app start -> first page of users loaded", _ms(started)))
+
+        async def timed_keys(label: str, keys: str | list[str], done: Callable[[], bool]) -> None:
+            before = panel.generation
+            started = time.perf_counter()
+            await pilot.press(*keys)
+            await _wait(lambda: panel.generation > before and done() and _settled(panel))
+            figures.append((label, _ms(started)))
+
+        await timed_keys("press 2 -> User Management shown, page reloaded", ["2"], lambda: True)
+        await pilot.press("slash", *middle[:-1])
+        await timed_keys(
+            f"last key -> 1 match shown (incl. {debounce_ms:.0f} ms debounce)",
+            middle[-1], lambda: panel.text == middle,
+        )  # fmt: skip
+        await pilot.press("ctrl+a", "ctrl+k", *"family77")
+        await timed_keys(
+            "last key -> 'family777' shown (incl. debounce)", "7",
+            lambda: panel.text == "family777",
+        )  # fmt: skip
         await pilot.press("ctrl+a", "ctrl+k", "enter")
-        await _wait(lambda: panel.total == users)
+        await _wait(lambda: panel.text == "" and _settled(panel))
+        app.query_one("#user-table").move_cursor(row=0)  # type: ignore[attr-defined]
+        await pilot.pause()
         loaded = len(panel.users)
+        started = time.perf_counter()
         await pilot.press("end")
-        figures.append(
-            ("End -> next page appended", await _wait(lambda: len(panel.users) > loaded))
-        )
-        await pilot.press("f")
-        figures.append(
-            (
-                "f -> active users only",
-                await _wait(
-                    lambda: (
-                        panel.status == "active"
-                        and panel.total == users - users // 10
-                        and not _busy(app)
-                    )
-                ),
-            )
-        )
+        await _wait(lambda: len(panel.users) > loaded and _settled(panel))
+        figures.append(("End -> next page appended", _ms(started)))
+        await timed_keys("f -> active users only", "f", lambda: panel.status == "active")
     return figures
 
 
-def _busy(app: Any) -> bool:
-    return any(w.is_running for w in app.workers)
+def _settled(panel: UsersPanel) -> bool:
+    return panel.shown_generation == panel.generation and not panel.loading_more
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:

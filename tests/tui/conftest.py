@@ -42,9 +42,7 @@ def make_app(tui_store: Store, clock: FakeClock) -> Callable[..., ControlApp]:
     def make(**overrides: Any) -> ControlApp:
         options: dict[str, Any] = {"refresh_seconds": None, "search_debounce_seconds": 0.01}
         options.update(overrides)
-        app = build_app(tui_store, tui_store.settings, OPERATOR, clock=clock, **options)
-        app.animation_level = "none"  # the tab underline's slide only slows Pilot down
-        return app
+        return build_app(tui_store, tui_store.settings, OPERATOR, clock=clock, **options)
 
     return make
 

@@ -55,6 +55,7 @@ class UsersPanel(Vertical):
         self.users: list[UserSummary] = []
         self.total = 0
         self.generation = 0
+        self.shown_generation = 0  # the generation whose rows are on screen
         self.loading_more = False
         self._debounce: Timer | None = None
 
@@ -117,6 +118,7 @@ class UsersPanel(Vertical):
             self.users = list(message.page.items)
             table.set_rows(rows)
         self.total = message.page.total
+        self.shown_generation = message.generation
         self._show_count()
 
     def _cells(self, u: UserSummary) -> tuple[str, ...]:
