@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import (
+    config_cmd,
     db_cmd,
     mapping_cmd,
     role_cmd,
@@ -24,7 +25,7 @@ from store.db import DatabaseUrlError
 from store.errors import StoreError
 
 COMMAND_MODULES = (
-    db_cmd, serve_cmd, worker_cmd, token_cmd, user_cmd, role_cmd, mapping_cmd, session_cmd,
+    db_cmd, config_cmd, serve_cmd, worker_cmd, token_cmd, user_cmd, role_cmd, mapping_cmd, session_cmd,
     tui_cmd,
 )
 

@@ -21,7 +21,9 @@ def test_defaults_describe_a_sqlite_install() -> None:
     assert settings.scim_base_url == "http://127.0.0.1:8080/scim/v2"
 
 
-def test_path_order_explicit_then_env_then_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_path_order_explicit_then_env_then_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     explicit = tmp_path / "a.toml"
     explicit.write_text('[api]\npublic_url = "https://a.example"\n')
     env = tmp_path / "b.toml"
@@ -82,7 +84,16 @@ def test_example_config_documents_every_key() -> None:
     ("url", "expected"),
     [
         ("sqlite:////var/lib/x.db", {"provider": "sqlite", "filename": "/var/lib/x.db"}),
-        ("postgresql://scim@db.internal:6543/control", {"provider": "postgres", "host": "db.internal", "port": 6543, "user": "scim", "database": "control"}),
+        (
+            "postgresql://scim@db.internal:6543/control",
+            {
+                "provider": "postgres",
+                "host": "db.internal",
+                "port": 6543,
+                "user": "scim",
+                "database": "control",
+            },
+        ),
     ],
 )
 def test_database_urls(url: str, expected: dict) -> None:
@@ -91,7 +102,28 @@ def test_database_urls(url: str, expected: dict) -> None:
         assert parsed[key] == value
 
 
-@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "sqlite:///:memory:", "postgresql://h:5432/"])
+@pytest.mark.parametrize(
+    "url", ["mysql://x/y", "sqlite://", "sqlite:///:memory:", "postgresql://h:5432/"]
+)
 def test_bad_database_urls(url: str) -> None:
     with pytest.raises(DatabaseUrlError):
         parse_database_url(url)
+
+
+def test_example_file_is_the_generated_one() -> None:
+    from store.config_doc import example_config
+
+    assert (ROOT / "config.example.toml").read_text() == example_config().rstrip("\n") + "\n"
+
+
+def test_config_show_masks_database_passwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[database]\nurl = "postgresql://scim:s3cret-pw@db:5432/control"\n')
+    assert main(["--config", str(cfg), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret-pw" not in out
+    assert "postgresql://scim:****@db:5432/control" in out

@@ -1,0 +1,33 @@
+"""``trident-scim config``: print the documented example configuration or the settings in force."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from cli.context import CliContext
+from store.config_doc import example_config
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cfg = sub.add_parser("config", help="example and effective configuration")
+    cfgsub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    cfgsub.add_parser("example", help="print a commented config with every key").set_defaults(
+        func=_example
+    )
+    cfgsub.add_parser("show", help="print the settings in force (passwords masked)").set_defaults(
+        func=_show
+    )
+
+
+def _example(ctx: CliContext) -> int:
+    ctx.out(example_config().rstrip("\n"))
+    return 0
+
+
+def _show(ctx: CliContext) -> int:
+    ctx.out(f"# settings from: {ctx.settings.source}")
+    text = example_config(ctx.settings)
+    # A database password in the URL is a secret: never print it.
+    ctx.out(re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:****@", text).rstrip("\n"))
+    return 0
