@@ -25,7 +25,15 @@ from store.db import DatabaseUrlError
 from store.errors import StoreError
 
 COMMAND_MODULES = (
-    db_cmd, config_cmd, serve_cmd, worker_cmd, token_cmd, user_cmd, role_cmd, mapping_cmd, session_cmd,
+    db_cmd,
+    config_cmd,
+    serve_cmd,
+    worker_cmd,
+    token_cmd,
+    user_cmd,
+    role_cmd,
+    mapping_cmd,
+    session_cmd,
     tui_cmd,
 )
 
