@@ -269,10 +269,13 @@ def _check_text(text: str, attribute: str) -> str:
 def _as_text(value: Any, attribute: str) -> str:
     if isinstance(value, bool | datetime):
         raise _bad(f"{attribute!r} is a string: compare it with a quoted value")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _bad(f"{attribute!r} cannot be compared with {value!r}")
     if isinstance(value, int | float):
-        value = str(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _bad(f"{attribute!r} cannot be compared with {value!r}")
+        try:
+            value = str(value)
+        except ValueError:  # an integer past Python's digit limit
+            raise _bad(f"the number compared with {attribute!r} is too long") from None
     if not isinstance(value, str):
         raise _bad(f"unsupported value for {attribute!r}")
     return _check_text(value, attribute)
@@ -295,7 +298,10 @@ def _as_datetime(value: Any, attribute: str) -> datetime:
     if not isinstance(value, datetime):
         raise _bad(f"{attribute!r} needs an ISO 8601 dateTime")
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+            raise _bad(f"{attribute!r}: the dateTime is out of range") from None
     return value
 
 

@@ -22,6 +22,7 @@ from store.context import Store
 from store.domain.names import fold
 from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from store.queries.groups import group_record, members_of
+from store.queries.users import plain
 from store.records import GroupInput, GroupRecord, MembershipChange
 from store.services import lifecycle
 from store.services.audit import record_event
@@ -92,7 +93,8 @@ class _GroupEdit:
 
     def _attributes(self) -> dict[str, Any]:
         g = self.group
-        return {"displayName": g.display_name, "externalId": g.external_id, "document": g.document}
+        document = plain(g.document)
+        return {"displayName": g.display_name, "externalId": g.external_id, "document": document}
 
     def current_members(self) -> set[str]:
         if self.members is None:
@@ -184,7 +186,12 @@ class _GroupEdit:
             group.document = document
 
     def finish(self) -> bool:
-        """Recompute roles where needed, bump the version and audit once. Changed?"""
+        """Bump the version and audit once, recompute roles where needed. Changed?"""
+        after = self._attributes()
+        old = {k: v for k, v in self.before.items() if after[k] != v}
+        changed = bool(old or self.added or self.removed)
+        if changed:  # before recomputing, so the group row is written once
+            lifecycle.touch(self.store, self.group)
         if self.mapped:
             affected = set(self.touched)
             if self.group.display_name_key != self.before_key:
@@ -193,21 +200,17 @@ class _GroupEdit:
                 user = self.users.get(user_id)
                 if user is not None:
                     lifecycle.recompute_user_roles(self.store, user, self.actor, self.mapping)
-        after = self._attributes()
-        old = {k: v for k, v in self.before.items() if after[k] != v}
-        if not old and not self.added and not self.removed:
-            return False
-        lifecycle.touch(self.store, self.group)
-        new = {k: after[k] for k in old}
-        if self.added or self.removed:
-            old["members"] = _ids(self.removed)
-            new["members"] = _ids(self.added)
-        detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
-        record_event(
-            self.store, self.actor, "group.updated", "group", self.group.id,
-            self.group.display_name, old, new, detail,
-        )  # fmt: skip
-        return True
+        if changed:
+            new = {k: after[k] for k in old}
+            if self.added or self.removed:
+                old["members"] = _ids(self.removed)
+                new["members"] = _ids(self.added)
+            detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
+            record_event(
+                self.store, self.actor, "group.updated", "group", self.group.id,
+                self.group.display_name, old, new, detail,
+            )  # fmt: skip
+        return changed
 
     @property
     def before_key(self) -> str:

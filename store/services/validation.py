@@ -80,6 +80,9 @@ def _leaf(value: Any, attribute: str) -> Any:
         _check_chars(value, attribute)
     elif isinstance(value, float) and not math.isfinite(value):
         raise InvalidInput(f"{attribute} holds a non-finite number", attribute=attribute)
+    elif isinstance(value, int) and value.bit_length() > 13_000:  # ~3,900 digits
+        # Python refuses to write integers past 4,300 digits as JSON text.
+        raise InvalidInput(f"{attribute} holds a number too long to store", attribute=attribute)
     elif value is not None and not isinstance(value, bool | int | float | dict | list):
         raise InvalidInput(f"{attribute} holds a value JSON cannot carry", attribute=attribute)
     return value

@@ -328,6 +328,8 @@ def test_long_chains_are_flat_and_limits_are_clear_errors(
         Compare("meta.created", "co", "2026"),
         Compare("meta.created", "gt", "yesterday"),
         Compare("meta.created", "gt", 5),
+        Compare("meta.created", "gt", "0001-01-01T00:00:00+01:00"),
+        Compare("userName", "eq", 10**5000),
         Compare("displayName", "gt", None),
         ValuePath("userName", Compare("value", "eq", "x")),
         ValuePath("emails", ValuePath("emails", Compare("value", "eq", "x"))),

@@ -250,13 +250,18 @@ def test_delete_removes_the_user_everywhere_but_keeps_history(store: Store) -> N
 
 
 def test_inputs_that_cannot_be_stored_are_invalid(store: Store) -> None:
+    nested: dict = {}
+    for _ in range(200):
+        nested = {"a": [nested]}
     bad = [
+        (user_input("a@example.com", document={"deep": nested}), "document"),
         (user_input("   "), "userName"),
         (user_input("a\x00b@example.com"), "userName"),
         (user_input("x" * 513), "userName"),
         (user_input("a@example.com", external_id="e" * 513), "externalId"),
         (user_input("a@example.com", document={"nick": "a\ud800"}), "document"),
         (user_input("a@example.com", document={"score": float("nan")}), "document"),
+        (user_input("a@example.com", document={"n": [{"deep": 10**5000}]}), "document"),
         (user_input("a@example.com", emails=(EmailInput("x" * 600),)), "emails"),
     ]
     for data, attribute in bad:
