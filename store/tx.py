@@ -19,6 +19,7 @@ from pony.orm.core import (
     OptimisticCheckError,
     RollbackException,
     TransactionIntegrityError,
+    UnexpectedError,
     UnrepeatableReadError,
     local,
 )
@@ -46,6 +47,10 @@ def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     cause = getattr(exc, "original_exc", None) or exc.__cause__
+    if isinstance(exc, UnexpectedError):
+        # Pony reports a failed INSERT (e.g. the connection dropped) as UnexpectedError with
+        # the driver's error as an argument and no __cause__.
+        cause = next((a for a in exc.args if isinstance(a, BaseException)), exc.__context__)
     return isinstance(cause, OperationalError | InterfaceError)
 
 
@@ -70,7 +75,7 @@ def transaction(fn: Callable[P, R]) -> Callable[P, R]:
                 if last:
                     raise Unavailable("the record changed concurrently; try again") from None
             except (CommitException, RollbackException, DatabaseError, InterfaceError,
-                    TransactionIntegrityError) as exc:
+                    TransactionIntegrityError, UnexpectedError) as exc:
                 if _is_integrity(exc):
                     if last:
                         raise Conflict("a concurrent change claimed the same unique value") from None
