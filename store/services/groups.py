@@ -105,19 +105,26 @@ class _GroupEdit:
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
         """Lock every user these changes may touch, in one fixed order, before any write."""
         ids: set[str] = set()
+        whole_group = False  # does a change touch every member's roles?
         for change in changes:
             if change.kind not in _KINDS:
                 raise InvalidInput(f"unknown group change {change.kind!r}", attribute="members")
             if change.kind in ("add", "replace_all"):
                 ids.update(change.member_ids)
+            if change.kind in ("replace_all", "remove_all"):
+                whole_group = True
             if change.kind == "rename" and isinstance(change.value, str):
-                self.keys.add(fold(change.value))
+                key = fold(change.value)
+                # Okta re-sends the unchanged name with every membership PATCH: that must
+                # stay O(1), so only a real rename concerns the whole group.
+                whole_group = whole_group or key != self.group.display_name_key
+                self.keys.add(key)
         if self.mapped:
             for change in changes:
                 if change.kind == "remove":
                     ids.update(change.member_ids)
-                elif change.kind in ("replace_all", "remove_all", "rename"):
-                    ids.update(self.current_members())
+            if whole_group:
+                ids.update(self.current_members())
         self.users = _lock_users(self.store, ids)
 
     @property

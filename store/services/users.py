@@ -54,6 +54,8 @@ def _columns(data: UserInput) -> _Columns:
     user_name = check_text(data.user_name, "userName", 512, required=True)
     emails = []
     for email in data.emails:
+        if email.value is None or (isinstance(email.value, str) and not email.value.strip()):
+            continue  # nothing to search by; the document keeps what was sent
         value = check_text(email.value, "emails", 512, required=True)
         kind = _key(check_text(email.type, "emails", 64), "emails", 64)
         emails.append((value, _key(value, "emails", 512) or "", kind, bool(email.primary)))
@@ -229,6 +231,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = N
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first
     user = lifecycle.lock_user(store, user_id)
     _check_version(user, if_match)
+    before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")
     for membership in list(user.memberships):
         group = locked.get(membership.group.id) or store.db.Group.get_for_update(
@@ -237,7 +240,6 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = N
         membership.delete()
         group.member_count -= 1
         lifecycle.touch(store, group)
-    before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     for email in list(user.emails):
         email.delete()
     user.deleted_at = store.clock()
