@@ -9,12 +9,13 @@ decides statuses and bodies only; it never looks at the database.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import falcon
 
-from api.media import SCIM_MEDIA_TYPE, dumps
+from api.media import SCIM_MEDIA_TYPE
 from api.scim.errors import ScimError
 from store import errors as store_errors
 
@@ -33,7 +34,8 @@ def write_error(
     body = ScimError(status, scim_type, detail).to_body()
     resp.status = status
     resp.content_type = SCIM_MEDIA_TYPE
-    resp.data = dumps(body).encode("utf-8")
+    # ASCII-escaped: a detail that quotes hostile input can never fail to encode.
+    resp.data = json.dumps(body, separators=(",", ":")).encode("ascii")
     req.context.scim_type = scim_type or ""
     req.context.error_detail = detail
 
