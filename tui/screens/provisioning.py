@@ -52,9 +52,9 @@ class ProvisioningPanel(Vertical):
     """Settings -> Authentication -> SCIM Provisioning, for the terminal."""
 
     BINDINGS = [
-        Binding("g", "generate", "Generate token"),
-        Binding("x", "revoke", "Revoke token"),
-        Binding("c", "copy_url", "Copy Base URL"),
+        Binding("g", "generate", "Generate"),
+        Binding("x", "revoke", "Revoke"),
+        Binding("c", "copy_url", "Copy URL"),
     ]
 
     def __init__(self, ctx: TuiContext, *, id: str | None = None) -> None:

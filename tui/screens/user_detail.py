@@ -63,8 +63,8 @@ class UserDetailScreen(Screen[None]):
     CSS_PATH = "user_detail.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("g", "grant", "Grant role"),
-        Binding("v", "revoke", "Revoke role"),
+        Binding("g", "grant", "Grant"),
+        Binding("v", "revoke", "Revoke"),
         Binding("e", "end_sessions", "End sessions"),
         Binding("d", "deactivate", "Deactivate"),
         Binding("a", "reactivate", "Reactivate"),

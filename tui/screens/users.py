@@ -134,7 +134,7 @@ class UsersPanel(Vertical):
         shown = len(self.users)
         what = {None: "users", "active": "active users", "inactive": "inactive users"}[self.status]
         match = f" matching “{self.text}”" if self.text else ""
-        text = f"{shown:,} of {self.total:,} {what}{match} loaded · f: status filter"
+        text = f"{shown:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
         if not self.total:
             text = f"No {what}{match}."
         self.query_one("#user-count", Label).update(text)
