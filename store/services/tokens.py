@@ -206,7 +206,7 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
     if reason:
         return _count_failure(store, f"authfail:{client}", at, reason)
     limit = token.rate_limit or store.settings.rate_limit.requests_per_minute
-    decision = _consume(store, _token_bucket(token.id), at, limit, store.settings.rate_limit.burst)
+    decision = _consume(store, _token_bucket(token.id), limit, store.settings.rate_limit.burst)
     if not decision.allowed:
         return AuthResult(
             False, "rate_limited", token.id, token.name, retry_after=decision.retry_after
@@ -239,17 +239,19 @@ def _count_failure(store: Store, key: str, at: float, reason: str) -> AuthResult
         peek = ratelimit.decide(bucket.tat, at, per_minute, burst)
         if not peek.allowed:
             return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
-    decision = _consume(store, key, at, per_minute, burst)
+    decision = _consume(store, key, per_minute, burst)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
     return AuthResult(False, reason)
 
 
-def _consume(store: Store, key: str, at: float, per_minute: int, burst: int) -> Any:
+def _consume(store: Store, key: str, per_minute: int, burst: int) -> Any:
     """Lock the bucket row (SELECT ... FOR UPDATE; SQLite: the write lock), decide, and
     advance it. A concurrent first insert of the same key loses on the primary key and the
-    transaction is retried, then finds the row."""
+    transaction is retried, then finds the row. The clock is read after the lock: a request
+    that waited for another must not be judged at the time it started waiting."""
     bucket = store.db.RateBucket.get_for_update(key=key)
+    at = (store.clock() - _EPOCH).total_seconds()
     decision = ratelimit.decide(None if bucket is None else bucket.tat, at, per_minute, burst)
     if decision.allowed:
         if bucket is None:
