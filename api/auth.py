@@ -12,6 +12,7 @@ import math
 
 import falcon
 
+from api.client import request_client
 from api.middleware import is_scim_path
 from api.scim.errors import ScimError
 from store.context import Store
@@ -43,7 +44,9 @@ class BearerAuth:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not is_scim_path(req.path):
             return
-        result = authenticate(self._store, req.get_header("Authorization"), req.remote_addr or "")
+        result = authenticate(
+            self._store, req.get_header("Authorization"), request_client(req, self._store)
+        )
         if result.ok:
             req.context.token_id = result.token_id
             req.context.token_name = result.token_name or ""

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import falcon
 
 from api.activity import ActivityRecorder
+from api.client import request_client
 from api.media import ACCEPTED_MEDIA_TYPES, media_type_of
 from api.scim.errors import ScimError
 from store.context import Store
@@ -110,7 +111,7 @@ class RequestActivity:
                 latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
                 token_id=ctx.get("token_id"),
                 token_name=ctx.get("token_name") or "",
-                client=(req.remote_addr or "")[:128],
+                client=request_client(req, self._store),
                 query=(ctx.get("filter") or req.get_param("filter") or "")[:4096],
                 scim_type=ctx.get("scim_type") or "",
                 detail=(ctx.get("error_detail") or "")[:2048],

@@ -50,6 +50,9 @@ class ApiSettings:
     """Longest filter expression accepted."""
     activity_flush_seconds: float = 1.0
     """How often the request log buffer is written to the database."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of reverse proxies (e.g. ["127.0.0.1"] for nginx on this host) whose
+    X-Forwarded-For names the real client for the request log and failed-login limits."""
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,25 @@ def test_request_log_records_requests_without_secrets(api_store: Store, token: s
     assert all(r.latency_ms >= 0 and r.client for r in rows)
     flat = repr(rows)
     assert token not in flat and "tscim_" not in flat and "hunter2" not in flat
+
+
+def test_failed_logins_are_counted_per_client_behind_a_trusted_proxy(
+    store: Store, clock: FakeClock
+) -> None:
+    limited = _limited_store(store, per_minute=60, burst=10, clock=clock)
+    proxied = replace(
+        limited,
+        settings=replace(
+            limited.settings, api=replace(limited.settings.api, trusted_proxies=("127.0.0.1",))
+        ),
+    )
+    guesser = Scim(create_app(proxied), "tscim_" + "B" * 43)
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    statuses = [guesser.get("/Users", headers=attacker).status_code for _ in range(7)]
+    assert statuses[:5] == [401] * 5 and statuses[-1] == 429
+    # Another client behind the same proxy is not punished for the attacker's guesses.
+    other = guesser.get("/Users", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert other.status_code == 401
+    # A spoofed left-most hop does not let the attacker escape its own bucket.
+    spoofed = guesser.get("/Users", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
+    assert spoofed.status_code == 429

@@ -1,0 +1,31 @@
+"""Which address a request really came from, for the request log and failed-login limits.
+
+Behind the documented nginx every request arrives from the proxy's address; only a proxy
+listed in ``[api] trusted_proxies`` may name the client through ``X-Forwarded-For``. A client
+can prepend anything to that header, so it is read from the right, skipping trusted hops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+
+def client_address(
+    remote_addr: str | None, forwarded_for: str | None, trusted: Collection[str]
+) -> str:
+    remote = (remote_addr or "").strip()
+    if not forwarded_for or remote not in trusted:
+        return remote[:128]
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:128]
+    return remote[:128]
+
+
+def request_client(req: Any, store: Any) -> str:
+    """The client address of a Falcon request under this store's proxy settings."""
+    return client_address(
+        req.remote_addr, req.get_header("X-Forwarded-For"), store.settings.api.trusted_proxies
+    )
