@@ -54,6 +54,15 @@ def _is_unavailable(exc: BaseException) -> bool:
     return isinstance(cause, OperationalError | InterfaceError)
 
 
+def _waited_for_lock(exc: BaseException) -> bool:
+    """SQLite already waited its whole busy timeout before saying "locked": retrying would
+    multiply the wait past the configured ``busy_timeout_ms``, so give up at once."""
+    seen: list[BaseException] = [exc]
+    seen += [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+    seen += [c for c in (getattr(exc, "original_exc", None), exc.__cause__, exc.__context__) if c]
+    return any("database is locked" in str(e) for e in seen)
+
+
 def in_transaction() -> bool:
     return local.db_session is not None
 
@@ -80,7 +89,7 @@ def transaction(fn: Callable[P, R]) -> Callable[P, R]:
                     if last:
                         raise Conflict("a concurrent change claimed the same unique value") from None
                 elif _is_unavailable(exc) or isinstance(exc, CommitException):
-                    if last:
+                    if last or _waited_for_lock(exc):
                         log.warning("database unavailable: %s", type(exc).__name__)
                         raise Unavailable("the database is busy or unreachable") from None
                 else:

@@ -17,10 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = re.compile(r"SCIM Base URL: http://127\.0\.0\.1:(\d+)/scim/v2$", re.M)
 
 
-def write_config(path: Path, database_url: str, extra: str = "") -> Path:
+def write_config(
+    path: Path, database_url: str, extra: str = "", busy_timeout_ms: int | None = None
+) -> Path:
     """A config file for ``database_url``, with roomy rate limits unless ``extra`` says
     otherwise (appended verbatim: TOML sections)."""
     text = f'[database]\nurl = "{database_url}"\n'
+    if busy_timeout_ms is not None:
+        text += f"busy_timeout_ms = {busy_timeout_ms}\n"
     if "[rate_limit]" not in extra:
         text += "[rate_limit]\nrequests_per_minute = 1000000\nburst = 1000000\n"
         text += "auth_failures_per_minute = 1000000\n"
