@@ -3,6 +3,7 @@ each operation's rate as a fraction of the trivial-endpoint ceiling, and the tar
 
 from __future__ import annotations
 
+import os
 import platform
 from typing import Any
 
@@ -32,6 +33,7 @@ def print_header(commit: str, cpus: int, python: str, sizes: Any) -> None:
     print(f"dataset {sizes.users} users; group grows to {sizes.group}; {sizes.requests} "
           f"requests per operation; {sizes.threads} client threads; server: 8 waitress threads, "
           f"client and server on this machine")  # fmt: skip
+    print("load average before the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -65,6 +67,7 @@ def _print_targets(rows: list[Row], extra: dict[str, Any]) -> None:
     memory = extra.get("memory_kb", {})
     rss, peak = memory.get("VmRSS", 0) / 1024, memory.get("VmHWM", 0) / 1024
     print(f"API process memory: RSS {rss:.0f} MB now, peak {peak:.0f} MB")
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*extra.get("load", (0, 0, 0))))
     by_name = {row.name.split(" ")[0]: row for row in rows}
     group = extra.get("group", {})
     listing = next((r for r in rows if r.name.startswith("paged listing")), None)

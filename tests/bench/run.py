@@ -12,7 +12,11 @@ the same server as the ceiling. Sizes come from the environment:
   BENCH_THREADS   client threads (default 8)
   BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
-  BENCH_KEEP      keep the scratch directory and database when set (for profiling)
+  BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
+  BENCH_KEEP      keep the PostgreSQL database when set
+
+Client and server share the machine, so other load on it lowers every figure: the header and
+each table print the load average.
 """
 
 from __future__ import annotations
@@ -120,6 +124,7 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     with server:
         rows, extra = measure(server, config, sizes, url)
     extra["total_seconds"] = time.perf_counter() - began
+    extra["load"] = os.getloadavg()
     print_table(name, rows, extra, sizes.users)
 
 
