@@ -47,7 +47,7 @@ def make_app(tui_store: Store, clock: FakeClock) -> Callable[..., ControlApp]:
     return make
 
 
-async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
+async def settle(pilot: Pilot[Any], rounds: int = 2) -> None:
     """Let every thread worker finish and its messages be handled (handlers may start more)."""
     for _ in range(rounds):
         for worker in list(pilot.app.workers):

@@ -117,3 +117,20 @@ def test_audit_change_text() -> None:
     assert audit_change(["operator"], []) == "[operator] -> []"
     assert audit_change({"a": 1, "b": 2}, {"a": 1, "b": 3}) == "b: 2 -> 3"
     assert audit_change(None, None) == ""
+
+
+async def test_workers_report_back_with_past_tense_messages(
+    seeded: Seeded, make_app: Callable[..., ControlApp]
+) -> None:
+    seen: list[str] = []
+    app = make_app()
+    hook = lambda message: seen.append(type(message).__name__)  # noqa: E731
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await settle(pilot)
+        assert {"ProvisioningLoaded", "UsersLoaded", "MappingsLoaded"} <= set(seen)
+        seen.clear()
+        await pilot.press("x")
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert seen.index("TokenRevoked") < seen.index("ProvisioningLoaded")
+        assert "StoreCallFailed" not in seen
