@@ -54,7 +54,9 @@ class ScimServer:
             ident="trident-scim",
             max_request_body_size=max(max_body_bytes * WaitressBodyLimitFactor, 16 << 20),
             channel_timeout=60,
-            clear_untrusted_proxy_headers=True,
+            # X-Forwarded-For must reach the app: api/client.py trusts it only from the
+            # proxies in [api] trusted_proxies. Nothing else reads forwarded headers.
+            clear_untrusted_proxy_headers=False,
         )
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
