@@ -60,10 +60,40 @@ def test_a_guessing_client_gets_429_and_other_addresses_are_not_affected(store: 
             limited = api.request("GET", "/scim/v2/Users", token=_guess())
             assert limited.status == 429 and limited.is_scim_error(), limited.body
             assert int(limited.header("retry-after") or "0") >= 1
-        # The limit is per client address: another address still gets its own allowance.
+        # The limit is per client address: another address still gets its own allowance,
+        # and the IdP's valid token is not locked out by guesses from its own address.
         assert _is_401(api.request("GET", "/scim/v2/Users", token=_guess(), source="127.0.0.2"))
-        ok = api.request("GET", "/scim/v2/Users", source="127.0.0.3")
-        assert ok.status == 200
+        assert api.request("GET", "/scim/v2/Users", source="127.0.0.3").status == 200
+        assert api.request("GET", "/scim/v2/Users").status == 200
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(store: Store) -> None:
+    limits = roomy_limits(auth_failures_per_minute=3)
+    with running_api(store, rate_limit=limits, trusted_proxies=("127.0.0.1",)) as api:
+        attacker = {"X-Forwarded-For": "203.0.113.66"}
+        for _ in range(3):
+            assert _is_401(api.request("GET", "/scim/v2/Users", token=_guess(), headers=attacker))
+        limited = api.request("GET", "/scim/v2/Users", token=_guess(), headers=attacker)
+        assert limited.status == 429
+        # Another client behind the same proxy is not affected ...
+        other = {"X-Forwarded-For": "198.51.100.7"}
+        assert _is_401(api.request("GET", "/scim/v2/Users", token=_guess(), headers=other))
+        # ... and a client that is not the proxy cannot pick its address by header.
+        for _ in range(3):
+            spoof = api.request(
+                "GET", "/scim/v2/Users", token=_guess(), headers=other, source="127.0.0.9"
+            )
+            assert _is_401(spoof)
+        assert (
+            api.request(
+                "GET",
+                "/scim/v2/Users",
+                token=_guess(),
+                source="127.0.0.9",
+                headers={"X-Forwarded-For": "10.9.9.9"},
+            ).status
+            == 429
+        )
 
 
 def test_auth_failures_are_logged_with_the_prefix_only(
