@@ -299,3 +299,36 @@ async def test_names_from_the_idp_are_shown_as_plain_text_never_as_markup(
         table = app.query_one("#user-table", FittedTable)
         shown = [str(cell) for cell in table.get_row_at(0)]
         assert shown[:2] == ["[link=http://x]eve[/link]@x.io", "[bold red]Eve[/] Evil"]
+
+
+async def test_refresh_keeps_the_place_in_a_list_longer_than_one_query_page(
+    tui_store: Store, make_app: Callable[..., ControlApp]
+) -> None:
+    from store.queries.directory import MAX_PAGE
+
+    now = datetime(2026, 1, 5, 9, 0)
+    with db_session:
+        for i in range(MAX_PAGE + 120):
+            name = f"user{i:04d}@example.com"
+            tui_store.db.User(
+                id=f"u{i:04d}", user_name=name, user_name_key=fold(name), document={},
+                created=now, last_modified=now,
+            )  # fmt: skip
+    app = make_app(page_size=300)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_users(pilot)
+        panel = app.query_one(UsersPanel)
+        await pilot.press("end")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(panel.users) == MAX_PAGE + 120
+        await pilot.press("end")
+        table = app.query_one("#user-table", FittedTable)
+        assert table.current_key == f"u{MAX_PAGE + 119:04d}"
+        deactivate_user(tui_store, f"u{MAX_PAGE + 119:04d}", "token:Okta SCIM", "IdP")
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(panel.users) == MAX_PAGE + 120  # read back in two queries, none dropped
+        assert table.current_key == f"u{MAX_PAGE + 119:04d}"
+        assert panel.users[-1].active is False

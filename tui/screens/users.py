@@ -9,6 +9,8 @@ Enter opens the user's detail. No Pony, no product rules here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +20,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
 from store.queries.directory import MAX_PAGE, search_users
-from store.records import UserSummary
+from store.records import Page, UserSummary
 from tui.calls import store_call
 from tui.context import TuiContext
 from tui.format import relative, roles_summary, status_word
@@ -36,6 +38,16 @@ USER_COLUMNS = (
 STATUS_FILTERS: tuple[str | None, ...] = (None, "active", "inactive")
 PREFETCH_ROWS = 20
 """Fetch the next page when the cursor comes this close to the last loaded row."""
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """What one fetch asks for: fixed when asked, so typing on cannot change it midway."""
+
+    text: str
+    status: str | None
+    offset: int
+    limit: int
 
 
 class UsersPanel(Vertical):
@@ -87,23 +99,40 @@ class UsersPanel(Vertical):
 
     def reload(self) -> None:
         """Start the current search again from its first page."""
-        self.generation += 1
-        self.loading_more = False
-        self.fetch(self.generation, 0, self.ctx.page_size, append=False)
+        self._request(0, self.ctx.page_size, append=False)
 
     def refresh_loaded(self) -> None:
-        """Re-read the rows already loaded (at least one page) so changes show up."""
-        self.generation += 1
-        self.loading_more = False
-        limit = min(max(len(self.users), self.ctx.page_size), MAX_PAGE)
-        self.fetch(self.generation, 0, limit, append=False)
+        """Re-read every row already loaded (at least one page) so changes show up, keeping
+        the operator's place in a long list."""
+        self._request(0, max(len(self.users), self.ctx.page_size), append=False)
+
+    def _load_more(self) -> None:
+        self.loading_more = True
+        self._request(len(self.users), self.ctx.page_size, append=True, new_generation=False)
+
+    def _request(self, offset: int, limit: int, append: bool, new_generation: bool = True) -> None:
+        if new_generation:
+            self.generation += 1
+            self.loading_more = False
+        query = UserQuery(self.text, self.status, offset, limit)
+        self.fetch(self.generation, query, append)
 
     @work(thread=True, exclusive=True, group="users-load")
-    def fetch(self, generation: int, offset: int, limit: int, append: bool) -> None:
+    def fetch(self, generation: int, query: UserQuery, append: bool) -> None:
+        """One page, or several in a row when a refresh covers more than a page may hold."""
         with store_call(self.ctx, self.app, "load users"):
-            page = search_users(self.ctx.store, self.text, offset, limit, status=self.status)
+            items: list[UserSummary] = []
+            offset, end = query.offset, query.offset + query.limit
+            while True:
+                size = min(MAX_PAGE, end - offset)
+                page = search_users(self.ctx.store, query.text, offset, size, query.status)
+                items.extend(page.items)
+                offset += size
+                if offset >= end or len(page.items) < size or get_current_worker().is_cancelled:
+                    break
             if not get_current_worker().is_cancelled:
-                self.post_message(UsersLoaded(generation, page, append))
+                whole = Page(tuple(items), page.total, query.offset + 1)
+                self.post_message(UsersLoaded(generation, whole, append))
 
     def on_users_loaded(self, message: UsersLoaded) -> None:
         if message.generation != self.generation:
@@ -142,9 +171,9 @@ class UsersPanel(Vertical):
     @on(DataTable.RowHighlighted, "#user-table")
     def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
         near_end = event.cursor_row >= len(self.users) - PREFETCH_ROWS
-        if near_end and len(self.users) < self.total and not self.loading_more:
-            self.loading_more = True
-            self.fetch(self.generation, len(self.users), self.ctx.page_size, append=True)
+        settled = self.shown_generation == self.generation  # no newer search on its way
+        if near_end and settled and len(self.users) < self.total and not self.loading_more:
+            self._load_more()
 
     # ---- search ------------------------------------------------------------------------
 
