@@ -22,6 +22,7 @@ from store.config import Settings
 from store.context import Store
 from tui.context import TuiContext
 from tui.messages import StoreCallFailed
+from tui.screens.dialogs import SecretDialog
 from tui.screens.mappings import MappingsPanel
 from tui.screens.provisioning import ProvisioningPanel
 from tui.screens.users import UsersPanel
@@ -145,7 +146,11 @@ class ControlApp(App[None]):
     # ---- command palette ---------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        showing_secret = any(isinstance(s, SecretDialog) for s in self.screen_stack)
+        for command in super().get_system_commands(screen):
+            if showing_secret and command.title == "Screenshot":
+                continue  # a screenshot file would keep the token the dialog shows once
+            yield command
         if screen is not self.screen_stack[0]:
             return
         commands: list[tuple[str, str, Callable[[], object]]] = [

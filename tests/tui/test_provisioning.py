@@ -64,11 +64,13 @@ async def test_generate_shows_the_secret_once_then_nothing_holds_it(
         assert authenticate(tui_store, f"Bearer {secret}", "10.1.1.1").ok
         await pilot.press("c")
         assert app.clipboard == secret
+        assert "Screenshot" not in {c.title for c in app.get_system_commands(app.screen)}
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, SecretDialog)
         assert secret not in _everything_shown(app)
         assert app.clipboard == ""
+        assert "Screenshot" in {c.title for c in app.get_system_commands(app.screen)}
         rows = {r[0]: r for r in table_rows(app, "#tokens")}
         assert rows["JumpCloud"][1] == secret[:10]
         assert rows["JumpCloud"][5] == "active"
