@@ -43,8 +43,13 @@ def role_label(role: str, source: str, via_group: str | None) -> str:
 
 
 def roles_summary(roles: Iterable[RoleSource]) -> str:
-    """One short cell for a user row: "admin·idp, viewer·manual"; "-" when none."""
-    parts = [f"{r.role}·{'idp' if r.source == 'idp' else 'manual'}" for r in roles]
+    """One short cell for a user row, manual grants first: "admin·manual,
+    viewer·IdP:Engineering" (the group the role comes from); "-" when none."""
+    ordered = sorted(roles, key=lambda r: (r.source != "manual", r.role, r.via_group or ""))
+    parts = [
+        f"{r.role}·manual" if r.source == "manual" else f"{r.role}·IdP:{r.via_group or '?'}"
+        for r in ordered
+    ]
     return ", ".join(dict.fromkeys(parts)) or "-"
 
 

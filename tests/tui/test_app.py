@@ -97,7 +97,7 @@ def test_roles_summary_and_clip() -> None:
         RoleSource("viewer", "idp", "Viewers"),
         RoleSource("viewer", "idp", "Support"),
     )
-    assert roles_summary(roles) == "admin·manual, viewer·idp"
+    assert roles_summary(roles) == "admin·manual, viewer·IdP:Support, viewer·IdP:Viewers"
     assert roles_summary(()) == "-"
     assert clip("abcdef", 4) == "abc…" and clip("abc", 4) == "abc" and clip(None, 3) == ""
 

@@ -53,11 +53,11 @@ async def test_users_show_status_roles_with_source_and_last_change(
         assert rows["alice@example.com"][1:] == (
             "Alice Adams",
             "active",
-            "admin·manual, operator·idp",
+            "admin·manual, operator·IdP:Engineering",
             "3 min ago",
         )
         assert rows["bob@example.com"][2:4] == ("inactive", "-")
-        assert rows["carol@example.com"][3] == "viewer·idp"
+        assert rows["carol@example.com"][3] == "viewer·IdP:Viewers"
         assert "5 of 5 users" in str(app.query_one("#user-count", Label).render())
 
 

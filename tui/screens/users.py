@@ -29,10 +29,10 @@ from tui.screens.user_detail import UserDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 
 USER_COLUMNS = (
-    ColumnSpec("user_name", "userName", 17, 4),
+    ColumnSpec("user_name", "userName", 17, 3),
     ColumnSpec("display_name", "Display name", 12, 2),
     ColumnSpec("status", "Status", 8, 0, (("inactive", "red"),)),
-    ColumnSpec("roles", "Roles (source)", 14, 4),
+    ColumnSpec("roles", "Roles (source)", 14, 7),
     ColumnSpec("changed", "Last change", 11, 0),
 )
 STATUS_FILTERS: tuple[str | None, ...] = (None, "active", "inactive")
