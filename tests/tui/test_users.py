@@ -298,7 +298,9 @@ async def test_names_from_the_idp_are_shown_as_plain_text_never_as_markup(
         await settle(pilot)
         table = app.query_one("#user-table", FittedTable)
         shown = [str(cell) for cell in table.get_row_at(0)]
-        assert shown[:2] == ["[link=http://x]eve[/link]@x.io", "[bold red]Eve[/] Evil"]
+        # clipped to the column, but the brackets are still there: nothing was parsed
+        assert shown[0].startswith("[link=http://x]eve[/link]@x.")
+        assert shown[1].startswith("[bold red]Eve[/]")
 
 
 async def test_refresh_keeps_the_place_in_a_list_longer_than_one_query_page(
