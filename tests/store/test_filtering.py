@@ -394,3 +394,22 @@ def test_group_filters(store: Store, people: list[dict[str, Any]]) -> None:
     with pytest.raises(InvalidInput):
         groups(Compare("emails.value", "eq", "x"))
     assert not os.path.exists(PWNED)
+
+
+def test_filter_shapes_do_not_pile_up_in_ponys_caches(
+    store: Store, people: list[dict[str, Any]]
+) -> None:
+    """Each distinct filter shape is a distinct SQL text; Pony would keep every one forever."""
+    from pony.orm import core as pony_core
+
+    def sizes() -> tuple[int, int]:
+        return len(pony_core.adapted_sql_cache), len(store.db.local_stats)
+
+    found(store, Present("userName"))  # warm the fixed-shape statements
+    before = sizes()
+    criteria: Criteria = Compare("userName", "eq", "x")
+    for i in range(60):
+        criteria = Or(criteria, Compare("displayName", "co", str(i)))
+        found(store, criteria)
+    after = sizes()
+    assert after[0] - before[0] < 10 and after[1] - before[1] < 10, (before, after)
