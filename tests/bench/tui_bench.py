@@ -165,6 +165,8 @@ async def tui_figures(store: Store, users: int) -> list[tuple[str, float]]:
         await pilot.press("end")
         await _wait(lambda: len(panel.users) > loaded and _settled(panel))
         figures.append(("End -> next page appended", _ms(started)))
+        app.query_one("#user-table").move_cursor(row=0)  # type: ignore[attr-defined]
+        await pilot.pause()
         await timed_keys("f -> active users only", "f", lambda: panel.status == "active")
     return figures
 
