@@ -36,9 +36,11 @@ from tests.bench.scenarios import (
     Bench,
     Row,
     ceiling,
+    compared,
     creates,
     filters,
     group_adds,
+    merged_ceiling,
     paged_listing,
     patch_active,
     session_checks,
@@ -97,23 +99,37 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     seeded = sizes.users - sizes.requests
     started = time.perf_counter()
     ids = seed_users(url, 0, seeded)
-    extra = {"seed_seconds": time.perf_counter() - started}
+    extra: dict = {"seed_seconds": time.perf_counter() - started}
     path = trivial_path(bench)
     ceiling(bench, path, min(500, sizes.requests))  # warm-up: imports, connections, caches
-    rows = [ceiling(bench, path, sizes.requests)]
+    ceilings: list[Row] = []
+
+    def against_ceiling(row: Row) -> Row:
+        return compared(row, ceilings[-1])
+
+    def next_ceiling() -> None:
+        """Right before each operation: other load on the machine varies over a run."""
+        ceilings.append(ceiling(bench, path, sizes.requests))
+
+    rows: list[Row] = []
+    next_ceiling()
     create_row, created = creates(bench, seeded, sizes.requests)
-    rows.append(create_row)
+    rows.append(against_ceiling(create_row))
     ids += created
-    rows.append(filters(bench, len(ids), sizes.requests))
-    rows.append(patch_active(bench, ids[-sizes.requests :]))
-    listing, _seen = paged_listing(bench)
-    rows.append(listing)
+    next_ceiling()
+    rows.append(against_ceiling(filters(bench, len(ids), sizes.requests)))
+    rows.append(filters(bench, len(ids), min(500, sizes.requests), threads=1))
+    next_ceiling()
+    rows.append(against_ceiling(patch_active(bench, ids[-sizes.requests :])))
+    rows.append(paged_listing(bench)[0])  # one client, 100 users a page: its own target
+    next_ceiling()
     group_row, extra["group"] = group_adds(bench, ids[: sizes.group])
-    rows.append(group_row)
+    rows.append(against_ceiling(group_row))
     cookie = last_line(cli(config, "session", "start", user_name(0)))
-    rows.append(session_checks(bench, "control_session", cookie, sizes.requests))
+    next_ceiling()
+    rows.append(against_ceiling(session_checks(bench, "control_session", cookie, sizes.requests)))
     extra["memory_kb"] = server.memory_kb()
-    return rows, extra
+    return [merged_ceiling(ceilings), *rows], extra
 
 
 def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:

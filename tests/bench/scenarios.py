@@ -71,6 +71,29 @@ def ceiling(bench: Bench, path: str, count: int) -> Row:
                   {200})  # fmt: skip
 
 
+def compared(row: Row, ceiling_row: Row) -> Row:
+    """``row`` with its rate as a fraction of the ceiling measured just before it."""
+    row.ratio = row.rate / ceiling_row.rate if ceiling_row.rate else None
+    return row
+
+
+def merged_ceiling(rows: list[Row]) -> Row:
+    """One line for the ceiling runs: their medians, and the range of their rates."""
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    merged = Row(f"{rows[0].name} ({len(rows)} runs, medians)", sum(r.requests for r in rows),
+                 sum(r.seconds for r in rows), median([r.rate for r in rows]),
+                 median([r.p50_ms or 0.0 for r in rows]), median([r.p99_ms or 0.0 for r in rows]),
+                 [note for r in rows for note in r.notes], 1.0,
+                 median([r.cpu_ms or 0.0 for r in rows]))  # fmt: skip
+    low, high = min(r.rate for r in rows), max(r.rate for r in rows)
+    merged.notes.append(f"ceiling {low:.0f}-{high:.0f} req/s; each ratio uses the run just "
+                        "before that operation")  # fmt: skip
+    return merged
+
+
 def creates(bench: Bench, first: int, count: int) -> tuple[Row, list[str]]:
     """Okta's create body, ``count`` new users numbered from ``first``."""
     ids: dict[int, str] = {}
@@ -85,8 +108,9 @@ def creates(bench: Bench, first: int, count: int) -> tuple[Row, list[str]]:
     return row_of("create user (POST /Users)", run, {201}), [ids[i] for i in sorted(ids)]
 
 
-def filters(bench: Bench, population: int, count: int, seed: int = 7) -> Row:
-    """Okta's lookup before create: ``userName eq`` on existing users, random order."""
+def filters(bench: Bench, population: int, count: int, seed: int = 7, threads: int = 0) -> Row:
+    """Okta's lookup before create: ``userName eq`` on existing users, random order. With
+    ``threads=1`` the latencies are the service time alone (no queueing behind others)."""
     rng = random.Random(seed)
     picks = [rng.randrange(population) for _ in range(count)]
     misses: list[int] = []
@@ -99,9 +123,10 @@ def filters(bench: Bench, population: int, count: int, seed: int = 7) -> Row:
             misses.append(i)
         return reply.status
 
-    run = bench.drive(step, count)
+    run = bench.drive(step, count, threads or None)
     notes = [f"{len(misses)} lookups missed"] if misses else []
-    return row_of("filter userName eq (GET /Users?filter=)", run, {200}, notes)
+    name = "filter userName eq (GET /Users?filter=)"
+    return row_of(name + (", 1 client" if threads == 1 else ""), run, {200}, notes)
 
 
 def patch_active(bench: Bench, user_ids: list[str]) -> Row:
