@@ -282,8 +282,13 @@ def database_text(url: str) -> str:
     write-ahead log (raw pages, deleted rows included), or a PostgreSQL data dump."""
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
-        parts = [p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists()]
-        return b"".join(parts).decode("latin-1")
+        files = [str(p) for p in (path, Path(f"{path}-wal")) if p.exists()]
+        # Read by another process: closing a file descriptor of the database in this process
+        # would drop the POSIX locks this process's own SQLite connections hold on it, and
+        # another process could then reset the WAL under them (the classic way to corrupt
+        # an SQLite file).
+        done = subprocess.run(["cat", *files], capture_output=True, timeout=60, check=True)
+        return done.stdout.decode("latin-1")
     done = subprocess.run(["pg_dump", "--data-only", "--no-owner", url], capture_output=True,
                           text=True, timeout=120, check=True)  # fmt: skip
     return done.stdout

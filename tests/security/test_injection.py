@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from pony.orm import db_session
 
 from store.context import Store
@@ -122,6 +123,7 @@ def _value(user: dict[str, Any], attribute: str) -> str | None:
     return user.get(attribute)
 
 
+@pytest.mark.slow
 def test_injection_payloads_in_filters_are_inert_and_literal(store: Store) -> None:
     with running_api(store) as api:
         users = _seed(api)
