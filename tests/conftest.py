@@ -73,3 +73,20 @@ def store_url(backend: str, store: Store, _session_stores: dict[str, object]) ->
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "trident-scim.db"
+
+
+@pytest.fixture
+def private_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of its own on ``backend`` (schema created), for tests that restore
+    over, crash or lock the database: the shared per-session store must never see that."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'private.db'}"
+        open_test_store(url).close()
+        yield url
+        return
+    url = create_pg_database()
+    open_test_store(url).close()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
