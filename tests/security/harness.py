@@ -85,6 +85,8 @@ def _read_answer(sock: socket.socket) -> Answer:
         headers[name.strip().lower()] = value.strip()
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = _dechunk(body)
+    elif len(body) < int(headers.get("content-length", 0)):
+        raise ConnectionResetError("the connection closed in the middle of the answer")
     return Answer(status, headers, body)
 
 
