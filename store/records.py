@@ -95,7 +95,8 @@ class GroupRecord:
 class MembershipChange:
     """One step of a group PATCH, applied as a delta in the caller's order."""
 
-    kind: str  # "add" | "remove" | "replace_all" | "remove_all" | "rename" | "external_id" | "document"
+    # "add" | "remove" | "replace_all" | "remove_all" | "rename" | "external_id" | "document"
+    kind: str
     member_ids: tuple[str, ...] = ()
     value: Any = None
 

@@ -23,7 +23,7 @@ from pony.orm.core import (
     UnrepeatableReadError,
     local,
 )
-from pony.orm.dbapiprovider import DatabaseError, InterfaceError, IntegrityError, OperationalError
+from pony.orm.dbapiprovider import DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 from store.errors import Conflict, Unavailable
 
@@ -83,11 +83,19 @@ def transaction(fn: Callable[P, R]) -> Callable[P, R]:
             except _RACES:
                 if last:
                     raise Unavailable("the record changed concurrently; try again") from None
-            except (CommitException, RollbackException, DatabaseError, InterfaceError,
-                    TransactionIntegrityError, UnexpectedError) as exc:
+            except (
+                CommitException,
+                RollbackException,
+                DatabaseError,
+                InterfaceError,
+                TransactionIntegrityError,
+                UnexpectedError,
+            ) as exc:
                 if _is_integrity(exc):
                     if last:
-                        raise Conflict("a concurrent change claimed the same unique value") from None
+                        raise Conflict(
+                            "a concurrent change claimed the same unique value"
+                        ) from None
                 elif _is_unavailable(exc) or isinstance(exc, CommitException):
                     if last or _waited_for_lock(exc):
                         log.warning("database unavailable: %s", type(exc).__name__)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Union
 
-Value = Union[str, bool, int, float, datetime, None]
+Value = str | bool | int | float | datetime | None
 
 COMPARISON_OPERATORS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
 
@@ -67,7 +66,7 @@ class ValuePath:
     inner: Criteria
 
 
-Criteria = Union[Compare, Present, And, Or, Not, ValuePath]
+Criteria = Compare | Present | And | Or | Not | ValuePath
 
 # Canonical attribute name -> type, per resource type. Multi-valued complex attributes list
 # their sub-attributes under "<attr>.<sub>"; the bare name means its "value" sub-attribute.

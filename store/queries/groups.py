@@ -15,6 +15,7 @@ from pony.orm import select
 
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
+from store.domain.ids import is_resource_id
 from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
@@ -66,7 +67,7 @@ def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupReco
 
 @read
 def get_group(store: Store, group_id: str, include_members: bool = True) -> GroupRecord:
-    group = store.db.Group.get(id=group_id)
+    group = store.db.Group.get(id=group_id) if is_resource_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
     members = members_of(store, [group.id]).get(group.id, ()) if include_members else None

@@ -14,6 +14,7 @@ from pony.orm import select
 
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
+from store.domain.ids import is_resource_id
 from store.domain.names import fold
 from store.errors import NotFound
 from store.queries.filtering import (
@@ -81,7 +82,7 @@ def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = N
 
 @read
 def get_user(store: Store, user_id: str) -> UserRecord:
-    user = store.db.User.get(id=user_id)
+    user = store.db.User.get(id=user_id) if is_resource_id(user_id) else None
     if user is None or user.deleted_at is not None:
         raise NotFound(f"user {user_id} not found")
     return user_record(store, user)

@@ -19,6 +19,7 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
+from store.domain.ids import is_resource_id
 from store.domain.names import fold
 from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from store.queries.groups import group_record, members_of
@@ -53,7 +54,7 @@ def _check_unique(store: Store, group: Any, key: str | None, external_id: str | 
 
 def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
-    ids = sorted(set(user_ids))
+    ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
     locked: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
@@ -70,7 +71,7 @@ def _check_version(group: Any, if_match: int | None) -> None:
 
 
 def _lock_group(store: Store, group_id: str, if_match: int | None) -> Any:
-    group = store.db.Group.get_for_update(id=group_id)
+    group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
     _check_version(group, if_match)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store
+from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound
 from store.services.audit import record_event
@@ -22,7 +23,7 @@ MANUAL = "manual"
 
 def lock_user(store: Store, user_id: str) -> Any:
     """The live (not deleted) user row, locked for this transaction, or NotFound."""
-    user = store.db.User.get_for_update(id=user_id)
+    user = store.db.User.get_for_update(id=user_id) if is_resource_id(user_id) else None
     if user is None or user.deleted_at is not None:
         raise NotFound(f"user {user_id} not found")
     return user
@@ -58,12 +59,22 @@ def recompute_user_roles(
         if role is None:  # mapping rows reference roles, so only a racing role delete gets here
             continue
         store.db.RoleAssignment(
-            user=user, role=role, source=IDP, via_group=grant.via_group,
-            created=now, granted_by=actor,
+            user=user,
+            role=role,
+            source=IDP,
+            via_group=grant.via_group,
+            created=now,
+            granted_by=actor,
         )
     record_event(
-        store, actor, "roles.recomputed", "user", user.id, user.user_name,
-        before=sorted({g.role for g in rows}), after=sorted({g.role for g in wanted}),
+        store,
+        actor,
+        "roles.recomputed",
+        "user",
+        user.id,
+        user.user_name,
+        before=sorted({g.role for g in rows}),
+        after=sorted({g.role for g in wanted}),
         detail=f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s)",
     )
     return diff.changed
@@ -93,14 +104,31 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
     user.active = active
     if active:
         recompute_user_roles(store, user, actor)
-        record_event(store, actor, "user.reactivated", "user", user.id, user.user_name,
-                     before={"active": False}, after={"active": True}, detail=reason)
+        record_event(
+            store,
+            actor,
+            "user.reactivated",
+            "user",
+            user.id,
+            user.user_name,
+            before={"active": False},
+            after={"active": True},
+            detail=reason,
+        )
         return True
     sessions = end_user_sessions(store, user, reason)
     recompute_user_roles(store, user, actor)
-    record_event(store, actor, "user.deactivated", "user", user.id, user.user_name,
-                 before={"active": True}, after={"active": False},
-                 detail=f"{reason}; {sessions} session(s) ended")
+    record_event(
+        store,
+        actor,
+        "user.deactivated",
+        "user",
+        user.id,
+        user.user_name,
+        before={"active": True},
+        after={"active": False},
+        detail=f"{reason}; {sessions} session(s) ended",
+    )
     return True
 
 

@@ -1,0 +1,16 @@
+"""What a server-issued resource id can look like, checked before any database lookup.
+
+An id from a URL or a PATCH body that could never have been issued (empty, too long for the
+column, control characters such as NUL that PostgreSQL refuses in text) is simply unknown:
+the caller gets NotFound (or InvalidInput for a member list), never a driver error.
+"""
+
+from __future__ import annotations
+
+MAX_ID_LENGTH = 64
+
+
+def is_resource_id(value: object) -> bool:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        return False
+    return all(ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
