@@ -70,9 +70,20 @@ def open_test_store(url: str) -> Store:
 
 # Children before parents, so a plain DELETE works on SQLite with foreign keys on.
 _TABLES = [
-    "control_session", "control_role_assignment", "sso_group_role_mapping", "scim_membership",
-    "scim_user_email", "scim_group", "scim_user", "control_role", "scim_token", "rate_bucket",
-    "audit_event", "request_activity", "worker_job_run", "worker_lease",
+    "control_session",
+    "control_role_assignment",
+    "sso_group_role_mapping",
+    "scim_membership",
+    "scim_user_email",
+    "scim_group",
+    "scim_user",
+    "control_role",
+    "scim_token",
+    "rate_bucket",
+    "audit_event",
+    "request_activity",
+    "worker_job_run",
+    "worker_lease",
 ]
 
 
