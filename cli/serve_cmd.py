@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
+import shutil
 import signal
 import socket
+import sys
 from dataclasses import replace
 from types import FrameType
 from typing import Any
@@ -45,8 +48,14 @@ def public_url_for(settings: Settings, host: str, port: int) -> str:
 
 
 def _hint(ctx: CliContext, command: str) -> str:
+    """The command as the operator can type it: the plain name when it is on PATH, else the
+    path this process was started as (e.g. .venv/bin/trident-scim after `make run`)."""
+    program = "trident-scim"
+    invoked = sys.argv[0] if sys.argv and sys.argv[0].endswith("trident-scim") else ""
+    if invoked and shutil.which(program) != os.path.abspath(invoked):
+        program = invoked
     config = getattr(ctx.args, "config", None)
-    prefix = f"trident-scim --config {shlex.quote(config)}" if config else "trident-scim"
+    prefix = f"{program} --config {shlex.quote(config)}" if config else program
     return f"{prefix} {command}"
 
 
