@@ -58,9 +58,9 @@ def _open_copy(backend: str, backup: Path, tmp_path: Path) -> tuple[Store, str |
 
 @pytest.mark.slow
 def test_backup_while_serving_is_consistent_and_restores(
-    tmp_path: Path, store: Store, store_url: str, backend: str
+    tmp_path: Path, private_url: str, backend: str
 ) -> None:
-    config = write_config(tmp_path / "config.toml", store_url)
+    config = write_config(tmp_path / "config.toml", private_url)
     cli(config, "db", "init")
     token = new_token(config)
     served = serve(config, tmp_path / "serve.log", threads=4)

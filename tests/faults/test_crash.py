@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import pytest
 
-from store.context import Store
 from tests.faults.load import Burst, get_json, make_lanes, verify_lane
 from tests.security.process import Served, cli, new_token, serve, write_config
 
@@ -44,9 +43,9 @@ def _no_half_created_users(port: int, token: str, tag: str) -> int:
 
 @pytest.mark.slow
 def test_kill_9_mid_burst_loses_no_answered_write_and_half_applies_nothing(
-    tmp_path: Path, store: Store, store_url: str, backend: str
+    tmp_path: Path, private_url: str, backend: str
 ) -> None:
-    config = write_config(tmp_path / "config.toml", store_url)
+    config = write_config(tmp_path / "config.toml", private_url)
     cli(config, "db", "init")
     token = new_token(config)
     tag = f"crash{uuid.uuid4().hex[:6]}"
@@ -63,7 +62,7 @@ def test_kill_9_mid_burst_loses_no_answered_write_and_half_applies_nothing(
                 time.sleep(0.02)
             served.kill9()  # mid-burst: the client threads are still sending
             figures.append(f"round {round_}: killed after {burst.ok_count()} answered writes")
-            _check_sqlite(store_url)
+            _check_sqlite(private_url)
             served = serve(config, tmp_path / f"serve-{round_}.log")  # opens cleanly
             current["port"] = served.port
         time.sleep(0.5)  # some traffic on the last restart too
@@ -76,7 +75,7 @@ def test_kill_9_mid_burst_loses_no_answered_write_and_half_applies_nothing(
     finally:
         burst.join()
         served.stop()
-    _check_sqlite(store_url)
+    _check_sqlite(private_url)
     print(
         f"\nkill -9 [{backend}]: {'; '.join(figures)}; answers {dict(burst.answered())}; "
         f"verified after restart: {totals}; users with the run's prefix in store: {in_store}"
