@@ -7,6 +7,7 @@ timestamp is stored as naive UTC. Nothing here holds product rules; it only desc
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from datetime import datetime
@@ -249,6 +250,7 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool =
     db = Database()
     define_entities(db)
     if args["provider"] == "sqlite":
+        _create_private_file(args["filename"])
 
         @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
@@ -266,6 +268,19 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool =
     else:
         db.generate_mapping(create_tables=False)
     return db
+
+
+def _create_private_file(filename: str) -> None:
+    """Create a new SQLite file readable by the service user only (SQLite gives its -wal and
+    -shm files the same mode). An existing file keeps the mode its operator chose."""
+    path = Path(filename)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
 
 
 def _create_or_upgrade(db: Database, provider: str) -> None:

@@ -127,3 +127,13 @@ def test_config_show_masks_database_passwords(
     out = capsys.readouterr().out
     assert "s3cret-pw" not in out
     assert "postgresql://scim:****@db:5432/control" in out
+
+
+def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
+    from store.context import open_store
+    from tests.support import settings_for
+
+    path = tmp_path / "nested" / "control.db"
+    store = open_store(settings_for(f"sqlite:///{path}"), create=True)
+    store.close()
+    assert path.stat().st_mode & 0o777 == 0o600
