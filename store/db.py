@@ -6,6 +6,7 @@ timestamp is stored as naive UTC. Nothing here holds product rules; it only desc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -277,10 +278,8 @@ def _create_private_file(filename: str) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):  # another process created it first
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:  # another process created it first
-        pass
 
 
 def _create_or_upgrade(db: Database, provider: str) -> None:
