@@ -358,6 +358,31 @@ def select_values(store: Store, sql: str, params: dict[str, Any], forget: bool =
             _forget(store, sql)
 
 
+def page_of_ids(
+    store: Store,
+    id_column: str,
+    base: str,
+    params: dict[str, Any],
+    paging: tuple[str, int, int],
+) -> tuple[list[str], int]:
+    """The ids of one page (``base`` is "FROM ... WHERE ...") and the full match count.
+
+    ``paging`` is (ORDER BY text, 1-based start index, count). The page is read first: an
+    IdP's lookup (``startIndex=1``, a page not filled) then knows the total without a second
+    COUNT over the same filter."""
+    order, start_index, count = paging
+    if count > 0:
+        page = dict(params, lim=count, off=start_index - 1)
+        sql = f"SELECT {id_column} {base} ORDER BY {order} LIMIT $lim OFFSET $off"
+        ids = [str(i) for i in select_values(store, sql, page)]
+        if start_index == 1 and len(ids) < count:
+            return ids, len(ids)
+    else:
+        ids = []
+    total = int(select_values(store, f"SELECT COUNT(*) {base}", params)[0])
+    return ids, total
+
+
 def rows_by_id(
     store: Store, table: str, columns: tuple[str, ...], ids: list[str]
 ) -> dict[str, tuple[Any, ...]]:

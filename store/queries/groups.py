@@ -21,8 +21,8 @@ from store.queries.filtering import (
     GROUPS,
     group_filter,
     order_by,
+    page_of_ids,
     rows_by_id,
-    select_values,
     sql_datetime,
     sql_json,
 )
@@ -88,13 +88,10 @@ def list_groups(
     count = max(count, 0)
     where = group_filter(criteria, store.provider)
     base = f'FROM "scim_group" {GROUPS.alias} WHERE {where.sql}'
-    total = int(select_values(store, f"SELECT COUNT(*) {base}", where.params)[0])
-    if count == 0 or start_index > total:
-        return Page(items=(), total=total, start_index=start_index)
-    params = dict(where.params, lim=count, off=start_index - 1)
     order = order_by(sort, GROUPS, store.provider)
-    sql = f'SELECT g."id" {base} ORDER BY {order} LIMIT $lim OFFSET $off'
-    ids = [str(i) for i in select_values(store, sql, params)]
+    ids, total = page_of_ids(store, 'g."id"', base, where.params, (order, start_index, count))
+    if not ids:
+        return Page(items=(), total=total, start_index=start_index)
     rows = rows_by_id(store, "scim_group", _COLUMNS, ids)
     members = members_of(store, ids) if include_members else {}
     items = tuple(

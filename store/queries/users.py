@@ -20,8 +20,8 @@ from store.errors import NotFound
 from store.queries.filtering import (
     USERS,
     order_by,
+    page_of_ids,
     rows_by_id,
-    select_values,
     sql_datetime,
     sql_json,
     user_filter,
@@ -111,13 +111,10 @@ def list_users(
     count = max(count, 0)
     where = user_filter(criteria, store.provider)
     base = f'FROM "scim_user" {USERS.alias} WHERE u."deleted_at" IS NULL AND {where.sql}'
-    total = int(select_values(store, f"SELECT COUNT(*) {base}", where.params)[0])
-    if count == 0 or start_index > total:
-        return Page(items=(), total=total, start_index=start_index)
-    params = dict(where.params, lim=count, off=start_index - 1)
     order = order_by(sort, USERS, store.provider)
-    sql = f'SELECT u."id" {base} ORDER BY {order} LIMIT $lim OFFSET $off'
-    ids = [str(i) for i in select_values(store, sql, params)]
+    ids, total = page_of_ids(store, 'u."id"', base, where.params, (order, start_index, count))
+    if not ids:
+        return Page(items=(), total=total, start_index=start_index)
     rows = rows_by_id(store, "scim_user", _COLUMNS, ids)
     groups = groups_of(store, ids)
     items = tuple(_row_record(rows[i], groups.get(i, ())) for i in ids if i in rows)
