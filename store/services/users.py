@@ -215,11 +215,13 @@ def modify_user(
     propagates and nothing is applied."""
     user = lifecycle.lock_user(store, user_id)
     _check_version(user, if_match)
-    data = transform(user_record(store, user))
+    current = user_record(store, user)
+    data = transform(current)
     cols = _columns(data)
     _check_others(store, cols, user)
     _apply(store, user, cols, data.active, actor, "modified", "user.updated")
-    return user_record(store, user)
+    # Memberships cannot change under the user's lock: the groups read above still hold.
+    return user_record(store, user, groups=current.groups)
 
 
 @transaction
