@@ -12,9 +12,10 @@ import falcon
 
 from api.scim.errors import ScimError, invalid_value
 from api.scim.filter import parse_filter
-from api.scim.mapping import etag, parse_if_match
+from api.scim.mapping import etag, list_response, parse_if_match
 from api.scim.paging import parse_attribute_list, parse_paging, parse_sort
 from store.config import Settings
+from store.context import Store
 from store.domain.criteria import Criteria, Sort
 
 QUERY_NAMES = (
@@ -140,3 +141,29 @@ def send_resource(
     resp.set_header("ETag", etag(version))
     if location is not None:
         resp.set_header("Location", location)
+
+
+class Collection:
+    """What /Users and /Groups share: listing through ``fetch`` (each collection's own) with
+    the same query parsing, so GET and the .search endpoints answer alike."""
+
+    RESOURCE = ""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._base = store.settings.scim_base_url
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.respond_list(req, resp, query_params(req))
+
+    def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None:
+        query = self.query(params)
+        req.context.filter = query.filter_text
+        items, total = self.fetch(query, query.start, query.count)
+        resp.media = list_response(items, total, query.start)
+
+    def query(self, params: Params) -> ListQuery:
+        return list_query(params, self.RESOURCE, self._store.settings)
+
+    def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]:
+        raise NotImplementedError

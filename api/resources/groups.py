@@ -12,22 +12,20 @@ from dataclasses import replace
 import falcon
 
 from api.resources.common import (
+    Collection,
     Document,
     ListQuery,
-    Params,
     Projection,
     actor,
     if_match,
-    list_query,
     plausible_id,
     projection,
     query_params,
     send_resource,
 )
 from api.scim.errors import invalid_value
-from api.scim.mapping import etag, group_input_from_scim, group_to_scim, list_response
+from api.scim.mapping import etag, group_input_from_scim, group_to_scim
 from api.scim.patch import parse_patch_request, plan_group_patch
-from store.context import Store
 from store.queries.groups import get_group, list_groups
 from store.records import GroupRecord, MembershipChange
 from store.services.groups import change_group, create_group, delete_group, replace_group
@@ -58,10 +56,8 @@ def screened(changes: Sequence[MembershipChange]) -> list[MembershipChange]:
     return result
 
 
-class Groups:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._base = store.settings.scim_base_url
+class Groups(Collection):
+    RESOURCE = RESOURCE
 
     def _send(
         self, resp: falcon.Response, group: GroupRecord, shown: Projection, status: int = 200
@@ -69,18 +65,6 @@ class Groups:
         body = group_to_scim(group, self._base, shown.attributes, shown.excluded)
         location = f"{self._base}/Groups/{group.id}" if status == 201 else None
         send_resource(resp, body, group.version, status=status, location=location)
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.respond_list(req, resp, query_params(req))
-
-    def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None:
-        query = self.query(params)
-        req.context.filter = query.filter_text
-        items, total = self.fetch(query, query.start, query.count)
-        resp.media = list_response(items, total, query.start)
-
-    def query(self, params: Params) -> ListQuery:
-        return list_query(params, RESOURCE, self._store.settings)
 
     def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]:
         shown = query.projection

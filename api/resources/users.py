@@ -6,19 +6,17 @@ from __future__ import annotations
 import falcon
 
 from api.resources.common import (
+    Collection,
     Document,
     ListQuery,
-    Params,
     actor,
     if_match,
-    list_query,
     projection,
     query_params,
     send_resource,
 )
-from api.scim.mapping import list_response, user_input_from_scim, user_to_scim
+from api.scim.mapping import user_input_from_scim, user_to_scim
 from api.scim.patch import apply_user_patch, parse_patch_request
-from store.context import Store
 from store.queries.users import get_user, list_users
 from store.records import UserInput, UserRecord
 from store.services.users import create_user, delete_user, modify_user, replace_user
@@ -26,10 +24,8 @@ from store.services.users import create_user, delete_user, modify_user, replace_
 RESOURCE = "User"
 
 
-class Users:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._base = store.settings.scim_base_url
+class Users(Collection):
+    RESOURCE = RESOURCE
 
     def _send(
         self, req: falcon.Request, resp: falcon.Response, user: UserRecord, status: int = 200
@@ -38,18 +34,6 @@ class Users:
         body = user_to_scim(user, self._base, shown.attributes, shown.excluded)
         location = f"{self._base}/Users/{user.id}" if status == 201 else None
         send_resource(resp, body, user.version, status=status, location=location)
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.respond_list(req, resp, query_params(req))
-
-    def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None:
-        query = self.query(params)
-        req.context.filter = query.filter_text
-        items, total = self.fetch(query, query.start, query.count)
-        resp.media = list_response(items, total, query.start)
-
-    def query(self, params: Params) -> ListQuery:
-        return list_query(params, RESOURCE, self._store.settings)
 
     def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]:
         page = list_users(self._store, query.criteria, start, count, query.sort)
