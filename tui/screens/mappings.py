@@ -12,7 +12,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import Static
 
 from store.queries.identity import list_mappings, list_roles
@@ -24,6 +23,7 @@ from tui.format import timestamp
 from tui.messages import MappingChanged, MappingsLoaded
 from tui.screens.mapping_dialog import MappingDialog
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
+from tui.widgets.panel import RefreshingPanel
 
 MAPPING_COLUMNS = (
     ColumnSpec("group", "IdP group", 16, 3),
@@ -41,7 +41,7 @@ def mapping_key(group_name: str, role: str) -> str:
     return f"{group_name}\0{role}"
 
 
-class MappingsPanel(Vertical):
+class MappingsPanel(RefreshingPanel):
     """Settings -> Authentication -> SSO group-to-role mapping."""
 
     BINDINGS = [
@@ -60,14 +60,8 @@ class MappingsPanel(Vertical):
         yield FittedTable(MAPPING_COLUMNS, id="mapping-table")
         yield Static("", id="mapping-count")
 
-    def on_mount(self) -> None:
+    def load_again(self) -> None:
         self.load()
-        if self.ctx.refresh_seconds:
-            self.set_interval(self.ctx.refresh_seconds, self.refresh_if_visible)
-
-    def refresh_if_visible(self) -> None:
-        if self.screen.is_current and self.display and self.is_on_screen:
-            self.load()
 
     def focus_main(self) -> None:
         self.query_one("#mapping-table", FittedTable).focus()

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Static
 
 from store.queries.activity import recent_activity
@@ -26,6 +26,7 @@ from tui.format import activity_time, relative
 from tui.messages import ProvisioningLoaded, TokenIssued, TokenRevoked
 from tui.screens.dialogs import ConfirmDialog, PromptDialog, SecretDialog
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
+from tui.widgets.panel import RefreshingPanel
 
 ACTIVITY_LIMIT = 200
 
@@ -48,7 +49,7 @@ ACTIVITY_COLUMNS = (
 )
 
 
-class ProvisioningPanel(Vertical):
+class ProvisioningPanel(RefreshingPanel):
     """Settings -> Authentication -> SCIM Provisioning, for the terminal."""
 
     BINDINGS = [
@@ -75,14 +76,8 @@ class ProvisioningPanel(Vertical):
         yield FittedTable(ACTIVITY_COLUMNS, id="activity")
         yield Static("", id="activity-detail")
 
-    def on_mount(self) -> None:
+    def load_again(self) -> None:
         self.load()
-        if self.ctx.refresh_seconds:
-            self.set_interval(self.ctx.refresh_seconds, self.refresh_if_visible)
-
-    def refresh_if_visible(self) -> None:
-        if self.screen.is_current and self.display and self.is_on_screen:
-            self.load()
 
     def focus_main(self) -> None:
         self.query_one("#tokens", FittedTable).focus()

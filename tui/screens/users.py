@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
@@ -27,6 +27,7 @@ from tui.format import relative, roles_summary, status_word
 from tui.messages import UsersLoaded
 from tui.screens.user_detail import UserDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
+from tui.widgets.panel import RefreshingPanel
 
 USER_COLUMNS = (
     ColumnSpec("user_name", "userName", 17, 3),
@@ -50,7 +51,7 @@ class UserQuery:
     limit: int
 
 
-class UsersPanel(Vertical):
+class UsersPanel(RefreshingPanel):
     """Settings -> User Management: the user list."""
 
     BINDINGS = [
@@ -83,14 +84,11 @@ class UsersPanel(Vertical):
         yield FittedTable(USER_COLUMNS, id="user-table")
         yield Static("", id="user-hint")
 
-    def on_mount(self) -> None:
+    def load_initial(self) -> None:
         self.reload()
-        if self.ctx.refresh_seconds:
-            self.set_interval(self.ctx.refresh_seconds, self.refresh_if_visible)
 
-    def refresh_if_visible(self) -> None:
-        if self.screen.is_current and self.display and self.is_on_screen:
-            self.refresh_loaded()
+    def load_again(self) -> None:
+        self.refresh_loaded()
 
     def focus_main(self) -> None:
         self.query_one("#user-table", FittedTable).focus()
