@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from store.config import Settings
@@ -58,3 +59,8 @@ def table(rows: list[list[Any]], headers: list[str]) -> str:
     lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
     lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """A timestamp for --json output: ISO 8601 in UTC with a trailing Z, or null."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

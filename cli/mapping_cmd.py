@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli.context import CliContext, add_json_flag, table
+from cli.context import CliContext, add_json_flag, iso_utc, table
 from store.queries.identity import list_mappings
 from store.services.roles import preview_mapping_change, remove_mapping, set_mapping
 
@@ -57,7 +57,7 @@ def _list(ctx: CliContext) -> int:
             {
                 "group": m.group_name,
                 "role": m.role,
-                "created": m.created.isoformat().replace("+00:00", "Z"),
+                "created": iso_utc(m.created),
                 "created_by": m.created_by,
             }
             for m in rows

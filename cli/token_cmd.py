@@ -11,7 +11,7 @@ import argparse
 import json
 from datetime import datetime
 
-from cli.context import CliContext, CliError, add_json_flag, table
+from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
@@ -38,10 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     limit.set_defaults(func=_limit)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def _shown(value: datetime | None, empty: str = "never") -> str:
     return empty if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -50,12 +46,12 @@ def _as_json(token: TokenRecord) -> dict[str, object]:
     return {
         "name": token.name,
         "prefix": token.prefix,
-        "created": _iso(token.created),
+        "created": iso_utc(token.created),
         "created_by": token.created_by,
-        "last_used": _iso(token.last_used),
+        "last_used": iso_utc(token.last_used),
         "status": token.status,
         "rate_limit": token.rate_limit,
-        "revoked_at": _iso(token.revoked_at),
+        "revoked_at": iso_utc(token.revoked_at),
     }
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from typing import Any
 
-from cli.context import CliContext, add_json_flag, table
+from cli.context import CliContext, add_json_flag, iso_utc, table
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -42,10 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     reactivate.set_defaults(func=_reactivate)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def detail_json(detail: UserDetail) -> dict[str, Any]:
     user = detail.user
     return {
@@ -63,7 +58,7 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         "active_sessions": detail.active_sessions,
         "audit": [
             {
-                "at": _iso(e.at),
+                "at": iso_utc(e.at),
                 "actor": e.actor,
                 "action": e.action,
                 "detail": e.detail,
@@ -72,8 +67,8 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
             }
             for e in detail.audit
         ],
-        "created": _iso(user.created),
-        "lastModified": _iso(user.last_modified),
+        "created": iso_utc(user.created),
+        "lastModified": iso_utc(user.last_modified),
     }
 
 

@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from cli.context import CliContext, CliError, add_json_flag, table
+from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
 from store.context import Store
 from store.errors import StoreError
 from store.queries.jobs import worker_health
@@ -117,7 +117,7 @@ def _status(ctx: CliContext) -> int:
             json.dumps(
                 {
                     "leader": health.leader,
-                    "lease_expires": _iso(health.lease_expires),
+                    "lease_expires": iso_utc(health.lease_expires),
                     "jobs": [_job_json(ctx, job) for job in health.jobs],
                 },
                 indent=2,
@@ -150,7 +150,7 @@ def _job_json(ctx: CliContext, job: JobHealth) -> dict[str, Any]:
         "job": job.job,
         "interval_seconds": JOBS[job.job].interval(ctx.settings) if job.job in JOBS else None,
         "last_run": None if job.last_run is None else _run_json(job.last_run),
-        "last_ok": _iso(job.last_ok),
+        "last_ok": iso_utc(job.last_ok),
         "last_error": None if job.last_error is None else _run_json(job.last_error),
     }
 
@@ -159,18 +159,14 @@ def _run_json(run: JobRunRecord) -> dict[str, Any]:
     return {
         "id": run.id,
         "job": run.job,
-        "started": _iso(run.started),
-        "finished": _iso(run.finished),
+        "started": iso_utc(run.started),
+        "finished": iso_utc(run.finished),
         "outcome": run.outcome,
         "changed": run.changed,
         "summary": run.summary,
         "error": run.error,
         "holder": run.holder,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _when(value: datetime | None) -> str:
