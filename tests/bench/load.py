@@ -8,16 +8,14 @@ ever used. Latencies are wall-clock per request as the client sees them.
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
 
-SCIM_JSON = "application/scim+json"
+from tests import http_client
+from tests.http_client import Reply  # noqa: F401  (re-exported for the scale-out tests)
+
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -25,70 +23,11 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LOOPBACK = "127.0.0.1"
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    raw: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.raw) if self.raw else None
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-class Client:
-    """One keep-alive connection to one server on 127.0.0.1. Not thread-safe."""
+class Client(http_client.Client):
+    """The benchmark's client: one keep-alive connection to a server on 127.0.0.1."""
 
     def __init__(self, port: int, token: str | None = None, timeout: float = 30.0) -> None:
-        self.port = port
-        self.token = token
-        self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-
-    def request(self, method: str, path: str, body: Any = None, *,
-                params: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
-        url = path + ("?" + urlencode(params) if params else "")
-        sent = {"Accept": SCIM_JSON, "User-Agent": "trident-scim-bench"}
-        if self.token is not None:
-            sent["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
-        if data is not None:
-            sent["Content-Type"] = SCIM_JSON
-        sent.update(headers or {})
-        for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=self.timeout)
-            try:
-                self._conn.request(method, url, body=data, headers=sent)
-                response = self._conn.getresponse()
-                payload = response.read()
-                found = {k.lower(): v for k, v in response.getheaders()}
-                if found.get("connection", "").lower() == "close":
-                    self.close()
-                return Reply(response.status, found, payload)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.close()  # an idle keep-alive connection was closed: reconnect once
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("POST", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PATCH", path, body, **kw)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        super().__init__(f"http://{LOOPBACK}:{port}", token, "trident-scim-bench", timeout=timeout)
 
 
 Step = Callable[[Client, int], int]
