@@ -9,6 +9,8 @@ from pony.orm import db_session
 
 from store.context import Store
 from store.domain.names import fold
+from store.records import GroupInput, MembershipChange
+from store.services.groups import change_group, create_group
 from store.services.lifecycle import end_user_sessions, lock_user, recompute_user_roles
 
 
@@ -31,31 +33,15 @@ def make_user(
         return str(user.id)
 
 
-def make_group(store: Store, name: str, members: tuple[str, ...] = ()) -> str:
-    with db_session:
-        now = store.clock()
-        group = store.db.Group(
-            id=store.new_id(),
-            display_name=name,
-            display_name_key=fold(name),
-            document={"displayName": name},
-            created=now,
-            last_modified=now,
-        )
-        group_id = str(group.id)
-    for user_id in members:
-        add_member(store, group_id, user_id)
-    return group_id
+def make_group(
+    store: Store, name: str, members: tuple[str, ...] = (), actor: str = "test:idp"
+) -> str:
+    """A group created through the groups service (roles recomputed as the IdP's would be)."""
+    return create_group(store, GroupInput(display_name=name, document={}), tuple(members), actor).id
 
 
-def add_member(store: Store, group_id: str, user_id: str) -> None:
-    with db_session:
-        group = store.db.Group.get_for_update(id=group_id)
-        user = lock_user(store, user_id)
-        if store.db.Membership.get(group=group, user=user) is None:
-            store.db.Membership(group=group, user=user, created=store.clock())
-            group.member_count += 1
-        recompute_user_roles(store, user, "test:idp")
+def add_member(store: Store, group_id: str, user_id: str, actor: str = "test:idp") -> None:
+    change_group(store, group_id, lambda _group: [MembershipChange("add", (user_id,))], actor)
 
 
 def remove_member(store: Store, group_id: str, user_id: str) -> None:

@@ -13,19 +13,17 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from pony.orm import db_session
-
 from store.context import Store
-from store.domain.names import fold
 from store.records import ActivityInput, UserInput
 from store.services.activity import record_activity
 from store.services.jobs import finish_run, start_run
 from store.services.lease import acquire_lease
-from store.services.lifecycle import lock_user, recompute_user_roles
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
 from store.services.sessions import start_session
 from store.services.tokens import authenticate, issue_token
 from store.services.users import create_user
+from tests.store.identity_factories import add_member as shared_add_member
+from tests.store.identity_factories import make_group as shared_make_group
 
 IDP = "token:Okta SCIM"
 OPERATOR = "operator:tester"
@@ -77,26 +75,11 @@ def make_user(store: Store, user_name: str, display_name: str, active: bool = Tr
 
 
 def make_group(store: Store, name: str, member_ids: list[str]) -> str:
-    with db_session:
-        now = store.clock()
-        group = store.db.Group(
-            id=store.new_id(), display_name=name, display_name_key=fold(name),
-            document={"displayName": name}, created=now, last_modified=now,
-        )  # fmt: skip
-        group_id = str(group.id)
-    for user_id in member_ids:
-        add_member(store, group_id, user_id)
-    return group_id
+    return shared_make_group(store, name, tuple(member_ids), IDP)
 
 
 def add_member(store: Store, group_id: str, user_id: str) -> None:
-    with db_session:
-        group = store.db.Group.get_for_update(id=group_id)
-        user = lock_user(store, user_id)
-        if store.db.Membership.get(group=group, user=user) is None:
-            store.db.Membership(group=group, user=user, created=store.clock())
-            group.member_count += 1
-        recompute_user_roles(store, user, IDP)
+    shared_add_member(store, group_id, user_id, IDP)
 
 
 def seed(store: Store, clock: object) -> Seeded:
