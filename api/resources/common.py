@@ -17,6 +17,7 @@ from api.scim.paging import parse_attribute_list, parse_paging, parse_sort
 from store.config import Settings
 from store.context import Store
 from store.domain.criteria import Criteria, Sort
+from store.domain.ids import is_resource_id
 
 QUERY_NAMES = (
     "filter",
@@ -35,21 +36,12 @@ Document = dict[str, Any]
 """One SCIM resource as JSON."""
 
 
-MAX_ID_LENGTH = 64
-
-
-def plausible_id(value: str) -> bool:
-    """Could this be an id the service issued? Too long or with control characters it
-    cannot, and it is never sent on to the database."""
-    return bool(value) and len(value) <= MAX_ID_LENGTH and value.isprintable()
-
-
 class ResourceIdConverter(falcon.routing.BaseConverter):
     """``{id:resource_id}`` in a route: a value that cannot be an id matches no route, so it
     is a plain 404 without a database trip."""
 
     def convert(self, value: str) -> str | None:
-        return value if plausible_id(value) else None
+        return value if is_resource_id(value) else None
 
 
 def actor(req: falcon.Request) -> str:

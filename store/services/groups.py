@@ -52,6 +52,11 @@ def _check_unique(store: Store, group: Any, key: str | None, external_id: str | 
         raise Conflict(f"externalId {external_id!r} is already taken", attribute="externalId")
 
 
+def _unknown_member(user_id: object) -> InvalidInput:
+    shown = repr(user_id)[:82]  # a hostile id can be as long as the body: never echo it whole
+    return InvalidInput(f"member {shown} is not a known user", attribute="members")
+
+
 def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
@@ -152,7 +157,7 @@ class _GroupEdit:
     def add(self, user_id: str) -> None:
         user = self.users.get(user_id)
         if user is None:
-            raise InvalidInput(f"member {user_id!r} is not a known user", attribute="members")
+            raise _unknown_member(user_id)
         if self.members is not None:
             present = user_id in self.members
         else:
@@ -164,6 +169,8 @@ class _GroupEdit:
         self._note(user_id, self.added, True)
 
     def remove(self, user_id: str) -> None:
+        if not is_resource_id(user_id):
+            return  # never issued, so never a member
         membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
         if membership is None:
             return  # removing a non-member is not an error
@@ -241,7 +248,7 @@ def create_group(
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
         if user_id not in users:
-            raise InvalidInput(f"member {user_id!r} is not a known user", attribute="members")
+            raise _unknown_member(user_id)
     now = store.clock()
     group = store.db.Group(
         id=store.new_id(), display_name=name, display_name_key=key, external_id=external_id,
