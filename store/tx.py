@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from pony.orm import db_session
 from pony.orm.core import (
@@ -125,7 +125,3 @@ def read(fn: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return wrapper
-
-
-def call_with_retry(fn: Callable[[], Any]) -> Any:
-    return transaction(fn)()

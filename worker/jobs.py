@@ -33,7 +33,7 @@ from store.context import Store
 from store.errors import StoreError
 from store.queries.jobs import LEADER_LEASE, job_run
 from store.records import JobRunRecord
-from store.services import activity, maintenance, sessions
+from store.services import activity, maintenance, sessions, tokens
 from store.services.jobs import ERROR, OK, finish_run, prune_runs, start_run
 from store.services.lease import acquire_lease, current_leader, release_lease
 
@@ -133,14 +133,21 @@ def flag_stale_tokens(ctx: JobContext) -> tuple[int, str]:
 
 
 def prune_activity(ctx: JobContext) -> tuple[int, str]:
-    """Drop request-log entries and run records past their retention (never audit)."""
+    """Drop request-log entries and run records past their retention and recovered
+    rate-limit buckets (never audit)."""
     worker = ctx.settings.worker
     now = ctx.store.clock()
     entries = activity.prune_activity(
         ctx.store, now - timedelta(days=worker.activity_retention_days)
     )
     runs = prune_runs(ctx.store, now - timedelta(days=worker.job_run_retention_days))
-    return entries + runs, f"{entries} request-log entr(ies) and {runs} run record(s) pruned"
+    # Recovered rate-limit buckets (one per token and per failing client address) mean the
+    # same as no row: without this, every address that ever failed would keep one forever.
+    buckets = tokens.prune_rate_buckets(ctx.store)
+    return entries + runs + buckets, (
+        f"{entries} request-log entr(ies), {runs} run record(s) and "
+        f"{buckets} recovered rate-limit bucket(s) pruned"
+    )
 
 
 @dataclass(frozen=True)

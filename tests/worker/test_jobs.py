@@ -193,3 +193,23 @@ def test_turning_stale_check_off_in_settings_reaches_the_job(
         "0 token(s) flagged or cleared (threshold 0 h)",
     )
     assert token_row(store, okta)[1] is None
+
+
+def test_prune_job_drops_recovered_rate_limit_buckets_only(store: Store, clock: FakeClock) -> None:
+    from pony.orm import db_session
+
+    from store.services.tokens import authenticate, issue_token
+
+    issued = issue_token(store, "Okta SCIM", "operator:test")
+    secret = issued.secret
+    assert authenticate(store, "Bearer tscim_" + "G" * 43, "203.0.113.9").reason == "unknown"
+    assert authenticate(store, f"Bearer {secret}", "198.51.100.7").ok
+    ctx = _ctx(store)
+    _, changed, _ = _run(ctx, "prune_activity")
+    assert changed == 0  # both buckets still hold a recent request
+    clock.advance(minutes=2)
+    assert authenticate(store, f"Bearer {secret}", "198.51.100.7").ok  # fresh again
+    _, changed, summary = _run(ctx, "prune_activity")
+    assert changed == 1 and "1 recovered rate-limit bucket" in summary
+    with db_session:  # the failing address's bucket went; the busy token's stays
+        assert [b.key for b in store.db.RateBucket.select()] == [f"token:{issued.record.id}"]
