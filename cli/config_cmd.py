@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
+from dataclasses import replace
 
-from cli.context import CliContext
+from cli.context import CliContext, printable_url
 from store.config_doc import example_config
 
 
@@ -27,7 +27,9 @@ def _example(ctx: CliContext) -> int:
 
 def _show(ctx: CliContext) -> int:
     ctx.out(f"# settings from: {ctx.settings.source}")
-    text = example_config(ctx.settings)
-    # A database password in the URL is a secret: never print it.
-    ctx.out(re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:****@", text).rstrip("\n"))
+    shown = replace(
+        ctx.settings,
+        database=replace(ctx.settings.database, url=printable_url(ctx.settings.database.url)),
+    )
+    ctx.out(example_config(shown).rstrip("\n"))
     return 0

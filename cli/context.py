@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
@@ -64,3 +65,12 @@ def table(rows: list[list[Any]], headers: list[str]) -> str:
 def iso_utc(value: datetime | None) -> str | None:
     """A timestamp for --json output: ISO 8601 in UTC with a trailing Z, or null."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def printable_url(url: str) -> str:
+    """A database URL fit to print or log: its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

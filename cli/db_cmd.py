@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.context import CliContext, CliError
+from cli.context import CliContext, CliError, printable_url
 from store.services.backup import BackupResult, backup_database, restore_database
 
 
@@ -29,12 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _init(ctx: CliContext) -> int:
-    from cli.serve_cmd import _safe_url as safe_url  # the URL without its password
     from store.services.roles import ensure_default_roles
 
     store = ctx.store(create=True)
     created = ensure_default_roles(store)
-    ctx.out(f"database ready: {safe_url(ctx.settings.database.url)}")
+    ctx.out(f"database ready: {printable_url(ctx.settings.database.url)}")
     if created:
         ctx.out(f"roles created: {', '.join(created)}")
     return 0

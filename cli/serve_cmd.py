@@ -20,7 +20,7 @@ from dataclasses import replace
 from types import FrameType
 from typing import Any
 
-from cli.context import CliContext, CliError
+from cli.context import CliContext, CliError, printable_url
 from store.config import ApiSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -99,21 +99,12 @@ def _serve(ctx: CliContext) -> int:
 
 def _print_banner(ctx: CliContext, settings: Settings, host: str, port: int) -> None:
     ctx.out(f"TridentStack Control SCIM service listening on {host}:{port}")
-    ctx.out(f"Database: {_safe_url(settings.database.url)}")
+    ctx.out(f"Database: {printable_url(settings.database.url)}")
     ctx.out(f"SCIM Base URL: {settings.scim_base_url}")
     create_token = _hint(ctx, 'token create "Okta SCIM"')
     ctx.out(f"Create a token for your IdP: {create_token}")
     ctx.out(f"Operator console: {_hint(ctx, 'tui')}")
     ctx.out("Press Ctrl-C to stop.")
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, fit to print."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, where = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}@{where}"
-    return url
 
 
 def _start_worker(store: Any, settings: Settings) -> Any:

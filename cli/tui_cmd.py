@@ -14,9 +14,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from cli.context import CliContext, CliError
+from cli.context import CliContext, CliError, printable_url
 from store.context import Store
 from store.db import parse_database_url
 from store.errors import StoreError
@@ -50,7 +49,7 @@ def _run(ctx: CliContext) -> int:
 def open_for_tui(ctx: CliContext) -> Store:
     """Open the existing database (never create one) and check that its schema is there."""
     url = ctx.settings.database.url
-    shown = _without_password(url)
+    shown = printable_url(url)
     hint = "run `trident-scim db init` first (and check [database] url in the config)"
     args = parse_database_url(url)
     if args["provider"] == "sqlite" and not Path(args["filename"]).exists():
@@ -64,14 +63,6 @@ def open_for_tui(ctx: CliContext) -> Store:
     except StoreError as exc:
         raise CliError(f"the database {shown} is not usable: {exc}; {hint}") from None
     return store
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -126,7 +126,7 @@ def test_config_show_masks_database_passwords(
     assert main(["--config", str(cfg), "config", "show"]) == 0
     out = capsys.readouterr().out
     assert "s3cret-pw" not in out
-    assert "postgresql://scim:****@db:5432/control" in out
+    assert "postgresql://scim:***@db:5432/control" in out
 
 
 def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
