@@ -48,6 +48,11 @@ def open_store(settings: Settings, create: bool = False, **overrides: Any) -> St
     return Store(db=db, settings=settings, **overrides)
 
 
+def naive_utc(value: datetime) -> datetime:
+    """Aware or naive-UTC datetime -> naive UTC, the stored form."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """Stored naive UTC -> aware UTC for records."""
     return None if value is None else value.replace(tzinfo=UTC)

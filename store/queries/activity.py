@@ -12,9 +12,8 @@ from typing import Any
 
 from pony.orm import count, desc, select
 
-from store.context import Store, as_utc
+from store.context import Store, as_utc, naive_utc
 from store.records import ActivityRecord, ActivityStats
-from store.services.jobs import naive_utc
 from store.tx import read
 
 ERROR_STATUS = 400

@@ -13,9 +13,8 @@ from datetime import datetime
 
 from pony.orm import select
 
-from store.context import Store
+from store.context import Store, naive_utc
 from store.records import ActivityInput
-from store.services.jobs import naive_utc
 from store.tx import transaction
 
 PRUNE_CHUNK = 5000

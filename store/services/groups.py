@@ -21,7 +21,7 @@ from pony.orm import select
 from store.context import Store
 from store.domain.ids import is_resource_id
 from store.domain.names import fold
-from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import GroupInput, GroupRecord, MembershipChange
@@ -70,16 +70,11 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     return locked
 
 
-def _check_version(group: Any, if_match: int | None) -> None:
-    if if_match is not None and if_match != group.version:
-        raise PreconditionFailed(f"group {group.id} is at version {group.version}, not {if_match}")
-
-
 def _lock_group(store: Store, group_id: str, if_match: int | None) -> Any:
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
-    _check_version(group, if_match)
+    lifecycle.check_version(group, "group", if_match)
     return group
 
 

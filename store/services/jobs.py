@@ -8,9 +8,9 @@ no other run of it can still be alive). This module never schedules anything.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from store.context import Store
+from store.context import Store, naive_utc
 from store.errors import InvalidInput, NotFound
 from store.tx import transaction
 
@@ -19,11 +19,6 @@ OK = "ok"
 ERROR = "error"
 ABANDONED = "abandoned"
 _FINAL = (OK, ERROR)
-
-
-def naive_utc(value: datetime) -> datetime:
-    """Aware or naive-UTC datetime -> naive UTC, the stored form."""
-    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 @transaction

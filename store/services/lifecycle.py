@@ -13,7 +13,7 @@ from typing import Any
 from store.context import Store
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
-from store.errors import NotFound
+from store.errors import NotFound, PreconditionFailed
 from store.services.audit import record_event
 from store.tx import transaction
 
@@ -130,6 +130,15 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
         detail=f"{reason}; {sessions} session(s) ended",
     )
     return True
+
+
+def check_version(entity: Any, kind: str, if_match: int | None) -> None:
+    """If-Match: the caller's expected version must be the current one (checked on the row
+    locked for the write, so the check and the write are atomic)."""
+    if if_match is not None and if_match != entity.version:
+        raise PreconditionFailed(
+            f"{kind} {entity.id} is at version {entity.version}, not {if_match}"
+        )
 
 
 def touch(store: Store, entity: Any) -> None:

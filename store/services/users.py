@@ -16,7 +16,7 @@ from pony.orm import select
 
 from store.context import Store
 from store.domain.names import fold
-from store.errors import Conflict, PreconditionFailed
+from store.errors import Conflict
 from store.queries.users import plain, user_record
 from store.records import UserInput, UserRecord
 from store.services import lifecycle
@@ -148,11 +148,6 @@ def _apply(
         lifecycle.touch(store, user)
 
 
-def _check_version(user: Any, if_match: int | None) -> None:
-    if if_match is not None and if_match != user.version:
-        raise PreconditionFailed(f"user {user.id} is at version {user.version}, not {if_match}")
-
-
 @transaction
 def create_user(store: Store, data: UserInput, actor: str) -> tuple[UserRecord, bool]:
     """Create a user, or restore in place the inactive user holding its userName or
@@ -196,7 +191,7 @@ def replace_user(
     """Full replace (PUT). The active flag goes through the lifecycle (deactivation ends
     sessions and drops IdP roles, keeping manual roles and memberships)."""
     user = lifecycle.lock_user(store, user_id)
-    _check_version(user, if_match)
+    lifecycle.check_version(user, "user", if_match)
     cols = _columns(data)
     _check_others(store, cols, user)
     _apply(store, user, cols, data.active, actor, "replaced", "user.updated")
@@ -214,7 +209,7 @@ def modify_user(
     """PATCH: ``transform`` turns the current record into the new input. Whatever it raises
     propagates and nothing is applied."""
     user = lifecycle.lock_user(store, user_id)
-    _check_version(user, if_match)
+    lifecycle.check_version(user, "user", if_match)
     current = user_record(store, user)
     data = transform(current)
     cols = _columns(data)
@@ -232,7 +227,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = N
     group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first
     user = lifecycle.lock_user(store, user_id)
-    _check_version(user, if_match)
+    lifecycle.check_version(user, "user", if_match)
     before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")
     for membership in list(user.memberships):
