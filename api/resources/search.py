@@ -8,22 +8,12 @@ matches nothing of the other type.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import falcon
 
-from api.resources.common import Document, ListQuery, Params
+from api.resources.common import Collection, Document, ListQuery, Params
 from api.scim.errors import ScimError
 from api.scim.mapping import list_response
 from api.scim.paging import search_request_from_body
-
-
-class Collection(Protocol):
-    def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None: ...
-
-    def query(self, params: Params) -> ListQuery: ...
-
-    def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]: ...
 
 
 def search_params(req: falcon.Request) -> Params:
