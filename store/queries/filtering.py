@@ -19,6 +19,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -347,60 +350,90 @@ def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
 
 # ---- running raw SQL through Pony without letting its caches grow per filter shape ---------
 
+MAX_CACHED_TEXTS = 64
+"""Filter-built statement texts kept parsed in Pony's cache. An IdP repeats a handful of
+shapes (``userName eq``, ``externalId eq``, ``displayName eq``), which then stay parsed; a
+client that invents new shapes only ever evicts the oldest."""
+_cached_texts: OrderedDict[tuple[str, str], None] = OrderedDict()
+_cached_lock = threading.Lock()
+
 
 def select_values(store: Store, sql: str, params: dict[str, Any], forget: bool = True) -> list[Any]:
-    """``db.select`` with our parameters, forgetting a filter-built text afterwards (see
-    ``_forget``); texts of a bounded variety (``forget=False``) stay in Pony's cache."""
+    """``db.select`` with our parameters. A filter-built text (``forget=True``) is kept
+    parsed among the ``MAX_CACHED_TEXTS`` most recent (see ``_forget``); texts of a bounded
+    variety (``forget=False``) stay in Pony's cache."""
     try:
         return list(store.db.select(sql, {}, dict(params)))
     finally:
         if forget:
-            _forget(store, sql)
+            _remember(store, sql)
 
 
-def page_of_ids(
+def _remember(store: Store, sql: str) -> None:
+    _drop_stats(store, sql)
+    key = (sql, store.db.provider.paramstyle)
+    with _cached_lock:
+        _cached_texts[key] = None
+        _cached_texts.move_to_end(key)
+        evicted = None
+        if len(_cached_texts) > MAX_CACHED_TEXTS:
+            evicted = _cached_texts.popitem(last=False)[0]
+    cache = getattr(pony_core, "adapted_sql_cache", None)
+    if evicted is not None and cache is not None:
+        cache.pop(evicted, None)
+
+
+def page_of_rows(
     store: Store,
-    id_column: str,
+    table: str,
+    columns: tuple[str, ...],
     base: str,
     params: dict[str, Any],
     paging: tuple[str, int, int],
-) -> tuple[list[str], int]:
-    """The ids of one page (``base`` is "FROM ... WHERE ...") and the full match count.
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of one page (``columns`` of ``table``, whose alias ``base`` uses in
+    "FROM ... <alias> WHERE ...") in order, and the full match count.
 
-    ``paging`` is (ORDER BY text, 1-based start index, count). The page is read first: an
-    IdP's lookup (``startIndex=1``, a page not filled) then knows the total without a second
-    COUNT over the same filter."""
+    ``paging`` is (ORDER BY text, 1-based start index, count). Past the first page the page
+    is chosen by ids first (walking an index for ids is far cheaper than walking whole rows
+    past a deep OFFSET) and its rows read by id, in the same statement. The page is read
+    before any COUNT: an IdP's lookup (``startIndex=1``, a page not filled) then knows the
+    total without a second statement over the same filter."""
     order, start_index, count = paging
+    alias = base.split(" WHERE ", 1)[0].rsplit(" ", 1)[1]
+    wanted = ", ".join(f'{alias}."{column}"' for column in columns)
+    rows: list[tuple[Any, ...]] = []
     if count > 0:
         page = dict(params, lim=count, off=start_index - 1)
-        sql = f"SELECT {id_column} {base} ORDER BY {order} LIMIT $lim OFFSET $off"
-        ids = [str(i) for i in select_values(store, sql, page)]
-        if start_index == 1 and len(ids) < count:
-            return ids, len(ids)
-    else:
-        ids = []
+        if start_index == 1:
+            sql = f"SELECT {wanted} {base} ORDER BY {order} LIMIT $lim OFFSET $off"
+        else:
+            ids = f'SELECT {alias}."id" {base} ORDER BY {order} LIMIT $lim OFFSET $off'
+            sql = (
+                f'SELECT {wanted} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}) '
+                f"ORDER BY {order}"
+            )
+        rows = [_plain_row(row, len(columns)) for row in select_values(store, sql, page)]
+        if start_index == 1 and len(rows) < count:
+            return rows, len(rows)
     total = int(select_values(store, f"SELECT COUNT(*) {base}", params)[0])
-    return ids, total
+    return rows, total
 
 
-def rows_by_id(
-    store: Store, table: str, columns: tuple[str, ...], ids: list[str]
-) -> dict[str, tuple[Any, ...]]:
-    """Raw column values of the rows with these ids (the first column must be the id).
+def _plain_row(row: Any, width: int) -> tuple[Any, ...]:
+    return (row,) if width == 1 else tuple(row)
 
-    A page is chosen by ids first (walking an index for ids is far cheaper than walking whole
-    rows past a deep OFFSET), then read here without building Pony entities, which costs
-    several times more than the query itself for a page of 100."""
-    found: dict[str, tuple[Any, ...]] = {}
-    wanted = ", ".join(f'"{column}"' for column in columns)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+
+def chunked_in(
+    column: str, values: list[str], size: int = 500
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """``column IN (...)`` conditions over ``values``, ``size`` at a time, with their bound
+    parameters; one statement text per chunk length."""
+    for start in range(0, len(values), size):
+        chunk = values[start : start + size]
         params = {f"i{n}": value for n, value in enumerate(chunk)}
         marks = ", ".join(f"$i{n}" for n in range(len(chunk)))
-        sql = f'SELECT {wanted} FROM "{table}" WHERE "id" IN ({marks})'
-        rows = select_values(store, sql, params, forget=False)  # one text per chunk size
-        found.update((row[0], tuple(row)) for row in rows)
-    return found
+        yield f"{column} IN ({marks})", params
 
 
 def sql_datetime(value: Any) -> datetime:
@@ -410,18 +443,27 @@ def sql_datetime(value: Any) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
+def sql_timestamp(store: Store, value: datetime) -> Any:
+    """A naive-UTC datetime as a bound parameter of a raw statement, in the form Pony stores
+    it (SQLite keeps text with microseconds; PostgreSQL takes the datetime itself)."""
+    if store.provider == "sqlite":
+        return value.isoformat(" ", timespec="microseconds")
+    return value
+
+
 def sql_json(value: Any) -> Any:
     """A raw JSON column as Python values (Pony leaves jsonb unparsed on PostgreSQL too)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _forget(store: Store, sql: str) -> None:
-    """Pony caches each raw SQL text it parses, and per-thread statistics per text, forever.
-    Filter-built texts vary with the filter's shape, so a client could grow both without
-    bound; drop ours once run (reparsing costs microseconds)."""
+def _adapted(store: Store, sql: str) -> tuple[Any, ...] | None:
     cache = getattr(pony_core, "adapted_sql_cache", None)
-    if cache is None:
-        return
-    entry = cache.pop((sql, store.db.provider.paramstyle), None)
+    return None if cache is None else cache.get((sql, store.db.provider.paramstyle))
+
+
+def _drop_stats(store: Store, sql: str) -> None:
+    """Pony keeps per-thread statistics per statement text forever; this thread's entry for
+    a filter-built text goes at once (nothing here reads them)."""
+    entry = _adapted(store, sql)
     if entry is not None:
         store.db.local_stats.pop(entry[0], None)

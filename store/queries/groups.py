@@ -11,18 +11,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from pony.orm import select
-
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
+    chunked_in,
     group_filter,
     order_by,
-    page_of_ids,
-    rows_by_id,
+    page_of_rows,
+    select_values,
     sql_datetime,
     sql_json,
 )
@@ -35,15 +34,12 @@ def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[Member
     """The members of several groups in one query (per 500 groups)."""
     ids = list(dict.fromkeys(group_ids))
     found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    memberships = store.db.Membership
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = select(
-            (m.group.id, m.user.id, m.user.user_name, m.user.user_name_key)
-            for m in memberships
-            if m.group.id in chunk
+    for condition, params in chunked_in('m."group"', ids):
+        sql = (
+            'SELECT m."group", u."id", u."user_name", u."user_name_key" '
+            f'FROM "scim_membership" m JOIN "scim_user" u ON u."id" = m."user" WHERE {condition}'
         )
-        for group_id, user_id, user_name, key in rows:
+        for group_id, user_id, user_name, key in select_values(store, sql, params, forget=False):
             found[group_id].append((key or "", user_id, user_name))
     return {
         gid: tuple(MemberRef(uid, name) for _key, uid, name in sorted(rows))
@@ -89,15 +85,12 @@ def list_groups(
     where = group_filter(criteria, store.provider)
     base = f'FROM "scim_group" {GROUPS.alias} WHERE {where.sql}'
     order = order_by(sort, GROUPS, store.provider)
-    ids, total = page_of_ids(store, 'g."id"', base, where.params, (order, start_index, count))
-    if not ids:
-        return Page(items=(), total=total, start_index=start_index)
-    rows = rows_by_id(store, "scim_group", _COLUMNS, ids)
-    members = members_of(store, ids) if include_members else {}
+    paging = (order, start_index, count)
+    rows, total = page_of_rows(store, "scim_group", _COLUMNS, base, where.params, paging)
+    ids = [row[0] for row in rows]
+    members = members_of(store, ids) if include_members and ids else {}
     items = tuple(
-        _row_record(rows[i], members.get(i, ()) if include_members else None)
-        for i in ids
-        if i in rows
+        _row_record(row, members.get(row[0], ()) if include_members else None) for row in rows
     )
     return Page(items=items, total=total, start_index=start_index)
 

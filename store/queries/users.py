@@ -10,8 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from pony.orm import select
-
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
@@ -19,9 +17,10 @@ from store.domain.names import fold
 from store.errors import NotFound
 from store.queries.filtering import (
     USERS,
+    chunked_in,
     order_by,
-    page_of_ids,
-    rows_by_id,
+    page_of_rows,
+    select_values,
     sql_datetime,
     sql_json,
     user_filter,
@@ -46,15 +45,12 @@ def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef
     """The groups of several users in one query, each user's ordered by name then id."""
     ids = list(dict.fromkeys(user_ids))
     found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    memberships = store.db.Membership
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = select(
-            (m.user.id, m.group.id, m.group.display_name, m.group.display_name_key)
-            for m in memberships
-            if m.user.id in chunk
+    for condition, params in chunked_in('m."user"', ids):
+        sql = (
+            'SELECT m."user", g."id", g."display_name", g."display_name_key" '
+            f'FROM "scim_membership" m JOIN "scim_group" g ON g."id" = m."group" WHERE {condition}'
         )
-        for user_id, group_id, name, key in rows:
+        for user_id, group_id, name, key in select_values(store, sql, params, forget=False):
             found[user_id].append((key, group_id, name))
     return {
         uid: tuple(GroupRef(gid, name) for _key, gid, name in sorted(rows))
@@ -112,12 +108,10 @@ def list_users(
     where = user_filter(criteria, store.provider)
     base = f'FROM "scim_user" {USERS.alias} WHERE u."deleted_at" IS NULL AND {where.sql}'
     order = order_by(sort, USERS, store.provider)
-    ids, total = page_of_ids(store, 'u."id"', base, where.params, (order, start_index, count))
-    if not ids:
-        return Page(items=(), total=total, start_index=start_index)
-    rows = rows_by_id(store, "scim_user", _COLUMNS, ids)
-    groups = groups_of(store, ids)
-    items = tuple(_row_record(rows[i], groups.get(i, ())) for i in ids if i in rows)
+    paging = (order, start_index, count)
+    rows, total = page_of_rows(store, "scim_user", _COLUMNS, base, where.params, paging)
+    groups = groups_of(store, [row[0] for row in rows]) if rows else {}
+    items = tuple(_row_record(row, groups.get(row[0], ())) for row in rows)
     return Page(items=items, total=total, start_index=start_index)
 
 
