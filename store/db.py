@@ -27,6 +27,7 @@ from pony.orm import (
     composite_key,
     db_session,
 )
+from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,26 @@ def parse_database_url(url: str) -> dict[str, Any]:
     )
 
 
+class _PostgresPool(PGPool):  # type: ignore[misc]
+    """Pony's pool ends every db_session with ``DISCARD ALL``: a round trip and server work
+    on every transaction, to reset session state this service never sets (it only uses
+    ``SET LOCAL`` and transaction-scoped advisory locks, which end with the transaction).
+    Releasing here only ends the transaction; the connection stays this thread's."""
+
+    def release(self, con: Any) -> None:
+        assert con is self.con
+        try:
+            con.rollback()  # no round trip when no transaction is open
+        except Exception:
+            self.drop(con)
+            raise
+
+
+class _PostgresProvider(PGProvider):  # type: ignore[misc]
+    def get_pool(self, *args: Any, **kwargs: Any) -> _PostgresPool:
+        return _PostgresPool(self.dbapi_module, *args, **kwargs)
+
+
 def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool = False) -> Database:
     """Bind a new Database with every entity; create or upgrade the schema if asked."""
     args = parse_database_url(url)
@@ -263,7 +284,8 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool =
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:
-        db.bind(connect_timeout=10, **args)
+        db.bind(connect_timeout=10, **{**args, "provider": _PostgresProvider})
+        db.provider_name = "postgres"
     if create_tables:
         _create_or_upgrade(db, args["provider"])
     else:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store
+from store.context import Store, naive_utc
 from store.domain import ratelimit
 from store.domain.names import fold
 from store.domain.tokens import (
@@ -30,6 +30,7 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.filtering import sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
@@ -192,33 +193,47 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
     return result
 
 
+# Bound parameters only: every $name below is a Python name of this module, never caller text.
+# The hot path runs these statements directly; building Pony entities for two rows would cost
+# more than the statements themselves on every SCIM request.
+_TOKEN_BY_HASH = (
+    'SELECT "id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used" '  # noqa: S105
+    'FROM "scim_token" WHERE "secret_hash" = $digest'
+)
+_BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
+_BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
+_ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
+_CREATE = 'INSERT INTO "rate_bucket" ("key", "tat") VALUES ($key, $tat)'
+_LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
+
+
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
+    db = store.db
     if store.provider == "postgres":
         # This transaction only advances rate-limit state (and Last Used at most once a
         # minute): losing the last few milliseconds of it in a crash is harmless, so it
         # does not wait for its WAL flush. Every SCIM change keeps a synchronous commit.
-        store.db.execute("SET LOCAL synchronous_commit TO OFF")
-    now = store.clock()
-    at = (now - _EPOCH).total_seconds()
-    token: Any = None
+        db.execute("SET LOCAL synchronous_commit TO OFF")
+    row: Any = None
     if not reason:
-        token = store.db.ScimToken.get(secret_hash=hash_secret(secret))
-        if token is None or not hashes_match(token.secret_hash, secret):
+        digest = hash_secret(secret)
+        rows = db.select(_TOKEN_BY_HASH, {}, {"digest": digest})
+        row = rows[0] if rows else None
+        if row is None or not hashes_match(row[2], secret):
             reason = "unknown"
-        elif token.revoked_at is not None:
+        elif row[3] is not None:
             reason = "revoked"
     if reason:
-        return _count_failure(store, f"authfail:{client}", at, reason)
-    limit = token.rate_limit or store.settings.rate_limit.requests_per_minute
-    decision = _consume(store, _token_bucket(token.id), limit, store.settings.rate_limit.burst)
+        return _count_failure(store, f"authfail:{client}", reason)
+    token_id, name, _digest, _revoked, rate_limit, last_used = row
+    limit = rate_limit or store.settings.rate_limit.requests_per_minute
+    decision, now = _consume(store, _token_bucket(token_id), limit, store.settings.rate_limit.burst)
     if not decision.allowed:
-        return AuthResult(
-            False, "rate_limited", token.id, token.name, retry_after=decision.retry_after
-        )
-    if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
-        token.last_used = now
-    return AuthResult(True, "", token.id, token.name)
+        return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
+    if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
+        db.execute(_LAST_USED, {}, {"now": sql_timestamp(store, now), "token_id": token_id})
+    return AuthResult(True, "", token_id, name)
 
 
 def _token_bucket(token_id: int) -> str:
@@ -232,38 +247,44 @@ def _failure_limit(store: Store) -> tuple[int, int]:
     return per_minute, max(0, per_minute - 1)
 
 
-def _count_failure(store: Store, key: str, at: float, reason: str) -> AuthResult:
+def _epoch(moment: datetime) -> float:
+    return (moment - _EPOCH).total_seconds()
+
+
+def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     """Count one failed attempt against the client address; past its limit the answer is
     rate_limited (429 with Retry-After) instead of the reason."""
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0:
         return AuthResult(False, reason)
     # An unlocked read first: a flood past the limit then costs no write lock at all.
-    bucket = store.db.RateBucket.get(key=key)
-    if bucket is not None:
-        peek = ratelimit.decide(bucket.tat, at, per_minute, burst)
+    rows = store.db.select(_BUCKET, {}, {"key": key})
+    if rows:
+        peek = ratelimit.decide(float(rows[0]), _epoch(store.clock()), per_minute, burst)
         if not peek.allowed:
             return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
-    decision = _consume(store, key, per_minute, burst)
+    decision, _now = _consume(store, key, per_minute, burst)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
     return AuthResult(False, reason)
 
 
-def _consume(store: Store, key: str, per_minute: int, burst: int) -> Any:
-    """Lock the bucket row (SELECT ... FOR UPDATE; SQLite: the write lock), decide, and
-    advance it. A concurrent first insert of the same key loses on the primary key and the
+def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:
+    """Lock the bucket row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that
+    ``execute`` takes), decide, and advance it; returns the decision and the time it was
+    judged at. A concurrent first insert of the same key loses on the primary key and the
     transaction is retried, then finds the row. The clock is read after the lock: a request
     that waited for another must not be judged at the time it started waiting."""
-    bucket = store.db.RateBucket.get_for_update(key=key)
-    at = (store.clock() - _EPOCH).total_seconds()
-    decision = ratelimit.decide(None if bucket is None else bucket.tat, at, per_minute, burst)
+    db = store.db
+    found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
+    now = store.clock()
+    tat = None if found is None else float(found[0])
+    decision = ratelimit.decide(tat, _epoch(now), per_minute, burst)
     if decision.allowed:
-        if bucket is None:
-            store.db.RateBucket(key=key, tat=decision.new_tat)
-        else:
-            bucket.tat = decision.new_tat
-    return decision
+        db.execute(
+            _CREATE if found is None else _ADVANCE, {}, {"key": key, "tat": decision.new_tat}
+        )
+    return decision, now
 
 
 @transaction

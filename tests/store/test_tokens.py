@@ -312,3 +312,17 @@ def test_rate_limit_holds_across_processes(store: Store, store_url: str) -> None
         assert sum(allowed) == 11  # 60/min with a burst of 10, clock frozen
     finally:
         other.close()
+
+
+def test_authentication_leaves_no_session_state_on_the_connection(
+    store: Store, backend: str
+) -> None:
+    """Connections are reused by the next transaction on the same thread without a session
+    reset: the authentication's relaxed commit (PostgreSQL: ``SET LOCAL``) must end with its
+    transaction, or every SCIM change after it would commit without waiting for its WAL."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no per-connection commit setting to leak")
+    secret = issue_token(store, "Okta", ADMIN).secret
+    assert authenticate(store, bearer(secret), "10.0.4.1").ok
+    with db_session:
+        assert store.db.select("SELECT current_setting('synchronous_commit')") == ["on"]
