@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from pony.orm import select
 
 from store.context import Store, naive_utc
+from store.queries.filtering import sql_timestamp
 from store.records import ActivityInput
 from store.tx import transaction
 
@@ -23,30 +26,63 @@ PRUNE_CHUNK = 5000
 
 def _text(value: str | None, size: int) -> str:
     # Control characters would garble the operators' terminal; keep printable text only.
-    clean = "".join(ch if ch.isprintable() else "?" for ch in (value or "")[:size])
+    value = (value or "")[:size]
+    if value.isprintable():
+        return value
+    clean = "".join(ch if ch.isprintable() else "?" for ch in value)
     return clean[:size]
+
+
+_COLUMNS = (
+    "at", "token_id", "token_name", "client", "method", "path", "query", "status",
+    "latency_ms", "scim_type", "detail", "user_agent",
+)  # fmt: skip
+ROWS_PER_INSERT = 50
+"""Rows per multi-row INSERT: few statements per batch, and at most this many distinct
+statement texts (one per remainder size) for the driver and Pony to keep."""
+
+
+@lru_cache(maxsize=ROWS_PER_INSERT)
+def _insert_sql(rows: int) -> str:
+    # Bound parameters only ($p<row>_<column>), built from our own column names.
+    names = ", ".join(f'"{column}"' for column in _COLUMNS)
+    tuples = ", ".join(
+        "(" + ", ".join(f"$p{row}_{col}" for col in range(len(_COLUMNS))) + ")"
+        for row in range(rows)
+    )
+    return f'INSERT INTO "request_activity" ({names}) VALUES {tuples}'
+
+
+def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
+    return (
+        sql_timestamp(store, naive_utc(item.at)),
+        item.token_id,
+        _text(item.token_name, 256),
+        _text(item.client, 128),
+        _text(item.method, 16) or "?",
+        _text(item.path, 1024) or "/",
+        _text(item.query, 4096),
+        int(item.status),
+        float(item.latency_ms),
+        _text(item.scim_type, 64),
+        _text(item.detail, 2048),
+        _text(item.user_agent, 256),
+    )
 
 
 @transaction
 def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
     """Write a batch of request entries in one transaction; returns how many were written."""
-    Activity = store.db.Activity
-    for item in items:
-        Activity(
-            at=naive_utc(item.at),
-            token_id=item.token_id,
-            token_name=_text(item.token_name, 256),
-            client=_text(item.client, 128),
-            method=_text(item.method, 16) or "?",
-            path=_text(item.path, 1024) or "/",
-            query=_text(item.query, 4096),
-            status=int(item.status),
-            latency_ms=float(item.latency_ms),
-            scim_type=_text(item.scim_type, 64),
-            detail=_text(item.detail, 2048),
-            user_agent=_text(item.user_agent, 256),
-        )
-    return len(items)
+    rows = [_values(store, item) for item in items]
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        params = {
+            f"p{row}_{col}": value
+            for row, values in enumerate(chunk)
+            for col, value in enumerate(values)
+        }
+        store.db.execute(_insert_sql(len(chunk)), {}, params)
+    return len(rows)
 
 
 @transaction

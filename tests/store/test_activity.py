@@ -9,7 +9,12 @@ from pony.orm import count, db_session
 from store.context import Store
 from store.queries.activity import activity_stats, recent_activity
 from store.records import ActivityInput
-from store.services.activity import PRUNE_CHUNK, prune_activity, record_activity
+from store.services.activity import (
+    PRUNE_CHUNK,
+    ROWS_PER_INSERT,
+    prune_activity,
+    record_activity,
+)
 from store.services.audit import record_event
 from tests.support import FakeClock
 from tests.worker.factories import log_request
@@ -58,6 +63,24 @@ def test_a_batch_is_written_and_read_back(store: Store, clock: FakeClock) -> Non
     assert bad.at == (t0 + timedelta(seconds=1)).replace(tzinfo=UTC)
     assert rows[2].user_agent == "Okta SCIM Client 1.0" and rows[2].client == "10.0.0.5"
     assert rows[0].token_id is None and rows[0].latency_ms == 7.25
+
+
+def test_a_batch_larger_than_one_statement_keeps_every_entry(
+    store: Store, clock: FakeClock
+) -> None:
+    size = 2 * ROWS_PER_INSERT + 7  # two full multi-row statements and a short one
+    batch = [
+        _entry(clock.now + timedelta(microseconds=n), 200 + n % 3, token_id=n, client=f"c{n}")
+        for n in range(size)
+    ]
+    assert record_activity(store, batch) == size
+    rows = recent_activity(store, errors_first=False, limit=size + 10)
+    assert len(rows) == size
+    by_token = {r.token_id: r for r in rows}
+    for n in (0, ROWS_PER_INSERT - 1, ROWS_PER_INSERT, size - 1):
+        row = by_token[n]
+        assert row.client == f"c{n}" and row.status == 200 + n % 3
+        assert row.at == (clock.now + timedelta(microseconds=n)).replace(tzinfo=UTC)
 
 
 def test_hostile_or_oversized_text_is_cut_not_rejected(store: Store, clock: FakeClock) -> None:
