@@ -10,12 +10,13 @@ deactivation uses. Nothing here logs or returns a session secret except ``start_
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store, as_utc
+from store.context import Store, as_utc, naive_utc
 from store.domain.tokens import (
     SECRET_BYTES,
     SESSION_PREFIX,
@@ -25,7 +26,8 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import InvalidInput, NotFound
-from store.queries.identity import effective_role_names, find_user_entity
+from store.queries.filtering import sql_datetime, sql_timestamp
+from store.queries.identity import find_user_entity
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
 from store.services.lifecycle import end_user_sessions, lock_user
@@ -100,40 +102,88 @@ def check_session(store: Store, cookie_value: str | None) -> SessionCheck:
     return _check(store, cookie_value)
 
 
+@dataclass(frozen=True)
+class _State:
+    """What decides whether a session is still valid (naive UTC times)."""
+
+    ended_at: datetime | None
+    expires_at: datetime
+    last_seen: datetime
+    user_deleted_at: datetime | None
+    user_active: bool
+
+    @classmethod
+    def of(cls, session: Any) -> _State:
+        """From a Session entity."""
+        user = session.user
+        return cls(
+            session.ended_at, session.expires_at, session.last_seen, user.deleted_at, user.active
+        )
+
+    @classmethod
+    def of_row(cls, ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> _State:
+        """From raw column values (SQLite hands timestamps back as text)."""
+        return cls(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
+
+
+# Bound parameters only: $digest, $now and $session_id are Python names of this module. The
+# check runs on every page view of Control, so it reads plain rows instead of entities.
+_SESSION_BY_HASH = (
+    'SELECT s."id", s."secret_hash", s."ended_at", s."expires_at", s."last_seen", '
+    'u."id", u."user_name", u."display_name", u."active", u."deleted_at" '
+    'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
+    'WHERE s."secret_hash" = $digest'
+)
+_ROLE_NAMES = 'SELECT DISTINCT a."role" FROM "control_role_assignment" a WHERE a."user" = $user_id'
+_SEEN = 'UPDATE "control_session" SET "last_seen" = $now WHERE "id" = $session_id'
+
+
+def _at(value: Any) -> datetime:
+    return naive_utc(sql_datetime(value))
+
+
+def _when(value: Any) -> datetime | None:
+    return None if value is None else _at(value)
+
+
 @transaction
 def _check(store: Store, secret: str) -> SessionCheck:
-    session = store.db.Session.get(secret_hash=hash_secret(secret))
-    if session is None or not hashes_match(session.secret_hash, secret):
+    db = store.db
+    rows = db.select(_SESSION_BY_HASH, {}, {"digest": hash_secret(secret)})
+    if not rows or not hashes_match(rows[0][1], secret):
         return SessionCheck(False, "unknown")
+    session_id, _digest, ended, expires, seen, user_id, user_name, display_name, active, gone = (
+        rows[0]
+    )
+    state = _State.of_row(ended, expires, seen, gone, active)
     now = store.clock()
-    reason = _invalid_reason(store, session, now)
+    reason = _invalid_reason(store, state, now)
     if reason:
-        return SessionCheck(False, reason, user_id=session.user.id)
-    user = session.user
-    if now - session.last_seen >= LAST_SEEN_EVERY:
-        session.last_seen = now
+        return SessionCheck(False, reason, user_id=user_id)
+    if now - state.last_seen >= LAST_SEEN_EVERY:
+        db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
+    roles = db.select(_ROLE_NAMES, {}, {"user_id": user_id})
     return SessionCheck(
         True,
         "",
-        user_id=user.id,
-        user_name=user.user_name,
-        display_name=user.display_name,
-        roles=tuple(effective_role_names(store, user)),
+        user_id=user_id,
+        user_name=user_name,
+        display_name=display_name,
+        roles=tuple(sorted(str(role) for role in roles)),
     )
 
 
-def _invalid_reason(store: Store, session: Any, now: datetime) -> str:
-    if session.ended_at is not None:
+def _invalid_reason(store: Store, state: _State, now: datetime) -> str:
+    if state.ended_at is not None:
         return "ended"
-    if now >= session.expires_at:
+    if now >= state.expires_at:
         return "expired"
     idle = _idle_timeout(store)
-    if idle is not None and now - session.last_seen >= idle:
+    if idle is not None and now - state.last_seen >= idle:
         return "idle"
-    user = session.user
-    if user.deleted_at is not None:
+    if state.user_deleted_at is not None:
         return "user deleted"
-    if not user.active:
+    if not state.user_active:
         return "user inactive"
     return ""
 
@@ -179,7 +229,7 @@ def expire_sessions(store: Store) -> int:
     ).order_by(lambda s: s.id)[:SWEEP_BATCH]
     repaired = 0
     for session in stale:
-        reason = _invalid_reason(store, session, now) or "expired"
+        reason = _invalid_reason(store, _State.of(session), now) or "expired"
         if reason.startswith("user"):
             repaired += 1
         session.ended_at = now
