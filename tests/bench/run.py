@@ -1,7 +1,8 @@
 """``make bench``: the real server under a bounded concurrent HTTP load, one table per backend.
 
 For SQLite (a fresh file) and PostgreSQL (a fresh database, when 127.0.0.1:5432 answers) it
-starts ``trident-scim serve --no-worker --threads 8``, seeds the dataset through the store,
+starts ``trident-scim serve --no-worker`` (the configured default of waitress threads unless
+BENCH_SERVER_THREADS says otherwise), seeds the dataset through the store,
 then measures over HTTP: creates, userName filters, PATCH active, the paged listing of every
 user, single-member group adds up to a large group, session checks, and a trivial endpoint of
 the same server as the ceiling. Sizes come from the environment:
@@ -10,6 +11,7 @@ the same server as the ceiling. Sizes come from the environment:
   BENCH_GROUP     members the benchmark group grows to (default 10000, at most BENCH_USERS)
   BENCH_REQUESTS  requests per measured operation (default 2000)
   BENCH_THREADS   client threads (default 8)
+  BENCH_SERVER_THREADS  waitress threads of the server (default: [api] threads' default)
   BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
@@ -32,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from store.config import ApiSettings
 from tests.bench.report import print_header, print_table
 from tests.bench.scenarios import (
     Bench,
@@ -49,7 +52,6 @@ from tests.bench.scenarios import (
 from tests.bench.seed import seed_users, settle, user_name
 from tests.bench.servers import ServerProcess, cli, last_line, write_config
 
-SERVER_THREADS = 8
 HUGE_RATE = 1_000_000
 HUGE_BURST = 1_000_000
 """The bench token must never be throttled: a large burst too, because at a million requests
@@ -63,6 +65,7 @@ class Sizes:
     requests: int
     threads: int
     timeout: float
+    server_threads: int
 
     @classmethod
     def from_env(cls) -> Sizes:
@@ -74,6 +77,9 @@ class Sizes:
             requests=min(requests, users // 2),
             threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
             timeout=float(os.environ.get("BENCH_TIMEOUT", "300")),
+            server_threads=max(
+                1, int(os.environ.get("BENCH_SERVER_THREADS", str(ApiSettings().threads)))
+            ),
         )
 
 
@@ -137,7 +143,7 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
 def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     config = write_config(workdir / f"{name}.toml", url, burst=HUGE_BURST)
     cli(config, "db", "init")
-    server = ServerProcess(config, workdir / f"{name}-serve.log", threads=SERVER_THREADS)
+    server = ServerProcess(config, workdir / f"{name}-serve.log", threads=sizes.server_threads)
     began = time.perf_counter()
     with server:
         rows, extra = measure(server, config, sizes, url)
