@@ -358,15 +358,27 @@ _cached_texts: OrderedDict[tuple[str, str], None] = OrderedDict()
 _cached_lock = threading.Lock()
 
 
+def fetch_rows(store: Store, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a raw SELECT (``$name`` parameters bound from ``params``) as plain tuples,
+    in the caller's db_session, without starting a write transaction.
+
+    ``db.select`` builds a new row class on every call, which costs more than a short
+    statement itself; this takes the same path Pony's raw SQL takes (``_exec_raw_sql``, whose
+    signature is fixed by the pinned Pony release) and leaves the rows as they come."""
+    cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
+    return [tuple(row) for row in cursor.fetchall()]
+
+
 def select_values(store: Store, sql: str, params: dict[str, Any], forget: bool = True) -> list[Any]:
-    """``db.select`` with our parameters. A filter-built text (``forget=True``) is kept
-    parsed among the ``MAX_CACHED_TEXTS`` most recent (see ``_forget``); texts of a bounded
-    variety (``forget=False``) stay in Pony's cache."""
+    """``fetch_rows``, a single column's values unwrapped. A filter-built text
+    (``forget=True``) is kept parsed among the ``MAX_CACHED_TEXTS`` most recent; texts of a
+    bounded variety (``forget=False``) stay in Pony's cache."""
     try:
-        return list(store.db.select(sql, {}, dict(params)))
+        rows = fetch_rows(store, sql, params)
     finally:
         if forget:
             _remember(store, sql)
+    return [row[0] for row in rows] if rows and len(rows[0]) == 1 else rows
 
 
 def _remember(store: Store, sql: str) -> None:
@@ -413,15 +425,12 @@ def page_of_rows(
                 f'SELECT {wanted} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}) '
                 f"ORDER BY {order}"
             )
-        rows = [_plain_row(row, len(columns)) for row in select_values(store, sql, page)]
+        rows = fetch_rows(store, sql, page)
+        _remember(store, sql)
         if start_index == 1 and len(rows) < count:
             return rows, len(rows)
     total = int(select_values(store, f"SELECT COUNT(*) {base}", params)[0])
     return rows, total
-
-
-def _plain_row(row: Any, width: int) -> tuple[Any, ...]:
-    return (row,) if width == 1 else tuple(row)
 
 
 def chunked_in(

@@ -26,7 +26,7 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import InvalidInput, NotFound
-from store.queries.filtering import sql_datetime, sql_timestamp
+from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.identity import find_user_entity
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
@@ -149,7 +149,7 @@ def _when(value: Any) -> datetime | None:
 @transaction
 def _check(store: Store, secret: str) -> SessionCheck:
     db = store.db
-    rows = db.select(_SESSION_BY_HASH, {}, {"digest": hash_secret(secret)})
+    rows = fetch_rows(store, _SESSION_BY_HASH, {"digest": hash_secret(secret)})
     if not rows or not hashes_match(rows[0][1], secret):
         return SessionCheck(False, "unknown")
     session_id, _digest, ended, expires, seen, user_id, user_name, display_name, active, gone = (
@@ -162,14 +162,14 @@ def _check(store: Store, secret: str) -> SessionCheck:
         return SessionCheck(False, reason, user_id=user_id)
     if now - state.last_seen >= LAST_SEEN_EVERY:
         db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
-    roles = db.select(_ROLE_NAMES, {}, {"user_id": user_id})
+    roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id})
     return SessionCheck(
         True,
         "",
         user_id=user_id,
         user_name=user_name,
         display_name=display_name,
-        roles=tuple(sorted(str(role) for role in roles)),
+        roles=tuple(sorted(str(role) for (role,) in roles)),
     )
 
 

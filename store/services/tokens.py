@@ -30,7 +30,7 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import sql_datetime, sql_timestamp
+from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
@@ -196,30 +196,46 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 # Bound parameters only: every $name below is a Python name of this module, never caller text.
 # The hot path runs these statements directly; building Pony entities for two rows would cost
 # more than the statements themselves on every SCIM request.
-_TOKEN_BY_HASH = (
-    'SELECT "id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used" '  # noqa: S105
-    'FROM "scim_token" WHERE "secret_hash" = $digest'
-)
+_LOOKUP_COLUMNS = 't."id", t."name", t."secret_hash", t."revoked_at", t."rate_limit", t."last_used"'
+TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
+_LOOKUP = {
+    # SQLite: an unlocked read; the bucket is locked afterwards, and only for a valid token,
+    # so a flood of bad tokens never queues for the write lock.
+    "sqlite": f'SELECT {_LOOKUP_COLUMNS} FROM "scim_token" t WHERE t."secret_hash" = $digest',
+    # PostgreSQL: one round trip finds the token and locks its bucket row. The transaction
+    # only advances rate-limit state (and Last Used at most once a minute): losing its last
+    # few milliseconds in a crash is harmless, so it does not wait for its WAL flush. Every
+    # SCIM change keeps a synchronous commit (SET LOCAL ends with this transaction).
+    "postgres": "SET LOCAL synchronous_commit TO OFF; "
+    f'SELECT {_LOOKUP_COLUMNS}, b."tat" FROM "scim_token" t LEFT JOIN LATERAL ('
+    'SELECT "tat" FROM "rate_bucket" WHERE "key" = $prefix::text || t."id"::text FOR UPDATE'
+    ') b ON TRUE WHERE t."secret_hash" = $digest',
+}
 _BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
 _BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
 _ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
 _CREATE = 'INSERT INTO "rate_bucket" ("key", "tat") VALUES ($key, $tat)'
 _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
+_UNREAD: Any = object()
+
+
+def _lookup(store: Store, digest: str) -> tuple[Any, Any]:
+    """The token row with this hash (None when there is none) and, when the statement
+    already locked it, its bucket's TAT (None: no bucket row yet); ``_UNREAD`` otherwise."""
+    params = {"digest": digest, "prefix": TOKEN_BUCKET_PREFIX}
+    if store.provider == "postgres":
+        row = store.db.execute(_LOOKUP["postgres"], {}, params).fetchone()
+        return (None, _UNREAD) if row is None else (row[:6], row[6])
+    rows = fetch_rows(store, _LOOKUP["sqlite"], params)
+    return (rows[0] if rows else None), _UNREAD
 
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
-    db = store.db
-    if store.provider == "postgres":
-        # This transaction only advances rate-limit state (and Last Used at most once a
-        # minute): losing the last few milliseconds of it in a crash is harmless, so it
-        # does not wait for its WAL flush. Every SCIM change keeps a synchronous commit.
-        db.execute("SET LOCAL synchronous_commit TO OFF")
     row: Any = None
+    held = _UNREAD
     if not reason:
-        digest = hash_secret(secret)
-        rows = db.select(_TOKEN_BY_HASH, {}, {"digest": digest})
-        row = rows[0] if rows else None
+        row, held = _lookup(store, hash_secret(secret))
         if row is None or not hashes_match(row[2], secret):
             reason = "unknown"
         elif row[3] is not None:
@@ -228,16 +244,18 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
         return _count_failure(store, f"authfail:{client}", reason)
     token_id, name, _digest, _revoked, rate_limit, last_used = row
     limit = rate_limit or store.settings.rate_limit.requests_per_minute
-    decision, now = _consume(store, _token_bucket(token_id), limit, store.settings.rate_limit.burst)
+    burst = store.settings.rate_limit.burst
+    decision, now = _consume(store, _token_bucket(token_id), limit, burst, held)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
-        db.execute(_LAST_USED, {}, {"now": sql_timestamp(store, now), "token_id": token_id})
+        params = {"now": sql_timestamp(store, now), "token_id": token_id}
+        store.db.execute(_LAST_USED, {}, params)
     return AuthResult(True, "", token_id, name)
 
 
 def _token_bucket(token_id: int) -> str:
-    return f"token:{token_id}"
+    return f"{TOKEN_BUCKET_PREFIX}{token_id}"
 
 
 def _failure_limit(store: Store) -> tuple[int, int]:
@@ -258,9 +276,9 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     if per_minute <= 0:
         return AuthResult(False, reason)
     # An unlocked read first: a flood past the limit then costs no write lock at all.
-    rows = store.db.select(_BUCKET, {}, {"key": key})
+    rows = fetch_rows(store, _BUCKET, {"key": key})
     if rows:
-        peek = ratelimit.decide(float(rows[0]), _epoch(store.clock()), per_minute, burst)
+        peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
         if not peek.allowed:
             return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
     decision, _now = _consume(store, key, per_minute, burst)
@@ -269,21 +287,24 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     return AuthResult(False, reason)
 
 
-def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:
+def _consume(
+    store: Store, key: str, per_minute: int, burst: int, held: Any = _UNREAD
+) -> tuple[Any, datetime]:
     """Lock the bucket row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that
     ``execute`` takes), decide, and advance it; returns the decision and the time it was
-    judged at. A concurrent first insert of the same key loses on the primary key and the
-    transaction is retried, then finds the row. The clock is read after the lock: a request
-    that waited for another must not be judged at the time it started waiting."""
+    judged at. ``held`` is the TAT when the caller's statement already locked the row (None:
+    there is no row). A concurrent first insert of the same key loses on the primary key and
+    the transaction is retried, then finds the row. The clock is read after the lock: a
+    request that waited for another must not be judged at the time it started waiting."""
     db = store.db
-    found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
+    if held is _UNREAD:
+        found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
+        held = None if found is None else found[0]
     now = store.clock()
-    tat = None if found is None else float(found[0])
+    tat = None if held is None else float(held)
     decision = ratelimit.decide(tat, _epoch(now), per_minute, burst)
     if decision.allowed:
-        db.execute(
-            _CREATE if found is None else _ADVANCE, {}, {"key": key, "tat": decision.new_tat}
-        )
+        db.execute(_CREATE if tat is None else _ADVANCE, {}, {"key": key, "tat": decision.new_tat})
     return decision, now
 
 
