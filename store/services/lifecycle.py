@@ -14,6 +14,7 @@ from store.context import Store
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
+from store.queries.filtering import fetch_rows
 from store.services.audit import record_event
 from store.tx import transaction
 
@@ -29,11 +30,14 @@ def lock_user(store: Store, user_id: str) -> Any:
     return user
 
 
+_MAPPING = 'SELECT "group_name_key", "role" FROM "sso_group_role_mapping"'
+
+
 def mapping_table(store: Store) -> dict[str, set[str]]:
     """The SSO group-to-role mapping as folded group name -> role names."""
     table: dict[str, set[str]] = {}
-    for mapping in store.db.GroupRoleMapping.select():
-        table.setdefault(mapping.group_name_key, set()).add(mapping.role.name)
+    for key, role in fetch_rows(store, _MAPPING, {}):  # read on every membership change
+        table.setdefault(key, set()).add(role)
     return table
 
 
