@@ -20,6 +20,11 @@ from waitress.server import create_server
 
 log = logging.getLogger(__name__)
 
+# waitress warns "Task queue depth is N" for every request that has to wait for a thread:
+# under a steady load above the thread count that is one log line per request, a flood that
+# costs CPU exactly when the server is busiest. Queueing shows in the request log's latencies.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
 WaitressBodyLimitFactor = 16
 """waitress itself refuses bodies this many times the API limit before buffering them, so a
 huge upload is cut off early while moderately oversized ones still get a SCIM 413."""
