@@ -358,27 +358,23 @@ _cached_texts: OrderedDict[tuple[str, str], None] = OrderedDict()
 _cached_lock = threading.Lock()
 
 
-def fetch_rows(store: Store, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def fetch_rows(
+    store: Store, sql: str, params: dict[str, Any], filter_built: bool = False
+) -> list[tuple[Any, ...]]:
     """The rows of a raw SELECT (``$name`` parameters bound from ``params``) as plain tuples,
     in the caller's db_session, without starting a write transaction.
 
     ``db.select`` builds a new row class on every call, which costs more than a short
     statement itself; this takes the same path Pony's raw SQL takes (``_exec_raw_sql``, whose
-    signature is fixed by the pinned Pony release) and leaves the rows as they come."""
-    cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
-    return [tuple(row) for row in cursor.fetchall()]
-
-
-def select_values(store: Store, sql: str, params: dict[str, Any], forget: bool = True) -> list[Any]:
-    """``fetch_rows``, a single column's values unwrapped. A filter-built text
-    (``forget=True``) is kept parsed among the ``MAX_CACHED_TEXTS`` most recent; texts of a
-    bounded variety (``forget=False``) stay in Pony's cache."""
+    signature is fixed by the pinned Pony release) and leaves the rows as they come. A text
+    built from a client's filter (``filter_built``) is kept parsed only among the
+    ``MAX_CACHED_TEXTS`` most recent; fixed texts stay in Pony's cache."""
     try:
-        rows = fetch_rows(store, sql, params)
+        cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
+        return [tuple(row) for row in cursor.fetchall()]
     finally:
-        if forget:
+        if filter_built:
             _remember(store, sql)
-    return [row[0] for row in rows] if rows and len(rows[0]) == 1 else rows
 
 
 def _remember(store: Store, sql: str) -> None:
@@ -397,22 +393,23 @@ def _remember(store: Store, sql: str) -> None:
 
 def page_of_rows(
     store: Store,
-    table: str,
+    source: tuple[str, str],
     columns: tuple[str, ...],
-    base: str,
+    condition: str,
     params: dict[str, Any],
     paging: tuple[str, int, int],
 ) -> tuple[list[tuple[Any, ...]], int]:
-    """The rows of one page (``columns`` of ``table``, whose alias ``base`` uses in
-    "FROM ... <alias> WHERE ...") in order, and the full match count.
+    """The rows of one page (``columns`` of ``source``, a (table, alias) pair, that meet the
+    filter-built ``condition``) in order, and the full match count.
 
     ``paging`` is (ORDER BY text, 1-based start index, count). Past the first page the page
     is chosen by ids first (walking an index for ids is far cheaper than walking whole rows
     past a deep OFFSET) and its rows read by id, in the same statement. The page is read
     before any COUNT: an IdP's lookup (``startIndex=1``, a page not filled) then knows the
     total without a second statement over the same filter."""
+    table, alias = source
     order, start_index, count = paging
-    alias = base.split(" WHERE ", 1)[0].rsplit(" ", 1)[1]
+    base = f'FROM "{table}" {alias} WHERE {condition}'
     wanted = ", ".join(f'{alias}."{column}"' for column in columns)
     rows: list[tuple[Any, ...]] = []
     if count > 0:
@@ -425,12 +422,11 @@ def page_of_rows(
                 f'SELECT {wanted} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}) '
                 f"ORDER BY {order}"
             )
-        rows = fetch_rows(store, sql, page)
-        _remember(store, sql)
+        rows = fetch_rows(store, sql, page, filter_built=True)
         if start_index == 1 and len(rows) < count:
             return rows, len(rows)
-    total = int(select_values(store, f"SELECT COUNT(*) {base}", params)[0])
-    return rows, total
+    count_sql = f"SELECT COUNT(*) {base}"
+    return rows, int(fetch_rows(store, count_sql, params, filter_built=True)[0][0])
 
 
 def chunked_in(

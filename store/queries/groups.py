@@ -18,10 +18,10 @@ from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
     chunked_in,
+    fetch_rows,
     group_filter,
     order_by,
     page_of_rows,
-    select_values,
     sql_datetime,
     sql_json,
 )
@@ -39,7 +39,7 @@ def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[Member
             'SELECT m."group", u."id", u."user_name", u."user_name_key" '
             f'FROM "scim_membership" m JOIN "scim_user" u ON u."id" = m."user" WHERE {condition}'
         )
-        for group_id, user_id, user_name, key in select_values(store, sql, params, forget=False):
+        for group_id, user_id, user_name, key in fetch_rows(store, sql, params):
             found[group_id].append((key or "", user_id, user_name))
     return {
         gid: tuple(MemberRef(uid, name) for _key, uid, name in sorted(rows))
@@ -83,10 +83,10 @@ def list_groups(
     start_index = min(max(start_index, 1), MAX_OFFSET)
     count = max(count, 0)
     where = group_filter(criteria, store.provider)
-    base = f'FROM "scim_group" {GROUPS.alias} WHERE {where.sql}'
     order = order_by(sort, GROUPS, store.provider)
     paging = (order, start_index, count)
-    rows, total = page_of_rows(store, "scim_group", _COLUMNS, base, where.params, paging)
+    source = ("scim_group", GROUPS.alias)
+    rows, total = page_of_rows(store, source, _COLUMNS, where.sql, where.params, paging)
     ids = [row[0] for row in rows]
     members = members_of(store, ids) if include_members and ids else {}
     items = tuple(

@@ -18,9 +18,9 @@ from store.errors import NotFound
 from store.queries.filtering import (
     USERS,
     chunked_in,
+    fetch_rows,
     order_by,
     page_of_rows,
-    select_values,
     sql_datetime,
     sql_json,
     user_filter,
@@ -50,7 +50,7 @@ def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef
             'SELECT m."user", g."id", g."display_name", g."display_name_key" '
             f'FROM "scim_membership" m JOIN "scim_group" g ON g."id" = m."group" WHERE {condition}'
         )
-        for user_id, group_id, name, key in select_values(store, sql, params, forget=False):
+        for user_id, group_id, name, key in fetch_rows(store, sql, params):
             found[user_id].append((key, group_id, name))
     return {
         uid: tuple(GroupRef(gid, name) for _key, gid, name in sorted(rows))
@@ -106,10 +106,11 @@ def list_users(
     start_index = min(max(start_index, 1), MAX_OFFSET)
     count = max(count, 0)
     where = user_filter(criteria, store.provider)
-    base = f'FROM "scim_user" {USERS.alias} WHERE u."deleted_at" IS NULL AND {where.sql}'
+    live = f'{USERS.alias}."deleted_at" IS NULL AND {where.sql}'
     order = order_by(sort, USERS, store.provider)
     paging = (order, start_index, count)
-    rows, total = page_of_rows(store, "scim_user", _COLUMNS, base, where.params, paging)
+    source = ("scim_user", USERS.alias)
+    rows, total = page_of_rows(store, source, _COLUMNS, live, where.params, paging)
     groups = groups_of(store, [row[0] for row in rows]) if rows else {}
     items = tuple(_row_record(row, groups.get(row[0], ())) for row in rows)
     return Page(items=items, total=total, start_index=start_index)
