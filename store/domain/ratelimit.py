@@ -29,3 +29,13 @@ def decide(tat: float | None, now: float, requests_per_minute: int, burst: int) 
     if current - now > tolerance:
         return Decision(False, current, (current - tolerance) - now)
     return Decision(True, current + step, 0.0)
+
+
+def sql_rule(tat: str, now: str, step: str, burst: str, greatest: str) -> tuple[str, str]:
+    """``decide`` rendered in SQL over the given expressions, for a store that must admit and
+    advance in one statement: (the condition under which the request is admitted, the TAT
+    after admitting it). ``step`` is ``interval``'s value, ``greatest`` the dialect's
+    two-argument maximum; an absent bucket is the caller's to treat as admitted at
+    ``now + step``, as ``decide`` does."""
+    current = f"{greatest}({tat}, {now})"
+    return f"{current} - {now} <= {step} * {burst}", f"{current} + {step}"

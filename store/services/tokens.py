@@ -196,62 +196,99 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 # Bound parameters only: every $name below is a Python name of this module, never caller text.
 # The hot path runs these statements directly; building Pony entities for two rows would cost
 # more than the statements themselves on every SCIM request.
-_LOOKUP_COLUMNS = 't."id", t."name", t."secret_hash", t."revoked_at", t."rate_limit", t."last_used"'
+_ROW_COLUMNS = '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used"'
 TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
-_LOOKUP = {
-    # SQLite: an unlocked read; the bucket is locked afterwards, and only for a valid token,
-    # so a flood of bad tokens never queues for the write lock.
-    "sqlite": f'SELECT {_LOOKUP_COLUMNS} FROM "scim_token" t WHERE t."secret_hash" = $digest',
-    # PostgreSQL: one round trip finds the token and locks its bucket row. The transaction
-    # only advances rate-limit state (and Last Used at most once a minute): losing its last
-    # few milliseconds in a crash is harmless, so it does not wait for its WAL flush. Every
-    # SCIM change keeps a synchronous commit (SET LOCAL ends with this transaction).
-    "postgres": "SET LOCAL synchronous_commit TO OFF; "
-    f'SELECT {_LOOKUP_COLUMNS}, b."tat" FROM "scim_token" t LEFT JOIN LATERAL ('
-    'SELECT "tat" FROM "rate_bucket" WHERE "key" = $prefix::text || t."id"::text FOR UPDATE'
-    ') b ON TRUE WHERE t."secret_hash" = $digest',
-}
+# SQLite: an unlocked read; the bucket is then locked (the write lock) and advanced by
+# ``_consume``, only for a valid token, so a flood of bad tokens never queues for the lock.
+_LOOKUP_SQLITE = f'SELECT {_ROW_COLUMNS} FROM "scim_token" WHERE "secret_hash" = $digest'
+# PostgreSQL: one statement, sent as one message outside any open transaction, finds the token
+# and advances its bucket with ``ratelimit.decide``'s rule rendered in SQL (upsert: a new
+# bucket is admitted). The bucket row is locked only while the server runs the statement, never
+# across a round trip to this process, so requests of one token do not queue behind a busy
+# Python thread. It only advances rate-limit state (and Last Used at most once a minute):
+# losing its last few milliseconds in a crash is harmless, so it does not wait for its WAL
+# flush (SET LOCAL ends with the statement's implicit transaction). Every SCIM change keeps a
+# synchronous commit. The TAT column is NULL when the token was refused (or is revoked).
+_STEP = 'CAST(60 AS DOUBLE PRECISION) / GREATEST(1, COALESCE("rate_limit", $default_rpm))'
+_ADMITTED, _NEXT_TAT = ratelimit.sql_rule(
+    tat='b."tat"',
+    now="$now::float8",
+    step="(SELECT step FROM t)",
+    burst="$burst",
+    greatest="GREATEST",
+)
+_ADMIT_POSTGRES = (
+    "SET LOCAL synchronous_commit TO OFF; "
+    f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
+    'WHERE "secret_hash" = $digest), '
+    'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
+    'SELECT $prefix::text || t."id"::text, $now::float8 + t.step FROM t '
+    'WHERE t."revoked_at" IS NULL '
+    f'ON CONFLICT ("key") DO UPDATE SET "tat" = {_NEXT_TAT} WHERE {_ADMITTED} '
+    'RETURNING b."tat") '
+    f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
+)
 _BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
 _BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
 _ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
 _CREATE = 'INSERT INTO "rate_bucket" ("key", "tat") VALUES ($key, $tat)'
 _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
-_UNREAD: Any = object()
-
-
-def _lookup(store: Store, digest: str) -> tuple[Any, Any]:
-    """The token row with this hash (None when there is none) and, when the statement
-    already locked it, its bucket's TAT (None: no bucket row yet); ``_UNREAD`` otherwise."""
-    params = {"digest": digest, "prefix": TOKEN_BUCKET_PREFIX}
-    if store.provider == "postgres":
-        row = store.db.execute(_LOOKUP["postgres"], {}, params).fetchone()
-        return (None, _UNREAD) if row is None else (row[:6], row[6])
-    rows = fetch_rows(store, _LOOKUP["sqlite"], params)
-    return (rows[0] if rows else None), _UNREAD
 
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
-    row: Any = None
-    held = _UNREAD
-    if not reason:
-        row, held = _lookup(store, hash_secret(secret))
-        if row is None or not hashes_match(row[2], secret):
-            reason = "unknown"
-        elif row[3] is not None:
-            reason = "revoked"
     if reason:
         return _count_failure(store, f"authfail:{client}", reason)
-    token_id, name, _digest, _revoked, rate_limit, last_used = row
+    if store.provider == "postgres":
+        return _authenticate_postgres(store, secret, client)
+    rows = fetch_rows(store, _LOOKUP_SQLITE, {"digest": hash_secret(secret)})
+    row = rows[0] if rows else None
+    if row is None or not hashes_match(row[2], secret):
+        return _count_failure(store, f"authfail:{client}", "unknown")
+    token_id, name, _digest, revoked_at, rate_limit, last_used = row
+    if revoked_at is not None:
+        return _count_failure(store, f"authfail:{client}", "revoked")
     limit = rate_limit or store.settings.rate_limit.requests_per_minute
     burst = store.settings.rate_limit.burst
-    decision, now = _consume(store, _token_bucket(token_id), limit, burst, held)
+    decision, now = _consume(store, _token_bucket(token_id), limit, burst)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
+    _mark_used(store, token_id, last_used, now)
+    return AuthResult(True, "", token_id, name)
+
+
+def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult:
+    settings = store.settings.rate_limit
+    now = store.clock()
+    params = {
+        "digest": hash_secret(secret),
+        "prefix": TOKEN_BUCKET_PREFIX,
+        "now": _epoch(now),
+        "default_rpm": settings.requests_per_minute,
+        "burst": max(0, settings.burst),
+    }
+    rows = fetch_rows(store, _ADMIT_POSTGRES, params)
+    row = rows[0] if rows else None
+    if row is None or not hashes_match(row[2], secret):
+        return _count_failure(store, f"authfail:{client}", "unknown")
+    token_id, name, _digest, revoked_at, rate_limit, last_used, admitted = row
+    if revoked_at is not None:
+        return _count_failure(store, f"authfail:{client}", "revoked")
+    if admitted is None:
+        # Refused: how long until one more fits, from the bucket as it is now.
+        limit = rate_limit or settings.requests_per_minute
+        found = fetch_rows(store, _BUCKET, {"key": _token_bucket(token_id)})
+        tat = float(found[0][0]) if found else None
+        decision = ratelimit.decide(tat, _epoch(store.clock()), limit, settings.burst)
+        return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
+    _mark_used(store, token_id, last_used, now)
+    return AuthResult(True, "", token_id, name)
+
+
+def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
         store.db.execute(_LAST_USED, {}, params)
-    return AuthResult(True, "", token_id, name)
 
 
 def _token_bucket(token_id: int) -> str:
@@ -287,21 +324,16 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     return AuthResult(False, reason)
 
 
-def _consume(
-    store: Store, key: str, per_minute: int, burst: int, held: Any = _UNREAD
-) -> tuple[Any, datetime]:
+def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:
     """Lock the bucket row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that
     ``execute`` takes), decide, and advance it; returns the decision and the time it was
-    judged at. ``held`` is the TAT when the caller's statement already locked the row (None:
-    there is no row). A concurrent first insert of the same key loses on the primary key and
-    the transaction is retried, then finds the row. The clock is read after the lock: a
-    request that waited for another must not be judged at the time it started waiting."""
+    judged at. A concurrent first insert of the same key loses on the primary key and the
+    transaction is retried, then finds the row. The clock is read after the lock: a request
+    that waited for another must not be judged at the time it started waiting."""
     db = store.db
-    if held is _UNREAD:
-        found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
-        held = None if found is None else found[0]
+    found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
     now = store.clock()
-    tat = None if held is None else float(held)
+    tat = None if found is None else float(found[0])
     decision = ratelimit.decide(tat, _epoch(now), per_minute, burst)
     if decision.allowed:
         db.execute(_CREATE if tat is None else _ADVANCE, {}, {"key": key, "tat": decision.new_tat})
