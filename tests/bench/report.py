@@ -30,9 +30,11 @@ def print_header(commit: str, cpus: int, python: str, sizes: Any) -> None:
     print("TridentStack Control SCIM benchmark")
     print(f"commit {commit}; {cpus} CPU(s) (nproc), {_cpu_model()}; Python {python}; "
           f"{platform.system()} {platform.release()}")  # fmt: skip
-    print(f"dataset {sizes.users} users; group grows to {sizes.group}; {sizes.requests} "
-          f"requests per operation; {sizes.threads} client threads; server: {sizes.server_threads} waitress threads, "
-          f"client and server on this machine")  # fmt: skip
+    print(
+        f"dataset {sizes.users} users; group grows to {sizes.group}; {sizes.requests} "
+        f"requests per operation; {sizes.threads} client threads; server: "
+        f"{sizes.server_threads} waitress threads, client and server on this machine"
+    )
     print("load average before the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 

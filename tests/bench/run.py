@@ -39,6 +39,7 @@ from tests.bench.report import print_header, print_table
 from tests.bench.scenarios import (
     Bench,
     Row,
+    authenticated_floor,
     ceiling,
     compared,
     creates,
@@ -120,6 +121,8 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
         ceilings.append(ceiling(bench, path, sizes.requests))
 
     rows: list[Row] = []
+    next_ceiling()
+    rows.append(against_ceiling(authenticated_floor(bench, sizes.requests)))
     next_ceiling()
     create_row, created = creates(bench, seeded, sizes.requests)
     rows.append(against_ceiling(create_row))

@@ -71,6 +71,16 @@ def ceiling(bench: Bench, path: str, count: int) -> Row:
                   {200})  # fmt: skip
 
 
+def authenticated_floor(bench: Bench, count: int) -> Row:
+    """A SCIM endpoint that does no work of its own (a static document): what every SCIM
+    operation pays before its own work, i.e. the bearer token check with its database-shared
+    rate limit, and the request log."""
+    run = bench.drive(lambda c, i: c.get(SCIM + "/ServiceProviderConfig").status, count)
+    return row_of("authenticated no-op (GET /ServiceProviderConfig)", run, {200},
+                  ["the floor of every SCIM operation: token check, shared rate limit, "
+                   "request log"])  # fmt: skip
+
+
 def compared(row: Row, ceiling_row: Row) -> Row:
     """``row`` with its rate as a fraction of the ceiling measured just before it."""
     row.ratio = row.rate / ceiling_row.rate if ceiling_row.rate else None
