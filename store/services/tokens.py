@@ -176,10 +176,11 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
     """Verify the bearer token of one SCIM request and apply the rate limits.
 
     One short transaction: the token is looked up by hash and compared in constant time,
-    then exactly one bucket row is locked and advanced: the token's on success, the client
-    address's on failure. A valid token is never refused for its address's failures: behind
-    a reverse proxy every IdP may share one address, and one IdP holding a stale token must
-    not lock out the others."""
+    then exactly one bucket row is locked and advanced: the token's on success (on
+    PostgreSQL in the same statement as the lookup), the client address's on failure. A
+    valid token is never refused for its address's failures: behind a reverse proxy every
+    IdP may share one address, and one IdP holding a stale token must not lock out the
+    others."""
     reason, secret = parse_bearer(authorization_header)
     result = _authenticate(store, reason, secret, (client or "unknown")[:200])
     if not result.ok:
