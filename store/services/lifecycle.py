@@ -14,7 +14,7 @@ from store.context import Store
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
-from store.queries.filtering import fetch_rows
+from store.queries.filtering import fetch_rows, sql_timestamp
 from store.services.audit import record_event
 from store.tx import transaction
 
@@ -84,15 +84,22 @@ def recompute_user_roles(
     return diff.changed
 
 
+_END_SESSIONS = (
+    'UPDATE "control_session" SET "ended_at" = $now, "end_reason" = $reason '
+    'WHERE "user" = $user_id AND "ended_at" IS NULL'
+)
+
+
 def end_user_sessions(store: Store, user: Any, reason: str) -> int:
-    """End every open session of the user; their next request is sent to sign in."""
-    now = store.clock()
-    ended = 0
-    for session in store.db.Session.select(lambda s: s.user == user and s.ended_at is None):
-        session.ended_at = now
-        session.end_reason = reason[:128]
-        ended += 1
-    return ended
+    """End every open session of the user; their next request is sent to sign in. One
+    statement, whatever the number of sessions (no caller holds Session entities of the user
+    in the same transaction, which would not see it)."""
+    params = {
+        "now": sql_timestamp(store, store.clock()),
+        "reason": reason[:128],
+        "user_id": user.id,
+    }
+    return int(store.db.execute(_END_SESSIONS, {}, params).rowcount)
 
 
 def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
