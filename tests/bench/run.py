@@ -4,8 +4,10 @@ For SQLite (a fresh file) and PostgreSQL (a fresh database, when 127.0.0.1:5432 
 starts ``trident-scim serve --no-worker`` (the configured default of waitress threads unless
 BENCH_SERVER_THREADS says otherwise), seeds the dataset through the store,
 then measures over HTTP: creates, userName filters, PATCH active, the paged listing of every
-user, single-member group adds up to a large group, session checks, and a trivial endpoint of
-the same server as the ceiling. Sizes come from the environment:
+user, single-member group adds up to a large group, session checks, a trivial endpoint of the
+same server as the ceiling, and an authenticated no-op (what every SCIM request pays for its
+token check, shared rate limit and request log before its own work). Sizes come from the
+environment:
 
   BENCH_USERS     users in the dataset (default 20000; the targets speak of 100000)
   BENCH_GROUP     members the benchmark group grows to (default 10000, at most BENCH_USERS)
