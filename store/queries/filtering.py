@@ -20,8 +20,8 @@ import json
 import math
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -427,6 +427,22 @@ def page_of_rows(
             return rows, len(rows)
     count_sql = f"SELECT COUNT(*) {base}"
     return rows, int(fetch_rows(store, count_sql, params, filter_built=True)[0][0])
+
+
+def linked(
+    store: Store, select_from: str, column: str, ids: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Memberships seen from one side: ``select_from`` (a SELECT ... FROM without WHERE)
+    yields (owner id, other id, other's name, other's folded name) for the owners whose
+    ``column`` is among ``ids``. Returns each owner's (other id, name) pairs ordered by folded
+    name then id, reading 500 owners per statement."""
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for condition, params in chunked_in(column, list(dict.fromkeys(ids))):
+        for owner, other, name, key in fetch_rows(
+            store, f"{select_from} WHERE {condition}", params
+        ):
+            found[owner].append((key or "", other, name))
+    return {owner: [(o, n) for _k, o, n in sorted(rows)] for owner, rows in found.items()}
 
 
 def chunked_in(

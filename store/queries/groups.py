@@ -7,7 +7,6 @@ write.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,9 +16,8 @@ from store.domain.ids import is_resource_id
 from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
-    chunked_in,
-    fetch_rows,
     group_filter,
+    linked,
     order_by,
     page_of_rows,
     sql_datetime,
@@ -29,22 +27,16 @@ from store.queries.users import MAX_OFFSET, plain
 from store.records import GroupRecord, MemberRef, Page
 from store.tx import read
 
+_MEMBERS_OF = (
+    'SELECT m."group", u."id", u."user_name", u."user_name_key" '
+    'FROM "scim_membership" m JOIN "scim_user" u ON u."id" = m."user"'
+)
+
 
 def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[MemberRef, ...]]:
     """The members of several groups in one query (per 500 groups)."""
-    ids = list(dict.fromkeys(group_ids))
-    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for condition, params in chunked_in('m."group"', ids):
-        sql = (
-            'SELECT m."group", u."id", u."user_name", u."user_name_key" '
-            f'FROM "scim_membership" m JOIN "scim_user" u ON u."id" = m."user" WHERE {condition}'
-        )
-        for group_id, user_id, user_name, key in fetch_rows(store, sql, params):
-            found[group_id].append((key or "", user_id, user_name))
-    return {
-        gid: tuple(MemberRef(uid, name) for _key, uid, name in sorted(rows))
-        for gid, rows in found.items()
-    }
+    found = linked(store, _MEMBERS_OF, 'm."group"', group_ids)
+    return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
 def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupRecord:

@@ -6,7 +6,6 @@ visible, because IdPs look a user up before creating it. Reads never write.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,8 +16,7 @@ from store.domain.names import fold
 from store.errors import NotFound
 from store.queries.filtering import (
     USERS,
-    chunked_in,
-    fetch_rows,
+    linked,
     order_by,
     page_of_rows,
     sql_datetime,
@@ -41,21 +39,16 @@ def plain(value: Any) -> Any:
     return value
 
 
+_GROUPS_OF = (
+    'SELECT m."user", g."id", g."display_name", g."display_name_key" '
+    'FROM "scim_membership" m JOIN "scim_group" g ON g."id" = m."group"'
+)
+
+
 def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef, ...]]:
     """The groups of several users in one query, each user's ordered by name then id."""
-    ids = list(dict.fromkeys(user_ids))
-    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for condition, params in chunked_in('m."user"', ids):
-        sql = (
-            'SELECT m."user", g."id", g."display_name", g."display_name_key" '
-            f'FROM "scim_membership" m JOIN "scim_group" g ON g."id" = m."group" WHERE {condition}'
-        )
-        for user_id, group_id, name, key in fetch_rows(store, sql, params):
-            found[user_id].append((key, group_id, name))
-    return {
-        uid: tuple(GroupRef(gid, name) for _key, gid, name in sorted(rows))
-        for uid, rows in found.items()
-    }
+    found = linked(store, _GROUPS_OF, 'm."user"', user_ids)
+    return {uid: tuple(GroupRef(gid, name) for gid, name in pairs) for uid, pairs in found.items()}
 
 
 def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None) -> UserRecord:
