@@ -113,32 +113,18 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
             recompute_user_roles(store, user, actor)
         return False
     user.active = active
-    if active:
-        recompute_user_roles(store, user, actor)
-        record_event(
-            store,
-            actor,
-            "user.reactivated",
-            "user",
-            user.id,
-            user.user_name,
-            before={"active": False},
-            after={"active": True},
-            detail=reason,
-        )
-        return True
-    sessions = end_user_sessions(store, user, reason)
-    recompute_user_roles(store, user, actor)
+    ended = 0 if active else end_user_sessions(store, user, reason)
+    recompute_user_roles(store, user, actor)  # IdP roles go, or come back from memberships
     record_event(
         store,
         actor,
-        "user.deactivated",
+        "user.reactivated" if active else "user.deactivated",
         "user",
         user.id,
         user.user_name,
-        before={"active": True},
-        after={"active": False},
-        detail=f"{reason}; {sessions} session(s) ended",
+        before={"active": not active},
+        after={"active": active},
+        detail=reason if active else f"{reason}; {ended} session(s) ended",
     )
     return True
 
