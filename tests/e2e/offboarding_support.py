@@ -282,6 +282,12 @@ def operator(live: LiveServer, store_url: str, tmp_path: Path,
     return Operator(config, capsys)
 
 
+MAPPED_OPERATOR = ("operator", "idp", "Engineering")
+"""The role the operator's mapping gives through the IdP group Engineering."""
+VIEWER_MANUAL = ("viewer", "manual", None)
+"""A role granted by hand in Control, which sync never touches."""
+
+
 def roles_of(shown: Body) -> set[tuple[str, str, str | None]]:
     """(role, source, IdP group as mapped) of a ``user show --json`` document."""
     return {(r["name"], r["source"], r["group"]) for r in shown["roles"]}

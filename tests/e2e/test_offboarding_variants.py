@@ -18,8 +18,10 @@ from tests.e2e.conftest import LiveServer, error_of
 from tests.e2e.offboarding_support import (
     ENTRA,
     JUMPCLOUD,
+    MAPPED_OPERATOR,
     OKTA,
     PATCH,
+    VIEWER_MANUAL,
     Dialect,
     Idp,
     Operator,
@@ -30,9 +32,6 @@ from tests.e2e.offboarding_support import (
 )
 
 idp, operator = offboarding_support.idp, offboarding_support.operator  # fixtures
-
-OPERATOR_VIA_ENG = ("operator", "idp", "Engineering")
-VIEWER_MANUAL = ("viewer", "manual", None)
 
 
 def _onboard(provider: Idp, operator: Operator, name: str, external_id: str) -> tuple[str, str]:
@@ -65,7 +64,7 @@ def test_okta_full_replace_put(
 
     on = okta.http.put(f"/Users/{user_id}", dict(profile, active=True))
     assert on.status == 200 and on.json["active"] is True, on.raw
-    assert roles_of(operator.show(name)) == {OPERATOR_VIA_ENG, VIEWER_MANUAL}
+    assert roles_of(operator.show(name)) == {MAPPED_OPERATOR, VIEWER_MANUAL}
     signed_out(live, cookie)
     assert signed_in(live, operator.start_session(name), name) == ["operator", "viewer"]
 
@@ -92,7 +91,7 @@ def test_create_matching_an_inactive_user_restores_it_in_place(
     assert again.json["id"] == user_id and again.json["active"] is True
     assert again.json["userName"] == name.upper()  # returned exactly as sent
     shown = operator.show(user_id)
-    assert roles_of(shown) == {OPERATOR_VIA_ENG, VIEWER_MANUAL}
+    assert roles_of(shown) == {MAPPED_OPERATOR, VIEWER_MANUAL}
     assert events(shown, "user.restored") and events(shown, "user.reactivated")
     assert okta.members(group_id) == {user_id}
     signed_out(live, cookie)
@@ -191,7 +190,7 @@ def test_jumpcloud_removal_from_last_managed_group(
     jc.add(eng, "Engineering", user_id)  # an add while inactive grants nothing
     assert roles_of(operator.show(name)) == {VIEWER_MANUAL}
     jc.set_active(user_id, True)
-    assert roles_of(operator.show(name)) == {OPERATOR_VIA_ENG, VIEWER_MANUAL}
+    assert roles_of(operator.show(name)) == {MAPPED_OPERATOR, VIEWER_MANUAL}
     assert signed_in(live, operator.start_session(name), name) == ["operator", "viewer"]
 
 

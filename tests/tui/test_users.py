@@ -42,6 +42,19 @@ def _roles(store: Store, user_name: str) -> set[tuple[str, str]]:
     return {(r.role, r.source) for r in user_detail(store, user_name).roles}
 
 
+def _many_users(store: Store, count: int) -> None:
+    """``count`` plain users (user0000@example.com ...), written as rows: the lists under test
+    need hundreds, and nothing about them but their number and order matters."""
+    now = datetime(2026, 1, 5, 9, 0)
+    with db_session:
+        for i in range(count):
+            name = f"user{i:04d}@example.com"
+            store.db.User(
+                id=f"u{i:04d}", user_name=name, user_name_key=fold(name), document={},
+                created=now, last_modified=now,
+            )  # fmt: skip
+
+
 async def test_users_show_status_roles_with_source_and_last_change(
     seeded: Seeded, make_app: Callable[..., ControlApp]
 ) -> None:
@@ -114,14 +127,7 @@ async def test_status_filter_cycles_all_active_inactive(
 async def test_long_lists_load_page_by_page(
     tui_store: Store, make_app: Callable[..., ControlApp]
 ) -> None:
-    now = datetime(2026, 1, 5, 9, 0)
-    with db_session:
-        for i in range(230):
-            name = f"user{i:04d}@example.com"
-            tui_store.db.User(
-                id=f"u{i:04d}", user_name=name, user_name_key=fold(name), document={},
-                created=now, last_modified=now,
-            )  # fmt: skip
+    _many_users(tui_store, 230)
     app = make_app(page_size=50)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_users(pilot)
@@ -308,14 +314,7 @@ async def test_refresh_keeps_the_place_in_a_list_longer_than_one_query_page(
 ) -> None:
     from store.queries.directory import MAX_PAGE
 
-    now = datetime(2026, 1, 5, 9, 0)
-    with db_session:
-        for i in range(MAX_PAGE + 120):
-            name = f"user{i:04d}@example.com"
-            tui_store.db.User(
-                id=f"u{i:04d}", user_name=name, user_name_key=fold(name), document={},
-                created=now, last_modified=now,
-            )  # fmt: skip
+    _many_users(tui_store, MAX_PAGE + 120)
     app = make_app(page_size=300)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_users(pilot)
