@@ -37,17 +37,17 @@ def _epoch(value: datetime | None) -> float:
 def _worker_families() -> dict[str, GaugeMetricFamily]:
     return {
         "last_run": _gauge("worker_job_last_run_timestamp_seconds",
-                           "Start of the job's latest run", ["job"]),
+                           "Start of the job's latest run", ["worker_job"]),
         "last_ok": _gauge("worker_job_last_success_timestamp_seconds",
-                          "Start of the job's latest successful run (0: never)", ["job"]),
+                          "Start of the job's latest successful run (0: never)", ["worker_job"]),
         "last_error": _gauge("worker_job_last_failure_timestamp_seconds",
-                             "Start of the job's latest failed run (0: never)", ["job"]),
+                             "Start of the job's latest failed run (0: never)", ["worker_job"]),
         "duration": _gauge("worker_job_last_duration_seconds",
-                           "How long the job's latest run took (absent while it runs)", ["job"]),
+                           "How long the job's latest run took (absent while it runs)", ["worker_job"]),
         "outcome": _gauge("worker_job_last_outcome", "1 for the outcome of the job's "
-                          "latest run (running, ok or error)", ["job", "outcome"]),
+                          "latest run (running, ok or error)", ["worker_job", "outcome"]),
         "runs": _gauge("worker_job_runs", "Runs kept in the worker's history "
-                       "([worker] job_run_retention_days), by outcome", ["job", "outcome"]),
+                       "([worker] job_run_retention_days), by outcome", ["worker_job", "outcome"]),
     }  # fmt: skip
 
 

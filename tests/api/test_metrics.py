@@ -87,17 +87,21 @@ def test_metrics_report_requests_sessions_worker_tokens_and_deactivations(
     assert value(samples, "trident_scim_session_checks_total", result="ok") == 1
     assert value(samples, "trident_scim_session_checks_total", result="ended") == 1
     assert value(samples, "trident_scim_session_checks_total", result="missing") == 1
-    assert value(samples, "trident_scim_worker_job_last_outcome", job="session_expiry",
+    assert value(samples, "trident_scim_worker_job_last_outcome", worker_job="session_expiry",
                  outcome="ok") == 1  # fmt: skip
     assert (
-        value(samples, "trident_scim_worker_job_last_duration_seconds", job="session_expiry") == 2
+        value(samples, "trident_scim_worker_job_last_duration_seconds", worker_job="session_expiry")
+        == 2
     )
     assert value(samples, "trident_scim_worker_job_last_success_timestamp_seconds",
-                 job="reconcile_roles") == 0  # fmt: skip
+                 worker_job="reconcile_roles") == 0  # fmt: skip
     assert value(samples, "trident_scim_worker_job_last_failure_timestamp_seconds",
-                 job="reconcile_roles") > 0  # type: ignore[operator]  # fmt: skip
+                 worker_job="reconcile_roles") > 0  # type: ignore[operator]  # fmt: skip
     assert (
-        value(samples, "trident_scim_worker_job_runs", job="reconcile_roles", outcome="error") == 1
+        value(
+            samples, "trident_scim_worker_job_runs", worker_job="reconcile_roles", outcome="error"
+        )
+        == 1
     )
     assert value(samples, "trident_scim_worker_lease_holder", holder="host-a:1:abc") == 1
     assert (
