@@ -43,7 +43,7 @@ def _worker_families() -> dict[str, GaugeMetricFamily]:
         "last_error": _gauge("worker_job_last_failure_timestamp_seconds",
                              "Start of the job's latest failed run (0: never)", ["worker_job"]),
         "duration": _gauge("worker_job_last_duration_seconds",
-                           "How long the job's latest run took (absent while it runs)", ["worker_job"]),
+                           "Length of the job's latest run (absent while it runs)", ["worker_job"]),
         "outcome": _gauge("worker_job_last_outcome", "1 for the outcome of the job's "
                           "latest run (running, ok or error)", ["worker_job", "outcome"]),
         "runs": _gauge("worker_job_runs", "Runs kept in the worker's history "
