@@ -164,8 +164,10 @@ def test_scim_through_nginx_reaches_both_api_processes(pair: Cluster, front: Fro
         assert reply.status == 200 and reply.getheader("Content-Type") == "application/scim+json"
     for server in pair.servers:  # least_conn spread the requests over both processes
         assert _upstream_connections(server.port) >= 1
-    refused = front.get("/scim/v2/Users")
+    refused = front.get("/scim/v2/Users", {"X-Request-Id": "client-chosen-id"})
     assert refused.status == 401 and refused.getheader("WWW-Authenticate", "").startswith("Bearer")
+    request_id = refused.getheader("X-Request-Id", "")  # nginx's own $request_id, 32 hex digits
+    assert len(request_id) == 32 and request_id in json.loads(refused.body)["detail"]  # type: ignore[attr-defined]
 
 
 def test_auth_request_lets_signed_in_users_through_and_sends_others_to_sign_in(
