@@ -12,6 +12,7 @@ name starts with ``trident_scim_``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -41,6 +42,7 @@ access_log = logging.getLogger("trident_scim.access")
 disable_created_metrics()
 
 
+@functools.lru_cache(maxsize=128)  # templates are few; the regex runs once per template
 def route_label(template: str | None) -> str:
     """``/scim/v2/Users/{user_id:resource_id}`` -> ``/scim/v2/Users/{user_id}``."""
     return UNMATCHED if not template else _CONVERTER.sub(r"{\1}", template)
