@@ -303,3 +303,25 @@ class ActivityStats:
     errors: int  # status >= 400
     by_status: tuple[tuple[int, int], ...]  # (status, count), most frequent first
     last_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """When an active token was last used (None: never), for the age metric."""
+
+    name: str
+    created: datetime
+    last_used: datetime | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class MonitoringSnapshot:
+    """What a metrics scrape reads from the database: shared state no process keeps in
+    memory (worker health, the lease holder, tokens' Last Used, deactivations so far)."""
+
+    at: datetime
+    worker: WorkerHealth
+    run_counts: tuple[tuple[str, str, int], ...]  # job, outcome, runs kept in the history
+    tokens: tuple[TokenUse, ...]
+    deactivations: tuple[tuple[str, int], ...]  # audit actor, users deactivated

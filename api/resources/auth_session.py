@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import falcon
 
+from api.metrics import ApiMetrics
 from store.context import Store
 from store.errors import Unavailable
 from store.records import SessionCheck
@@ -35,9 +36,10 @@ _REASONS = {
 
 
 class AuthSessionResource:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metrics: ApiMetrics | None = None) -> None:
         self._store = store
         self._settings = store.settings.sessions
+        self._metrics = metrics or ApiMetrics()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.set_header("Cache-Control", "no-store")
@@ -46,10 +48,12 @@ class AuthSessionResource:
         try:
             check = self._check(req)
         except Unavailable:
+            self._metrics.session_checked("unavailable")
             resp.status = falcon.HTTP_503
             resp.set_header("Retry-After", "2")
             resp.data = _json({"error": "session store unavailable"})
             return
+        self._metrics.session_checked("ok" if check.valid else check.reason)
         if not check.valid:
             self._refuse(resp, check.reason)
             return
