@@ -187,7 +187,7 @@ class _GroupEdit:
         group = self.group
         if kind == "rename":
             name, key = _name(value, kept=trim(group.display_name))
-            if name != group.display_name:
+            if name != group.display_name or key != group.display_name_key:  # stale key too
                 _check_unique(self.store, group, key, None)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from store.context import Store
+from store.services.lifecycle import deactivate_user, reactivate_user
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
 from store.services.sessions import start_session
 from tests.api.conftest import GROUP_URN, USER_URN, Scim, assert_scim_error, patch_op
@@ -310,3 +311,19 @@ def test_group_name_uniqueness_follows_the_same_rule(
         assert result.status_code == 201, result.text
         found = scim.get("/Groups", params={"filter": f'displayName eq "{second}"'}).json
         assert [g["displayName"] for g in found["Resources"]] == [second]
+
+
+@pytest.mark.parametrize("operator_sets", [True, False])
+def test_an_operator_gives_an_unassigned_active_a_value(
+    scim: Scim, api_store: Store, operator_sets: bool
+) -> None:
+    user, _ = _privileged(scim, api_store, "jane@example.com")
+    path = f"/Users/{user['id']}"
+    scim.patch(path, patch_op({"op": "remove", "path": "active"}))
+    change = reactivate_user if operator_sets else deactivate_user
+    assert change(api_store, user["id"], OPERATOR) is True
+    assert scim.get(path).json["active"] is operator_sets
+    flip = {"op": "replace", "path": "active", "value": not operator_sets}
+    assert scim.patch(path, patch_op(flip)).json["active"] is (not operator_sets)
+    change(api_store, user["id"], OPERATOR)  # a value again: no unassigned mark lingers
+    assert scim.get(path).json["active"] is operator_sets

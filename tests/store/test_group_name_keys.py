@@ -16,6 +16,8 @@ from store.db import parse_database_url
 from store.domain.names import fold, group_key
 from store.group_name_keys import ACTOR, recompute_group_name_keys
 from store.queries.identity import audit_events
+from store.records import MembershipChange
+from store.services.groups import change_group
 from tests.store.identity_factories import make_user, roles_of
 
 T0 = datetime(2026, 1, 5, 9, 0, 0)
@@ -110,3 +112,12 @@ def test_a_database_already_on_group_keys_is_left_as_it_is(store: Store, store_u
         connection.close()
     assert _keys(store) == before and roles_of(store, jane) == {("operator", "idp")}
     assert (report.groups_rekeyed, report.mappings_rekeyed, report.assignments_removed) == (0, 0, 0)
+
+
+def test_a_rename_to_the_same_name_heals_a_stale_key(store: Store) -> None:
+    """Okta re-sends the group name with every membership change: a group still on its old
+    key gets the new one then, even before the upgrade step ran."""
+    group_id = _old_group(store, "Straße Team", (), age=1)
+    rename = [MembershipChange("rename", value="Straße Team")]
+    change_group(store, group_id, lambda _group: rename, "token:okta")
+    assert _keys(store)[0][group_id] == ("Straße Team", "straße team")
