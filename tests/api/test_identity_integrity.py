@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from store.context import Store
+from store.errors import InvalidInput
 from store.services.lifecycle import deactivate_user, reactivate_user
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
 from store.services.sessions import start_session
@@ -327,3 +328,10 @@ def test_an_operator_gives_an_unassigned_active_a_value(
     assert scim.patch(path, patch_op(flip)).json["active"] is (not operator_sets)
     change(api_store, user["id"], OPERATOR)  # a value again: no unassigned mark lingers
     assert scim.get(path).json["active"] is operator_sets
+
+
+def test_a_mapping_for_a_deceiving_group_name_is_refused(api_store: Store) -> None:
+    ensure_default_roles(api_store)
+    with pytest.raises(InvalidInput, match="U\\+200B"):
+        set_mapping(api_store, "Ad\u200bmins", "admin", OPERATOR)
+    assert set_mapping(api_store, "  Admins ", "admin", OPERATOR).group_name == "Admins"
