@@ -14,7 +14,7 @@ from pony.orm import db_session
 from store.context import Store
 from store.db import parse_database_url
 from store.domain.names import fold, group_key
-from store.group_name_keys import ACTOR, recompute_group_name_keys
+from store.group_name_keys import ACTOR, RekeyReport, recompute_group_name_keys
 from store.queries.identity import audit_events
 from store.records import MembershipChange
 from store.services.groups import change_group
@@ -30,6 +30,17 @@ def _connect(url: str) -> Any:
     return psycopg2.connect(
         host=args["host"], port=args["port"], user=args["user"], dbname=args["database"]
     )
+
+
+def _upgrade(url: str) -> RekeyReport:
+    """The step on its own connection, committed, as a migration runs it."""
+    connection = _connect(url)
+    try:
+        report = recompute_group_name_keys(connection, T0)
+        connection.commit()
+        return report
+    finally:
+        connection.close()
 
 
 def _old_group(store: Store, name: str, members: tuple[str, ...], age: int) -> str:
@@ -76,12 +87,7 @@ def test_keys_move_to_group_key_and_look_alike_roles_go(store: Store, store_url:
     cafe = _old_group(store, "Cafe\u0301", (cas,), age=1)  # decomposed é
     _old_mapping(store, "Café", "viewer", (cas,))
 
-    connection = _connect(store_url)
-    try:
-        report = recompute_group_name_keys(connection, T0)
-        connection.commit()
-    finally:
-        connection.close()
+    report = _upgrade(store_url)
 
     groups, mappings, vias = _keys(store)
     assert groups[lookalike] == ("Ａdmins", "ａdmins")
@@ -104,12 +110,7 @@ def test_a_database_already_on_group_keys_is_left_as_it_is(store: Store, store_u
     _old_group(store, "Engineering", (jane,), age=1)  # fold and group_key agree on ASCII
     _old_mapping(store, "Engineering", "operator", (jane,))
     before = _keys(store)
-    connection = _connect(store_url)
-    try:
-        report = recompute_group_name_keys(connection, T0)
-        connection.commit()
-    finally:
-        connection.close()
+    report = _upgrade(store_url)
     assert _keys(store) == before and roles_of(store, jane) == {("operator", "idp")}
     assert (report.groups_rekeyed, report.mappings_rekeyed, report.assignments_removed) == (0, 0, 0)
 
