@@ -41,7 +41,7 @@ class UserInput:
     display_name: str | None = None
     given_name: str | None = None
     family_name: str | None = None
-    active: bool = True
+    active: bool | None = True  # None: the request carried no active (see domain.active)
     emails: tuple[EmailInput, ...] = ()
 
 
@@ -57,7 +57,7 @@ class UserRecord:
     user_name: str
     external_id: str | None
     display_name: str | None
-    active: bool
+    active: bool | None  # None: unassigned, which grants no access (see domain.active)
     document: dict[str, Any]
     created: datetime
     last_modified: datetime
@@ -270,7 +270,7 @@ class UserSummary:
     id: str
     user_name: str
     display_name: str | None
-    active: bool
+    active: bool | None  # None: unassigned, no access (see domain.active)
     roles: tuple[RoleSource, ...]
     last_modified: datetime
 

@@ -19,10 +19,8 @@ from api.metrics import ApiMetrics
 from store.context import Store
 from store.errors import Unavailable
 from store.records import SessionCheck
-from store.services.sessions import check_session
+from store.services.sessions import check_session_cookies
 
-MAX_COOKIES = 3
-"""Cookies of the configured name checked at most (a browser may hold one per path)."""
 _HEADER_SAFE = "@._-+!#$&'*^`|~"  # header values must be latin-1: anything else is %-encoded
 
 
@@ -68,12 +66,7 @@ class AuthSessionResource:
 
     def _check(self, req: falcon.Request) -> SessionCheck:
         values = req.get_cookie_values(self._settings.cookie_name) or []
-        check = SessionCheck(False, "missing")
-        for value in values[:MAX_COOKIES]:
-            check = check_session(self._store, value)
-            if check.valid:
-                break
-        return check
+        return check_session_cookies(self._store, values)
 
     def _refuse(self, resp: falcon.Response, reason: str) -> None:
         resp.status = falcon.HTTP_401
