@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
+from store.domain.display import safe_text
 
 
 class CliError(Exception):
@@ -39,11 +41,29 @@ class CliContext:
         return f"operator:{name}"
 
     def out(self, text: str = "") -> None:
-        print(text, file=sys.stdout, flush=True)
+        """Print a line to stdout now. A reader that went away (``| head``) raises
+        BrokenPipeError here, once: stdout is then pointed at /dev/null so nothing else
+        (e.g. the interpreter's last flush) trips on the closed pipe."""
+        try:
+            print(text, file=sys.stdout, flush=True)
+        except BrokenPipeError:
+            detach_stdout()
+            raise
+
+    def note(self, text: str) -> None:
+        """A line for the person at the terminal, on stderr (stdout stays for data)."""
+        print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def detach_stdout() -> None:
+    """Point stdout at /dev/null (after its reader closed the pipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +71,9 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
-    """A plain aligned text table (works in any terminal and in logs)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    """A plain aligned text table (works in any terminal and in logs). Every cell is shown
+    terminal-safe (``store.domain.display``): names come from identity providers."""
+    cells = [[safe_text(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):

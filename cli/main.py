@@ -22,6 +22,7 @@ from cli import (
 from cli.context import CliContext, CliError
 from store.config import CONFIG_ENV, ConfigError, load_settings
 from store.db import DatabaseUrlError
+from store.domain.display import safe_text
 from store.errors import StoreError
 
 COMMAND_MODULES = (
@@ -71,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(ctx)
         return int(result or 0)
     except (CliError, StoreError, DatabaseUrlError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`| head`): like any Unix filter
+        return 141
     except KeyboardInterrupt:
         return 130
     finally:

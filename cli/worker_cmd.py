@@ -18,6 +18,7 @@ from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
 from store.context import Store
+from store.domain.display import safe_text
 from store.errors import StoreError
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord
@@ -70,9 +71,9 @@ def _once(ctx: CliContext, name: str) -> int:
     if ctx.args.json:
         ctx.out(json.dumps(_run_json(run), indent=2))
     elif run.outcome == "ok":
-        ctx.out(f"{name}: ok, {run.changed} changed: {run.summary}")
+        ctx.out(f"{name}: ok, {run.changed} changed: {safe_text(run.summary)}")
     else:
-        ctx.out(f"{name}: {run.outcome}: {run.error}")
+        ctx.out(f"{name}: {run.outcome}: {safe_text(run.error)}")
     return 0 if run.outcome == "ok" else 1
 
 
