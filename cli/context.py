@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
+import pwd
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from store.config import Settings
 from store.context import Store, open_store
 from store.domain.display import safe_text
+from store.domain.operators import operator_login
 
 
 class CliError(Exception):
@@ -33,12 +34,9 @@ class CliContext:
 
     @property
     def actor(self) -> str:
-        """Who an operator action is recorded as: ``operator:<login>``."""
-        try:
-            name = getpass.getuser()
-        except Exception:
-            name = "unknown"
-        return f"operator:{name}"
+        """Who an operator action is recorded as: ``operator:<login>`` (the TUI records
+        the same), by ``store.domain.operators.operator_login``."""
+        return f"operator:{current_login()}"
 
     def out(self, text: str = "") -> None:
         """Print a line to stdout now. A reader that went away (``| head``) raises
@@ -57,6 +55,35 @@ class CliContext:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def current_login() -> str:
+    """This process's operator: its real uid's name, or the sudo caller's (see the rule)."""
+    return operator_login(os.environ, os.getuid(), _tty_owner(), _uid_of, _name_of)
+
+
+def _tty_owner() -> int | None:
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                return os.stat(os.ttyname(fd)).st_uid
+        except OSError:
+            continue
+    return None
+
+
+def _uid_of(name: str) -> int | None:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def _name_of(uid: int) -> str | None:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
 
 
 def detach_stdout() -> None:

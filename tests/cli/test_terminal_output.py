@@ -92,3 +92,26 @@ def test_listing_into_a_closed_pipe_exits_quietly(store: Store, config: Path) ->
         make_user(store, f"user{i}@example.com")
     code, err = _closed_stdout(config, "user", "list")
     assert code == 141 and err == ""
+
+
+def test_the_audit_actor_is_never_taken_from_logname_user_or_forged_sudo_variables(
+    store: Store, config: Path
+) -> None:
+    import os
+    import pwd
+
+    from store.queries.identity import audit_events
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    forged = {**os.environ, "LOGNAME": "ciso", "USER": "ciso", "SUDO_USER": "ciso"}
+    forged["SUDO_UID"] = str(os.getuid() + 1)
+    ensure_default_roles(store)
+    user_id = make_user(store, "jane@example.com")
+    done = subprocess.run(
+        [str(SCRIPT), "--config", str(config), "user", "deactivate", "jane@example.com"],
+        capture_output=True, text=True, timeout=60, check=False, env=forged,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    actors = {e.actor for e in audit_events(store, "user", user_id, 10)}
+    assert actors == {f"operator:{me}"}
