@@ -17,9 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
-from store.context import Store
 from store.domain.display import safe_text
-from store.errors import StoreError
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
@@ -78,7 +76,7 @@ def _once(ctx: CliContext, name: str) -> int:
 
 
 def _list(ctx: CliContext) -> int:
-    health = {h.job: h for h in worker_health(_read_store(ctx), jobs=list(JOBS)).jobs}
+    health = {h.job: h for h in worker_health(ctx.store(), jobs=list(JOBS)).jobs}
     if ctx.args.json:
         ctx.out(json.dumps([_job_json(ctx, health[name]) for name in JOBS], indent=2))
         return 0
@@ -99,20 +97,8 @@ def _list(ctx: CliContext) -> int:
     return 0
 
 
-def _read_store(ctx: CliContext) -> Store:
-    try:
-        return ctx.store()
-    except StoreError:
-        raise
-    except Exception as exc:  # no schema yet, unreachable server: say so, no traceback
-        raise CliError(
-            f"cannot read the database ({type(exc).__name__}: {exc}); "
-            "is it initialised (trident-scim db init)?"
-        ) from None
-
-
 def _status(ctx: CliContext) -> int:
-    health = worker_health(_read_store(ctx), jobs=list(JOBS))
+    health = worker_health(ctx.store(), jobs=list(JOBS))
     if ctx.args.json:
         ctx.out(
             json.dumps(

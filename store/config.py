@@ -28,6 +28,14 @@ class DatabaseSettings:
     or ``postgresql://user[:password]@host:port/dbname``."""
     busy_timeout_ms: int = 10_000
     """How long a SQLite writer waits for another process's lock before giving up (503)."""
+    file_mode: str = "0600"
+    """Permissions of a SQLite file the service creates (and, by SQLite, of its -wal and -shm
+    files), whatever the umask: "0600" for the service user alone, "0660" so an operators'
+    group can run the TUI and CLI as themselves (README "Operator access")."""
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
 
 
 @dataclass(frozen=True)
@@ -174,9 +182,25 @@ def settings_from_dict(data: dict[str, Any], source: str = "dict") -> Settings:
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     settings = replace(base, source=source, **sections)
+    _check_ranges(settings)
+    return settings
+
+
+FILE_MODES = ("0600", "0640", "0660")
+
+
+def _check_ranges(settings: Settings) -> None:
     if settings.rate_limit.requests_per_minute < 1:
         raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
-    return settings
+    if not 1 <= settings.api.port <= 65535:
+        raise ConfigError(f"[api] port must be between 1 and 65535, got {settings.api.port}")
+    if settings.api.threads < 1:
+        raise ConfigError("[api] threads must be at least 1")
+    if settings.database.file_mode not in FILE_MODES:
+        raise ConfigError(
+            f"[database] file_mode must be one of {', '.join(FILE_MODES)} (never readable by "
+            f"others), got {settings.database.file_mode!r}"
+        )
 
 
 def resolve_config_path(explicit: str | None) -> Path | None:
