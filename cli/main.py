@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import (
+    activity_cmd,
     config_cmd,
     db_cmd,
     mapping_cmd,
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     mapping_cmd,
     session_cmd,
     tui_cmd,
+    activity_cmd,
 )
 
 

@@ -72,7 +72,7 @@ def _create(ctx: CliContext) -> int:
     except OSError:  # a closed pipe or stdout: the secret was never seen
         revoke_token(ctx.store(), record.name, ctx.actor)
         raise CliError(
-            f"the secret of token '{name}' could not be written to standard output, so the "
+            f"the secret of token '{record.name}' could not be written to standard output, so the "
             "token was revoked; run token create again"
         ) from None
     return 0
