@@ -21,7 +21,7 @@ from store.domain.display import safe_text
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
-from worker.scheduler import keeping_leases, run_blocking
+from worker.scheduler import keeping_leases, run_blocking_when_available
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,8 +51,9 @@ def _worker(ctx: CliContext) -> int:
         return _once(ctx, ctx.args.once)
     if ctx.args.list:
         return _list(ctx)
-    store = ctx.store(create=True)
-    run_blocking(store, ctx.settings)
+    # A database outage at start is waited out (with backoff), not a crash into a restart
+    # loop; a wrong config or missing permissions still end the command at once.
+    run_blocking_when_available(lambda: ctx.store(create=True), ctx.settings)
     return 0
 
 
