@@ -11,9 +11,13 @@ from store.domain.activity_filters import FilterError, StatusRange, parse_age, p
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("401", StatusRange(401, 401)), ("4xx", StatusRange(400, 499)), (" 5XX ", StatusRange(500, 599)),
-     ("200", StatusRange(200, 200))],
-)  # fmt: skip
+    [
+        ("401", StatusRange(401, 401)),
+        ("4xx", StatusRange(400, 499)),
+        (" 5XX ", StatusRange(500, 599)),
+        ("200", StatusRange(200, 200)),
+    ],
+)
 def test_status(text: str, expected: StatusRange) -> None:
     assert parse_status(text) == expected
 
@@ -26,9 +30,15 @@ def test_bad_status(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("30min", timedelta(minutes=30)),
-     ("1h", timedelta(hours=1)), ("2d", timedelta(days=2)), ("1w", timedelta(weeks=1))],
-)  # fmt: skip
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("30min", timedelta(minutes=30)),
+        ("1h", timedelta(hours=1)),
+        ("2d", timedelta(days=2)),
+        ("1w", timedelta(weeks=1)),
+    ],
+)
 def test_age(text: str, expected: timedelta) -> None:
     assert parse_age(text) == expected
 
