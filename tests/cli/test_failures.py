@@ -190,27 +190,25 @@ def test_access_check_as_an_operator_outside_the_group(tmp_path: Path) -> None:
         if path == Path("/"):
             break
         os.chmod(path, os.stat(path).st_mode | 0o005)
+    output = _access_check_as_nobody(db)
+    assert output.startswith(f"permission denied: nobody cannot read and write {db} (owner root")
+    assert "usermod -aG root nobody" in output and "db init" not in output
+    os.chmod(db, 0o666)
+    assert _access_check_as_nobody(db).startswith(
+        f"permission denied: nobody cannot create the -wal and -shm files in {tmp_path}"
+    )
+
+
+def _access_check_as_nobody(db: Path) -> str:
     code = (
-        "import sys\nfrom store.db_access import check_sqlite_access\n"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from store.db_access import check_sqlite_access\n"
         "from store.errors import StoreError\n"
         "try:\n    check_sqlite_access(sys.argv[1])\n"
         "except StoreError as exc:\n    print(exc.message)\n"
     )
     done = subprocess.run(
-        ["runuser", "-u", "nobody", "--", str(SYSTEM_PYTHON), "-I", "-c",
-         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + code, str(db)],
+        ["runuser", "-u", "nobody", "--", str(SYSTEM_PYTHON), "-I", "-c", code, str(db)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert done.stdout.startswith(
-        f"permission denied: nobody cannot read and write {db} (owner root"
-    ), done
-    assert "usermod -aG root nobody" in done.stdout and "db init" not in done.stdout
-    os.chmod(db, 0o666)
-    done = subprocess.run(
-        ["runuser", "-u", "nobody", "--", str(SYSTEM_PYTHON), "-I", "-c",
-         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + code, str(db)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.stdout.startswith(
-        f"permission denied: nobody cannot create the -wal and -shm files in {tmp_path}"
-    )
+    return done.stdout

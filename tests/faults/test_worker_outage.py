@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,11 +60,19 @@ def _log_until(log: Path, text: str, proc: subprocess.Popen[bytes], count: int =
     raise AssertionError(f"{text!r} not logged in time:\n{log.read_text(errors='replace')}")
 
 
-def _start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextmanager
+def _worker(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``trident-scim worker`` logging to ``log``; killed if the test leaves it running."""
+    proc = subprocess.Popen(
         [CLI, "--config", str(config), "worker"],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:
@@ -82,8 +91,7 @@ def test_the_worker_backs_off_through_an_outage_and_recovers(
     config = _config(tmp_path, cluster.url)
     subprocess.run([CLI, "--config", str(config), "db", "init"], check=True, timeout=60)
     log = tmp_path / "worker.log"
-    proc = _start_worker(config, log)
-    try:
+    with _worker(config, log) as proc:
         _log_until(log, "now leads", proc)
         cluster.stop("immediate")
         _log_until(log, "database unavailable", proc)
@@ -97,10 +105,6 @@ def test_the_worker_backs_off_through_an_outage_and_recovers(
         cluster.start()
         _log_until(log, "database reachable again", proc)
         assert _stop(proc) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     seen = log.read_text(errors="replace")
     assert _outage_lines(seen) == (1, 1, 1, 1), seen
     assert "Traceback" not in seen
@@ -123,8 +127,7 @@ def test_a_worker_started_during_an_outage_waits_for_the_database(
     subprocess.run([CLI, "--config", str(config), "db", "init"], check=True, timeout=60)
     cluster.stop("fast")
     log = tmp_path / "worker.log"
-    proc = _start_worker(config, log)
-    try:
+    with _worker(config, log) as proc:
         _log_until(log, "database unavailable at start", proc)
         time.sleep(3)  # several retries: still running, still one line
         assert proc.poll() is None
@@ -133,8 +136,4 @@ def test_a_worker_started_during_an_outage_waits_for_the_database(
         _log_until(log, "database reachable: starting the jobs", proc)
         _log_until(log, "now leads", proc)
         assert _stop(proc) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert "Traceback" not in log.read_text(errors="replace")
