@@ -223,6 +223,10 @@ def load_settings(explicit: str | None = None) -> Settings:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except PermissionError:
+        from store.db_access import denied  # the same advice as for the database files
+
+        raise ConfigError(denied(path, "read").message) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     return settings_from_dict(data, source=str(path))

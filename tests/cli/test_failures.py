@@ -24,7 +24,6 @@ READ_COMMANDS = [
     ("worker", "status"),
     ("worker", "--list"),
     ("activity",),
-    ("tui",),
 ]
 
 
@@ -58,7 +57,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("command", [c for c in READ_COMMANDS if c != ("tui",)])
+@pytest.mark.parametrize("command", READ_COMMANDS)
 def test_a_read_command_without_a_database_creates_nothing(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
@@ -193,6 +192,8 @@ def test_access_check_as_an_operator_outside_the_group(tmp_path: Path) -> None:
     output = _access_check_as_nobody(db)
     assert output.startswith(f"permission denied: nobody cannot read and write {db} (owner root")
     assert "usermod -aG root nobody" in output and "db init" not in output
+    # the same file as a config file nobody may read: the same advice
+    assert f"permission denied: nobody cannot read {db} (owner root" in output
     os.chmod(db, 0o666)
     assert _access_check_as_nobody(db).startswith(
         f"permission denied: nobody cannot create the -wal and -shm files in {tmp_path}"
@@ -203,9 +204,12 @@ def _access_check_as_nobody(db: Path) -> str:
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from store.db_access import check_sqlite_access\n"
+        "from store.config import ConfigError, load_settings\n"
         "from store.errors import StoreError\n"
         "try:\n    check_sqlite_access(sys.argv[1])\n"
         "except StoreError as exc:\n    print(exc.message)\n"
+        "try:\n    load_settings(sys.argv[1])\n"
+        "except ConfigError as exc:\n    print(exc)\n"
     )
     done = subprocess.run(
         ["runuser", "-u", "nobody", "--", str(SYSTEM_PYTHON), "-I", "-c", code, str(db)],
