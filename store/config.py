@@ -43,7 +43,7 @@ class ApiSettings:
     host: str = "127.0.0.1"
     """Interface waitress listens on. Put nginx (TLS) in front for anything but loopback."""
     port: int = 8080
-    """TCP port of the SCIM API and /auth/session."""
+    """TCP port of the SCIM API and /auth/session (0: any free port, printed at start)."""
     public_url: str = "http://127.0.0.1:8080"
     """Address IdPs use to reach this service; the SCIM Base URL is this plus ``/scim/v2``."""
     threads: int = 4
@@ -192,8 +192,10 @@ FILE_MODES = ("0600", "0640", "0660")
 def _check_ranges(settings: Settings) -> None:
     if settings.rate_limit.requests_per_minute < 1:
         raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
-    if not 1 <= settings.api.port <= 65535:
-        raise ConfigError(f"[api] port must be between 1 and 65535, got {settings.api.port}")
+    if not 0 <= settings.api.port <= 65535:
+        raise ConfigError(
+            f"[api] port must be between 0 (any free port) and 65535, got {settings.api.port}"
+        )
     if settings.api.threads < 1:
         raise ConfigError("[api] threads must be at least 1")
     if settings.database.file_mode not in FILE_MODES:

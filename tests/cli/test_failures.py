@@ -117,7 +117,10 @@ def test_postgresql_without_schema_points_at_db_init(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("[api]\nport = 99999\n", "error: [api] port must be between 1 and 65535, got 99999"),
+        (
+            "[api]\nport = 99999\n",
+            "error: [api] port must be between 0 (any free port) and 65535, got 99999",
+        ),
         ('[api]\nport = "8080"\n', "error: [api] port must be int, got '8080'"),
         ("[api\nport = 1\n", "error: cannot read config file"),
         ('[database]\nfile_mode = "0666"\n', "error: [database] file_mode must be one of"),
