@@ -90,10 +90,12 @@ def _literal(value: Any, backend: str) -> str:
 
 def dump(store: Store, backend: str) -> str:
     db = store.db
-    lines = [f"-- trident-scim v0.1.0 database ({backend}): schema as Pony created it, and rows",
-             *db.schema.generate_create_script().split("\n")]  # fmt: skip
+    commands = db.schema.generate_create_script().split(db.schema.command_separator)
+    lines = [f"-- trident-scim v0.1.0 database ({backend}): schema as Pony created it, and rows"]
+    lines += [command.strip() + ";" for command in commands]
     with db_session:
-        for entity in sorted(db.entities.values(), key=lambda e: e._table_):
+        by_table = {entity._table_: entity for entity in db.entities.values()}
+        for entity in (by_table[t.name] for t in db.schema.order_tables_to_create()):
             table = entity._table_
             cursor = db.execute(f"SELECT * FROM {table}")
             names = [d[0] for d in cursor.description]
@@ -102,7 +104,8 @@ def dump(store: Store, backend: str) -> str:
             order = sorted(range(len(rows)), key=lambda i: [str(v) for v in rows[i]])
             for i in order:
                 values = ", ".join(_literal(v, backend) for v in rows[i])
-                lines.append(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values});")
+                columns = ", ".join(f'"{name}"' for name in names)
+                lines.append(f'INSERT INTO "{table}" ({columns}) VALUES ({values});')
             if backend == "postgresql" and entity._pk_columns_ == ("id",) and \
                     entity._pk_attrs_[0].auto:  # fmt: skip
                 lines.append(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

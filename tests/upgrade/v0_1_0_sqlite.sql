@@ -11,22 +11,17 @@ CREATE TABLE "audit_event" (
   "after" JSON,
   "detail" VARCHAR(2048) NOT NULL
 );
-
 CREATE INDEX "idx_audit_event__at" ON "audit_event" ("at");
-
 CREATE INDEX "idx_audit_event__target_type_target_id_at" ON "audit_event" ("target_type", "target_id", "at");
-
 CREATE TABLE "control_role" (
   "name" VARCHAR(128) NOT NULL PRIMARY KEY,
   "description" VARCHAR(1024) NOT NULL,
   "created" DATETIME NOT NULL
 );
-
 CREATE TABLE "rate_bucket" (
   "key" VARCHAR(256) NOT NULL PRIMARY KEY,
   "tat" REAL NOT NULL
 );
-
 CREATE TABLE "request_activity" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "at" DATETIME NOT NULL,
@@ -42,18 +37,13 @@ CREATE TABLE "request_activity" (
   "detail" VARCHAR(2048) NOT NULL,
   "user_agent" VARCHAR(256) NOT NULL
 );
-
 CREATE INDEX "idx_request_activity__at" ON "request_activity" ("at");
-
 CREATE INDEX "idx_request_activity__status" ON "request_activity" ("status");
-
 CREATE INDEX "idx_request_activity__token_id_at" ON "request_activity" ("token_id", "at");
-
 CREATE TABLE "schema_meta" (
   "key" VARCHAR(64) NOT NULL PRIMARY KEY,
   "value" VARCHAR(256) NOT NULL
 );
-
 CREATE TABLE "scim_group" (
   "id" VARCHAR(64) NOT NULL PRIMARY KEY,
   "display_name" VARCHAR(1024) NOT NULL,
@@ -65,11 +55,8 @@ CREATE TABLE "scim_group" (
   "version" INTEGER NOT NULL,
   "member_count" INTEGER NOT NULL
 );
-
 CREATE INDEX "idx_scim_group__created" ON "scim_group" ("created");
-
 CREATE INDEX "idx_scim_group__last_modified" ON "scim_group" ("last_modified");
-
 CREATE TABLE "scim_token" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "name" VARCHAR(256) NOT NULL,
@@ -84,7 +71,6 @@ CREATE TABLE "scim_token" (
   "rate_limit" INTEGER,
   "stale_since" DATETIME
 );
-
 CREATE TABLE "scim_user" (
   "id" VARCHAR(64) NOT NULL PRIMARY KEY,
   "user_name" VARCHAR(512) NOT NULL,
@@ -101,25 +87,15 @@ CREATE TABLE "scim_user" (
   "version" INTEGER NOT NULL,
   "deleted_at" DATETIME
 );
-
 CREATE INDEX "idx_scim_user__active" ON "scim_user" ("active");
-
 CREATE INDEX "idx_scim_user__created" ON "scim_user" ("created");
-
 CREATE INDEX "idx_scim_user__deleted_at" ON "scim_user" ("deleted_at");
-
 CREATE INDEX "idx_scim_user__deleted_at_created_id" ON "scim_user" ("deleted_at", "created", "id");
-
 CREATE INDEX "idx_scim_user__deleted_at_user_name_key" ON "scim_user" ("deleted_at", "user_name_key");
-
 CREATE INDEX "idx_scim_user__display_name_key" ON "scim_user" ("display_name_key");
-
 CREATE INDEX "idx_scim_user__family_name_key" ON "scim_user" ("family_name_key");
-
 CREATE INDEX "idx_scim_user__given_name_key" ON "scim_user" ("given_name_key");
-
 CREATE INDEX "idx_scim_user__last_modified" ON "scim_user" ("last_modified");
-
 CREATE TABLE "control_role_assignment" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "user" VARCHAR(64) NOT NULL REFERENCES "scim_user" ("id") ON DELETE CASCADE,
@@ -130,9 +106,7 @@ CREATE TABLE "control_role_assignment" (
   "granted_by" VARCHAR(256) NOT NULL,
   CONSTRAINT "unq_control_role_assignment__user_role_source_via_group" UNIQUE ("user", "role", "source", "via_group")
 );
-
 CREATE INDEX "idx_control_role_assignment__role" ON "control_role_assignment" ("role");
-
 CREATE TABLE "control_session" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "secret_hash" VARCHAR(128) UNIQUE NOT NULL,
@@ -143,22 +117,16 @@ CREATE TABLE "control_session" (
   "ended_at" DATETIME,
   "end_reason" VARCHAR(128)
 );
-
 CREATE INDEX "idx_control_session__ended_at" ON "control_session" ("ended_at");
-
 CREATE INDEX "idx_control_session__expires_at" ON "control_session" ("expires_at");
-
 CREATE INDEX "idx_control_session__user" ON "control_session" ("user");
-
 CREATE TABLE "scim_membership" (
   "group" VARCHAR(64) NOT NULL REFERENCES "scim_group" ("id") ON DELETE CASCADE,
   "user" VARCHAR(64) NOT NULL REFERENCES "scim_user" ("id") ON DELETE CASCADE,
   "created" DATETIME NOT NULL,
   PRIMARY KEY ("group", "user")
 );
-
 CREATE INDEX "idx_scim_membership__user_group" ON "scim_membership" ("user", "group");
-
 CREATE TABLE "scim_user_email" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "user" VARCHAR(64) NOT NULL REFERENCES "scim_user" ("id") ON DELETE CASCADE,
@@ -167,11 +135,8 @@ CREATE TABLE "scim_user_email" (
   "type" VARCHAR(64),
   "primary" BOOLEAN NOT NULL
 );
-
 CREATE INDEX "idx_scim_user_email__user" ON "scim_user_email" ("user");
-
 CREATE INDEX "idx_scim_user_email__value_key" ON "scim_user_email" ("value_key");
-
 CREATE TABLE "sso_group_role_mapping" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "group_name" VARCHAR(1024) NOT NULL,
@@ -181,11 +146,8 @@ CREATE TABLE "sso_group_role_mapping" (
   "created_by" VARCHAR(256) NOT NULL,
   CONSTRAINT "unq_sso_group_role_mapping__group_name_key_role" UNIQUE ("group_name_key", "role")
 );
-
 CREATE INDEX "idx_sso_group_role_mapping__group_name_key" ON "sso_group_role_mapping" ("group_name_key");
-
 CREATE INDEX "idx_sso_group_role_mapping__role" ON "sso_group_role_mapping" ("role");
-
 CREATE TABLE "worker_job_run" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "job" VARCHAR(64) NOT NULL,
@@ -197,41 +159,39 @@ CREATE TABLE "worker_job_run" (
   "error" VARCHAR(4096) NOT NULL,
   "holder" VARCHAR(256) NOT NULL
 );
-
 CREATE INDEX "idx_worker_job_run__job_started" ON "worker_job_run" ("job", "started");
-
 CREATE TABLE "worker_lease" (
   "name" VARCHAR(64) NOT NULL PRIMARY KEY,
   "holder" VARCHAR(256) NOT NULL,
   "expires_at" REAL NOT NULL
-)
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (1, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'admin', 'admin', NULL, NULL, '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (10, '2026-01-05 09:00:00.000000', 'operator:seed', 'role.granted', 'user', 'e23cd8c72879487a8a1ea474d32d0116', 'grace@example.com', NULL, '{"role":"viewer","source":"manual"}', '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (11, '2026-01-05 09:00:00.000000', 'operator:seed', 'session.started', 'user', '55d35e56109e43be891b2641552ea8ec', 'ada@example.com', NULL, NULL, 'session 1 until 2026-01-05T21:00:00Z');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (2, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'operator', 'operator', NULL, NULL, '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (3, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'viewer', 'viewer', NULL, NULL, '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (4, '2026-01-05 09:00:00.000000', 'operator:seed', 'mapping.set', 'mapping', 'engineering', 'Engineering -> operator', NULL, '{"group":"Engineering","role":"operator"}', '0 IdP role assignment(s) changed');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (5, '2026-01-05 09:00:00.000000', 'operator:seed', 'token.issued', 'token', '1', 'Okta SCIM', NULL, '{"name":"Okta SCIM","prefix":"tscim_BwgJ","rate_limit":null}', '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (6, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'user.created', 'user', '55d35e56109e43be891b2641552ea8ec', 'ada@example.com', NULL, '{"active":true,"displayName":"Ada","externalId":"ext-0","userName":"ada@example.com"}', '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (7, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'user.created', 'user', 'e23cd8c72879487a8a1ea474d32d0116', 'grace@example.com', NULL, '{"active":true,"displayName":"Grace","externalId":"ext-1","userName":"grace@example.com"}', '');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (8, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'roles.recomputed', 'user', '55d35e56109e43be891b2641552ea8ec', 'ada@example.com', '[]', '["operator"]', '+1 -0 IdP role assignment(s)');
-INSERT INTO audit_event (id, at, actor, action, target_type, target_id, target_name, before, after, detail) VALUES (9, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'group.created', 'group', 'bfec81dd8dd44c7cbf6cc6595f3b33bb', 'Engineering', NULL, '{"displayName":"Engineering","externalId":"grp-1","members":["55d35e56109e43be891b2641552ea8ec"]}', '');
-INSERT INTO control_role (name, description, created) VALUES ('admin', '', '2026-01-05 09:00:00.000000');
-INSERT INTO control_role (name, description, created) VALUES ('operator', '', '2026-01-05 09:00:00.000000');
-INSERT INTO control_role (name, description, created) VALUES ('viewer', '', '2026-01-05 09:00:00.000000');
-INSERT INTO control_role_assignment (id, user, role, source, via_group, created, granted_by) VALUES (1, '55d35e56109e43be891b2641552ea8ec', 'operator', 'idp', 'engineering', '2026-01-05 09:00:00.000000', 'token:Okta SCIM');
-INSERT INTO control_role_assignment (id, user, role, source, via_group, created, granted_by) VALUES (2, 'e23cd8c72879487a8a1ea474d32d0116', 'viewer', 'manual', '', '2026-01-05 09:00:00.000000', 'operator:seed');
-INSERT INTO control_session (id, secret_hash, user, created, last_seen, expires_at, ended_at, end_reason) VALUES (1, 'c627eb977a355b9981cbdec395395dd5a53fa259ee5f2ba0126c6fd982f29f5b', '55d35e56109e43be891b2641552ea8ec', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', '2026-01-05 21:00:00.000000', NULL, NULL);
-INSERT INTO rate_bucket (key, tat) VALUES ('token:1', 1767603603.0);
-INSERT INTO request_activity (id, at, token_id, token_name, client, method, path, query, status, latency_ms, scim_type, detail, user_agent) VALUES (1, '2026-01-05 09:00:00.000000', 1, '', '', 'GET', '/scim/v2/Users', '', 200, 1.5, '', '', '');
-INSERT INTO schema_meta (key, value) VALUES ('schema_version', '1');
-INSERT INTO scim_group (id, display_name, display_name_key, external_id, document, created, last_modified, version, member_count) VALUES ('bfec81dd8dd44c7cbf6cc6595f3b33bb', 'Engineering', 'engineering', 'grp-1', '{}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, 1);
-INSERT INTO scim_membership (group, user, created) VALUES ('bfec81dd8dd44c7cbf6cc6595f3b33bb', '55d35e56109e43be891b2641552ea8ec', '2026-01-05 09:00:00.000000');
-INSERT INTO scim_token (id, name, name_key, prefix, secret_hash, created, created_by, last_used, revoked_at, revoked_by, rate_limit, stale_since) VALUES (1, 'Okta SCIM', 'okta scim', 'tscim_BwgJ', '36803ba5fbde16847e4e15f57d25fd84293fac2bb3efdf812da40fe940d09bff', '2026-01-05 09:00:00.000000', 'operator:seed', '2026-01-05 09:00:00.000000', NULL, NULL, NULL, NULL);
-INSERT INTO scim_user (id, user_name, user_name_key, external_id, display_name, display_name_key, given_name_key, family_name_key, active, document, created, last_modified, version, deleted_at) VALUES ('55d35e56109e43be891b2641552ea8ec', 'ada@example.com', 'ada@example.com', 'ext-0', 'Ada', 'ada', 'ada', 'example', 1, '{"displayName":"Ada","emails":[{"primary":true,"type":"work","value":"ada@example.com"}],"name":{"familyName":"Example","givenName":"Ada"}}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, NULL);
-INSERT INTO scim_user (id, user_name, user_name_key, external_id, display_name, display_name_key, given_name_key, family_name_key, active, document, created, last_modified, version, deleted_at) VALUES ('e23cd8c72879487a8a1ea474d32d0116', 'grace@example.com', 'grace@example.com', 'ext-1', 'Grace', 'grace', 'gra', 'example', 1, '{"displayName":"Grace","emails":[{"primary":true,"type":"work","value":"grace@example.com"}],"name":{"familyName":"Example","givenName":"Gra"}}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, NULL);
-INSERT INTO scim_user_email (id, user, value, value_key, type, primary) VALUES (1, '55d35e56109e43be891b2641552ea8ec', 'ada@example.com', 'ada@example.com', 'work', 1);
-INSERT INTO scim_user_email (id, user, value, value_key, type, primary) VALUES (2, 'e23cd8c72879487a8a1ea474d32d0116', 'grace@example.com', 'grace@example.com', 'work', 1);
-INSERT INTO sso_group_role_mapping (id, group_name, group_name_key, role, created, created_by) VALUES (1, 'Engineering', 'engineering', 'operator', '2026-01-05 09:00:00.000000', 'operator:seed');
-INSERT INTO worker_job_run (id, job, started, finished, outcome, changed, summary, error, holder) VALUES (1, 'reconcile_roles', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 'ok', 1, '1 user', '', 'host-a:123');
-INSERT INTO worker_lease (name, holder, expires_at) VALUES ('worker', 'host-a:123', 1767603660.0);
+);
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (1, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'admin', 'admin', NULL, NULL, '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (10, '2026-01-05 09:00:00.000000', 'operator:seed', 'role.granted', 'user', '0d04f066f40547fbb94915370261294f', 'grace@example.com', NULL, '{"role":"viewer","source":"manual"}', '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (11, '2026-01-05 09:00:00.000000', 'operator:seed', 'session.started', 'user', '226b085404e645fe8857adfad4c35972', 'ada@example.com', NULL, NULL, 'session 1 until 2026-01-05T21:00:00Z');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (2, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'operator', 'operator', NULL, NULL, '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (3, '2026-01-05 09:00:00.000000', 'system', 'role.created', 'role', 'viewer', 'viewer', NULL, NULL, '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (4, '2026-01-05 09:00:00.000000', 'operator:seed', 'mapping.set', 'mapping', 'engineering', 'Engineering -> operator', NULL, '{"group":"Engineering","role":"operator"}', '0 IdP role assignment(s) changed');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (5, '2026-01-05 09:00:00.000000', 'operator:seed', 'token.issued', 'token', '1', 'Okta SCIM', NULL, '{"name":"Okta SCIM","prefix":"tscim_BwgJ","rate_limit":null}', '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (6, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'user.created', 'user', '226b085404e645fe8857adfad4c35972', 'ada@example.com', NULL, '{"active":true,"displayName":"Ada","externalId":"ext-0","userName":"ada@example.com"}', '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (7, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'user.created', 'user', '0d04f066f40547fbb94915370261294f', 'grace@example.com', NULL, '{"active":true,"displayName":"Grace","externalId":"ext-1","userName":"grace@example.com"}', '');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (8, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'roles.recomputed', 'user', '226b085404e645fe8857adfad4c35972', 'ada@example.com', '[]', '["operator"]', '+1 -0 IdP role assignment(s)');
+INSERT INTO "audit_event" ("id", "at", "actor", "action", "target_type", "target_id", "target_name", "before", "after", "detail") VALUES (9, '2026-01-05 09:00:00.000000', 'token:Okta SCIM', 'group.created', 'group', '3ed2d87f0b6c411fa8bf35a98c6842dc', 'Engineering', NULL, '{"displayName":"Engineering","externalId":"grp-1","members":["226b085404e645fe8857adfad4c35972"]}', '');
+INSERT INTO "control_role" ("name", "description", "created") VALUES ('admin', '', '2026-01-05 09:00:00.000000');
+INSERT INTO "control_role" ("name", "description", "created") VALUES ('operator', '', '2026-01-05 09:00:00.000000');
+INSERT INTO "control_role" ("name", "description", "created") VALUES ('viewer', '', '2026-01-05 09:00:00.000000');
+INSERT INTO "rate_bucket" ("key", "tat") VALUES ('token:1', 1767603603.0);
+INSERT INTO "request_activity" ("id", "at", "token_id", "token_name", "client", "method", "path", "query", "status", "latency_ms", "scim_type", "detail", "user_agent") VALUES (1, '2026-01-05 09:00:00.000000', 1, '', '', 'GET', '/scim/v2/Users', '', 200, 1.5, '', '', '');
+INSERT INTO "schema_meta" ("key", "value") VALUES ('schema_version', '1');
+INSERT INTO "scim_group" ("id", "display_name", "display_name_key", "external_id", "document", "created", "last_modified", "version", "member_count") VALUES ('3ed2d87f0b6c411fa8bf35a98c6842dc', 'Engineering', 'engineering', 'grp-1', '{}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, 1);
+INSERT INTO "scim_token" ("id", "name", "name_key", "prefix", "secret_hash", "created", "created_by", "last_used", "revoked_at", "revoked_by", "rate_limit", "stale_since") VALUES (1, 'Okta SCIM', 'okta scim', 'tscim_BwgJ', '36803ba5fbde16847e4e15f57d25fd84293fac2bb3efdf812da40fe940d09bff', '2026-01-05 09:00:00.000000', 'operator:seed', '2026-01-05 09:00:00.000000', NULL, NULL, NULL, NULL);
+INSERT INTO "scim_user" ("id", "user_name", "user_name_key", "external_id", "display_name", "display_name_key", "given_name_key", "family_name_key", "active", "document", "created", "last_modified", "version", "deleted_at") VALUES ('0d04f066f40547fbb94915370261294f', 'grace@example.com', 'grace@example.com', 'ext-1', 'Grace', 'grace', 'gra', 'example', 1, '{"displayName":"Grace","emails":[{"primary":true,"type":"work","value":"grace@example.com"}],"name":{"familyName":"Example","givenName":"Gra"}}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, NULL);
+INSERT INTO "scim_user" ("id", "user_name", "user_name_key", "external_id", "display_name", "display_name_key", "given_name_key", "family_name_key", "active", "document", "created", "last_modified", "version", "deleted_at") VALUES ('226b085404e645fe8857adfad4c35972', 'ada@example.com', 'ada@example.com', 'ext-0', 'Ada', 'ada', 'ada', 'example', 1, '{"displayName":"Ada","emails":[{"primary":true,"type":"work","value":"ada@example.com"}],"name":{"familyName":"Example","givenName":"Ada"}}', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 1, NULL);
+INSERT INTO "control_role_assignment" ("id", "user", "role", "source", "via_group", "created", "granted_by") VALUES (1, '226b085404e645fe8857adfad4c35972', 'operator', 'idp', 'engineering', '2026-01-05 09:00:00.000000', 'token:Okta SCIM');
+INSERT INTO "control_role_assignment" ("id", "user", "role", "source", "via_group", "created", "granted_by") VALUES (2, '0d04f066f40547fbb94915370261294f', 'viewer', 'manual', '', '2026-01-05 09:00:00.000000', 'operator:seed');
+INSERT INTO "control_session" ("id", "secret_hash", "user", "created", "last_seen", "expires_at", "ended_at", "end_reason") VALUES (1, 'c627eb977a355b9981cbdec395395dd5a53fa259ee5f2ba0126c6fd982f29f5b', '226b085404e645fe8857adfad4c35972', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', '2026-01-05 21:00:00.000000', NULL, NULL);
+INSERT INTO "scim_membership" ("group", "user", "created") VALUES ('3ed2d87f0b6c411fa8bf35a98c6842dc', '226b085404e645fe8857adfad4c35972', '2026-01-05 09:00:00.000000');
+INSERT INTO "scim_user_email" ("id", "user", "value", "value_key", "type", "primary") VALUES (1, '226b085404e645fe8857adfad4c35972', 'ada@example.com', 'ada@example.com', 'work', 1);
+INSERT INTO "scim_user_email" ("id", "user", "value", "value_key", "type", "primary") VALUES (2, '0d04f066f40547fbb94915370261294f', 'grace@example.com', 'grace@example.com', 'work', 1);
+INSERT INTO "sso_group_role_mapping" ("id", "group_name", "group_name_key", "role", "created", "created_by") VALUES (1, 'Engineering', 'engineering', 'operator', '2026-01-05 09:00:00.000000', 'operator:seed');
+INSERT INTO "worker_job_run" ("id", "job", "started", "finished", "outcome", "changed", "summary", "error", "holder") VALUES (1, 'reconcile_roles', '2026-01-05 09:00:00.000000', '2026-01-05 09:00:00.000000', 'ok', 1, '1 user', '', 'host-a:123');
+INSERT INTO "worker_lease" ("name", "holder", "expires_at") VALUES ('worker', 'host-a:123', 1767603660.0);
