@@ -15,6 +15,7 @@ from typing import Any
 
 from store.config import Settings
 from store.db import open_database
+from store.migrate import check_current, upgrade
 
 
 def utc_now() -> datetime:
@@ -39,12 +40,15 @@ class Store:
 
 
 def open_store(settings: Settings, create: bool = False, **overrides: Any) -> Store:
-    """Bind the configured database. ``create`` creates or upgrades the schema first."""
-    db = open_database(
-        settings.database.url,
-        busy_timeout_ms=settings.database.busy_timeout_ms,
-        create_tables=create,
-    )
+    """Bind the configured database. ``create`` applies the pending migrations first (under
+    the migration lock); without it a database that is not exactly at this code's schema
+    (newer, or not upgraded yet) is refused with a SchemaError."""
+    url, busy_ms = settings.database.url, settings.database.busy_timeout_ms
+    if create:
+        upgrade(url, busy_ms)
+    else:
+        check_current(url, busy_ms)
+    db = open_database(url, busy_timeout_ms=busy_ms)
     return Store(db=db, settings=settings, **overrides)
 
 

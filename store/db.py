@@ -1,16 +1,16 @@
-"""Persistence: the Pony entities, database binding and schema creation.
+"""Persistence: the Pony entities and the database binding.
 
 Entities never leave ``store/``: services and queries turn them into frozen records. Every
 timestamp is stored as naive UTC. Nothing here holds product rules; it only describes tables.
+The schema belongs to the migrations (``store.migrate``): Pony maps the tables they made and
+checks at start-up that they are there, and never creates or alters one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sqlite3
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,8 @@ from pony.orm import (
     Set,
     composite_index,
     composite_key,
-    db_session,
 )
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
-
-log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-"""Bump when a migration step is added to ``_MIGRATIONS``."""
 
 
 def define_entities(db: Database) -> None:
@@ -266,13 +260,13 @@ class _PostgresProvider(PGProvider):  # type: ignore[misc]
         return _PostgresPool(self.dbapi_module, *args, **kwargs)
 
 
-def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool = False) -> Database:
-    """Bind a new Database with every entity; create or upgrade the schema if asked."""
+def open_database(url: str, busy_timeout_ms: int = 10_000) -> Database:
+    """Bind a new Database with every entity mapped onto the tables the migrations made."""
     args = parse_database_url(url)
     db = Database()
     define_entities(db)
     if args["provider"] == "sqlite":
-        _create_private_file(args["filename"])
+        create_private_file(args["filename"])
 
         @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
@@ -286,14 +280,11 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool =
     else:
         db.bind(connect_timeout=10, **{**args, "provider": _PostgresProvider})
         db.provider_name = "postgres"
-    if create_tables:
-        _create_or_upgrade(db, args["provider"])
-    else:
-        db.generate_mapping(create_tables=False)
+    db.generate_mapping(create_tables=False, check_tables=True)
     return db
 
 
-def _create_private_file(filename: str) -> None:
+def create_private_file(filename: str) -> None:
     """Create a new SQLite file readable by the service user only (SQLite gives its -wal and
     -shm files the same mode). An existing file keeps the mode its operator chose."""
     path = Path(filename)
@@ -302,57 +293,6 @@ def _create_private_file(filename: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):  # another process created it first
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-
-
-def _create_or_upgrade(db: Database, provider: str) -> None:
-    """Create missing tables under a lock so processes starting together migrate once."""
-    if provider == "postgres":
-        # A session-level advisory lock on a side connection: the first process migrates,
-        # the others wait here and then find the tables already in place.
-        lock_conn = _pg_side_connection(db)
-        try:
-            with lock_conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_lock(727271)")
-            db.generate_mapping(create_tables=True)
-            with db_session:
-                _record_schema_version(db)
-        finally:
-            with lock_conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(727271)")
-            lock_conn.close()
-        return
-    for attempt in range(50):
-        try:
-            db.generate_mapping(create_tables=True)
-            break
-        except Exception as exc:  # another process creating the same tables at once
-            if "locked" not in str(exc) and "already exists" not in str(exc):
-                raise
-            log.info("schema busy (attempt %d): %s", attempt + 1, exc)
-            time.sleep(0.1)
-    with db_session:
-        _record_schema_version(db)
-
-
-def _pg_side_connection(db: Database) -> Any:
-    import psycopg2
-
-    kwargs = dict(db.provider.pool.kwargs)
-    conn = psycopg2.connect(**kwargs)
-    conn.autocommit = True
-    return conn
-
-
-def _record_schema_version(db: Database) -> None:
-    meta = db.SchemaMeta.get(key="schema_version")
-    if meta is None:
-        db.SchemaMeta(key="schema_version", value=str(SCHEMA_VERSION))
-    elif int(meta.value) > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema {meta.value} is newer than this release ({SCHEMA_VERSION})"
-        )
-    else:
-        meta.value = str(SCHEMA_VERSION)
 
 
 def table_names(db: Database) -> list[str]:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from store.config import Settings
-from store.db import SCHEMA_VERSION, parse_database_url
+from store.db import parse_database_url
 from store.errors import InvalidInput, Unavailable
+from store.migrate import status_of
 
 PG_TIMEOUT_SECONDS = 3600
 """Longest a pg_dump or pg_restore may run before it is abandoned."""
@@ -126,9 +127,9 @@ def _verify_sqlite(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
     missing = [t for t in _REQUIRED_TABLES if t not in tables]
     if missing:
         raise InvalidInput(f"{path} is not a trident-scim database (no {missing[0]})", "path")
-    row = conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
-    if row is None or not str(row[0]).isdigit() or int(row[0]) > SCHEMA_VERSION:
-        raise InvalidInput(f"{path} has an unknown schema version ({row and row[0]})", "path")
+    unknown = status_of(conn, "sqlite").unknown
+    if unknown:
+        raise InvalidInput(f"{path} is newer than this release (migration {unknown[-1]})", "path")
     users = conn.execute("SELECT count(*) FROM scim_user WHERE deleted_at IS NULL").fetchone()
     groups = conn.execute("SELECT count(*) FROM scim_group").fetchone()
     return int(users[0]), int(groups[0])

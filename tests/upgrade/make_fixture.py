@@ -106,8 +106,7 @@ def dump(store: Store, backend: str) -> str:
                 values = ", ".join(_literal(v, backend) for v in rows[i])
                 columns = ", ".join(f'"{name}"' for name in names)
                 lines.append(f'INSERT INTO "{table}" ({columns}) VALUES ({values});')
-            if backend == "postgresql" and entity._pk_columns_ == ("id",) and \
-                    entity._pk_attrs_[0].auto:  # fmt: skip
+            if backend == "postgresql" and entity._pk_attrs_[0].auto:
                 lines.append(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                              f"(SELECT max(id) FROM {table}));")  # fmt: skip
     return "\n".join(lines) + "\n"
