@@ -71,3 +71,15 @@ def v010_url(backend: str, empty_url: str) -> str:
     """A database exactly as trident-scim 0.1.0 made and filled it (no migration history)."""
     load(empty_url, backend)
     return empty_url
+
+
+FUTURE = "9999_from_a_later_release"
+
+
+def record_future_migration(url: str) -> None:
+    """Make the database look upgraded by a later release (a migration this code lacks)."""
+    execute(
+        url,
+        "INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc) "
+        f"VALUES ('f', '{FUTURE}', '2030-01-01 00:00:00')",
+    )

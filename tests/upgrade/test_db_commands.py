@@ -12,9 +12,7 @@ import pytest
 from cli.main import main
 from store.migrate import known_migrations
 from tests.bench.servers import CLI
-from tests.upgrade.conftest import execute
-
-FUTURE = "9999_from_a_later_release"
+from tests.upgrade.conftest import FUTURE, execute, record_future_migration
 
 
 def _config(tmp_path: Path, url: str) -> Path:
@@ -71,8 +69,7 @@ def test_every_command_refuses_a_database_newer_than_the_code(
 ) -> None:
     config = str(_config(tmp_path, empty_url))
     assert _run("--config", config, "db", "init").returncode == 0
-    execute(empty_url, "INSERT INTO _yoyo_migration (migration_hash, migration_id, "
-                       f"applied_at_utc) VALUES ('f', '{FUTURE}', '2030-01-01 00:00:00')")  # fmt: skip
+    record_future_migration(empty_url)
     for command in (["db", "upgrade"], ["db", "init"], ["token", "list"], ["user", "list"],
                     ["worker", "--once", "update_last_used"], ["db", "status"],
                     ["serve", "--port", "0"], ["worker"]):  # fmt: skip

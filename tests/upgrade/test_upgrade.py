@@ -28,7 +28,13 @@ from store.schema_check import BaselineMismatch, expected_signature, signature
 from store.services.lease import acquire_lease, current_leader
 from store.services.sessions import check_session
 from tests.support import FakeClock, settings_for
-from tests.upgrade.conftest import connect, execute, fixture_facts
+from tests.upgrade.conftest import (
+    FUTURE,
+    connect,
+    execute,
+    fixture_facts,
+    record_future_migration,
+)
 
 SEEDED_AT = datetime(2026, 1, 5, 9, 0, 0)  # the fixture's clock
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -45,8 +51,8 @@ def snapshot(url: str, columns: dict[str, list[str]] | None = None) -> dict[str,
     rows = {}
     for table, names in columns.items():
         quoted = ", ".join(f'"{name}"' for name in names)
-        rows[table] = sorted(tuple(str(v) for v in row)
-                             for row in execute(url, f'SELECT {quoted} FROM "{table}"'))  # fmt: skip
+        found = execute(url, f'SELECT {quoted} FROM "{table}"')
+        rows[table] = sorted(tuple(str(v) for v in row) for row in found)
     return {"columns": columns, "rows": rows}
 
 
@@ -94,8 +100,8 @@ def test_a_0_1_0_database_upgrades_keeping_every_row_token_session_and_lease(
         assert user.json["userName"] == "ada@example.com"
         group = client.simulate_get(f"/scim/v2/Groups/{facts['group']}", headers=auth)
         assert [m["value"] for m in group.json["members"]] == [facts["users"][0]]
-        created = client.simulate_post("/scim/v2/Users", headers=auth,
-                                       json={"schemas": [USER], "userName": "new@example.com"})  # fmt: skip
+        new_user = {"schemas": [USER], "userName": "new@example.com"}
+        created = client.simulate_post("/scim/v2/Users", headers=auth, json=new_user)
         assert created.status_code == 201, created.text  # new rows take new ids (sequences kept)
         bad = client.simulate_get("/scim/v2/Users", headers={"Authorization": "Bearer tscim_x"})
         assert bad.status_code == 401
@@ -163,10 +169,9 @@ def test_a_0_1_0_database_is_refused_by_commands_until_it_is_upgraded(v010_url: 
 
 def test_a_database_newer_than_the_code_is_refused(backend: str, v010_url: str) -> None:
     upgrade(v010_url)
-    execute(v010_url, "INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)"
-                      " VALUES ('f' , '9999_from_a_later_release', '2030-01-01 00:00:00')")  # fmt: skip
+    record_future_migration(v010_url)
     status = schema_status(v010_url)
-    assert status.unknown == ("9999_from_a_later_release",)
+    assert status.unknown == (FUTURE,)
     for attempt in (lambda: upgrade(v010_url), lambda: open_store(settings_for(v010_url)),
                     lambda: open_store(settings_for(v010_url), create=True)):  # fmt: skip
         with pytest.raises(SchemaError, match="newer than this trident-scim"):
