@@ -32,10 +32,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     backup.add_argument("path", metavar="PATH", help="a new file (never overwritten)")
     backup.set_defaults(func=_backup)
     restore = dbsub.add_parser(
-        "restore", help="replace the database's content with a backup (stop the service first)"
+        "restore",
+        help="replace the database's content with a backup (refused while the service runs)",
     )
     restore.add_argument("path", metavar="PATH", help="a file written by 'db backup'")
     restore.add_argument("--yes", action="store_true", help="confirm replacing the content")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="restore even while serve or worker processes hold the database",
+    )
     restore.set_defaults(func=_restore)
 
 
@@ -112,6 +118,6 @@ def _restore(ctx: CliContext) -> int:
             "restore replaces every user, group, token and session with the backup's; "
             "stop the service, then run again with --yes"
         )
-    result = restore_database(ctx.settings, ctx.args.path)
+    result = restore_database(ctx.settings, ctx.args.path, force=ctx.args.force)
     ctx.out(f"database restored from {_describe(result)}")
     return 0

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from cli.presence import announced
 from store.context import Store
 from store.errors import StoreError
 from store.queries.jobs import worker_health
@@ -53,7 +54,8 @@ def _worker(ctx: CliContext) -> int:
     if ctx.args.list:
         return _list(ctx)
     store = ctx.store(create=True)
-    run_blocking(store, ctx.settings)
+    with announced(store, "worker"):
+        run_blocking(store, ctx.settings)
     return 0
 
 

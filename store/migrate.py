@@ -110,14 +110,14 @@ def schema_status(url: str, busy_timeout_ms: int = 10_000) -> SchemaStatus:
     args = parse_database_url(url)
     if args["provider"] == "sqlite":
         create_private_file(args["filename"])  # before any connection can create it 0644
-    with _connection(args, busy_timeout_ms) as conn:
+    with connection(args, busy_timeout_ms) as conn:
         return status_of(conn, args["provider"])
 
 
 def status_of(conn: Any, provider: str) -> SchemaStatus:
     known = known_migrations()
     applied = _applied_ids(conn, provider)
-    adopt = not applied and _has_table(conn, provider, "scim_user")
+    adopt = not applied and has_table(conn, provider, "scim_user")
     return SchemaStatus(
         applied=tuple(applied),
         pending=tuple(m for m in known if m not in applied),
@@ -126,7 +126,7 @@ def status_of(conn: Any, provider: str) -> SchemaStatus:
     )
 
 
-def _has_table(conn: Any, provider: str, table: str) -> bool:
+def has_table(conn: Any, provider: str, table: str) -> bool:
     if provider == "sqlite":
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
     else:
@@ -137,7 +137,7 @@ def _has_table(conn: Any, provider: str, table: str) -> bool:
 
 
 def _applied_ids(conn: Any, provider: str) -> list[str]:
-    if not _has_table(conn, provider, MIGRATION_TABLE):
+    if not has_table(conn, provider, MIGRATION_TABLE):
         return []
     return [row[0] for row in _rows(conn, f"SELECT migration_id FROM {MIGRATION_TABLE} "
                                            "ORDER BY applied_at_utc, migration_id")]  # fmt: skip
@@ -221,9 +221,12 @@ def _upgrade_locked(backend: Any, provider: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _connection(args: dict[str, Any], busy_timeout_ms: int) -> Iterator[Any]:
+def connection(args: dict[str, Any], busy_timeout_ms: int) -> Iterator[Any]:
+    """A plain DB-API connection (autocommit) for ``parse_database_url`` arguments."""
     if args["provider"] == "sqlite":
-        conn: Any = sqlite3.connect(args["filename"], timeout=busy_timeout_ms / 1000)
+        conn: Any = sqlite3.connect(
+            args["filename"], timeout=busy_timeout_ms / 1000, isolation_level=None
+        )
     else:
         import psycopg2
 
@@ -254,7 +257,7 @@ def _migration_lock(args: dict[str, Any], busy_timeout_ms: int) -> Iterator[None
         finally:
             os.close(fd)  # closing releases the lock
         return
-    with _connection(args, busy_timeout_ms) as conn:
+    with connection(args, busy_timeout_ms) as conn:
         _rows(conn, "SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
         try:
             yield

@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,9 @@ from typing import Any
 
 from store.config import Settings
 from store.db import parse_database_url
-from store.errors import InvalidInput, Unavailable
-from store.migrate import status_of
+from store.errors import InvalidInput, StoreError, Unavailable
+from store.migrate import connection, has_table, status_of
+from store.services.lease import LIVE_LEASES
 
 PG_TIMEOUT_SECONDS = 3600
 """Longest a pg_dump or pg_restore may run before it is abandoned."""
@@ -53,18 +55,51 @@ def backup_database(settings: Settings, destination: str | Path) -> BackupResult
     return _pg_dump(args, target)
 
 
-def restore_database(settings: Settings, source: str | Path) -> BackupResult:
+class DatabaseInUse(StoreError):
+    """``serve`` or ``worker`` processes hold the database: a restore would pull the content
+    from under their requests and jobs."""
+
+
+def restore_database(settings: Settings, source: str | Path, force: bool = False) -> BackupResult:
     """Replace the configured database's content with a backup made by ``backup_database``.
 
-    Run it with the service stopped: requests in flight would see the content change under
-    them. The backup is verified before anything of the live database is touched."""
+    Refused while a ``serve`` or ``worker`` process holds the database (an unexpired lease:
+    each such process keeps one while it runs) unless ``force``. The backup is verified
+    before anything of the live database is touched. The leases that come with the backup
+    belonged to processes of the past and are dropped."""
     origin = Path(source)
     if not origin.is_file():
         raise InvalidInput(f"backup file not found: {origin}", "path")
     args = parse_database_url(settings.database.url)
+    busy_ms = settings.database.busy_timeout_ms
+    holders = live_holders(args, busy_ms)
+    if holders and not force:
+        raise DatabaseInUse(
+            f"the database is in use by {len(holders)} running process(es) "
+            f"({'; '.join(holders[:3])}): stop every serve and worker process, then run "
+            f"again (a killed process frees its hold within "
+            f"{settings.worker.lease_ttl_seconds} s), or pass --force"
+        )
     if args["provider"] == "sqlite":
-        return _sqlite_restore(origin, Path(args["filename"]), settings.database.busy_timeout_ms)
-    return _pg_restore(args, origin)
+        result = _sqlite_restore(origin, Path(args["filename"]), busy_ms)
+    else:
+        result = _pg_restore(args, origin)
+    with connection(args, busy_ms) as conn:
+        conn.cursor().execute("DELETE FROM worker_lease")
+    return result
+
+
+def live_holders(args: dict[str, Any], busy_timeout_ms: int) -> list[str]:
+    """Who holds an unexpired lease on the database: its running serve and worker processes
+    (none when the database has no lease table yet)."""
+    now = time.time()
+    with connection(args, busy_timeout_ms) as conn:
+        provider = "sqlite" if args["provider"] == "sqlite" else "postgresql"
+        if not has_table(conn, provider, "worker_lease"):
+            return []
+        cursor = conn.cursor()
+        cursor.execute(LIVE_LEASES.format(now="?" if provider == "sqlite" else "%s"), (now,))
+        return sorted({str(holder) for _, holder in cursor.fetchall()})
 
 
 # ---- SQLite --------------------------------------------------------------------------------

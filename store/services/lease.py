@@ -66,3 +66,11 @@ def lease_expiry(store: Store, name: str) -> float | None:
     """Epoch seconds at which lease ``name`` expires, or None when there is no row."""
     rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
     return float(rows[0][1]) if rows else None
+
+
+PROCESS_LEASE_PREFIX = "process:"
+"""Leases named ``process:<nonce>`` are held by each running ``serve`` and ``worker`` process
+for as long as it runs (renewed, released on exit): the database is in use while one lives."""
+
+LIVE_LEASES = "SELECT name, holder FROM worker_lease WHERE expires_at >= {now} ORDER BY name"
+"""Every unexpired lease; ``{now}`` is the driver's placeholder for epoch seconds."""
