@@ -3,7 +3,8 @@
 It holds a lease row ``process:<nonce>`` (holder: what it is, host, pid) renewed every third
 of ``[worker] lease_ttl_seconds`` and released when the process stops, so ``db restore`` can
 refuse to replace a database that processes are serving. A process killed outright leaves a
-row that expires after the TTL."""
+row that expires after the TTL. The renewing thread opens a connection only for the moment of
+each renewal, so a process holds no more connections than before."""
 
 from __future__ import annotations
 
@@ -26,17 +27,22 @@ def announced(store: Store, role: str) -> Iterator[str]:
     name = f"{PROCESS_LEASE_PREFIX}{secrets.token_hex(8)}"
     holder = f"{role} {new_holder_id()}"[:256]
     ttl = float(store.settings.worker.lease_ttl_seconds)
-    acquire_lease(store, name, holder, ttl)
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(max(0.5, ttl / 3)):
-            try:
-                acquire_lease(store, name, holder, ttl)
-            except Exception as exc:  # the database may be away for a while: keep trying
-                log.warning("presence lease renewal failed: %s", exc)
+        try:
+            acquire_lease(store, name, holder, ttl)
+        except Exception as exc:  # the database may be away for a while: keep trying
+            log.warning("presence lease renewal failed: %s", exc)
+        finally:
+            store.close()  # Pony's connections are per thread: this closes this thread's only
 
-    thread = threading.Thread(target=renew, name="presence-lease", daemon=True)
+    def keep() -> None:
+        while not stop.wait(max(0.5, ttl / 3)):
+            renew()
+
+    renew()
+    thread = threading.Thread(target=keep, name="presence-lease", daemon=True)
     thread.start()
     try:
         yield holder
