@@ -30,7 +30,7 @@ from store.config import Settings
 from store.db import parse_database_url
 from store.errors import InvalidInput, StoreError, Unavailable
 from store.migrate import connection, has_table, status_of
-from store.services.lease import LIVE_LEASES
+from store.services.lease import LIVE_PROCESSES, PROCESS_LEASE_PREFIX
 
 PG_TIMEOUT_SECONDS = 3600
 """Longest a pg_dump or pg_restore may run before it is abandoned."""
@@ -63,9 +63,9 @@ class DatabaseInUse(StoreError):
 def restore_database(settings: Settings, source: str | Path, force: bool = False) -> BackupResult:
     """Replace the configured database's content with a backup made by ``backup_database``.
 
-    Refused while a ``serve`` or ``worker`` process holds the database (an unexpired lease:
-    each such process keeps one while it runs) unless ``force``. The backup is verified
-    before anything of the live database is touched. The leases that come with the backup
+    Refused while a ``serve`` or ``worker`` process holds the database (an unexpired
+    ``process:`` lease: each such process keeps one while it runs) unless ``force``. The
+    backup is verified before anything of the live database is touched. The leases that come with the backup
     belonged to processes of the past and are dropped."""
     origin = Path(source)
     if not origin.is_file():
@@ -90,15 +90,16 @@ def restore_database(settings: Settings, source: str | Path, force: bool = False
 
 
 def live_holders(args: dict[str, Any], busy_timeout_ms: int) -> list[str]:
-    """Who holds an unexpired lease on the database: its running serve and worker processes
-    (none when the database has no lease table yet)."""
+    """The running serve and worker processes of the database, from their unexpired process
+    leases (none when the database has no lease table yet)."""
     now = time.time()
     with connection(args, busy_timeout_ms) as conn:
         provider = "sqlite" if args["provider"] == "sqlite" else "postgresql"
         if not has_table(conn, provider, "worker_lease"):
             return []
         cursor = conn.cursor()
-        cursor.execute(LIVE_LEASES.format(now="?" if provider == "sqlite" else "%s"), (now,))
+        query = LIVE_PROCESSES.format(p="?" if provider == "sqlite" else "%s")
+        cursor.execute(query, (f"{PROCESS_LEASE_PREFIX}%", now))
         return sorted({str(holder) for _, holder in cursor.fetchall()})
 
 

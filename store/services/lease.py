@@ -72,5 +72,8 @@ PROCESS_LEASE_PREFIX = "process:"
 """Leases named ``process:<nonce>`` are held by each running ``serve`` and ``worker`` process
 for as long as it runs (renewed, released on exit): the database is in use while one lives."""
 
-LIVE_LEASES = "SELECT name, holder FROM worker_lease WHERE expires_at >= {now} ORDER BY name"
-"""Every unexpired lease; ``{now}`` is the driver's placeholder for epoch seconds."""
+LIVE_PROCESSES = (
+    "SELECT name, holder FROM worker_lease WHERE name LIKE {p} AND expires_at >= {p} ORDER BY name"
+)
+"""The unexpired process leases. ``{p}`` is the driver's placeholder; the parameters are
+``PROCESS_LEASE_PREFIX + "%"`` and the epoch seconds now."""
