@@ -65,8 +65,8 @@ def restore_database(settings: Settings, source: str | Path, force: bool = False
 
     Refused while a ``serve`` or ``worker`` process holds the database (an unexpired
     ``process:`` lease: each such process keeps one while it runs) unless ``force``. The
-    backup is verified before anything of the live database is touched. The leases that come with the backup
-    belonged to processes of the past and are dropped."""
+    backup is verified before anything of the live database is touched. The leases that
+    come with the backup belonged to processes of the past and are dropped."""
     origin = Path(source)
     if not origin.is_file():
         raise InvalidInput(f"backup file not found: {origin}", "path")
