@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli.context import CliContext, add_json_flag, table
+from cli.context import CliContext, add_json_flag, add_user_argument, table, user_ref
 from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
 
@@ -25,11 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("--description", default="", metavar="D")
     create.set_defaults(func=_create)
     grant = rsub.add_parser("grant", help="grant a manual role to a user")
-    grant.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(grant)
     grant.add_argument("role", metavar="ROLE")
     grant.set_defaults(func=_grant)
     revoke = rsub.add_parser("revoke", help="revoke a manual role (IdP roles follow groups)")
-    revoke.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(revoke)
     revoke.add_argument("role", metavar="ROLE")
     revoke.set_defaults(func=_revoke)
 
@@ -50,16 +50,18 @@ def _create(ctx: CliContext) -> int:
 
 
 def _grant(ctx: CliContext) -> int:
-    if grant_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
-        ctx.out(f"granted {ctx.args.role} to {ctx.args.user_name} (manual)")
+    ref, by_id = user_ref(ctx)
+    if grant_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
+        ctx.out(f"granted {ctx.args.role} to {ref} (manual)")
     else:
-        ctx.out(f"{ctx.args.user_name} already holds {ctx.args.role} as a manual grant")
+        ctx.out(f"{ref} already holds {ctx.args.role} as a manual grant")
     return 0
 
 
 def _revoke(ctx: CliContext) -> int:
-    if revoke_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
-        ctx.out(f"revoked the manual grant of {ctx.args.role} from {ctx.args.user_name}")
+    ref, by_id = user_ref(ctx)
+    if revoke_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
+        ctx.out(f"revoked the manual grant of {ctx.args.role} from {ref}")
     else:
-        ctx.out(f"{ctx.args.user_name} does not hold {ctx.args.role}: nothing changed")
+        ctx.out(f"{ref} does not hold {ctx.args.role}: nothing changed")
     return 0

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from cli.context import CliContext, add_json_flag, iso_utc, table
+from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     user = sub.add_parser("user", help="provisioned users")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     show = usub.add_parser("show", help="one user: roles, groups, sessions, audit history")
-    show.add_argument("user_name", metavar="USERNAME", help="userName (any case) or id")
+    add_user_argument(show)
     show.add_argument("--events", type=int, default=20, metavar="N", help="audit events shown")
     add_json_flag(show)
     show.set_defaults(func=_show)
@@ -32,11 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json_flag(listing)
     listing.set_defaults(func=_list)
     deactivate = usub.add_parser("deactivate", help="deactivate: sessions end, IdP roles go")
-    deactivate.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(deactivate)
     deactivate.add_argument("--reason", default="operator", metavar="R")
     deactivate.set_defaults(func=_deactivate)
     reactivate = usub.add_parser("reactivate", help="reactivate: IdP roles come back")
-    reactivate.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(reactivate)
     reactivate.add_argument("--reason", default="operator", metavar="R")
     reactivate.set_defaults(func=_reactivate)
 
@@ -73,7 +73,8 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
 
 
 def _show(ctx: CliContext) -> int:
-    detail = user_detail(ctx.store(), ctx.args.user_name, audit_limit=ctx.args.events)
+    ref, by_id = user_ref(ctx)
+    detail = user_detail(ctx.store(), ref, audit_limit=ctx.args.events, by_id=by_id)
     data = detail_json(detail)
     if ctx.args.json:
         ctx.out(json.dumps(data, indent=2, default=str))
@@ -131,19 +132,21 @@ def _list(ctx: CliContext) -> int:
 
 def _deactivate(ctx: CliContext) -> int:
     store = ctx.store()
-    user_id = user_id_for(store, ctx.args.user_name)
+    ref, by_id = user_ref(ctx)
+    user_id = user_id_for(store, ref, by_id=by_id)
     if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ctx.args.user_name} deactivated: sessions ended, IdP roles removed")
+        ctx.out(f"{ref} deactivated: sessions ended, IdP roles removed")
     else:
-        ctx.out(f"{ctx.args.user_name} was already inactive")
+        ctx.out(f"{ref} was already inactive")
     return 0
 
 
 def _reactivate(ctx: CliContext) -> int:
     store = ctx.store()
-    user_id = user_id_for(store, ctx.args.user_name)
+    ref, by_id = user_ref(ctx)
+    user_id = user_id_for(store, ref, by_id=by_id)
     if reactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ctx.args.user_name} reactivated: IdP roles restored from group memberships")
+        ctx.out(f"{ref} reactivated: IdP roles restored from group memberships")
     else:
-        ctx.out(f"{ctx.args.user_name} was already active")
+        ctx.out(f"{ref} was already active")
     return 0

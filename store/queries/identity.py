@@ -15,7 +15,7 @@ from pony.orm import desc
 
 from store.context import Store, as_utc
 from store.domain.names import fold
-from store.errors import NotFound
+from store.errors import Ambiguous, NotFound
 from store.records import (
     AuditRecord,
     GroupRef,
@@ -32,20 +32,37 @@ AUDIT_LIMIT = 500
 MAX_ID = 64
 
 
-def find_user_entity(store: Store, name_or_id: str, include_deleted: bool = False) -> Any:
-    """The user whose userName folds to ``name_or_id`` (or whose id it is), else None. Live
-    users win; with ``include_deleted`` the most recently deleted match is the fallback."""
+def find_user_entity(
+    store: Store, name_or_id: str, include_deleted: bool = False, by_id: bool = False
+) -> Any:
+    """The user an operator's argument names, else None. With ``by_id`` only the id counts.
+    Otherwise the user whose userName folds to it and the user whose id it is are both
+    looked up: when they are two different users the argument is refused (``Ambiguous``),
+    since an IdP may choose a userName equal to another user's id. Live users only; with
+    ``include_deleted`` a deleted user is found by id, or by userName when no live user
+    holds it (the most recently deleted match)."""
     if not isinstance(name_or_id, str) or not name_or_id.strip():
         return None
     name = name_or_id.strip()
-    user = store.db.User.get(user_name_key=fold(name))
-    if user is None and len(name) <= MAX_ID:
-        user = store.db.User.get(id=name)
-    if user is not None and (user.deleted_at is None or include_deleted):
-        return user
-    if not include_deleted:
-        return None
-    return _deleted_by_name(store, name)
+    by_key = store.db.User.get(id=name) if len(name) <= MAX_ID else None
+    if by_key is not None and by_key.deleted_at is not None and not include_deleted:
+        by_key = None
+    if by_id:
+        return by_key
+    named = store.db.User.get(user_name_key=fold(name))
+    if named is None and include_deleted:
+        named = _deleted_by_name(store, name)
+    if named is not None and by_key is not None and named is not by_key:
+        raise Ambiguous(_ambiguity(name, named, by_key))
+    return named or by_key
+
+
+def _ambiguity(name: str, named: Any, by_key: Any) -> str:
+    """One line naming both users, every outside value escaped (``repr``) for a terminal."""
+    return (
+        f"{name!r} names two users: the userName of user {named.id!r} ({named.user_name!r}) "
+        f"and the id of user {by_key.id!r} ({by_key.user_name!r}); address one with --id ID"
+    )
 
 
 def _deleted_by_name(store: Store, name: str) -> Any:
@@ -144,10 +161,12 @@ def _audit_record(event: Any) -> AuditRecord:
 
 
 @read
-def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> UserDetail:
+def user_detail(
+    store: Store, user_name_or_id: str, audit_limit: int = 20, by_id: bool = False
+) -> UserDetail:
     """A user with roles (and their sources), groups, open sessions and recent audit
     events, newest first. Deleted users are found too (``deleted`` is then True)."""
-    user = find_user_entity(store, user_name_or_id, include_deleted=True)
+    user = find_user_entity(store, user_name_or_id, include_deleted=True, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return UserDetail(
@@ -160,9 +179,9 @@ def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> Us
 
 
 @read
-def user_id_for(store: Store, user_name_or_id: str) -> str:
+def user_id_for(store: Store, user_name_or_id: str, by_id: bool = False) -> str:
     """The id of the live (not deleted) user with that userName (any case) or id."""
-    user = find_user_entity(store, user_name_or_id)
+    user = find_user_entity(store, user_name_or_id, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return str(user.id)

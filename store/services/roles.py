@@ -60,8 +60,8 @@ def _existing_role(store: Store, name: str) -> Any:
     return role
 
 
-def _live_user(store: Store, user_name: str) -> Any:
-    user = find_user_entity(store, user_name)
+def _live_user(store: Store, user_name: str, by_id: bool = False) -> Any:
+    user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
     return lock_user(store, user.id)
@@ -90,10 +90,10 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
 
 
 @transaction
-def grant_role(store: Store, user_name: str, role: str, actor: str) -> bool:
+def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
     """Grant a manual role. A role the user also holds through an IdP group still gets its
     manual row, so it survives the group going away. Returns False if already granted."""
-    user = _live_user(store, user_name)
+    user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
     if store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group=""):
         return False
@@ -118,10 +118,10 @@ def grant_role(store: Store, user_name: str, role: str, actor: str) -> bool:
 
 
 @transaction
-def revoke_role(store: Store, user_name: str, role: str, actor: str) -> bool:
+def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
     """Revoke a manual role; IdP-derived rows are never touched. Returns False when the user
     holds the role in no way; InvalidInput when only an IdP group gives it."""
-    user = _live_user(store, user_name)
+    user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
     manual = store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group="")
     if manual is None:

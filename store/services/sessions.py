@@ -189,9 +189,9 @@ def _invalid_reason(store: Store, state: _State, now: datetime) -> str:
 
 
 @transaction
-def end_sessions(store: Store, user_name: str, actor: str) -> int:
+def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) -> int:
     """End every open session of a user (operator action); returns how many ended."""
-    user = find_user_entity(store, user_name)
+    user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
     user = lock_user(store, user.id)

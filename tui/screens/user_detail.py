@@ -110,7 +110,7 @@ class UserDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="user-detail-load")
     def load(self) -> None:
         with store_call(self.ctx, self.app, "load user"):
-            detail = user_detail(self.ctx.store, self.user_id, audit_limit=AUDIT_ROWS)
+            detail = user_detail(self.ctx.store, self.user_id, audit_limit=AUDIT_ROWS, by_id=True)
             roles = tuple(r.name for r in list_roles(self.ctx.store))
             self.post_message(UserDetailLoaded(detail, roles))
 
@@ -181,7 +181,7 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         self._start(
             "grant role",
-            lambda: grant_role(self.ctx.store, name, role, self.ctx.actor),
+            lambda: grant_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda done: f"Granted {role} to {name}." if done else f"{name} already has {role}.",
         )
 
@@ -204,7 +204,7 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         self._start(
             "revoke role",
-            lambda: revoke_role(self.ctx.store, name, role, self.ctx.actor),
+            lambda: revoke_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda _: f"Revoked manual role {role} from {name}.",
         )
 
@@ -217,7 +217,7 @@ class UserDetailScreen(Screen[None]):
         )
         self._confirm("End sessions", question, UserAction(
             "end sessions",
-            lambda: end_sessions(self.ctx.store, name, self.ctx.actor),
+            lambda: end_sessions(self.ctx.store, self.user_id, self.ctx.actor, by_id=True),
             lambda n: f"Ended {n} session(s) of {name}.",
         ))  # fmt: skip
 

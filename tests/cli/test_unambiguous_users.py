@@ -1,0 +1,82 @@
+"""Operators' commands address exactly one user: an argument that is one user's id and
+another user's userName is refused with both listed, and ``--id ID`` addresses by id alone.
+An IdP may choose any userName, ids are visible to every token: a look-alike whose userName
+is the victim's id must never receive the victim's deactivation or role grant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store.context import Store
+from store.queries.identity import user_detail
+from tests.cli.conftest import Run
+from tests.cli.test_identity_commands import script
+from tests.store.identity_factories import make_user, roles_of
+
+
+def _victim_and_lookalike(store: Store) -> tuple[str, str]:
+    victim = make_user(store, "victim@example.com")
+    lookalike = make_user(store, victim)  # the IdP named it after the victim's id
+    return victim, lookalike
+
+
+def test_an_id_that_is_another_users_username_is_refused(cli: Run, live: Store) -> None:
+    victim, lookalike = _victim_and_lookalike(live)
+    for args in (
+        ("user", "deactivate", victim),
+        ("user", "reactivate", victim),
+        ("user", "show", victim),
+        ("role", "grant", victim, "admin"),
+        ("role", "revoke", victim, "admin"),
+    ):
+        code, out, err = cli(*args)
+        assert code == 2, (args, out, err)
+        [line] = err.strip().splitlines()
+        assert line.startswith("error: ") and "two users" in line
+        assert victim in line and lookalike in line and "victim@example.com" in line
+        assert "--id" in line
+    assert user_detail(live, victim, by_id=True).user.active
+    assert user_detail(live, lookalike, by_id=True).user.active
+    assert roles_of(live, victim) == set() and roles_of(live, lookalike) == set()
+
+
+def test_id_option_addresses_the_user_by_id(cli: Run, live: Store) -> None:
+    victim, lookalike = _victim_and_lookalike(live)
+    code, out, _ = cli("role", "grant", "--id", victim, "admin")
+    assert code == 0, out
+    assert roles_of(live, victim) == {("admin", "manual")}
+    assert roles_of(live, lookalike) == set()
+    code, out, _ = cli("user", "deactivate", "--id", victim)
+    assert code == 0, out
+    assert not user_detail(live, victim, by_id=True).user.active
+    assert user_detail(live, lookalike, by_id=True).user.active
+    code, out, _ = cli("user", "show", "--id", victim, "--json")
+    assert code == 0 and '"userName": "victim@example.com"' in out
+    # The look-alike is still reachable by its own id, and by its name through --id-free use
+    # only where that name is nobody else's id.
+    code, out, _ = cli("user", "show", "--id", lookalike)
+    assert code == 0 and lookalike in out
+    code, _, err = cli("user", "show", "--id", "nobody")
+    assert code == 2 and "not found" in err
+    code, _, err = cli("user", "show", victim, "--id", victim)
+    assert code == 2 and "USER or --id" in err
+
+
+def test_ambiguity_is_shown_escaped(cli: Run, live: Store) -> None:
+    victim = make_user(live, "evil\x1b[2J\u202e\n@example.com")
+    make_user(live, victim)
+    code, _, err = cli("role", "grant", victim, "admin")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "\\x1b[2J\\u202e\\n@example.com" in err  # escaped, readable
+
+
+def test_console_script_refuses_an_ambiguous_id(config: Path, live: Store) -> None:
+    assert script(config, "db", "init").returncode == 0
+    victim, lookalike = _victim_and_lookalike(live)
+    done = script(config, "role", "grant", victim, "admin")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert victim in done.stderr and lookalike in done.stderr
+    done = script(config, "role", "grant", "--id", victim, "admin")
+    assert done.returncode == 0, done.stderr
+    assert roles_of(live, victim) == {("admin", "manual")} and roles_of(live, lookalike) == set()

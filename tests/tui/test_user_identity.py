@@ -1,0 +1,44 @@
+"""The user detail screen addresses its user by id: a look-alike whose userName is the
+viewed user's id is never the one shown, granted a role, or deactivated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Static
+
+from store.context import Store
+from store.queries.identity import user_detail
+from store.services.roles import ensure_default_roles
+from tests.store.identity_factories import make_user, roles_of
+from tests.tui.conftest import settle
+from tests.tui.test_users import _open_detail
+from tui.app import ControlApp
+from tui.screens.dialogs import ChoiceDialog
+
+
+async def test_detail_actions_reach_the_user_by_id(
+    tui_store: Store, make_app: Callable[..., ControlApp]
+) -> None:
+    ensure_default_roles(tui_store)
+    victim = make_user(tui_store, "victim@example.com")
+    lookalike = make_user(tui_store, victim)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_detail(app, pilot, "victim@example.com")
+        summary = str(app.screen.query_one("#user-summary", Static).render())
+        assert summary.startswith("victim@example.com") and f"id {victim}" in summary
+        await pilot.press("g")
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("enter")  # admin
+        await settle(pilot)
+        assert roles_of(tui_store, victim) == {("admin", "manual")}
+        assert roles_of(tui_store, lookalike) == set()
+        await pilot.press("e")
+        await pilot.click("#confirm")
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.click("#confirm")
+        await settle(pilot)
+    assert not user_detail(tui_store, victim, by_id=True).user.active
+    assert user_detail(tui_store, lookalike, by_id=True).user.active
