@@ -8,9 +8,12 @@ change cannot interleave and leave an IdP role on an inactive user.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from store.context import Store
+from store.domain import causes
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
@@ -30,22 +33,48 @@ def lock_user(store: Store, user_id: str) -> Any:
     return user
 
 
-_MAPPING = 'SELECT "group_name_key", "role" FROM "sso_group_role_mapping"'
+_MAPPING = 'SELECT "group_name_key", "role", "id" FROM "sso_group_role_mapping"'
+MappingTable = dict[str, dict[str, int]]
+"""Folded IdP group name -> {role name: id of the mapping row}."""
+_NAME_LOCK = "SELECT pg_advisory_xact_lock(727274, $lock_key)"
 
 
-def mapping_table(store: Store) -> dict[str, set[str]]:
-    """The SSO group-to-role mapping as folded group name -> role names."""
-    table: dict[str, set[str]] = {}
-    for key, role in fetch_rows(store, _MAPPING, {}):  # read on every membership change
-        table.setdefault(key, set()).add(role)
+def mapping_table(store: Store) -> MappingTable:
+    """The SSO group-to-role mapping. Whoever decides roles from it for a group name holds
+    that name's lock (``lock_group_names``) from before this read until commit."""
+    table: MappingTable = {}
+    for key, role, mapping_id in fetch_rows(store, _MAPPING, {}):
+        table.setdefault(key, {})[role] = int(mapping_id)
     return table
 
 
+def lock_group_names(store: Store, keys: Iterable[str]) -> None:
+    """Serialise everything that ties a folded group name to roles: mapping edits of that
+    name, and creating, renaming or deleting a group to or from it (or changing its
+    members). Taken in sorted order, after the group's row lock and before the mapping is
+    read, held until commit. PostgreSQL: a transaction-scoped advisory lock per name.
+    SQLite: the database's single writer lock, taken now (BEGIN IMMEDIATE) instead of at the
+    first write, so the mapping read after it is the one the transaction writes against."""
+    if store.provider != "postgres":
+        store.db.execute("SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        return
+    for key in sorted(set(keys)):
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        lock_key = int.from_bytes(digest[:4], "big", signed=True)
+        store.db.execute(_NAME_LOCK, {}, {"lock_key": lock_key})
+
+
 def recompute_user_roles(
-    store: Store, user: Any, actor: str, mapping: dict[str, set[str]] | None = None
+    store: Store,
+    user: Any,
+    actor: str,
+    mapping: MappingTable | None = None,
+    *,
+    cause: causes.Cause,
 ) -> int:
     """Bring the user's IdP-derived role assignments in line with memberships and the
-    mapping; manual assignments are never touched. Returns how many rows changed."""
+    mapping; manual assignments are never touched. Returns how many rows changed. The audit
+    event names the ``cause`` and each assignment added or removed with its mapping row."""
     if mapping is None:
         mapping = mapping_table(store)
     group_keys = [m.group.display_name_key for m in user.memberships]
@@ -77,9 +106,16 @@ def recompute_user_roles(
         "user",
         user.id,
         user.user_name,
-        before=sorted({g.role for g in rows}),
-        after=sorted({g.role for g in wanted}),
-        detail=f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s)",
+        before={"roles": sorted({g.role for g in rows})},
+        after={
+            "roles": sorted({g.role for g in wanted}),
+            "cause": cause,
+            "added": causes.grants(((g.role, g.via_group) for g in diff.add), mapping),
+            "removed": causes.grants(((g.role, g.via_group) for g in diff.remove), mapping),
+        },
+        detail=(
+            f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s): {causes.describe(cause)}"
+        ),
     )
     return diff.changed
 
@@ -110,11 +146,12 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
         if not active:
             # Belt and braces: an already inactive user must not keep a session or IdP role.
             end_user_sessions(store, user, reason)
-            recompute_user_roles(store, user, actor)
+            recompute_user_roles(store, user, actor, cause=causes.lifecycle(False, reason))
         return False
     user.active = active
     ended = 0 if active else end_user_sessions(store, user, reason)
-    recompute_user_roles(store, user, actor)  # IdP roles go, or come back from memberships
+    # IdP roles go, or come back from the kept memberships
+    recompute_user_roles(store, user, actor, cause=causes.lifecycle(active, reason))
     record_event(
         store,
         actor,

@@ -10,17 +10,26 @@ same transaction (the worker's periodic reconcile repairs anything a race left b
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
+from pony.orm import flush
+
 from store.context import Store, as_utc
+from store.domain import causes
 from store.domain.names import fold
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services.audit import record_event
-from store.services.lifecycle import IDP, MANUAL, lock_user, mapping_table, recompute_user_roles
+from store.services.lifecycle import (
+    IDP,
+    MANUAL,
+    lock_group_names,
+    lock_user,
+    mapping_table,
+    recompute_user_roles,
+)
 from store.tx import read, transaction
 
 ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
@@ -112,7 +121,7 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
         "user",
         user.id,
         user.user_name,
-        after={"role": role_row.name, "source": MANUAL},
+        after={"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL},
     )
     return True
 
@@ -139,7 +148,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
         "user",
         user.id,
         user.user_name,
-        before={"role": role_row.name, "source": MANUAL},
+        before={"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL},
     )
     return True
 
@@ -183,9 +192,9 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
     """Map an IdP group (matched case-insensitively) to a role; idempotent. The group's
     members gain the role in the same transaction."""
     group_name = _clean_group_name(group_name)
-    _serialize_mapping_edits(store)
-    role_row = _existing_role(store, role)
     key = fold(group_name)
+    _serialize_mapping_edits(store, key)
+    role_row = _existing_role(store, role)
     existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if existing is not None:
         return _mapping_record(existing)
@@ -196,7 +205,9 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
         created=store.clock(),
         created_by=actor[:256],
     )
-    changed = recompute_group_members(store, [key], actor)
+    flush()  # the row's id names the cause in the members' audit
+    cause = causes.mapping("set", mapping.id, group_name, role_row.name)
+    changed = recompute_group_members(store, key, actor, cause)
     record_event(
         store,
         actor,
@@ -204,7 +215,7 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
-        after={"group": group_name, "role": role_row.name},
+        after={"group": group_name, "role": role_row.name, "mapping_id": mapping.id},
         detail=f"{changed} IdP role assignment(s) changed",
     )
     return _mapping_record(mapping)
@@ -215,17 +226,18 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
     """Remove one mapping row; the group's members lose the role unless another group or a
     manual grant gives it. Returns False when there was no such mapping."""
     group_name = _clean_group_name(group_name)
-    _serialize_mapping_edits(store)
+    key = fold(group_name)
+    _serialize_mapping_edits(store, key)
     role_row = find_role(store, role)
     if role_row is None:
         return False
-    key = fold(group_name)
     mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if mapping is None:
         return False
-    shown = mapping.group_name
+    shown, mapping_id = mapping.group_name, mapping.id
     mapping.delete()
-    changed = recompute_group_members(store, [key], actor)
+    cause = causes.mapping("removed", mapping_id, shown, role_row.name)
+    changed = recompute_group_members(store, key, actor, cause)
     record_event(
         store,
         actor,
@@ -233,35 +245,34 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",
-        before={"group": shown, "role": role_row.name},
+        before={"group": shown, "role": role_row.name, "mapping_id": mapping_id},
         detail=f"{changed} IdP role assignment(s) changed",
     )
     return True
 
 
-def recompute_group_members(store: Store, group_keys: Iterable[str], actor: str) -> int:
-    """Recompute the IdP roles of every member of the groups with these folded names, in
-    the caller's transaction. The groups are locked first, then the members in id order
-    (the order a membership change locks them), so a concurrent deactivation or membership
-    change waits instead of interleaving; the mapping is read once they are locked."""
-    groups = [
-        store.db.Group.get_for_update(display_name_key=key) for key in sorted(set(group_keys))
-    ]
+def recompute_group_members(store: Store, key: str, actor: str, cause: causes.Cause) -> int:
+    """Recompute the IdP roles of every member of the group with this folded name, in the
+    caller's transaction, which holds the name's lock (``_serialize_mapping_edits``): no
+    group can be created, renamed, deleted or change members under that name meanwhile. The
+    members are locked in id order (the order a membership change locks them), so a
+    concurrent deactivation waits instead of interleaving; the mapping is read after."""
+    group = store.db.Group.get(display_name_key=key)
+    if group is None:
+        return 0  # the IdP has not pushed this group (yet)
+    members = _locked_members(store, group)
     mapping = mapping_table(store)
-    changed = 0
-    for group in groups:
-        if group is None:
-            continue  # the IdP has not pushed this group (yet)
-        for user in _locked_members(store, group):
-            changed += recompute_user_roles(store, user, actor, mapping)
-    return changed
+    return sum(recompute_user_roles(store, u, actor, mapping, cause=cause) for u in members)
 
 
-def _serialize_mapping_edits(store: Store) -> None:
+def _serialize_mapping_edits(store: Store, key: str) -> None:
     """Mapping edits are rare: run them one at a time across processes, so each recomputes
-    with a mapping no other edit is changing underneath it. (SQLite has one writer anyway.)"""
+    with a mapping no other edit is changing underneath it, and hold the group name's lock,
+    which the group use cases take too before they read the mapping. On SQLite the name
+    lock is the single writer lock."""
     if store.provider == "postgres":
         store.db.execute("SELECT pg_advisory_xact_lock(727273)")
+    lock_group_names(store, [key])
 
 
 def _locked_members(store: Store, group: Any) -> list[Any]:

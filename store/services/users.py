@@ -15,6 +15,7 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
+from store.domain import causes
 from store.domain.names import fold
 from store.errors import Conflict
 from store.queries.users import plain, user_record
@@ -230,17 +231,25 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = N
     lifecycle.check_version(user, "user", if_match)
     before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")
-    for membership in list(user.memberships):
+    left = []
+    for membership in sorted(user.memberships, key=lambda m: m.group.id):
         group = locked.get(membership.group.id) or store.db.Group.get_for_update(
             id=membership.group.id
         )
         membership.delete()
         group.member_count -= 1
         lifecycle.touch(store, group)
+        left.append({"id": group.id, "displayName": group.display_name})
+        record_event(
+            store, actor, "group.updated", "group", group.id, group.display_name,
+            {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
+            f"+0 -1 member(s): user {user.id} deleted",
+        )  # fmt: skip
     for email in list(user.emails):
         email.delete()
     user.deleted_at = store.clock()
     user.user_name_key = None
     user.external_id = None
     lifecycle.touch(store, user)
+    before["groups"] = left
     record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)

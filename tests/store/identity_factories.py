@@ -8,6 +8,7 @@ from __future__ import annotations
 from pony.orm import db_session
 
 from store.context import Store
+from store.domain import causes
 from store.domain.names import fold
 from store.records import GroupInput, MembershipChange
 from store.services.groups import change_group, create_group
@@ -52,7 +53,7 @@ def remove_member(store: Store, group_id: str, user_id: str) -> None:
         if membership is not None:
             membership.delete()
             group.member_count -= 1
-        recompute_user_roles(store, user, "test:idp")
+        recompute_user_roles(store, user, "test:idp", cause=causes.group(group_id, "test"))
 
 
 def soft_delete_user(store: Store, user_id: str) -> None:
@@ -65,7 +66,7 @@ def soft_delete_user(store: Store, user_id: str) -> None:
         for membership in list(user.memberships):
             membership.group.member_count -= 1
             membership.delete()
-        recompute_user_roles(store, user, "test:idp")
+        recompute_user_roles(store, user, "test:idp", cause=causes.user_deleted(user_id))
 
 
 def roles_of(store: Store, user_id: str) -> set[tuple[str, str]]:
