@@ -56,6 +56,16 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         ],
         "groups": [g.display_name for g in user.groups],
         "active_sessions": detail.active_sessions,
+        "renames": [
+            {
+                "at": iso_utc(e.at),
+                "actor": e.actor,
+                "from": (e.before or {}).get("userName"),
+                "to": (e.after or {}).get("userName"),
+                "manual_roles": (e.after or {}).get("manual_roles", []),
+            }
+            for e in detail.renames
+        ],
         "audit": [
             {
                 "at": iso_utc(e.at),
@@ -87,14 +97,29 @@ def _show(ctx: CliContext) -> int:
     ctx.out(f"  active sessions: {data['active_sessions']}")
     ctx.out("  roles:")
     for r in data["roles"]:
-        via = f"via IdP group {r['group']}" if r["source"] == "idp" else f"by {r['granted_by']}"
-        ctx.out(f"    {r['name']:<12} {r['source']:<7} {via}")
+        ctx.out(f"    {r['name']:<12} {r['source']:<9} {_role_origin(r)}")
     if not data["roles"]:
         ctx.out("    (none)")
+    for rename in data["renames"]:
+        ctx.out(
+            f"  RENAMED {rename['at']} by {rename['actor']}: {rename['from']!r} -> "
+            f"{rename['to']!r} while holding manual role(s) {', '.join(rename['manual_roles'])}"
+        )
     ctx.out("  recent audit events:")
     for e in data["audit"]:
         ctx.out(f"    {e['at']}  {e['actor']}  {e['action']}  {e['detail']}".rstrip())
     return 0
+
+
+def _role_origin(role: dict[str, Any]) -> str:
+    if role["source"] == "idp":
+        return f"via IdP group {role['group']}"
+    if role["source"] == "suspended":
+        return (
+            f"by {role['granted_by']}, suspended after a userName change: not in effect "
+            "until confirmed with `role grant`"
+        )
+    return f"by {role['granted_by']}"
 
 
 def _list(ctx: CliContext) -> int:

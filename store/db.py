@@ -119,7 +119,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(int, auto=True)
         user = Required(User)
         role = Required(Role)
-        source = Required(str, 16)  # "idp" or "manual"
+        source = Required(str, 16)  # "idp", "manual" or "suspended" (after a rename)
         via_group = Optional(str, 1024, default="")  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
         granted_by = Required(str, 256)

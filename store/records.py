@@ -113,7 +113,7 @@ class RoleRecord:
 @dataclass(frozen=True)
 class RoleAssignmentRecord:
     role: str
-    source: str  # "idp" | "manual"
+    source: str  # "idp" | "manual" | "suspended" (a manual grant held back after a rename)
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
     granted_by: str
     created: datetime
@@ -249,6 +249,7 @@ class UserDetail:
     active_sessions: int
     audit: tuple[AuditRecord, ...]
     deleted: bool = False
+    renames: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
 
 
 # ---- operator views -----------------------------------------------------------------------
@@ -259,7 +260,7 @@ class RoleSource:
     """One role a user holds and where it comes from, as listed next to the user."""
 
     role: str
-    source: str  # "idp" | "manual"
+    source: str  # "idp" | "manual" | "suspended"
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
 
 

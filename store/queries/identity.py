@@ -27,6 +27,8 @@ from store.records import (
 )
 from store.tx import read
 
+NOTABLE_ACTIONS = ("user.renamed",)
+"""Audit actions operators must notice: a userName change of a user holding manual roles."""
 AUDIT_LIMIT = 500
 """Largest number of audit events one read returns."""
 MAX_ID = 64
@@ -78,8 +80,9 @@ def _deleted_by_name(store: Store, name: str) -> Any:
 
 
 def effective_role_names(store: Store, user: Any) -> list[str]:
-    """Every role the user holds, manual and IdP-derived, deduplicated and sorted."""
-    names = store.db.RoleAssignment.select(lambda a: a.user == user)
+    """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
+    grants suspended after a userName change do not count)."""
+    names = store.db.RoleAssignment.select(lambda a: a.user == user and a.source != "suspended")
     return sorted({a.role.name for a in names})
 
 
@@ -175,6 +178,7 @@ def user_detail(
         active_sessions=_active_session_count(store, user),
         audit=tuple(audit_events(store, "user", user.id, audit_limit)),
         deleted=user.deleted_at is not None,
+        renames=tuple(notable_events(store, 20, user.id)),
     )
 
 
@@ -229,5 +233,17 @@ def audit_events(
         query = query.filter(lambda e: e.target_type == target_type)
     if target_id is not None:
         query = query.filter(lambda e: e.target_id == target_id)
+    events = query.order_by(lambda e: (desc(e.at), desc(e.id)))[:limit]
+    return [_audit_record(e) for e in events]
+
+
+@read
+def notable_events(store: Store, limit: int = 20, user_id: str | None = None) -> list[AuditRecord]:
+    """The newest notable events (``NOTABLE_ACTIONS``), of every user or of one."""
+    limit = max(1, min(int(limit), AUDIT_LIMIT))
+    actions = list(NOTABLE_ACTIONS)
+    query = store.db.AuditEvent.select(lambda e: e.action in actions)
+    if user_id is not None:
+        query = query.filter(lambda e: e.target_type == "user" and e.target_id == user_id)
     events = query.order_by(lambda e: (desc(e.at), desc(e.id)))[:limit]
     return [_audit_record(e) for e in events]

@@ -23,6 +23,9 @@ from store.tx import transaction
 
 IDP = "idp"
 MANUAL = "manual"
+SUSPENDED = "suspended"
+"""A manual grant held back after the user's userName changed: kept on record, never
+effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
 
 def lock_user(store: Store, user_id: str) -> Any:
@@ -164,6 +167,34 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
         detail=reason if active else f"{reason}; {ended} session(s) ended",
     )
     return True
+
+
+def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str) -> None:
+    """After a userName change (a different folded key) of a locked user: the person who
+    signs in under the new name need not be the one an operator granted manual roles to,
+    so those grants stop counting until an operator confirms them. Audited as
+    ``user.renamed`` with both names and the manual roles held."""
+    rows = [a for a in user.role_assignments if a.source in (MANUAL, SUSPENDED)]
+    if not rows:
+        return
+    held = sorted({a.role.name for a in rows})
+    suspended = {a.role.name for a in rows if a.source == SUSPENDED}
+    for row in rows:
+        if row.source != MANUAL:
+            continue
+        if row.role.name in suspended:
+            row.delete()  # its suspended twin already keeps the record
+        else:
+            row.source = SUSPENDED
+    record_event(
+        store, actor, "user.renamed", "user", user.id, user.user_name,
+        before={"userName": previous_name},
+        after={"userName": user.user_name, "manual_roles": held, "suspended": held},
+        detail=(
+            f"userName changed from {previous_name!r} while holding manual role(s) "
+            f"{', '.join(held)}: suspended until an operator confirms them (role grant)"
+        ),
+    )  # fmt: skip
 
 
 def check_version(entity: Any, kind: str, if_match: int | None) -> None:

@@ -25,6 +25,7 @@ from store.services.audit import record_event
 from store.services.lifecycle import (
     IDP,
     MANUAL,
+    SUSPENDED,
     lock_group_names,
     lock_user,
     mapping_table,
@@ -98,14 +99,23 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     return RoleRecord(name, description)
 
 
+def _manual_row(store: Store, user: Any, role_row: Any, source: str) -> Any:
+    return store.db.RoleAssignment.get(user=user, role=role_row, source=source, via_group="")
+
+
 @transaction
 def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
     """Grant a manual role. A role the user also holds through an IdP group still gets its
-    manual row, so it survives the group going away. Returns False if already granted."""
+    manual row, so it survives the group going away. Granting a role suspended after a
+    userName change confirms it for the user as now named. Returns False if already
+    granted."""
     user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
-    if store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group=""):
+    if _manual_row(store, user, role_row, MANUAL):
         return False
+    suspended = _manual_row(store, user, role_row, SUSPENDED)
+    if suspended is not None:
+        suspended.delete()
     store.db.RoleAssignment(
         user=user,
         role=role_row,
@@ -114,33 +124,32 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
         created=store.clock(),
         granted_by=actor[:256],
     )
-    record_event(
-        store,
-        actor,
-        "role.granted",
-        "user",
-        user.id,
-        user.user_name,
-        after={"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL},
-    )
+    after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
+    if suspended is not None:
+        after["confirmed"] = {"userName": user.user_name}
+    record_event(store, actor, "role.granted", "user", user.id, user.user_name, after=after)
     return True
 
 
 @transaction
 def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
-    """Revoke a manual role; IdP-derived rows are never touched. Returns False when the user
-    holds the role in no way; InvalidInput when only an IdP group gives it."""
+    """Revoke a manual role (or one suspended after a userName change); IdP-derived rows
+    are never touched. Returns False when the user holds the role in no way; InvalidInput
+    when only an IdP group gives it."""
     user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
-    manual = store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group="")
-    if manual is None:
+    row = _manual_row(store, user, role_row, MANUAL) or _manual_row(
+        store, user, role_row, SUSPENDED
+    )
+    if row is None:
         via = sorted(
             a.via_group for a in user.role_assignments if a.source == IDP and a.role == role_row
         )
         if via:
             raise InvalidInput(_idp_only_message(store, user, role_row.name, via), "role")
         return False
-    manual.delete()
+    source = row.source
+    row.delete()
     record_event(
         store,
         actor,
@@ -148,7 +157,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
         "user",
         user.id,
         user.user_name,
-        before={"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL},
+        before={"role": role_row.name, "source": source, "cause": causes.MANUAL},
     )
     return True
 

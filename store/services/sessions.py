@@ -30,7 +30,7 @@ from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.identity import find_user_entity
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
-from store.services.lifecycle import end_user_sessions, lock_user
+from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,10 @@ _SESSION_BY_HASH = (
     'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
     'WHERE s."secret_hash" = $digest'
 )
-_ROLE_NAMES = 'SELECT DISTINCT a."role" FROM "control_role_assignment" a WHERE a."user" = $user_id'
+_ROLE_NAMES = (
+    'SELECT DISTINCT a."role" FROM "control_role_assignment" a '
+    'WHERE a."user" = $user_id AND a."source" <> $suspended'
+)
 _SEEN = 'UPDATE "control_session" SET "last_seen" = $now WHERE "id" = $session_id'
 
 
@@ -162,7 +165,7 @@ def _check(store: Store, secret: str) -> SessionCheck:
         return SessionCheck(False, reason, user_id=user_id)
     if now - state.last_seen >= LAST_SEEN_EVERY:
         db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
-    roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id})
+    roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id, "suspended": SUSPENDED})
     return SessionCheck(
         True,
         "",

@@ -139,11 +139,13 @@ def _apply(
 ) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
     lifecycle (which audits it); bump the version once and audit the rest of the difference."""
-    before = _snapshot(user)
+    before, old_key = _snapshot(user), user.user_name_key
     _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
     if old or new or action == "user.restored":
         record_event(store, actor, action, "user", user.id, cols.user_name, old, new, reason)
+    if user.user_name_key != old_key:
+        lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     flipped = lifecycle.set_active(store, user, active, actor, reason)
     if old or new or flipped:
         lifecycle.touch(store, user)

@@ -5,10 +5,13 @@ is the victim's id must never receive the victim's deactivation or role grant.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from store.context import Store
 from store.queries.identity import user_detail
+from store.records import UserInput
+from store.services.users import replace_user
 from tests.cli.conftest import Run
 from tests.cli.test_identity_commands import script
 from tests.store.identity_factories import make_user, roles_of
@@ -80,3 +83,20 @@ def test_console_script_refuses_an_ambiguous_id(config: Path, live: Store) -> No
     done = script(config, "role", "grant", "--id", victim, "admin")
     assert done.returncode == 0, done.stderr
     assert roles_of(live, victim) == {("admin", "manual")} and roles_of(live, lookalike) == set()
+
+
+def test_user_show_reports_a_rename_that_suspended_manual_roles(cli: Run, live: Store) -> None:
+    jane = make_user(live, "jane@example.com")
+    assert cli("role", "grant", "jane@example.com", "admin")[0] == 0
+    replace_user(live, jane, UserInput("mallory\x1b[31m@example.com", {}), "token:Okta SCIM")
+    code, out, _ = cli("user", "show", "--id", jane)
+    assert code == 0
+    assert "admin        suspended" in out and "not in effect" in out
+    assert "RENAMED" in out and "'jane@example.com' -> 'mallory\\x1b[31m@example.com'" in out
+    assert "\x1b" not in out.split("RENAMED", 1)[1].splitlines()[0]
+    code, out, _ = cli("user", "show", "--id", jane, "--json")
+    data = json.loads(out)
+    assert data["roles"][0]["name"] == "admin" and data["roles"][0]["source"] == "suspended"
+    [rename] = data["renames"]
+    assert rename["from"] == "jane@example.com" and rename["to"] == "mallory\x1b[31m@example.com"
+    assert rename["manual_roles"] == ["admin"] and rename["actor"] == "token:Okta SCIM"

@@ -9,12 +9,16 @@ from textual.widgets import Static
 
 from store.context import Store
 from store.queries.identity import user_detail
+from store.records import UserInput
 from store.services.roles import ensure_default_roles
+from store.services.users import replace_user
 from tests.store.identity_factories import make_user, roles_of
-from tests.tui.conftest import settle
-from tests.tui.test_users import _open_detail
+from tests.tui.conftest import settle, table_rows
+from tests.tui.data import Seeded
+from tests.tui.test_users import _open_detail, _open_users
 from tui.app import ControlApp
 from tui.screens.dialogs import ChoiceDialog
+from tui.widgets.fitted_table import FittedTable
 
 
 async def test_detail_actions_reach_the_user_by_id(
@@ -42,3 +46,27 @@ async def test_detail_actions_reach_the_user_by_id(
         await settle(pilot)
     assert not user_detail(tui_store, victim, by_id=True).user.active
     assert user_detail(tui_store, lookalike, by_id=True).user.active
+
+
+async def test_a_rename_holding_manual_roles_is_notable_in_provisioning_and_detail(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    alice = seeded.users["alice@example.com"]
+    evil = "mallory\x1b[31m\u202e@example.com"
+    replace_user(tui_store, alice, UserInput(evil, {}), "token:Okta SCIM")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        notable = str(app.screen.query_one("#notable", Static).render())
+        assert "token:Okta SCIM renamed 'alice@example.com' -> 'mallory\\x1b[31m\\u202e" in notable
+        assert "manual admin suspended" in notable and "\x1b" not in notable
+        await _open_users(pilot)
+        table = app.query_one("#user-table", FittedTable)
+        row = [table.row_keys.index(k) for k in table.row_keys if k == alice][0]
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await settle(pilot)
+        roles = [r[:2] for r in table_rows(app, "#user-roles")]
+        assert ("admin", "suspended") in roles
+        actions = [r[2] for r in table_rows(app, "#user-audit")]
+        assert "user.renamed" in actions

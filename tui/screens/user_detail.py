@@ -127,7 +127,7 @@ class UserDetailScreen(Screen[None]):
                     f"{r.role}\0{r.source}\0{r.via_group or ''}",
                     (
                         r.role,
-                        "manual" if r.source == "manual" else "IdP",
+                        "IdP" if r.source == "idp" else r.source,
                         r.via_group or "-",
                         r.granted_by,
                         timestamp(r.created),
@@ -187,7 +187,7 @@ class UserDetailScreen(Screen[None]):
 
     def action_revoke(self) -> None:
         detail = self._live()
-        manual = sorted({r.role for r in detail.roles if r.source == "manual"})
+        manual = sorted({r.role for r in detail.roles if r.source in ("manual", "suspended")})
         if not manual:
             self.notify(
                 "No manual roles to revoke. IdP roles follow the user's groups: change the "
