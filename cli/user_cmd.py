@@ -31,11 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing.add_argument("--limit", type=int, default=100, metavar="N")
     add_json_flag(listing)
     listing.set_defaults(func=_list)
-    deactivate = usub.add_parser("deactivate", help="deactivate: sessions end, IdP roles go")
+    deactivate = usub.add_parser(
+        "deactivate", help="deactivate and hold: sessions end, IdP roles go, the IdP cannot undo it"
+    )
     add_user_argument(deactivate)
-    deactivate.add_argument("--reason", default="operator", metavar="R")
+    deactivate.add_argument(
+        "--reason", default="operator", metavar="TEXT", help="recorded with the hold and audit"
+    )
     deactivate.set_defaults(func=_deactivate)
-    reactivate = usub.add_parser("reactivate", help="reactivate: IdP roles come back")
+    reactivate = usub.add_parser(
+        "reactivate", help="lift the hold and reactivate: IdP roles come back"
+    )
     add_user_argument(reactivate)
     reactivate.add_argument("--reason", default="operator", metavar="R")
     reactivate.set_defaults(func=_reactivate)
@@ -56,6 +62,7 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         ],
         "groups": [g.display_name for g in user.groups],
         "active_sessions": detail.active_sessions,
+        "hold": _hold_json(detail),
         "renames": [
             {
                 "at": iso_utc(e.at),
@@ -82,6 +89,18 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
     }
 
 
+def _hold_json(detail: UserDetail) -> dict[str, Any] | None:
+    hold = detail.hold
+    if hold is None:
+        return None
+    return {
+        "since": iso_utc(hold.since),
+        "by": hold.by,
+        "reason": hold.reason,
+        "idp_active": hold.idp_active,
+    }
+
+
 def _show(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
     detail = user_detail(ctx.store(), ref, audit_limit=ctx.args.events, by_id=by_id)
@@ -90,11 +109,18 @@ def _show(ctx: CliContext) -> int:
         ctx.out(json.dumps(data, indent=2, default=str))
         return 0
     state = "deleted" if detail.deleted else ("active" if data["active"] else "inactive")
+    state += ", operator hold" if detail.hold is not None else ""
     ctx.out(f"{data['userName']}  ({state})")
     ctx.out(f"  id:              {data['id']}")
     ctx.out(f"  displayName:     {data['displayName'] or ''}")
     ctx.out(f"  groups:          {', '.join(data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
+    if (hold := data["hold"]) is not None:
+        idp = {True: "active", False: "inactive", None: "nothing sent since"}[hold["idp_active"]]
+        ctx.out(
+            f"  operator hold:   since {hold['since']} by {hold['by']} ({hold['reason']!r}); "
+            f"the IdP says: {idp}; access stays off until `user reactivate`"
+        )
     ctx.out("  roles:")
     for r in data["roles"]:
         ctx.out(f"    {r['name']:<12} {r['source']:<9} {_role_origin(r)}")
@@ -160,9 +186,12 @@ def _deactivate(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
     user_id = user_id_for(store, ref, by_id=by_id)
     if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ref} deactivated: sessions ended, IdP roles removed")
+        ctx.out(
+            f"{ref} deactivated and held: sessions ended, IdP roles removed; the IdP cannot "
+            "reactivate them until `user reactivate`"
+        )
     else:
-        ctx.out(f"{ref} was already inactive")
+        ctx.out(f"{ref} was already inactive and held")
     return 0
 
 

@@ -243,6 +243,16 @@ class JobRunRecord:
 
 
 @dataclass(frozen=True)
+class HoldRecord:
+    """An operator's hold on a user: access off until an operator reactivates."""
+
+    since: datetime
+    by: str
+    reason: str
+    idp_active: bool | None  # what the IdP last asked for meanwhile (None: nothing yet)
+
+
+@dataclass(frozen=True)
 class UserDetail:
     user: UserRecord
     roles: tuple[RoleAssignmentRecord, ...]
@@ -250,6 +260,7 @@ class UserDetail:
     audit: tuple[AuditRecord, ...]
     deleted: bool = False
     renames: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
+    hold: HoldRecord | None = None
 
 
 # ---- operator views -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from store.errors import Ambiguous, NotFound
 from store.records import (
     AuditRecord,
     GroupRef,
+    HoldRecord,
     MappingRecord,
     RoleAssignmentRecord,
     RoleRecord,
@@ -148,6 +149,17 @@ def _active_session_count(store: Store, user: Any) -> int:
     return int(sessions.count())
 
 
+def _hold(user: Any) -> HoldRecord | None:
+    if user.held_at is None:
+        return None
+    return HoldRecord(
+        since=as_utc(user.held_at),  # type: ignore[arg-type]
+        by=user.held_by or "",
+        reason=user.hold_reason or "",
+        idp_active=user.idp_active,
+    )
+
+
 def _audit_record(event: Any) -> AuditRecord:
     return AuditRecord(
         id=event.id,
@@ -179,6 +191,7 @@ def user_detail(
         audit=tuple(audit_events(store, "user", user.id, audit_limit)),
         deleted=user.deleted_at is not None,
         renames=tuple(notable_events(store, 20, user.id)),
+        hold=_hold(user),
     )
 
 

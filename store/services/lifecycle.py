@@ -212,12 +212,52 @@ def touch(store: Store, entity: Any) -> None:
     entity.last_modified = store.clock()
 
 
+def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
+    """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
+    IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
+    until an operator reactivates. Returns whether the user changed."""
+    if user.held_at is None:
+        return set_active(store, user, active, actor, reason)
+    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
+    if user.idp_active == active:
+        return False
+    before, user.idp_active = user.idp_active, active
+    record_event(
+        store, actor, "user.hold_kept", "user", user.id, user.user_name,
+        before={"idp_active": before}, after={"idp_active": active, "active": False},
+        detail=(
+            f"the IdP set active={str(active).lower()}; the operator hold by {user.held_by} "
+            "keeps access off until an operator reactivates"
+        ),
+    )  # fmt: skip
+    return True
+
+
+def _hold_json(user: Any) -> dict[str, Any]:
+    return {
+        "since": user.held_at.isoformat() + "Z",
+        "by": user.held_by,
+        "reason": user.hold_reason,
+        "idp_active": user.idp_active,
+    }
+
+
 @transaction
 def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "operator") -> bool:
-    """Operator or worker deactivation of one user (the IdP path goes through the users
-    service, which calls ``set_active`` inside its own transaction)."""
+    """Operator deactivation: inactive with every effect, and a hold that the IdP's updates
+    cannot lift (``apply_idp_active``) until an operator reactivates. Returns whether
+    anything changed (the flag, or a hold placed on a user the IdP had deactivated)."""
     user = lock_user(store, user_id)
-    changed = set_active(store, user, False, actor, reason)
+    placed = user.held_at is None
+    if placed:
+        user.held_at, user.held_by = store.clock(), actor[:256]
+        user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
+        record_event(
+            store, actor, "user.held", "user", user.id, user.user_name,
+            before={"hold": None}, after={"hold": _hold_json(user)},
+            detail=f"operator hold: {reason}",
+        )  # fmt: skip
+    changed = set_active(store, user, False, actor, reason) or placed
     if changed:
         touch(store, user)
     return changed
@@ -225,8 +265,16 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
 
 @transaction
 def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "operator") -> bool:
+    """Operator reactivation: lifts the operator's hold, if any, and reactivates."""
     user = lock_user(store, user_id)
-    changed = set_active(store, user, True, actor, reason)
+    lifted = user.held_at is not None
+    if lifted:
+        record_event(
+            store, actor, "user.hold_released", "user", user.id, user.user_name,
+            before={"hold": _hold_json(user)}, after={"hold": None}, detail=reason,
+        )  # fmt: skip
+        user.held_at = user.held_by = user.hold_reason = user.idp_active = None
+    changed = set_active(store, user, True, actor, reason) or lifted
     if changed:
         touch(store, user)
     return changed

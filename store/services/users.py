@@ -146,7 +146,7 @@ def _apply(
         record_event(store, actor, action, "user", user.id, cols.user_name, old, new, reason)
     if user.user_name_key != old_key:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
-    flipped = lifecycle.set_active(store, user, active, actor, reason)
+    flipped = lifecycle.apply_idp_active(store, user, active, actor, reason)
     if old or new or flipped:
         lifecycle.touch(store, user)
 

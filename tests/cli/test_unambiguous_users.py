@@ -100,3 +100,21 @@ def test_user_show_reports_a_rename_that_suspended_manual_roles(cli: Run, live: 
     [rename] = data["renames"]
     assert rename["from"] == "jane@example.com" and rename["to"] == "mallory\x1b[31m@example.com"
     assert rename["manual_roles"] == ["admin"] and rename["actor"] == "token:Okta SCIM"
+
+
+def test_deactivate_holds_and_show_reports_the_hold(cli: Run, live: Store) -> None:
+    jane = make_user(live, "jane@example.com")
+    code, out, _ = cli("user", "deactivate", "--id", jane, "--reason", "laptop stolen")
+    assert code == 0 and "held" in out
+    replace_user(live, jane, UserInput("jane@example.com", {}, active=True), "token:Okta SCIM")
+    code, out, _ = cli("user", "show", "jane@example.com", "--json")
+    data = json.loads(out)
+    assert data["active"] is False
+    assert data["hold"]["reason"] == "laptop stolen" and data["hold"]["idp_active"] is True
+    assert data["hold"]["by"].startswith("operator:") and data["hold"]["since"].endswith("Z")
+    assert "user.hold_kept" in [e["action"] for e in data["audit"]]
+    code, out, _ = cli("user", "show", "jane@example.com")
+    assert "(inactive, operator hold)" in out and "the IdP says: active" in out
+    assert cli("user", "reactivate", "jane@example.com")[0] == 0
+    code, out, _ = cli("user", "show", "jane@example.com", "--json")
+    assert json.loads(out)["hold"] is None and json.loads(out)["active"] is True

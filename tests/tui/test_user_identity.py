@@ -70,3 +70,29 @@ async def test_a_rename_holding_manual_roles_is_notable_in_provisioning_and_deta
         assert ("admin", "suspended") in roles
         actions = [r[2] for r in table_rows(app, "#user-audit")]
         assert "user.renamed" in actions
+
+
+async def test_deactivate_from_the_detail_screen_holds_against_the_idp(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    alice = seeded.users["alice@example.com"]
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_detail(app, pilot, "alice@example.com")
+        await pilot.press("d")
+        await pilot.click("#confirm")
+        await settle(pilot)
+        profile = UserInput("alice@example.com", {}, active=True)
+        replace_user(tui_store, alice, profile, "token:Okta SCIM")
+        assert not user_detail(tui_store, alice, by_id=True).user.active
+        await pilot.press("r")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#user-summary", Static).render())
+        assert "Status: INACTIVE" in summary
+        assert "OPERATOR HOLD" in summary and "by operator:tester" in summary
+        assert "IdP says: active" in summary
+        await pilot.press("a")
+        await pilot.click("#confirm")
+        await settle(pilot)
+        detail = user_detail(tui_store, alice, by_id=True)
+        assert detail.user.active and detail.hold is None

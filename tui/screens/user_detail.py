@@ -157,8 +157,8 @@ class UserDetailScreen(Screen[None]):
             return True
         if self.detail is None or self.detail.deleted:
             return None  # shown dimmed until loaded; nothing to do on a deleted user
-        if action == "deactivate":
-            return self.detail.user.active  # only the one that applies is offered
+        if action == "deactivate":  # also places a hold on a user the IdP deactivated
+            return self.detail.user.active or self.detail.hold is None
         if action == "reactivate":
             return not self.detail.user.active
         return True
@@ -225,18 +225,21 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         question = (
             f"Deactivate {name}? Their sessions end now and IdP-mapped roles are removed; "
-            "manual roles and audit history are kept. If the IdP still lists them as "
-            "active, its next sync may reactivate them."
+            "manual roles and audit history are kept. An operator hold keeps them inactive "
+            "whatever the IdP sends, until an operator reactivates them."
         )
         self._confirm("Deactivate", question, UserAction(
             "deactivate user",
             lambda: deactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
-            lambda _: f"{name} deactivated.",
+            lambda _: f"{name} deactivated and held.",
         ))  # fmt: skip
 
     def action_reactivate(self) -> None:
         name = self._live().user.user_name
-        question = f"Reactivate {name}? IdP-mapped roles return from their current groups."
+        question = (
+            f"Reactivate {name}? The operator hold, if any, is lifted and IdP-mapped roles "
+            "return from their current groups."
+        )
         self._confirm("Reactivate", question, UserAction(
             "reactivate user",
             lambda: reactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
@@ -278,4 +281,11 @@ def summary_text(detail: UserDetail, now: Any) -> str:
         f" · active sessions: {detail.active_sessions}",
         f"id {user.id}" + (f" · externalId {user.external_id}" if user.external_id else ""),
     ]
+    if detail.hold is not None:
+        hold = detail.hold
+        idp = {True: "active", False: "inactive", None: "nothing yet"}[hold.idp_active]
+        lines.append(
+            f"OPERATOR HOLD since {timestamp(hold.since)} by {hold.by}: {hold.reason!r}"
+            f" · IdP says: {idp} · access off until reactivated here"
+        )
     return "\n".join(lines)
