@@ -14,6 +14,7 @@ from typing import Any
 
 from store.context import Store
 from store.domain import causes
+from store.domain.active import stored_state, with_state
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
@@ -257,7 +258,7 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
             before={"hold": None}, after={"hold": _hold_json(user)},
             detail=f"operator hold: {reason}",
         )  # fmt: skip
-    changed = set_active(store, user, False, actor, reason) or placed
+    changed = _assign(user, False) | set_active(store, user, False, actor, reason) | placed
     if changed:
         touch(store, user)
     return changed
@@ -274,7 +275,17 @@ def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
             before={"hold": _hold_json(user)}, after={"hold": None}, detail=reason,
         )  # fmt: skip
         user.held_at = user.held_by = user.hold_reason = user.idp_active = None
-    changed = set_active(store, user, True, actor, reason) or lifted
+    changed = _assign(user, True) | set_active(store, user, True, actor, reason) | lifted
     if changed:
         touch(store, user)
     return changed
+
+
+def _assign(user: Any, active: bool) -> bool:
+    """An operator's deactivation or reactivation gives an unassigned ``active`` (see
+    ``domain.active``) a value again. Returns whether the stored state changed."""
+    document = dict(user.document or {})
+    if stored_state(user.active, document) is not None:
+        return False
+    user.document = with_state(document, active)
+    return True

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pony.orm import db_session
 from textual.widgets import Static
 
 from store.context import Store
 from store.queries.identity import user_detail
 from store.records import UserInput
-from store.services.roles import ensure_default_roles
+from store.services.roles import ensure_default_roles, grant_role
 from store.services.users import replace_user
 from tests.store.identity_factories import make_user, roles_of
 from tests.tui.conftest import settle, table_rows
@@ -51,18 +52,20 @@ async def test_detail_actions_reach_the_user_by_id(
 async def test_a_rename_holding_manual_roles_is_notable_in_provisioning_and_detail(
     seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
 ) -> None:
-    alice = seeded.users["alice@example.com"]
-    evil = "mallory\x1b[31m\u202e@example.com"
-    replace_user(tui_store, alice, UserInput(evil, {}), "token:Okta SCIM")
+    dave = seeded.users["dave@example.com"]
+    with db_session:  # a name stored before names were checked
+        tui_store.db.User[dave].user_name = "dave\x1b[31m\u202e@example.com"
+    grant_role(tui_store, dave, "admin", "operator:tester", by_id=True)
+    replace_user(tui_store, dave, UserInput("mallory@example.com", {}), "token:Okta SCIM")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         notable = str(app.screen.query_one("#notable", Static).render())
-        assert "token:Okta SCIM renamed 'alice@example.com' -> 'mallory\\x1b[31m\\u202e" in notable
+        assert "token:Okta SCIM renamed 'dave\\x1b[31m\\u202e@example.com' -> 'mallory" in notable
         assert "manual admin suspended" in notable and "\x1b" not in notable
         await _open_users(pilot)
         table = app.query_one("#user-table", FittedTable)
-        row = [table.row_keys.index(k) for k in table.row_keys if k == alice][0]
+        row = [table.row_keys.index(k) for k in table.row_keys if k == dave][0]
         table.move_cursor(row=row)
         await pilot.press("enter")
         await settle(pilot)
