@@ -10,6 +10,7 @@ import argparse
 import json
 
 from cli.context import CliContext, add_json_flag, add_user_argument, table, user_ref
+from store.domain.display import safe_text
 from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
 
@@ -45,23 +46,25 @@ def _list(ctx: CliContext) -> int:
 
 def _create(ctx: CliContext) -> int:
     record = create_role(ctx.store(), ctx.args.name, ctx.args.description, ctx.actor)
-    ctx.out(f"role {record.name!r} created")
+    ctx.out(f"role '{safe_text(record.name)}' created")
     return 0
 
 
 def _grant(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
+    user, role = safe_text(ref), safe_text(ctx.args.role)
     if grant_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
-        ctx.out(f"granted {ctx.args.role} to {ref} (manual)")
+        ctx.out(f"granted {role} to {user} (manual)")
     else:
-        ctx.out(f"{ref} already holds {ctx.args.role} as a manual grant")
+        ctx.out(f"{user} already holds {role} as a manual grant")
     return 0
 
 
 def _revoke(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
+    user, role = safe_text(ref), safe_text(ctx.args.role)
     if revoke_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
-        ctx.out(f"revoked the manual grant of {ctx.args.role} from {ref}")
+        ctx.out(f"revoked the manual grant of {role} from {user}")
     else:
-        ctx.out(f"{ref} does not hold {ctx.args.role}: nothing changed")
+        ctx.out(f"{user} does not hold {role}: nothing changed")
     return 0

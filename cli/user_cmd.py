@@ -13,6 +13,7 @@ from typing import Any
 
 from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
 from store.domain.active import describe
+from store.domain.display import safe_text
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -109,33 +110,41 @@ def _show(ctx: CliContext) -> int:
     if ctx.args.json:
         ctx.out(json.dumps(data, indent=2, default=str))
         return 0
+    _show_text(ctx, detail, data)
+    return 0
+
+
+def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> None:
+    # Every value below may come from the IdP: each is rendered terminal-safe on its own
+    # line, so a displayName cannot fake a status or a line of its own.
+    s = safe_text
     state = "deleted" if detail.deleted else describe(detail.user.active)
     state += ", operator hold" if detail.hold is not None else ""
-    ctx.out(f"{data['userName']}  ({state})")
-    ctx.out(f"  id:              {data['id']}")
-    ctx.out(f"  displayName:     {data['displayName'] or ''}")
-    ctx.out(f"  groups:          {', '.join(data['groups']) or '-'}")
+    ctx.out(f"{s(data['userName'])}  ({state})")
+    ctx.out(f"  id:              {s(data['id'])}")
+    ctx.out(f"  displayName:     {s(data['displayName'])}")
+    ctx.out(f"  groups:          {', '.join(s(g) for g in data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
     if (hold := data["hold"]) is not None:
         idp = {True: "active", False: "inactive", None: "nothing sent since"}[hold["idp_active"]]
         ctx.out(
-            f"  operator hold:   since {hold['since']} by {hold['by']} ({hold['reason']!r}); "
+            f"  operator hold:   since {hold['since']} by {s(hold['by'])} ('{s(hold['reason'])}'); "
             f"the IdP says: {idp}; access stays off until `user reactivate`"
         )
     ctx.out("  roles:")
     for r in data["roles"]:
-        ctx.out(f"    {r['name']:<12} {r['source']:<9} {_role_origin(r)}")
+        ctx.out(f"    {s(r['name']):<12} {r['source']:<9} {_role_origin(r)}")
     if not data["roles"]:
         ctx.out("    (none)")
     for rename in data["renames"]:
         ctx.out(
-            f"  RENAMED {rename['at']} by {rename['actor']}: {rename['from']!r} -> "
-            f"{rename['to']!r} while holding manual role(s) {', '.join(rename['manual_roles'])}"
+            f"  RENAMED {rename['at']} by {s(rename['actor'])}: '{s(rename['from'])}' -> "
+            f"'{s(rename['to'])}' while holding manual role(s) "
+            f"{', '.join(s(r) for r in rename['manual_roles'])}"
         )
     ctx.out("  recent audit events:")
     for e in data["audit"]:
-        ctx.out(f"    {e['at']}  {e['actor']}  {e['action']}  {e['detail']}".rstrip())
-    return 0
+        ctx.out(f"    {e['at']}  {s(e['actor'])}  {s(e['action'])}  {s(e['detail'])}".rstrip())
 
 
 def _role_origin(role: dict[str, Any]) -> str:
@@ -188,11 +197,11 @@ def _deactivate(ctx: CliContext) -> int:
     user_id = user_id_for(store, ref, by_id=by_id)
     if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
         ctx.out(
-            f"{ref} deactivated and held: sessions ended, IdP roles removed; the IdP cannot "
-            "reactivate them until `user reactivate`"
+            f"{safe_text(ref)} deactivated and held: sessions ended, IdP roles removed; the "
+            "IdP cannot reactivate them until `user reactivate`"
         )
     else:
-        ctx.out(f"{ref} was already inactive and held")
+        ctx.out(f"{safe_text(ref)} was already inactive and held")
     return 0
 
 
@@ -201,7 +210,7 @@ def _reactivate(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
     user_id = user_id_for(store, ref, by_id=by_id)
     if reactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ref} reactivated: IdP roles restored from group memberships")
+        ctx.out(f"{safe_text(ref)} reactivated: IdP roles restored from group memberships")
     else:
-        ctx.out(f"{ref} was already active")
+        ctx.out(f"{safe_text(ref)} was already active")
     return 0

@@ -67,5 +67,5 @@ def describe(cause: Cause) -> str:
     tag = str(cause.get("cause", "?"))
     for field in ("group", "reason", "user_id"):
         if field in cause:
-            return f"{tag} {cause[field]!r}"
+            return f"{tag} '{cause[field]}'"
     return tag

@@ -62,10 +62,10 @@ def find_user_entity(
 
 
 def _ambiguity(name: str, named: Any, by_key: Any) -> str:
-    """One line naming both users, every outside value escaped (``repr``) for a terminal."""
+    """One line naming both users (edges show it through ``domain.display``)."""
     return (
-        f"{name!r} names two users: the userName of user {named.id!r} ({named.user_name!r}) "
-        f"and the id of user {by_key.id!r} ({by_key.user_name!r}); address one with --id ID"
+        f"'{name}' names two users: the userName of user {named.id} ('{named.user_name}') "
+        f"and the id of user {by_key.id} ('{by_key.user_name}'); address one with --id ID"
     )
 
 

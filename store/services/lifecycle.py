@@ -192,7 +192,7 @@ def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str
         before={"userName": previous_name},
         after={"userName": user.user_name, "manual_roles": held, "suspended": held},
         detail=(
-            f"userName changed from {previous_name!r} while holding manual role(s) "
+            f"userName changed from '{previous_name}' while holding manual role(s) "
             f"{', '.join(held)}: suspended until an operator confirms them (role grant)"
         ),
     )  # fmt: skip

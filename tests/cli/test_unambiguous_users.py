@@ -71,7 +71,7 @@ def test_ambiguity_is_shown_escaped(cli: Run, live: Store) -> None:
     code, _, err = cli("role", "grant", victim, "admin")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "\x1b" not in err and "\u202e" not in err
-    assert "\\x1b[2J\\u202e\\n@example.com" in err  # escaped, readable
+    assert "evil\\x1b[2J\\u202e\\x0a@example.com" in err  # escaped, readable
 
 
 def test_console_script_refuses_an_ambiguous_id(config: Path, live: Store) -> None:

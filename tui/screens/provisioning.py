@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Static
 
+from store.domain.display import safe_multiline, safe_text
 from store.queries.activity import recent_activity
 from store.queries.identity import notable_events
 from store.queries.jobs import worker_health
@@ -220,23 +221,24 @@ def notable_text(events: tuple[AuditRecord, ...]) -> str:
         before, after = e.before or {}, e.after or {}
         roles = ", ".join(after.get("manual_roles", []))
         lines.append(
-            f"! {timestamp(e.at)} {e.actor} renamed {before.get('userName')!r} -> "
-            f"{after.get('userName')!r}: manual {roles} suspended until an operator confirms"
+            f"! {timestamp(e.at)} {safe_text(e.actor)} renamed "
+            f"'{safe_text(before.get('userName'))}' -> '{safe_text(after.get('userName'))}': "
+            f"manual {safe_text(roles)} suspended until an operator confirms"
         )
     return "\n".join(lines)
 
 
 def activity_detail(a: ActivityRecord) -> str:
     """What an operator (or support) needs about one request, e.g. the exact filter string
-    behind a 400 invalidFilter."""
-    first = f"{a.at:%Y-%m-%d %H:%M:%S} {a.method} {a.path} -> {a.status}"
+    behind a 400 invalidFilter. Every field is outside text: shown terminal-safe."""
+    first = f"{a.at:%Y-%m-%d %H:%M:%S} {safe_text(a.method)} {safe_text(a.path)} -> {a.status}"
     if a.scim_type:
-        first += f" {a.scim_type}"
+        first += f" {safe_text(a.scim_type)}"
     lines = [first]
     if a.query:
-        lines.append(f"filter: {a.query}")
+        lines.append(f"filter: {safe_text(a.query)}")
     if a.detail:
-        lines.append(a.detail)
+        lines.append(safe_multiline(a.detail))
     return "\n".join(lines)
 
 
@@ -246,7 +248,7 @@ def health_text(health: WorkerHealth, tokens: tuple[TokenRecord, ...], now: obje
     for t in tokens:
         if t.status == "stale":
             lines.append(
-                f"! {t.name}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
+                f"! {safe_text(t.name)}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
                 "your IdP is not pushing. Re-test the connection in its admin console."
             )
     return "\n".join(lines)
