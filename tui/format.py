@@ -1,16 +1,58 @@
-"""Plain-text formatting of store records for the operator UI: relative times, role sources.
+"""Plain-text formatting of store records for the operator UI: relative times, role sources,
+status words with markers, HTTP statuses with their text.
 
 Pure functions of their arguments (the current time is passed in), so snapshots stay stable.
-No Textual and no store access here.
+No Textual and no store access here. ``shown`` is the one door for text that came from
+outside (IdP data, request-log fields, audit details): every cell and line the UI builds
+from such text goes through it, and widgets show the result as plain text, never markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from store.records import RoleSource
+
+STATUS_MARKERS = {
+    "active": "●",
+    "inactive": "○",
+    "revoked": "✕",
+    "stale": "!",
+    "deleted": "✕",
+}
+"""Every status word carries its own marker, so statuses differ without colour too."""
+
+
+def shown(value: object) -> str:
+    """Outside text made safe to show: control, format (bidi) and other invisible
+    characters are written out escaped (``\\x1b``, ``\\u202e``), never emitted."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def status_label(word: str) -> str:
+    """ "● active", "○ inactive", "✕ revoked": a marker and the word."""
+    marker = STATUS_MARKERS.get(word)
+    return f"{marker} {word}" if marker else word
+
+
+def http_status(code: int) -> str:
+    """ "401 Unauthorized", "429 Too Many Requests"; the bare code when unknown."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
 
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"))
 
@@ -54,7 +96,8 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
 
 
 def status_word(active: bool) -> str:
-    return "active" if active else "inactive"
+    """The user status cell: "● active" or "○ inactive"."""
+    return status_label("active" if active else "inactive")
 
 
 def clip(text: str | None, width: int) -> str:
@@ -99,3 +142,10 @@ def activity_time(when: datetime, now: datetime) -> str:
     if when.date() == now.date():
         return when.strftime("%H:%M:%S")
     return when.strftime("%m-%d %H:%M")
+
+
+def run_status(status: int, count: int, seconds: float) -> str:
+    """ "401 Unauthorized" for one entry, "14× 429 in 20 s" for a run of refusals."""
+    if count <= 1:
+        return http_status(status)
+    return f"{count}× {status} in {seconds:.0f} s"

@@ -1,0 +1,29 @@
+"""A one-line search or filter box that Escape leaves: focus goes back to the panel's table,
+so keys such as ``q`` and ``1``-``3`` work again instead of being typed into the box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+class SearchInput(Input):
+    """An ``Input`` whose Escape posts ``SearchInput.Left`` (the panel moves focus on)."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave search")]
+
+    @dataclass
+    class Left(Message):
+        """The operator pressed Escape in the box."""
+
+        search: SearchInput
+
+        @property
+        def control(self) -> SearchInput:
+            return self.search
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left(self))
