@@ -23,6 +23,7 @@ from store.context import Store
 from tui.context import TuiContext
 from tui.messages import StoreCallFailed
 from tui.screens.dialogs import SecretDialog
+from tui.screens.help import HelpScreen
 from tui.screens.mappings import MappingsPanel
 from tui.screens.provisioning import ProvisioningPanel
 from tui.screens.users import UsersPanel
@@ -48,6 +49,7 @@ class ControlApp(App[None]):
         Binding("2", "show_tab('users')", "Users", show=False),
         Binding("3", "show_tab('mappings')", "Mapping", show=False),
         Binding("r", "refresh_panel", "Refresh"),
+        Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -131,6 +133,11 @@ class ControlApp(App[None]):
             panel.refresh_loaded()
         else:
             panel.load()
+
+    def action_help(self) -> None:
+        """Every key of the screen the operator is on (built from its active bindings)."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     # ---- errors ------------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
         f"{r.role}·manual" if r.source == "manual" else f"{r.role}·IdP:{r.via_group or '?'}"
         for r in ordered
     ]
-    return ", ".join(dict.fromkeys(parts)) or "-"
+    return shown(", ".join(dict.fromkeys(parts))) or "-"
 
 
 def status_word(active: bool) -> str:

@@ -68,6 +68,8 @@ TOKEN_COLUMNS = (
 class ProvisioningPanel(RefreshingPanel):
     """Settings -> Authentication -> SCIM Provisioning, for the terminal."""
 
+    HELP_NAME = "SCIM Provisioning panel"
+
     BINDINGS = [
         Binding("a", "generate", "Add token"),
         Binding("x", "revoke", "Revoke"),

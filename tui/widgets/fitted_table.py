@@ -58,6 +58,8 @@ def fit_widths(specs: Sequence[ColumnSpec], available: int) -> list[int]:
 class FittedTable(DataTable[Text]):
     """A row-cursor table of string cells keyed by record id."""
 
+    HELP_NAME = "table"
+
     # Columns always fit the width, so Home/End move between the first and last rows.
     BINDINGS = [
         Binding("home", "scroll_top", "First row", show=False),

@@ -13,6 +13,7 @@ from textual.widgets import Input
 class SearchInput(Input):
     """An ``Input`` whose Escape posts ``SearchInput.Left`` (the panel moves focus on)."""
 
+    HELP_NAME = "search box"
     BINDINGS = [Binding("escape", "leave", "Leave search")]
 
     @dataclass
