@@ -16,7 +16,7 @@ from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store, as_utc, naive_utc
+from store.context import Store, naive_utc
 from store.domain.tokens import (
     SECRET_BYTES,
     SESSION_PREFIX,
