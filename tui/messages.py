@@ -17,6 +17,7 @@ from store.records import (
     IssuedToken,
     MappingRecord,
     Page,
+    SessionRecord,
     TokenRecord,
     UserDetail,
     UserSummary,
@@ -60,6 +61,7 @@ class UsersLoaded(Message):
 class UserDetailLoaded(Message):
     detail: UserDetail
     roles: tuple[str, ...]  # every role name, for the grant picker
+    sessions: tuple[SessionRecord, ...] = ()  # the user's valid sessions
 
 
 @dataclass
@@ -80,6 +82,11 @@ class MappingsLoaded(Message):
 class MappingPreviewed(Message):
     request: tuple[str, str]  # (group name, role) the preview was computed for
     changes: tuple[tuple[str, str, str], ...]  # (userName, role, "gain" | "lose")
+
+
+@dataclass
+class GroupsKnown(Message):
+    sizes: dict[str, int]  # group display name -> member count, for the mapping editor
 
 
 @dataclass

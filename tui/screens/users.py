@@ -189,10 +189,10 @@ class UsersPanel(RefreshingPanel):
         )
 
     def _show_count(self) -> None:
-        shown = len(self.users)
+        loaded = len(self.users)
         what = {None: "users", "active": "active users", "inactive": "inactive users"}[self.status]
         match = f" matching “{shown(self.text)}”" if self.text else ""
-        text = f"{shown:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
+        text = f"{loaded:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
         if not self.total:
             text = f"No {what}{match}."
         self.query_one("#user-count", Label).update(Text(text))
