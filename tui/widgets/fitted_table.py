@@ -62,6 +62,7 @@ class FittedTable(DataTable[Text]):
 
     # Columns always fit the width, so Home/End move between the first and last rows.
     BINDINGS = [
+        Binding("enter", "select_cursor", "Open", show=False),
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
