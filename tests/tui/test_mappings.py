@@ -120,9 +120,11 @@ async def test_cancel_changes_nothing(
         assert _idp_roles(tui_store, "alice@example.com") == {"operator"}
 
 
-def _inside(inner: object, outer: object) -> bool:
-    a, b = inner.region, outer.region  # type: ignore[attr-defined]
-    return a.height > 0 and b.contains_region(a)
+def _visible(app: ControlApp, selector: str) -> bool:
+    """The widget is what the operator sees at its own centre (not cut off or covered)."""
+    widget = app.screen.query_one(selector)
+    x, y = widget.region.center
+    return app.screen.get_widget_at(x, y)[0] is widget
 
 
 async def test_a_misspelt_group_is_warned_about_with_the_closest_names(
@@ -160,7 +162,7 @@ async def test_save_and_cancel_stay_visible_with_an_empty_preview(
         summary = str(dialog.query_one("#preview-summary", Static).render())
         assert "nobody's roles change" in summary
         for button in ("#save", "#cancel"):
-            assert _inside(dialog.query_one(button), dialog)
+            assert _visible(app, button), button
         assert not dialog.query_one("#preview-loading").display
 
 

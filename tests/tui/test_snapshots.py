@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, TextArea
 
+from store.context import Store
 from tests.tui.conftest import settle
+from tests.tui.test_activity import _refusals
 from tests.tui.data import Seeded
 from tui.app import ControlApp
 from tui.widgets.fitted_table import FittedTable
@@ -82,3 +84,167 @@ def test_user_management_without_colour(
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_keys("2"))
+
+
+VARIANTS = [
+    pytest.param((80, 24), False, id="80x24"),
+    pytest.param((120, 40), False, id="120x40"),
+    pytest.param((80, 24), True, id="80x24-NO_COLOR"),
+]
+
+
+def _snap(
+    snap_compare: Any,
+    app: ControlApp,
+    size: tuple[int, int],
+    run: Callable[[Pilot[Any]], Awaitable[None]],
+) -> bool:
+    return bool(snap_compare(app, terminal_size=size, run_before=run))
+
+
+def _colour(monkeypatch: pytest.MonkeyPatch, no_color: bool) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_help_screen(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+    assert _snap(snap_compare, make_app(), size, _keys("question_mark"))
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_activity_detail(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    tui_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _refusals(tui_store)
+    _colour(monkeypatch, no_color)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("f")(pilot)
+        table = pilot.app.query_one("#activity", FittedTable)
+        table.focus()
+        table.move_cursor(row=2)  # the 400 invalidFilter with the long filter
+        await _keys("enter")(pilot)
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+
+    assert _snap(snap_compare, make_app(), size, run)
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_activity_with_refusals(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    tui_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _refusals(tui_store)
+    _colour(monkeypatch, no_color)
+    assert _snap(snap_compare, make_app(), size, _keys())
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_token_dialog(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("a", *"JumpCloud", "enter")(pilot)
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+
+    assert _snap(snap_compare, make_app(), size, run)
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_mapping_dialog_unknown_group(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("3", "a", *"Enginering")(pilot)
+        pilot.app.screen.query_one("#role", Select).value = "viewer"
+        await settle(pilot)
+        await pilot.pause(0.1)
+        await settle(pilot)
+
+    assert _snap(snap_compare, make_app(), size, run)
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_user_detail_sessions(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("2", "enter")(pilot)
+        pilot.app.screen.query_one("#user-sessions", FittedTable).focus()
+        await settle(pilot)
+
+    assert _snap(snap_compare, make_app(), size, run)
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_audit_detail(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("2", "enter")(pilot)
+        pilot.app.screen.query_one("#user-audit", FittedTable).focus()
+        await _keys("enter")(pilot)
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+
+    assert _snap(snap_compare, make_app(), size, run)
+
+
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_deactivation_reason_dialog(
+    snap_compare: Any,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    _colour(monkeypatch, no_color)
+    assert _snap(snap_compare, make_app(), size, _keys("2", "enter", "d"))

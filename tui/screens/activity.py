@@ -18,10 +18,10 @@ ACTIVITY_COLUMNS = (
     ColumnSpec("at", "Time", 8),
     ColumnSpec("token", "Token", 8, 2),
     ColumnSpec("method", "Method", 6),
-    ColumnSpec("path", "Path", 10, 4),
-    ColumnSpec("status", "Status", 12, 2),
+    ColumnSpec("path", "Path", 8, 4),
+    ColumnSpec("status", "Status", 15, 2),
     ColumnSpec("client", "Client", 8, 1),
-    ColumnSpec("agent", "User-Agent", 6, 2),
+    ColumnSpec("agent", "User-Agent", 5, 2),
 )
 STATUS_FILTERS = ("", "error", "4xx", "5xx", "2xx")
 """What ``f`` cycles through in the activity filter (the first is "any status")."""

@@ -37,7 +37,9 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
             continue
         seen.add((key, description))
         rows.append((key, description, _where(active.node, screen)))
-    return rows
+    # The screen's own keys first, then the app's, then moving around a table.
+    order = {"table": 2, "everywhere": 1}
+    return sorted(rows, key=lambda row: order.get(row[2], 0))
 
 
 def _where(node: object, screen: Screen[object]) -> str:
