@@ -13,8 +13,8 @@ from textual.widgets import Input, Select, TextArea
 
 from store.context import Store
 from tests.tui.conftest import settle
-from tests.tui.test_activity import _refusals
 from tests.tui.data import Seeded
+from tests.tui.test_activity import _refusals
 from tui.app import ControlApp
 from tui.widgets.fitted_table import FittedTable
 
