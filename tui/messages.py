@@ -12,8 +12,8 @@ from typing import Any
 
 from textual.message import Message
 
+from store.queries.activity import ActivityRun
 from store.records import (
-    ActivityRecord,
     IssuedToken,
     MappingRecord,
     Page,
@@ -36,7 +36,7 @@ class StoreCallFailed(Message):
 @dataclass
 class ProvisioningLoaded(Message):
     tokens: tuple[TokenRecord, ...]
-    activity: tuple[ActivityRecord, ...]
+    activity: tuple[ActivityRun, ...]  # entries, identical refusals folded
     health: Any  # what store.queries.jobs.worker_health returns
 
 
