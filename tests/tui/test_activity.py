@@ -5,7 +5,7 @@ wrapped text of one request with a copy action."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from textual.widgets import TextArea
 
@@ -25,51 +25,32 @@ LONG_FILTER = (
 )
 
 
+def _get(at: datetime, status: int, **fields: object) -> ActivityInput:
+    """A logged GET /Users."""
+    return ActivityInput(
+        at=at, method="GET", path="/scim/v2/Users", status=status, latency_ms=1.0, **fields
+    )  # type: ignore[arg-type]
+
+
 def _refusals(store: Store, count: int = 14) -> None:
+    """14 identical 429s over 20 s, an unknown token's 401 and an Entra invalidFilter."""
     now = store.clock()
     items = [
-        ActivityInput(
-            at=now - timedelta(seconds=20) + timedelta(seconds=20 * i / (count - 1)),
-            method="GET",
-            path="/scim/v2/Users",
-            status=429,
-            latency_ms=1.0,
-            token_id=1,
-            token_name="Okta SCIM",
-            client="10.0.0.8",
-            detail="Too many requests for this token",
-            user_agent="Okta SCIM Client 1.0.0",
-        )
+        _get(now - timedelta(seconds=20 - 20 * i / (count - 1)), 429, token_id=1,
+             token_name="Okta SCIM", client="10.0.0.8",
+             detail="Too many requests for this token", user_agent="Okta SCIM Client 1.0.0")
         for i in range(count)
-    ]
+    ]  # fmt: skip
     items.append(
-        ActivityInput(
-            at=now - timedelta(seconds=30),
-            method="GET",
-            path="/scim/v2/Users",
-            status=401,
-            latency_ms=1.0,
-            token_name="unknown tscim_AbCd…",
-            client="203.0.113.7",
-            detail="Invalid or revoked token",
-            user_agent="curl/8.5",
-        )
-    )
+        _get(now - timedelta(seconds=30), 401, token_name="unknown tscim_AbCd…",
+             client="203.0.113.7", detail="Invalid or revoked token", user_agent="curl/8.5")
+    )  # fmt: skip
     items.append(
-        ActivityInput(
-            at=now - timedelta(seconds=40),
-            method="GET",
-            path="/scim/v2/Users",
-            status=400,
-            latency_ms=1.0,
-            token_name="Entra ID",
-            client="10.0.0.9",
-            query=LONG_FILTER,
-            scim_type="invalidFilter",
-            detail="filter attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:"
-            "User:department' is not supported",
-        )
-    )
+        _get(now - timedelta(seconds=40), 400, token_name="Entra ID", client="10.0.0.9",
+             query=LONG_FILTER, scim_type="invalidFilter",
+             detail="filter attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:"
+             "User:department' is not supported")
+    )  # fmt: skip
     record_activity(store, items)
 
 

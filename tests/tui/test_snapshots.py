@@ -91,160 +91,69 @@ VARIANTS = [
     pytest.param((120, 40), False, id="120x40"),
     pytest.param((80, 24), True, id="80x24-NO_COLOR"),
 ]
+Run = Callable[[Pilot[Any]], Awaitable[None]]
 
 
-def _snap(
+def _then(run: Run, *selectors: str, keys: tuple[str, ...] = ()) -> Run:
+    """``run``, then focus each selector in turn, press ``keys``, and stop text cursors
+    blinking (a blink would make the snapshot depend on timing)."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await run(pilot)
+        for selector in selectors:
+            pilot.app.screen.query_one(selector).focus()
+            await settle(pilot)
+        await _keys(*keys)(pilot)
+        for area in pilot.app.screen.query(TextArea):
+            area.cursor_blink = False
+
+    return steps
+
+
+async def _mapping_typo(pilot: Pilot[Any]) -> None:
+    await _keys("3", "a", *"Enginering")(pilot)
+    pilot.app.screen.query_one("#role", Select).value = "viewer"
+    await settle(pilot)
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
+async def _activity_400(pilot: Pilot[Any]) -> None:
+    await _keys("f")(pilot)
+    table = pilot.app.query_one("#activity", FittedTable)
+    table.focus()
+    table.move_cursor(row=2)  # the 400 invalidFilter with the long filter
+    await settle(pilot)
+
+
+SCREENS: dict[str, tuple[bool, Run]] = {
+    # name: (with the refusals of tests/tui/test_activity.py logged, what to do)
+    "help": (False, _keys("question_mark")),
+    "activity_with_refusals": (True, _keys()),
+    "activity_detail": (True, _then(_activity_400, keys=("enter",))),
+    "token_dialog": (False, _then(_keys("a", *"JumpCloud", "enter"))),
+    "mapping_dialog_unknown_group": (False, _mapping_typo),
+    "user_detail_sessions": (False, _then(_keys("2", "enter"), "#user-sessions")),
+    "audit_detail": (False, _then(_keys("2", "enter"), "#user-audit", keys=("enter",))),
+    "deactivation_reason_dialog": (False, _keys("2", "enter", "d")),
+}
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
+def test_screen(
     snap_compare: Any,
-    app: ControlApp,
+    seeded: Seeded,
+    make_app: Callable[..., ControlApp],
+    tui_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    screen: str,
     size: tuple[int, int],
-    run: Callable[[Pilot[Any]], Awaitable[None]],
-) -> bool:
-    return bool(snap_compare(app, terminal_size=size, run_before=run))
-
-
-def _colour(monkeypatch: pytest.MonkeyPatch, no_color: bool) -> None:
+    no_color: bool,
+) -> None:
+    with_refusals, run = SCREENS[screen]
+    if with_refusals:
+        _refusals(tui_store)
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_help_screen(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-    assert _snap(snap_compare, make_app(), size, _keys("question_mark"))
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_activity_detail(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    tui_store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _refusals(tui_store)
-    _colour(monkeypatch, no_color)
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await _keys("f")(pilot)
-        table = pilot.app.query_one("#activity", FittedTable)
-        table.focus()
-        table.move_cursor(row=2)  # the 400 invalidFilter with the long filter
-        await _keys("enter")(pilot)
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-
-    assert _snap(snap_compare, make_app(), size, run)
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_activity_with_refusals(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    tui_store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _refusals(tui_store)
-    _colour(monkeypatch, no_color)
-    assert _snap(snap_compare, make_app(), size, _keys())
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_token_dialog(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await _keys("a", *"JumpCloud", "enter")(pilot)
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-
-    assert _snap(snap_compare, make_app(), size, run)
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_mapping_dialog_unknown_group(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await _keys("3", "a", *"Enginering")(pilot)
-        pilot.app.screen.query_one("#role", Select).value = "viewer"
-        await settle(pilot)
-        await pilot.pause(0.1)
-        await settle(pilot)
-
-    assert _snap(snap_compare, make_app(), size, run)
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_user_detail_sessions(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await _keys("2", "enter")(pilot)
-        pilot.app.screen.query_one("#user-sessions", FittedTable).focus()
-        await settle(pilot)
-
-    assert _snap(snap_compare, make_app(), size, run)
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_audit_detail(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await _keys("2", "enter")(pilot)
-        pilot.app.screen.query_one("#user-audit", FittedTable).focus()
-        await _keys("enter")(pilot)
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-
-    assert _snap(snap_compare, make_app(), size, run)
-
-
-@pytest.mark.parametrize(("size", "no_color"), VARIANTS)
-def test_deactivation_reason_dialog(
-    snap_compare: Any,
-    seeded: Seeded,
-    make_app: Callable[..., ControlApp],
-    monkeypatch: pytest.MonkeyPatch,
-    size: tuple[int, int],
-    no_color: bool,
-) -> None:
-    _colour(monkeypatch, no_color)
-    assert _snap(snap_compare, make_app(), size, _keys("2", "enter", "d"))
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)

@@ -44,7 +44,7 @@ from tui.screens.dialogs import ConfirmDialog, PromptDialog, SecretDialog
 from tui.screens.text_detail import TextDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
-from tui.widgets.search_input import SearchInput
+from tui.widgets.search_input import SearchInput, search_row
 
 ACTIVITY_LIMIT = 200
 
@@ -97,13 +97,12 @@ class ProvisioningPanel(RefreshingPanel):
         with Horizontal(id="activity-title-row"):
             yield Label("Activity (errors first) ", classes="section-title")
             yield Label(filter_label(self.wanted), id="activity-filters")
-        with Horizontal(id="activity-filter-row"):
-            yield Label("Filter ", classes="field-label")
-            yield SearchInput(
-                placeholder="path, filter, error, client or agent (/ to type)",
-                id="activity-filter",
-                compact=True,
-            )
+        yield search_row(
+            "Filter",
+            "path, filter, error, client or agent (/ to type)",
+            id="activity-filter",
+            row_id="activity-filter-row",
+        )
         yield FittedTable(ACTIVITY_COLUMNS, id="activity")
         yield Static("", id="activity-detail")
 

@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
@@ -29,7 +28,7 @@ from tui.messages import UsersLoaded
 from tui.screens.user_detail import UserDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
-from tui.widgets.search_input import SearchInput
+from tui.widgets.search_input import SearchInput, search_row
 
 USER_COLUMNS = (
     ColumnSpec("user_name", "userName", 17, 3),
@@ -95,13 +94,12 @@ class UsersPanel(RefreshingPanel):
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="user-search-row"):
-            yield Label("Search ", classes="field-label")
-            yield SearchInput(
-                placeholder="name, e-mail, externalId, id · role:NAME · group:NAME (/)",
-                id="user-search",
-                compact=True,
-            )
+        yield search_row(
+            "Search",
+            "name, e-mail, externalId, id · role:NAME · group:NAME (/)",
+            id="user-search",
+            row_id="user-search-row",
+        )
         yield Label("", id="user-count")
         yield FittedTable(USER_COLUMNS, id="user-table")
         yield Static("", id="user-hint")

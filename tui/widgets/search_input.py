@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 
 class SearchInput(Input):
@@ -28,3 +29,9 @@ class SearchInput(Input):
 
     def action_leave(self) -> None:
         self.post_message(self.Left(self))
+
+
+def search_row(label: str, placeholder: str, *, id: str, row_id: str) -> Horizontal:
+    """A one-line row: a bold label, then the search box filling the rest."""
+    box = SearchInput(placeholder=placeholder, id=id, compact=True)
+    return Horizontal(Label(f"{label} ", classes="field-label"), box, id=row_id)
