@@ -66,9 +66,9 @@ async def test_generate_shows_the_secret_once_then_nothing_holds_it(
         await pilot.press("c")
         assert app.clipboard == secret
         assert "Screenshot" not in {c.title for c in app.get_system_commands(app.screen)}
-        await pilot.press("escape")  # Escape does not lose the token
+        await pilot.press("escape", "q")  # neither Escape nor q loses the token
         await settle(pilot)
-        assert isinstance(app.screen, SecretDialog)
+        assert isinstance(app.screen, SecretDialog) and app.is_running
         assert "I have stored it" in app.screen.query_one("#done").label.plain  # type: ignore[attr-defined]
         await pilot.press("s")
         await settle(pilot)

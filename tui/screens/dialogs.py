@@ -144,6 +144,8 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
         if self.submit is None:
             self.dismiss(cast(T, value))
             return
+        if self.query_one("#confirm", Button).disabled:
+            return  # the first submission is still running: never issue twice
         self.query_one("#confirm", Button).disabled = True
         self._problem("Working…")
         self._run_submit(value)
@@ -223,7 +225,7 @@ class SecretDialog(ModalScreen[None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("c", "copy", "Copy token"),
-        Binding("escape", "refuse_close", "Close?", show=False),
+        Binding("escape,q", "refuse_close", "Close?", show=False),
         Binding("s", "close", "I have stored it"),
     ]
     WARNING = (
