@@ -136,8 +136,15 @@ class ControlApp(App[None]):
 
     def action_help(self) -> None:
         """Every key of the screen the operator is on (built from its active bindings)."""
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+        if isinstance(self.screen, HelpScreen):
+            return
+        if self.screen is self.screen_stack[0]:
+            tab = self.query_one("#tabs", TabbedContent).active
+            title = str(getattr(PANELS.get(tab), "HELP_NAME", tab))
+        else:
+            screen = self.screen
+            title = screen.sub_title or getattr(screen, "title_text", "") or "this dialog"
+        self.push_screen(HelpScreen(self.screen, title))
 
     # ---- errors ------------------------------------------------------------------------
 

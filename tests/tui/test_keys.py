@@ -60,6 +60,7 @@ async def test_question_mark_and_f1_list_the_keys_of_the_screen(
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         keys = {what for _, what, _ in _help_rows(app)}
+        assert "Keys: User Management panel" in str(app.screen.query_one(".dialog-title").render())
         assert {"Search", "Status filter", "Open"} <= keys and "Add token" not in keys
         await pilot.press("f1")
         assert not isinstance(app.screen, HelpScreen)

@@ -58,10 +58,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,f1", "close", "Close help"),
     ]
 
-    def __init__(self, under: Screen[object]) -> None:
+    def __init__(self, under: Screen[object], title: str) -> None:
         super().__init__()
         self.rows = binding_rows(under)
-        self.under_title = under.sub_title or under.app.sub_title
+        self.under_title = title
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help-dialog"):
