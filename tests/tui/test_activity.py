@@ -143,3 +143,15 @@ async def test_enter_opens_the_full_filter_and_error_wrapped_with_copy(
         assert app.clipboard == app.screen.text
         await pilot.press("escape")
         assert not isinstance(app.screen, TextDetailScreen)
+
+
+async def test_filter_text_is_shown_as_typed_never_as_markup(
+    seeded: Seeded, make_app: Callable[..., ControlApp]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"[b]x[/b]", "enter")
+        await settle(pilot)
+        assert "text “[b]x[/b]”" in str(app.query_one("#activity-filters").render())
+        assert table_rows(app, "#activity") == []

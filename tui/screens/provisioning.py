@@ -96,7 +96,7 @@ class ProvisioningPanel(RefreshingPanel):
         yield Static("", id="health")
         with Horizontal(id="activity-title-row"):
             yield Label("Activity (errors first) ", classes="section-title")
-            yield Label(filter_label(self.wanted), id="activity-filters")
+            yield Label(Text(filter_label(self.wanted)), id="activity-filters")
         yield search_row(
             "Filter",
             "path, filter, error, client or agent (/ to type)",
@@ -197,8 +197,10 @@ class ProvisioningPanel(RefreshingPanel):
             self._filter(replace(self.wanted, token=token.name))
 
     def _filter(self, wanted: ActivityFilter) -> None:
+        """Apply a new filter and move to the activity rows it shows."""
         self.wanted = wanted
-        self.query_one("#activity-filters", Label).update(filter_label(wanted))
+        self.query_one("#activity-filters", Label).update(Text(filter_label(wanted)))
+        self.query_one("#activity", FittedTable).focus()
         self.load()
 
     # ---- actions -----------------------------------------------------------------------
