@@ -277,7 +277,7 @@ def health_text(health: WorkerHealth, tokens: tuple[TokenRecord, ...], now: obje
     for t in tokens:
         if t.status == "stale":
             lines.append(
-                f"! {t.name}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
+                f"! {shown(t.name)}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
                 "your IdP is not pushing. Re-test the connection in its admin console."
             )
     return "\n".join(lines)
