@@ -18,6 +18,7 @@ import falcon
 from api.media import SCIM_MEDIA_TYPE
 from api.scim.errors import ScimError
 from store import errors as store_errors
+from store.domain.display import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,12 @@ _MALFORMED_BODY = (falcon.MediaMalformedError, falcon.MediaNotFoundError)
 def write_error(
     req: falcon.Request, resp: falcon.Response, status: int, scim_type: str | None, detail: str
 ) -> None:
-    """Render one SCIM error and remember it for the request log."""
-    body = ScimError(status, scim_type, detail).to_body()
+    """Render one SCIM error and remember it for the request log. The detail ends with the
+    request id, which also goes out as the ``X-Request-Id`` header: strict clients validate
+    error bodies against RFC 7644 §3.12 (no extra members), so the id rides in ``detail``."""
+    request_id = req.context.get("request_id")
+    shown = f"{detail} (request id {request_id})" if request_id else detail
+    body = ScimError(status, scim_type, shown).to_body()
     resp.status = status
     resp.content_type = SCIM_MEDIA_TYPE
     # ASCII-escaped: a detail that quotes hostile input can never fail to encode.
@@ -89,7 +94,13 @@ def handle_store_error(
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, _: Any) -> None:
     # A bug, never the client's fault: full details stay in the server log only.
-    log.error("unexpected %s on %s %s", type(ex).__name__, req.method, req.path, exc_info=ex)
+    log.error(
+        "unexpected %s on %s %s",
+        type(ex).__name__,
+        safe_text(req.method),
+        safe_text(req.path),
+        exc_info=ex,
+    )
     write_error(req, resp, 500, None, "Internal server error")
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from cli import (
+    activity_cmd,
     config_cmd,
     db_cmd,
     mapping_cmd,
@@ -20,8 +20,10 @@ from cli import (
     worker_cmd,
 )
 from cli.context import CliContext, CliError
+from cli.logs import configure_logging
 from store.config import CONFIG_ENV, ConfigError, load_settings
 from store.db import DatabaseUrlError
+from store.domain.display import safe_text
 from store.errors import StoreError
 
 COMMAND_MODULES = (
@@ -35,6 +37,7 @@ COMMAND_MODULES = (
     mapping_cmd,
     session_cmd,
     tui_cmd,
+    activity_cmd,
 )
 
 
@@ -62,17 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.logging.level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     ctx = CliContext(settings=settings, args=args)
     try:
         result = args.func(ctx)
         return int(result or 0)
     except (CliError, StoreError, DatabaseUrlError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`| head`): like any Unix filter
+        return 141
     except KeyboardInterrupt:
         return 130
     finally:

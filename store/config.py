@@ -7,6 +7,7 @@ SQLite file. This module only reads and validates settings: it never opens the d
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -28,6 +29,14 @@ class DatabaseSettings:
     or ``postgresql://user[:password]@host:port/dbname``."""
     busy_timeout_ms: int = 10_000
     """How long a SQLite writer waits for another process's lock before giving up (503)."""
+    file_mode: str = "0600"
+    """Permissions of a SQLite file the service creates (and, by SQLite, of its -wal and -shm
+    files), whatever the umask: "0600" for the service user alone, "0660" so an operators'
+    group can run the TUI and CLI as themselves (README "Operator access")."""
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,11 @@ class ApiSettings:
     host: str = "127.0.0.1"
     """Interface waitress listens on. Put nginx (TLS) in front for anything but loopback."""
     port: int = 8080
-    """TCP port of the SCIM API and /auth/session."""
+    """TCP port of the SCIM API and /auth/session (0: any free port, printed at start)."""
     public_url: str = "http://127.0.0.1:8080"
-    """Address IdPs use to reach this service; the SCIM Base URL is this plus ``/scim/v2``."""
+    """The HTTPS address the IdPs reach (TLS terminated by the reverse proxy in front), e.g.
+    ``https://control.example.com``; the SCIM Base URL is this plus ``/scim/v2``. The default
+    works only from this machine: a cloud IdP cannot reach it, so set it before connecting one."""
     threads: int = 4
     """waitress worker threads per process (each holds one database connection). A process
     runs Python on one core at a time, so threads beyond those waiting on the database only
@@ -115,6 +126,29 @@ class WorkerSettings:
 class LoggingSettings:
     level: str = "INFO"
     """Python logging level for the service."""
+    format: str = "text"
+    """``text`` (one readable line per event) or ``json`` (one JSON object per line, for a log
+    collector). Either way timestamps are UTC in ISO 8601 with a ``Z``."""
+    access_log: bool = True
+    """Log one line per HTTP request (method, path without the query string, status,
+    latency, token name, client address and request id) on the ``trident_scim.access``
+    logger."""
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = True
+    """Serve Prometheus metrics at ``GET /metrics`` (every name starts with ``trident_scim_``)."""
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    """Addresses or networks (CIDR) allowed to read /metrics; others get 403. Only the
+    connection's own peer address counts: X-Forwarded-For is never trusted here, and a request
+    that carries it (it came through a proxy) is refused."""
+    database_refresh_seconds: float = 15.0
+    """Figures read from the database when scraped (worker health, lease holder, tokens' Last
+    Used, deactivations) are reused for this long, so frequent scrapes cost one read."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +160,7 @@ class Settings:
     roles: RoleSettings = field(default_factory=RoleSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: str = "built-in defaults"
     """Where these settings came from (a path or 'built-in defaults')."""
 
@@ -174,9 +209,41 @@ def settings_from_dict(data: dict[str, Any], source: str = "dict") -> Settings:
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     settings = replace(base, source=source, **sections)
+    _check_ranges(settings)
+    return settings
+
+
+FILE_MODES = ("0600", "0640", "0660")
+
+
+def _check_ranges(settings: Settings) -> None:
     if settings.rate_limit.requests_per_minute < 1:
         raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
-    return settings
+    if not 0 <= settings.api.port <= 65535:
+        raise ConfigError(
+            f"[api] port must be between 0 (any free port) and 65535, got {settings.api.port}"
+        )
+    if settings.api.threads < 1:
+        raise ConfigError("[api] threads must be at least 1")
+    if settings.database.file_mode not in FILE_MODES:
+        raise ConfigError(
+            f"[database] file_mode must be one of {', '.join(FILE_MODES)} (never readable by "
+            f"others), got {settings.database.file_mode!r}"
+        )
+    _check_operations(settings)
+
+
+def _check_operations(settings: Settings) -> None:
+    """The logging and metrics values that are not just a type: a format name, networks."""
+    if settings.logging.format not in LOG_FORMATS:
+        raise ConfigError(f"[logging] format must be one of {', '.join(LOG_FORMATS)}")
+    for entry in settings.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"[metrics] allow: {entry!r} is not an IP address or network"
+            ) from None
 
 
 def resolve_config_path(explicit: str | None) -> Path | None:
@@ -199,6 +266,10 @@ def load_settings(explicit: str | None = None) -> Settings:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except PermissionError:
+        from store.db_access import denied  # the same advice as for the database files
+
+        raise ConfigError(denied(path, "read").message) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     return settings_from_dict(data, source=str(path))

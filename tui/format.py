@@ -2,9 +2,10 @@
 status words with markers, HTTP statuses with their text.
 
 Pure functions of their arguments (the current time is passed in), so snapshots stay stable.
-No Textual and no store access here. ``shown`` is the one door for text that came from
-outside (IdP data, request-log fields, audit details): every cell and line the UI builds
-from such text goes through it, and widgets show the result as plain text, never markup.
+No Textual and no store access here. ``shown`` is the terminal sanitiser
+(``store.domain.display.safe_text``) under the name the screens use: every line the UI builds
+from outside text (IdP data, request-log fields, audit details) goes through it once, table
+cells through ``FittedTable``, and widgets show the result as plain text, never markup.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from store.domain.active import describe
+from store.domain.display import safe_text
 from store.records import RoleSource
 
 STATUS_MARKERS = {
@@ -22,22 +25,15 @@ STATUS_MARKERS = {
     "revoked": "✕",
     "stale": "!",
     "deleted": "✕",
+    "unassigned": "◌",
 }
 """Every status word carries its own marker, so statuses differ without colour too."""
 
 
-def shown(value: object) -> str:
-    """Outside text made safe to show: control, format (bidi) and other invisible
-    characters are written out escaped (``\\x1b``, ``\\u202e``), never emitted."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
-
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+shown = safe_text
+"""Outside text made safe to show (the one terminal sanitiser). Table cells need not call it:
+``FittedTable`` renders every cell through it already (calling it twice would double the
+backslash of an escape)."""
 
 
 def status_label(word: str) -> str:
@@ -92,12 +88,13 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
         f"{r.role}·manual" if r.source == "manual" else f"{r.role}·IdP:{r.via_group or '?'}"
         for r in ordered
     ]
-    return shown(", ".join(dict.fromkeys(parts))) or "-"
+    return ", ".join(dict.fromkeys(parts)) or "-"
 
 
-def status_word(active: bool) -> str:
-    """The user status cell: "● active" or "○ inactive"."""
-    return status_label("active" if active else "inactive")
+def status_word(active: bool | None) -> str:
+    """The user status cell: "● active", "○ inactive", or "◌ unassigned" (an IdP removed
+    ``active``: no access either)."""
+    return status_label(describe(active))
 
 
 def clip(text: str | None, width: int) -> str:

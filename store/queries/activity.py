@@ -3,60 +3,35 @@
 Read only. "Errors first" keeps failures (status >= 400, e.g. the exact filter behind a 400
 invalidFilter) on top without hiding the normal traffic: up to half the page goes to the most
 recent errors (more when there is little else), the rest to the most recent other entries.
-``recent_activity`` is the one query of the log for every edge (TUI and CLI): by token,
-status class, time and text. Filter values travel as bound parameters (Pony lambdas with
-closure variables); LIKE wildcards in them are escaped by Pony.
+``recent_activity`` is the one query of the log for every edge (the TUI's activity and the
+CLI's ``activity`` command): by token, status, time and text. Filter values travel as bound
+parameters (Pony lambdas with closure variables); LIKE wildcards in them are escaped by Pony.
 
-``collapse_refusals`` folds runs of identical refusals ("14x 429 in 20 s") so a burst of
-429s does not bury the one 400 that matters.
+``collapse_refusals`` folds identical refusals ("14x 429 in 20 s") so a burst of 429s does
+not bury the one 400 that matters.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pony.orm import count, desc, select
 
 from store.context import Store, as_utc, naive_utc
+from store.domain.activity_filters import StatusRange
+from store.domain.names import fold
 from store.errors import InvalidInput
 from store.records import ActivityRecord, ActivityStats
 from store.tx import read
 
 ERROR_STATUS = 400
+ERRORS = StatusRange(ERROR_STATUS, 599)
+"""Every refusal: 4xx and 5xx."""
 MAX_TEXT = 256
 """Longest filter text accepted (the longest logged field is cut far shorter on screen)."""
-_STATUS_SPEC = re.compile(r"^([1-5])(xx|\d\d)$")
-
-
-@dataclass(frozen=True)
-class ActivityFilter:
-    """Which log entries to show; every field empty means all of them."""
-
-    token: str = ""  # part of the token's name, or of an unknown token's prefix
-    status: str = ""  # "4xx", "429", or "error" (every status >= 400)
-    since: datetime | None = None
-    text: str = ""  # part of the path, filter, error, client address or User-Agent
-
-
-def status_bounds(spec: str) -> tuple[int, int] | None:
-    """``"4xx"`` -> (400, 500), ``"429"`` -> (429, 430), ``"error"`` -> (400, 600),
-    ``""`` -> None (any status). Anything else is refused with a readable message."""
-    spec = (spec or "").strip().lower()
-    if not spec:
-        return None
-    if spec in ("error", "errors"):
-        return ERROR_STATUS, 600
-    found = _STATUS_SPEC.match(spec)
-    if found is None:
-        raise InvalidInput("a status is a class like 4xx, a code like 429, or 'error'", "status")
-    if found.group(2) == "xx":
-        low = int(found.group(1)) * 100
-        return low, low + 100
-    return int(spec), int(spec) + 1
 
 
 def _record(a: Any) -> ActivityRecord:
@@ -77,15 +52,29 @@ def _record(a: Any) -> ActivityRecord:
     )
 
 
-def _filtered(store: Store, token_id: int | None, wanted: ActivityFilter) -> Any:
-    """The Pony query of matching entries; every value is a closure variable (bound)."""
-    query = store.db.Activity.select()
-    if token_id is not None:
-        query = query.filter(lambda a: a.token_id == token_id)
-    bounds = status_bounds(wanted.status)
-    if bounds is not None:
-        low, high = bounds
-        query = query.filter(lambda a: a.status >= low and a.status < high)
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Which entries to show: all of them by default. ``token_ids`` are the tokens of one
+    name (its revoked predecessors included); ``status`` a code or class; ``since`` a time;
+    ``token`` part of the logged token name (which names a refused token as ``revoked NAME``
+    or ``unknown tscim_AbCd…``); ``text`` part of the path, filter, error, client address or
+    User-Agent. Text is matched case-insensitively."""
+
+    token_ids: tuple[int, ...] | None = None
+    status: StatusRange | None = None
+    since: datetime | None = None
+    token: str = ""
+    text: str = ""
+
+
+def _filtered(query: Any, wanted: ActivityFilter) -> Any:
+    """Narrow a Pony query of log entries; every value is a closure variable (bound)."""
+    if wanted.token_ids is not None:
+        ids = wanted.token_ids
+        query = query.filter(lambda a: a.token_id in ids)
+    if wanted.status is not None:
+        low, high = wanted.status.low, wanted.status.high
+        query = query.filter(lambda a: a.status >= low and a.status <= high)
     if wanted.since is not None:
         cutoff = naive_utc(wanted.since)
         query = query.filter(lambda a: a.at >= cutoff)
@@ -114,8 +103,16 @@ def _needle(value: str) -> str:
     return value.lower()
 
 
-def _newest(query: Any, limit: int) -> list[Any]:
-    return list(query.order_by(lambda a: (desc(a.at), desc(a.id)))[:limit])
+def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: int) -> list[Any]:
+    Activity = store.db.Activity
+    if errors is None:
+        query = Activity.select()
+    elif errors:
+        query = Activity.select(lambda a: a.status >= ERROR_STATUS)
+    else:
+        query = Activity.select(lambda a: a.status < ERROR_STATUS)
+    query = _filtered(query, wanted)
+    return list(query.order_by(desc(Activity.at), desc(Activity.id))[:limit])
 
 
 @read
@@ -126,14 +123,18 @@ def recent_activity(
     token_id: int | None = None,
     wanted: ActivityFilter | None = None,
 ) -> list[ActivityRecord]:
-    """The newest entries matching ``wanted`` (of one token when ``token_id`` is given),
+    """The newest entries (of one token when ``token_id`` is given, narrowed by ``wanted``),
     newest first; with ``errors_first`` the errors come before the rest."""
     limit = max(0, limit)
-    query = _filtered(store, token_id, wanted or ActivityFilter())
+    wanted = wanted or ActivityFilter()
+    if token_id is not None:
+        wanted = replace(wanted, token_ids=(token_id,))
+    if wanted.token_ids == ():
+        return []
     if not errors_first:
-        return [_record(a) for a in _newest(query, limit)]
-    errors = _newest(query.filter(lambda a: a.status >= ERROR_STATUS), limit)
-    others = _newest(query.filter(lambda a: a.status < ERROR_STATUS), limit)
+        return [_record(a) for a in _newest(store, None, wanted, limit)]
+    errors = _newest(store, True, wanted, limit)
+    others = _newest(store, False, wanted, limit)
     shown_errors = min(len(errors), max(limit // 2, limit - len(others)))
     chosen = errors[:shown_errors] + others[: limit - shown_errors]
     return [_record(a) for a in chosen]
@@ -178,6 +179,13 @@ def collapse_refusals(records: Sequence[ActivityRecord]) -> list[ActivityRun]:
         oldest = min(run.oldest or run.record.at, record.at)
         runs[where[key]] = ActivityRun(run.record, run.count + 1, oldest)
     return runs
+
+
+@read
+def token_ids_named(store: Store, name: str) -> tuple[int, ...]:
+    """Every token ever issued under ``name`` (any case), revoked ones included."""
+    key = fold(name.strip())
+    return tuple(sorted(t.id for t in store.db.ScimToken.select() if fold(t.name) == key))
 
 
 @read

@@ -15,7 +15,8 @@ from typing import Any
 from pony.orm import exists
 
 from store.context import Store, as_utc
-from store.domain.names import fold
+from store.domain.active import stored_state
+from store.domain.names import fold, group_key
 from store.errors import InvalidInput
 from store.records import Page, RoleSource, UserSummary
 from store.tx import read
@@ -55,7 +56,7 @@ def search_users(
             id=u.id,
             user_name=u.user_name,
             display_name=u.display_name,
-            active=u.active,
+            active=stored_state(u.active, u.document),
             roles=roles.get(u.id, ()),
             last_modified=as_utc(u.last_modified),  # type: ignore[arg-type]
         )
@@ -93,9 +94,9 @@ def _narrowed(query: Any, role: str | None, group: str | None) -> Any:
             lambda u: exists(a for a in u.role_assignments if a.role.name == role_name)
         )
     if group:
-        group_key = fold(group.strip())
+        wanted = group_key(group)
         query = query.filter(
-            lambda u: exists(m for m in u.memberships if m.group.display_name_key == group_key)
+            lambda u: exists(m for m in u.memberships if m.group.display_name_key == wanted)
         )
     return query
 

@@ -117,7 +117,7 @@ def _with_email_and_external_id(store: Store) -> str:
         display_name="Jane Doe",
         emails=(EmailInput(value="Jane.Doe@Corp.Example", type="work", primary=True),),
     )
-    record, _ = create_user(store, data, "token:Okta SCIM")
+    record = create_user(store, data, "token:Okta SCIM")
     return record.id
 
 

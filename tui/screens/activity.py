@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from store.queries.activity import ActivityFilter, ActivityRun
+from store.domain.activity_filters import StatusRange, parse_status
+from store.queries.activity import ERRORS, ActivityFilter, ActivityRun
 from store.records import ActivityRecord
 from tui.format import activity_time, http_status, run_status, shown
 from tui.widgets.fitted_table import ColumnSpec
@@ -23,20 +24,40 @@ ACTIVITY_COLUMNS = (
     ColumnSpec("client", "Client", 8, 1),
     ColumnSpec("agent", "User-Agent", 5, 2),
 )
-STATUS_FILTERS = ("", "error", "4xx", "5xx", "2xx")
+STATUS_FILTERS: tuple[tuple[str, StatusRange | None], ...] = (
+    ("", None),
+    ("error", ERRORS),
+    ("4xx", parse_status("4xx")),
+    ("5xx", parse_status("5xx")),
+    ("2xx", parse_status("2xx")),
+)
 """What ``f`` cycles through in the activity filter (the first is "any status")."""
+
+
+def next_status(current: StatusRange | None) -> StatusRange | None:
+    """The status filter after ``current`` in ``STATUS_FILTERS`` (round and round)."""
+    ranges = [r for _, r in STATUS_FILTERS]
+    index = ranges.index(current) if current in ranges else 0
+    return ranges[(index + 1) % len(ranges)]
+
+
+def _status_name(wanted: StatusRange) -> str:
+    for name, status in STATUS_FILTERS:
+        if status == wanted:
+            return name
+    return str(wanted.low) if wanted.low == wanted.high else f"{wanted.low}-{wanted.high}"
 
 
 def activity_cells(run: ActivityRun, now: datetime) -> tuple[str, ...]:
     a = run.record
-    return (
+    return (  # FittedTable renders every cell through the terminal sanitiser
         activity_time(a.at, now),
-        shown(a.token_name) or "-",
-        shown(a.method),
-        shown(a.path),
+        a.token_name or "-",
+        a.method,
+        a.path,
         run_status(a.status, run.count, run.seconds),
-        shown(a.client) or "-",
-        shown(a.user_agent) or "-",
+        a.client or "-",
+        a.user_agent or "-",
     )
 
 
@@ -76,8 +97,8 @@ def activity_summary(record: ActivityRecord | None) -> str:
 def filter_label(wanted: ActivityFilter) -> str:
     """What the activity list is narrowed to, e.g. "status 4xx · token Okta"."""
     parts = []
-    if wanted.status:
-        parts.append(f"status {wanted.status}")
+    if wanted.status is not None:
+        parts.append(f"status {_status_name(wanted.status)}")
     if wanted.token:
         parts.append(f"token {shown(wanted.token)}")
     if wanted.text:

@@ -5,7 +5,8 @@ Dialogs collect an answer and ``dismiss`` with it; the panel that opened them ru
 case. The one exception is ``PromptDialog`` given a ``submit`` call by its panel: it runs
 that call in a thread worker so that a refusal (a duplicate token name) shows inline and
 what was typed stays. Each dialog has its own footer, so the keys shown are its own. Text
-from the store or the operator is shown as plain text (never parsed as markup).
+from the store or the operator is shown as plain text (never parsed as markup) and
+terminal-safe (``store.domain.display``): callers pass raw text, the dialog sanitises it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
 
+from store.domain.display import safe_multiline, safe_text
 from store.errors import StoreError
 from tui.calls import error_kind
 from tui.context import TuiContext
@@ -53,8 +55,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.question), classes="dialog-body")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.question)), classes="dialog-body")
             yield _buttons(
                 Button("Cancel (Esc)", id="cancel", compact=True),
                 Button(f"{self.confirm_label} (y)", id="confirm", variant="error", compact=True),
@@ -118,8 +120,8 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.prompt), classes="dialog-body")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
             yield Input(placeholder=self.placeholder, id="answer", max_length=256)
             yield Static("", id="problem", classes="dialog-problem")
             yield _buttons(
@@ -176,7 +178,7 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
         self.dismiss(cast(T, result))
 
     def _problem(self, text: str) -> None:
-        self.query_one("#problem", Static).update(Text(text))
+        self.query_one("#problem", Static).update(Text(safe_multiline(text)))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -197,9 +199,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.prompt), classes="dialog-body")
-            yield OptionList(*[Text(c) for c in self.choices], id="choices")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
+            yield OptionList(*[Text(safe_text(c)) for c in self.choices], id="choices")
             yield _buttons(Button("Cancel (Esc)", id="cancel", compact=True))
         yield Footer()
 
@@ -244,7 +246,8 @@ class SecretDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog secret-dialog"):
-            yield Label(Text(f"SCIM token “{self.token_name}” generated"), classes="dialog-title")
+            title = f"SCIM token “{safe_text(self.token_name)}” generated"
+            yield Label(Text(title), classes="dialog-title")
             yield Static(Text(self.WARNING), classes="dialog-warning")
             yield TextArea(
                 self._secret,

@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
 
-from store.domain.names import closest_names, fold
+from store.domain.display import safe_text
+from store.domain.names import closest_names, group_key
 from store.queries.groups import group_sizes
 from store.services.roles import preview_mapping_change
 from tui.calls import store_call
@@ -71,12 +72,13 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
             yield Label(title, classes="dialog-title")
             if self.removal:
                 group, role = self.removal
-                body = f"IdP group “{shown(group)}” -> role {role}"
+                body = f"IdP group “{shown(group)}” -> role {shown(role)}"
                 yield Static(Text(body), classes="dialog-body")
             else:
                 yield Input(placeholder="IdP group name, as your IdP pushes it", id="group")
                 yield Static("", id="group-warning", classes="dialog-problem")
-                yield Select([(r, r) for r in self.roles], prompt="Role", id="role", compact=True)
+                choices = [(Text(safe_text(r)), r) for r in self.roles]
+                yield Select(choices, prompt="Role", id="role", compact=True)
             with Horizontal(id="preview-status"):
                 yield LoadingIndicator(id="preview-loading")
                 yield Static("Preview: enter a group and a role.", id="preview-summary")
@@ -112,11 +114,11 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         if self.removal or self.known is None:
             return
         typed = self.query_one("#group", Input).value.strip()
-        known_keys = {fold(name) for name in self.known}
+        known_keys = {group_key(name) for name in self.known}
         self.suggestions = []
         text = ""
-        if typed and fold(typed) not in known_keys:
-            self.suggestions = closest_names(typed, self.known)
+        if typed and group_key(typed) not in known_keys:
+            self.suggestions = closest_names(typed, self.known, key=group_key)
             text = f"No IdP has pushed a group named “{shown(typed)}”."
             if self.suggestions:
                 names = ", ".join(f"“{shown(n)}”" for n in self.suggestions)
@@ -172,7 +174,7 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
 
     def _size_note(self, group: str) -> str:
         for name, members in (self.known or {}).items():
-            if fold(name) == fold(group):
+            if group_key(name) == group_key(group):
                 return f" · group “{shown(name)}” has {members:,} member(s)"
         return ""
 
@@ -195,7 +197,7 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
             [
                 (
                     f"{user}\0{role}\0{effect}",
-                    (shown(user), role, "gains" if effect == "gain" else "loses"),
+                    (user, role, "gains" if effect == "gain" else "loses"),
                 )
                 for user, role, effect in changes[:PREVIEW_ROWS]
             ]

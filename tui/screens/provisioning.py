@@ -34,11 +34,11 @@ from tui.format import relative, shown, status_label
 from tui.messages import ProvisioningLoaded, TokenIssued, TokenRevoked
 from tui.screens.activity import (
     ACTIVITY_COLUMNS,
-    STATUS_FILTERS,
     activity_cells,
     activity_detail,
     activity_summary,
     filter_label,
+    next_status,
 )
 from tui.screens.dialogs import ConfirmDialog, PromptDialog, SecretDialog
 from tui.screens.text_detail import TextDetailScreen
@@ -142,10 +142,10 @@ class ProvisioningPanel(RefreshingPanel):
     def _token_cells(self, t: TokenRecord) -> tuple[str, ...]:
         rate = f"{t.rate_limit or self.ctx.settings.rate_limit.requests_per_minute}/min"
         return (
-            shown(t.name),
+            t.name,
             t.prefix,
             t.created.strftime("%Y-%m-%d"),
-            shown(t.created_by),
+            t.created_by,
             relative(t.last_used, self.ctx.now()),
             status_label(t.status),
             rate,
@@ -184,8 +184,7 @@ class ProvisioningPanel(RefreshingPanel):
         self.query_one("#activity", FittedTable).focus()
 
     def action_cycle_status(self) -> None:
-        index = STATUS_FILTERS.index(self.wanted.status)
-        self._filter(replace(self.wanted, status=STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]))
+        self._filter(replace(self.wanted, status=next_status(self.wanted.status)))
 
     def action_token_filter(self) -> None:
         """Only the selected token's requests; pressed again, every token's."""

@@ -165,14 +165,14 @@ class UserDetailScreen(Screen[None]):
         if not choices:
             self.notify("Every role is already granted manually.", severity="warning")
             return
-        prompt = f"Role to grant to {shown(detail.user.user_name)}:"
+        prompt = f"Role to grant to {detail.user.user_name}:"
         self.app.push_screen(ChoiceDialog("Grant a manual role", prompt, choices), self._grant)
 
     def _grant(self, role: str | None) -> None:
         if not role:
             return
         name = self._live().user.user_name
-        question = f"Grant the role {role} to {shown(name)} (a manual grant, kept until revoked)?"
+        question = f"Grant the role {role} to {name} (a manual grant, kept until revoked)?"
         self._confirm("Grant role", question, UserAction(
             "grant role",
             lambda: grant_role(self.ctx.store, name, role, self.ctx.actor),
@@ -189,7 +189,7 @@ class UserDetailScreen(Screen[None]):
                 severity="warning",
             )
             return
-        prompt = f"Manual role to revoke from {shown(detail.user.user_name)}:"
+        prompt = f"Manual role to revoke from {detail.user.user_name}:"
         self.app.push_screen(ChoiceDialog("Revoke a manual role", prompt, manual), self._revoke)
 
     def _revoke(self, role: str | None) -> None:
@@ -197,7 +197,7 @@ class UserDetailScreen(Screen[None]):
             return
         name = self._live().user.user_name
         question = (
-            f"Revoke the manual role {role} from {shown(name)}? A role the user also holds "
+            f"Revoke the manual role {role} from {name}? A role the user also holds "
             "through an IdP group stays."
         )
         self._confirm("Revoke role", question, UserAction(
@@ -212,7 +212,7 @@ class UserDetailScreen(Screen[None]):
         detail = self._live()
         name = detail.user.user_name
         question = (
-            f"End all {detail.active_sessions} active session(s) of {shown(name)}? "
+            f"End all {detail.active_sessions} active session(s) of {name}? "
             "Their next request in Control returns to the sign-in page."
         )
         self._confirm("End sessions", question, UserAction(
@@ -228,7 +228,7 @@ class UserDetailScreen(Screen[None]):
             return
         name, session_id = self._live().user.user_name, int(key)
         question = (
-            f"End session #{session_id} of {shown(name)}? Only that browser returns to the "
+            f"End session #{session_id} of {name}? Only that browser returns to the "
             "sign-in page; other sessions go on."
         )
         self._confirm("End session", question, UserAction(
@@ -242,7 +242,7 @@ class UserDetailScreen(Screen[None]):
     def action_deactivate(self) -> None:
         name = self._live().user.user_name
         question = (
-            f"Deactivate {shown(name)}? Their sessions end now and IdP-mapped roles are "
+            f"Deactivate {name}? Their sessions end now and IdP-mapped roles are "
             "removed; manual roles and audit history are kept. If the IdP still lists them "
             "as active, its next sync may reactivate them. Why (recorded in the audit)?"
         )
@@ -251,7 +251,7 @@ class UserDetailScreen(Screen[None]):
             return deactivate_user(self.ctx.store, self.user_id, self.ctx.actor, reason)
 
         dialog: PromptDialog[bool] = PromptDialog(
-            f"Deactivate — {shown(name)}",
+            f"Deactivate — {name}",
             question,
             placeholder="e.g. left the company, ticket SEC-1234",
             confirm_label="Deactivate",
@@ -267,7 +267,7 @@ class UserDetailScreen(Screen[None]):
 
     def action_reactivate(self) -> None:
         name = self._live().user.user_name
-        question = f"Reactivate {shown(name)}? IdP-mapped roles return from their current groups."
+        question = f"Reactivate {name}? IdP-mapped roles return from their current groups."
         self._confirm("Reactivate", question, UserAction(
             "reactivate user",
             lambda: reactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
@@ -285,7 +285,7 @@ class UserDetailScreen(Screen[None]):
             if yes:
                 self._run(action.what, action.call, action.done)
 
-        title = f"{verb} — {shown(self._live().user.user_name)}"
+        title = f"{verb} — {self._live().user.user_name}"
         self.app.push_screen(ConfirmDialog(title, question, confirm_label=verb), answered)
 
     @work(thread=True, group="user-write")
@@ -295,5 +295,5 @@ class UserDetailScreen(Screen[None]):
             self.post_message(UserChanged(self.user_id, done(result)))
 
     def on_user_changed(self, message: UserChanged) -> None:
-        self.notify(shown(message.summary), markup=False)
+        self.notify(message.summary)  # the app's notify makes it plain, terminal-safe text
         self.load()

@@ -35,13 +35,13 @@ AUDIT_COLUMNS = (
 
 
 def role_row(r: RoleAssignmentRecord) -> tuple[str, tuple[str, ...]]:
-    return (
+    return (  # FittedTable renders every cell through the terminal sanitiser
         f"{r.role}\0{r.source}\0{r.via_group or ''}",
         (
-            shown(r.role),
+            r.role,
             "manual" if r.source == "manual" else "IdP",
-            shown(r.via_group) or "-",
-            shown(r.granted_by),
+            r.via_group or "-",
+            r.granted_by,
             timestamp(r.created),
         ),
     )
@@ -57,12 +57,7 @@ def session_row(s: SessionRecord, now: datetime) -> tuple[str, tuple[str, ...]]:
 def audit_row(e: AuditRecord) -> tuple[str, tuple[str, ...]]:
     return (
         str(e.id),
-        (
-            timestamp(e.at),
-            shown(e.actor),
-            shown(e.action),
-            shown(e.detail or audit_change(e.before, e.after)),
-        ),
+        (timestamp(e.at), e.actor, e.action, e.detail or audit_change(e.before, e.after)),
     )
 
 
@@ -98,6 +93,7 @@ def summary_text(detail: UserDetail, now: Any) -> str:
         shown(user.user_name) + (f" — {shown(user.display_name)}" if user.display_name else ""),
         f"Status: {status} · last change {relative(user.last_modified, now)}"
         f" · active sessions: {detail.active_sessions}",
-        f"id {user.id}" + (f" · externalId {shown(user.external_id)}" if user.external_id else ""),
+        f"id {shown(user.id)}"
+        + (f" · externalId {shown(user.external_id)}" if user.external_id else ""),
     ]
     return "\n".join(lines)

@@ -33,7 +33,13 @@ from tui.widgets.search_input import SearchInput, search_row
 USER_COLUMNS = (
     ColumnSpec("user_name", "userName", 17, 3),
     ColumnSpec("display_name", "Display name", 12, 2),
-    ColumnSpec("status", "Status", 10, 0, ((status_label("inactive"), "bold"),)),
+    ColumnSpec(
+        "status",
+        "Status",
+        12,
+        0,
+        ((status_label("inactive"), "bold"), (status_label("unassigned"), "bold")),
+    ),
     ColumnSpec("roles", "Roles (source)", 14, 7),
     ColumnSpec("changed", "Last change", 11, 0),
 )
@@ -178,9 +184,9 @@ class UsersPanel(RefreshingPanel):
         self._show_count()
 
     def _cells(self, u: UserSummary) -> tuple[str, ...]:
-        return (
-            shown(u.user_name),
-            shown(u.display_name),
+        return (  # FittedTable renders every cell through the terminal sanitiser
+            u.user_name,
+            u.display_name or "",
             status_word(u.active),
             roles_summary(u.roles),
             relative(u.last_modified, self.ctx.now()),
