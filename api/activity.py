@@ -5,7 +5,8 @@ call, so the middleware only appends to a bounded queue and a daemon thread flus
 ``settings.api.activity_flush_seconds`` through ``record_activity`` (and once more on
 ``close()``). When the database is down the batch is kept for the next flush; when the queue
 is full the oldest entries are dropped and counted. Only what ``ActivityInput`` holds is
-recorded: never tokens, Authorization headers or bodies.
+recorded: never tokens (a refused one at most by its display prefix), Authorization headers
+or bodies.
 """
 
 from __future__ import annotations

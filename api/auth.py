@@ -60,8 +60,9 @@ class BearerAuth:
             wait = str(retry_after_seconds(result.retry_after))
             detail = RATE_LIMITED if result.token_id is not None else AUTH_RATE_LIMITED
             req.context.token_id = result.token_id
-            req.context.token_name = result.token_name or ""
+            req.context.token_name = result.token_name or result.presented
             raise ScimAuthError(429, detail, {"Retry-After": wait}, result.reason)
+        req.context.token_name = result.presented  # names a refused token, never its secret
         challenge = 'Bearer realm="scim"'
         if result.reason != "missing":
             challenge += ', error="invalid_token"'

@@ -189,6 +189,9 @@ class AuthResult:
     token_id: int | None = None
     token_name: str | None = None
     retry_after: float = 0.0
+    presented: str = ""
+    """For a refusal, how the request log names the token presented: its name, "revoked
+    <name>", "unknown tscim_AbCd…" (the display prefix only, never the secret) or "" ."""
 
 
 # ---- audit, activity, worker ---------------------------------------------------------------

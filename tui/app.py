@@ -25,6 +25,7 @@ from store.domain.display import safe_multiline, safe_text
 from tui.context import TuiContext
 from tui.messages import StoreCallFailed
 from tui.screens.dialogs import SecretDialog
+from tui.screens.help import HelpScreen
 from tui.screens.mappings import MappingsPanel
 from tui.screens.provisioning import ProvisioningPanel
 from tui.screens.users import UsersPanel
@@ -50,6 +51,7 @@ class ControlApp(App[None]):
         Binding("2", "show_tab('users')", "Users", show=False),
         Binding("3", "show_tab('mappings')", "Mapping", show=False),
         Binding("r", "refresh_panel", "Refresh"),
+        Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -133,6 +135,18 @@ class ControlApp(App[None]):
             panel.refresh_loaded()
         else:
             panel.load()
+
+    def action_help(self) -> None:
+        """Every key of the screen the operator is on (built from its active bindings)."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        if self.screen is self.screen_stack[0]:
+            tab = self.query_one("#tabs", TabbedContent).active
+            title = str(getattr(PANELS.get(tab), "HELP_NAME", tab))
+        else:
+            screen = self.screen
+            title = screen.sub_title or getattr(screen, "title_text", "") or "this dialog"
+        self.push_screen(HelpScreen(self.screen, title))
 
     # ---- notifications -----------------------------------------------------------------
 

@@ -1,17 +1,54 @@
-"""Plain-text formatting of store records for the operator UI: relative times, role sources.
+"""Plain-text formatting of store records for the operator UI: relative times, role sources,
+status words with markers, HTTP statuses with their text.
 
 Pure functions of their arguments (the current time is passed in), so snapshots stay stable.
-No Textual and no store access here.
+No Textual and no store access here. ``shown`` is the terminal sanitiser
+(``store.domain.display.safe_text``) under the name the screens use: every line the UI builds
+from outside text (IdP data, request-log fields, audit details) goes through it once, table
+cells through ``FittedTable``, and widgets show the result as plain text, never markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from store.domain.active import describe
+from store.domain.display import safe_text
 from store.records import RoleSource
+
+STATUS_MARKERS = {
+    "active": "●",
+    "inactive": "○",
+    "revoked": "✕",
+    "stale": "!",
+    "deleted": "✕",
+    "unassigned": "◌",
+}
+"""Every status word carries its own marker, so statuses differ without colour too."""
+
+
+shown = safe_text
+"""Outside text made safe to show (the one terminal sanitiser). Table cells need not call it:
+``FittedTable`` renders every cell through it already (calling it twice would double the
+backslash of an escape)."""
+
+
+def status_label(word: str) -> str:
+    """ "● active", "○ inactive", "✕ revoked": a marker and the word."""
+    marker = STATUS_MARKERS.get(word)
+    return f"{marker} {word}" if marker else word
+
+
+def http_status(code: int) -> str:
+    """ "401 Unauthorized", "429 Too Many Requests"; the bare code when unknown."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
 
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"))
 
@@ -55,8 +92,9 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
 
 
 def status_word(active: bool | None) -> str:
-    """active, inactive, or unassigned (an IdP removed ``active``: no access either)."""
-    return describe(active)
+    """The user status cell: "● active", "○ inactive", or "◌ unassigned" (an IdP removed
+    ``active``: no access either)."""
+    return status_label(describe(active))
 
 
 def clip(text: str | None, width: int) -> str:
@@ -101,3 +139,10 @@ def activity_time(when: datetime, now: datetime) -> str:
     if when.date() == now.date():
         return when.strftime("%H:%M:%S")
     return when.strftime("%m-%d %H:%M")
+
+
+def run_status(status: int, count: int, seconds: float) -> str:
+    """ "401 Unauthorized" for one entry, "14× 429 in 20 s" for a run of refusals."""
+    if count <= 1:
+        return http_status(status)
+    return f"{count}× {status} in {seconds:.0f} s"

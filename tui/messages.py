@@ -12,12 +12,13 @@ from typing import Any
 
 from textual.message import Message
 
+from store.queries.activity import ActivityRun
 from store.records import (
-    ActivityRecord,
     AuditRecord,
     IssuedToken,
     MappingRecord,
     Page,
+    SessionRecord,
     TokenRecord,
     UserDetail,
     UserSummary,
@@ -36,7 +37,7 @@ class StoreCallFailed(Message):
 @dataclass
 class ProvisioningLoaded(Message):
     tokens: tuple[TokenRecord, ...]
-    activity: tuple[ActivityRecord, ...]
+    activity: tuple[ActivityRun, ...]  # entries, identical refusals folded
     health: Any  # what store.queries.jobs.worker_health returns
     notable: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
 
@@ -62,6 +63,7 @@ class UsersLoaded(Message):
 class UserDetailLoaded(Message):
     detail: UserDetail
     roles: tuple[str, ...]  # every role name, for the grant picker
+    sessions: tuple[SessionRecord, ...] = ()  # the user's valid sessions
 
 
 @dataclass
@@ -82,6 +84,11 @@ class MappingsLoaded(Message):
 class MappingPreviewed(Message):
     request: tuple[str, str]  # (group name, role) the preview was computed for
     changes: tuple[tuple[str, str, str], ...]  # (userName, role, "gain" | "lose")
+
+
+@dataclass
+class GroupsKnown(Message):
+    sizes: dict[str, int]  # group display name -> member count, for the mapping editor
 
 
 @dataclass

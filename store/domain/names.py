@@ -16,11 +16,15 @@ Pure. Three rules, each used everywhere its kind of name is stored or compared:
   (Unicode category Cf: zero-width space, joiner and non-joiner, word joiner, BOM, soft hyphen,
   bidi embeddings, overrides, isolates and marks, tags...) and the line and paragraph
   separators. RFC 8264 (PRECIS) disallows all of them in identifiers and free-form names.
+
+``closest_names`` offers the known names nearest to a mistyped one, under one of these keys.
 """
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Callable, Iterable
 
 _DECEIVING_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -52,3 +56,20 @@ def describe_character(char: str) -> str:
     """``U+200B ZERO WIDTH SPACE``: a character named without printing it."""
     name = unicodedata.name(char, "")
     return f"U+{ord(char):04X} {name}".rstrip()
+
+
+def closest_names(
+    name: str, known: Iterable[str], key: Callable[[str], str] = fold, count: int = 3
+) -> list[str]:
+    """Up to ``count`` of ``known`` that look most like ``name`` (a typo such as
+    "Enginering" finds "Engineering"), compared through ``key`` (``group_key`` for group
+    names); [] when ``name`` is one of them or nothing is close. ``known`` is returned as
+    given, best match first."""
+    by_key: dict[str, str] = {}
+    for candidate in known:
+        by_key.setdefault(key(candidate), candidate)
+    wanted = key(name.strip())
+    if not wanted or wanted in by_key:
+        return []
+    matches = difflib.get_close_matches(wanted, list(by_key), n=count, cutoff=0.6)
+    return [by_key[k] for k in matches]

@@ -41,3 +41,13 @@ def looks_like_secret(value: str) -> bool:
 
 def hashes_match(stored_hash: str, presented_secret: str) -> bool:
     return hmac.compare_digest(stored_hash, hash_secret(presented_secret))
+
+
+def refused_token_label(reason: str, token_name: str | None, secret: str) -> str:
+    """How the request log names the token of a refused request: never the secret, at most
+    its display prefix (as logged for the operator already). "" when there was none."""
+    if token_name:
+        return f"revoked {token_name}" if reason == "revoked" else token_name
+    if secret and reason != "malformed" and looks_like_secret(secret):
+        return f"unknown {display_prefix(secret)}…"
+    return {"missing": "(no token)", "malformed": "(malformed)"}.get(reason, "")

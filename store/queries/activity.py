@@ -1,12 +1,19 @@
-"""The request/activity log as operators read it: recent entries, errors first.
+"""The request/activity log as operators read it: recent entries, errors first, filtered.
 
 Read only. "Errors first" keeps failures (status >= 400, e.g. the exact filter behind a 400
 invalidFilter) on top without hiding the normal traffic: up to half the page goes to the most
 recent errors (more when there is little else), the rest to the most recent other entries.
+``recent_activity`` is the one query of the log for every edge (the TUI's activity and the
+CLI's ``activity`` command): by token, status, time and text. Filter values travel as bound
+parameters (Pony lambdas with closure variables); LIKE wildcards in them are escaped by Pony.
+
+``collapse_refusals`` folds identical refusals ("14x 429 in 20 s") so a burst of 429s does
+not bury the one 400 that matters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +23,15 @@ from pony.orm import count, desc, select
 from store.context import Store, as_utc, naive_utc
 from store.domain.activity_filters import StatusRange
 from store.domain.names import fold
+from store.errors import InvalidInput
 from store.records import ActivityRecord, ActivityStats
 from store.tx import read
 
 ERROR_STATUS = 400
+ERRORS = StatusRange(ERROR_STATUS, 599)
+"""Every refusal: 4xx and 5xx."""
+MAX_TEXT = 256
+"""Longest filter text accepted (the longest logged field is cut far shorter on screen)."""
 
 
 def _record(a: Any) -> ActivityRecord:
@@ -43,14 +55,20 @@ def _record(a: Any) -> ActivityRecord:
 @dataclass(frozen=True)
 class ActivityFilter:
     """Which entries to show: all of them by default. ``token_ids`` are the tokens of one
-    name (its revoked predecessors included); ``status`` a code or class; ``since`` a time."""
+    name (its revoked predecessors included); ``status`` a code or class; ``since`` a time;
+    ``token`` part of the logged token name (which names a refused token as ``revoked NAME``
+    or ``unknown tscim_AbCd…``); ``text`` part of the path, filter, error, client address or
+    User-Agent. Text is matched case-insensitively."""
 
     token_ids: tuple[int, ...] | None = None
     status: StatusRange | None = None
     since: datetime | None = None
+    token: str = ""
+    text: str = ""
 
 
-def _filtered(store: Store, query: Any, wanted: ActivityFilter) -> Any:
+def _filtered(query: Any, wanted: ActivityFilter) -> Any:
+    """Narrow a Pony query of log entries; every value is a closure variable (bound)."""
     if wanted.token_ids is not None:
         ids = wanted.token_ids
         query = query.filter(lambda a: a.token_id in ids)
@@ -60,7 +78,29 @@ def _filtered(store: Store, query: Any, wanted: ActivityFilter) -> Any:
     if wanted.since is not None:
         cutoff = naive_utc(wanted.since)
         query = query.filter(lambda a: a.at >= cutoff)
+    token = _needle(wanted.token)
+    if token:
+        query = query.filter(lambda a: token in a.token_name.lower())
+    text = _needle(wanted.text)
+    if text:
+        query = query.filter(
+            lambda a: (
+                text in a.path.lower()
+                or text in a.query.lower()
+                or text in a.detail.lower()
+                or text in a.scim_type.lower()
+                or text in a.client.lower()
+                or text in a.user_agent.lower()
+            )
+        )
     return query
+
+
+def _needle(value: str) -> str:
+    value = (value or "").strip()
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"a filter text has at most {MAX_TEXT} characters", "text")
+    return value.lower()
 
 
 def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: int) -> list[Any]:
@@ -71,7 +111,7 @@ def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: in
         query = Activity.select(lambda a: a.status >= ERROR_STATUS)
     else:
         query = Activity.select(lambda a: a.status < ERROR_STATUS)
-    query = _filtered(store, query, wanted)
+    query = _filtered(query, wanted)
     return list(query.order_by(desc(Activity.at), desc(Activity.id))[:limit])
 
 
@@ -98,6 +138,47 @@ def recent_activity(
     shown_errors = min(len(errors), max(limit // 2, limit - len(others)))
     chosen = errors[:shown_errors] + others[: limit - shown_errors]
     return [_record(a) for a in chosen]
+
+
+@dataclass(frozen=True)
+class ActivityRun:
+    """One shown row of the log: an entry, or a run of identical refusals (``count`` > 1)
+    shown as its newest entry, with the time of its oldest."""
+
+    record: ActivityRecord
+    count: int = 1
+    oldest: datetime | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long the run lasted (0 for a single entry)."""
+        oldest = self.oldest or self.record.at
+        return max(0.0, (self.record.at - oldest).total_seconds())
+
+
+def _refusal_key(a: ActivityRecord) -> tuple[object, ...]:
+    return (a.status, a.method, a.path, a.token_name, a.client, a.query, a.scim_type, a.detail)
+
+
+def collapse_refusals(records: Sequence[ActivityRecord]) -> list[ActivityRun]:
+    """Fold identical refusals (status >= 400 and every logged field but time, latency and
+    User-Agent equal) into one run at the place of the first (newest) of them; successes
+    are never folded. Pure: the order of ``records`` is kept otherwise."""
+    runs: list[ActivityRun] = []
+    where: dict[tuple[object, ...], int] = {}
+    for record in records:
+        if record.status < ERROR_STATUS:
+            runs.append(ActivityRun(record))
+            continue
+        key = _refusal_key(record)
+        if key not in where:
+            where[key] = len(runs)
+            runs.append(ActivityRun(record, 1, record.at))
+            continue
+        run = runs[where[key]]
+        oldest = min(run.oldest or run.record.at, record.at)
+        runs[where[key]] = ActivityRun(run.record, run.count + 1, oldest)
+    return runs
 
 
 @read

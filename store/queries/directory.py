@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pony.orm import exists
+
 from store.context import Store, as_utc
 from store.domain.active import stored_state
-from store.domain.names import fold
+from store.domain.names import fold, group_key
 from store.errors import InvalidInput
 from store.records import Page, RoleSource, UserSummary
 from store.tx import read
@@ -31,15 +33,21 @@ def search_users(
     offset: int = 0,
     limit: int = 100,
     status: str | None = None,
+    *,
+    role: str | None = None,
+    group: str | None = None,
 ) -> Page[UserSummary]:
-    """Live (not deleted) users whose userName or display name contains ``text``
-    (case-insensitively, Unicode-aware), ordered by userName, ``limit`` of them from
-    ``offset``; ``status`` narrows to "active" or "inactive" users."""
+    """Live (not deleted) users whose userName, display name or an e-mail address contains
+    ``text`` (case-insensitively, Unicode-aware), or whose externalId or id is exactly
+    ``text``; ordered by userName, ``limit`` of them from ``offset``. ``status`` narrows to
+    "active" or "inactive" users, ``role`` to holders of that role (from any source),
+    ``group`` to members of the IdP group of that name (case-insensitive)."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status")
     offset = max(0, int(offset))
     limit = max(1, min(int(limit), MAX_PAGE))
-    query = _matching(store, fold(text.strip()), status)
+    query = _matching(store, text.strip(), status)
+    query = _narrowed(query, role, group)
     total = query.count()
     users = list(query.order_by(lambda u: u.user_name_key)[offset : offset + limit])
     roles = _roles_of(store, [u.id for u in users])
@@ -57,15 +65,39 @@ def search_users(
     return Page(items=items, total=total, start_index=offset + 1)
 
 
-def _matching(store: Store, needle: str, status: str | None) -> Any:
+def _matching(store: Store, text: str, status: str | None) -> Any:
     """The Pony query of matching users; every value is a closure variable (bound)."""
     query = store.db.User.select(lambda u: u.deleted_at is None)
+    needle = fold(text)
     if needle:
-        query = query.filter(lambda u: needle in u.user_name_key or needle in u.display_name_key)
+        query = query.filter(
+            lambda u: (
+                needle in u.user_name_key
+                or needle in u.display_name_key
+                or exists(e for e in u.emails if needle in e.value_key)
+                or u.external_id == text
+                or u.id == text
+            )
+        )
     if status == "active":
         query = query.filter(lambda u: u.active)
     elif status == "inactive":
         query = query.filter(lambda u: not u.active)
+    return query
+
+
+def _narrowed(query: Any, role: str | None, group: str | None) -> Any:
+    """Only holders of ``role`` and members of ``group`` (each when given)."""
+    if role:
+        role_name = role.strip()
+        query = query.filter(
+            lambda u: exists(a for a in u.role_assignments if a.role.name == role_name)
+        )
+    if group:
+        wanted = group_key(group)
+        query = query.filter(
+            lambda u: exists(m for m in u.memberships if m.group.display_name_key == wanted)
+        )
     return query
 
 

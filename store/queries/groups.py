@@ -106,3 +106,15 @@ def _row_record(row: tuple[Any, ...], members: tuple[MemberRef, ...] | None) -> 
         member_count=int(count),
         members=members,
     )
+
+
+KNOWN_GROUPS_LIMIT = 10_000
+"""Group names the mapping editor loads at most to check a typed name against."""
+
+
+@read
+def group_sizes(store: Store, limit: int = KNOWN_GROUPS_LIMIT) -> dict[str, int]:
+    """Display name -> member count of the groups the IdPs have pushed, in name order
+    (for the mapping editor: is a typed group known, and how large is it)."""
+    query = store.db.Group.select().order_by(lambda g: g.display_name_key)
+    return {g.display_name: int(g.member_count) for g in query[: max(1, limit)]}

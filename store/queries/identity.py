@@ -1,5 +1,5 @@
-"""Reads of the identity lifecycle: one user in detail, roles and where they come from, the
-SSO mapping, and the audit trail.
+"""Reads of the identity lifecycle: one user in detail, roles and where they come from, their
+valid sessions, the SSO mapping, and the audit trail.
 
 Read only. ``user_detail`` works for deleted users too, so their audit history can always be
 read back. ``find_user_entity`` and ``effective_role_names`` are entity-level helpers for the
@@ -24,6 +24,7 @@ from store.records import (
     MappingRecord,
     RoleAssignmentRecord,
     RoleRecord,
+    SessionRecord,
     UserDetail,
     UserRecord,
 )
@@ -138,7 +139,8 @@ def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
     return sorted(records, key=lambda r: (r.role, r.source, r.via_group or ""))
 
 
-def _active_session_count(store: Store, user: Any) -> int:
+def _active_sessions(store: Store, user: Any) -> Any:
+    """The user's sessions that are still valid (not ended, not past either timeout)."""
     now = store.clock()
     minutes = store.settings.sessions.idle_timeout_minutes
     idle_cut = now - timedelta(minutes=minutes) if minutes > 0 else None
@@ -147,7 +149,35 @@ def _active_session_count(store: Store, user: Any) -> int:
     )
     if idle_cut is not None:
         sessions = sessions.filter(lambda s: s.last_seen > idle_cut)
-    return int(sessions.count())
+    return sessions
+
+
+def _active_session_count(store: Store, user: Any) -> int:
+    return int(_active_sessions(store, user).count())
+
+
+def session_record(session: Any) -> SessionRecord:
+    return SessionRecord(
+        id=session.id,
+        user_id=session.user.id,
+        user_name=session.user.user_name,
+        created=as_utc(session.created),  # type: ignore[arg-type]
+        last_seen=as_utc(session.last_seen),  # type: ignore[arg-type]
+        expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
+        ended_at=as_utc(session.ended_at),
+        end_reason=session.end_reason,
+    )
+
+
+@read
+def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[SessionRecord]:
+    """The user's valid sessions, most recently seen first (the ones the user detail counts).
+    Sessions record when they started and were last seen; no client address is stored."""
+    user = find_user_entity(store, user_id, by_id=True)
+    if user is None:
+        raise NotFound(f"user {user_id!r} not found")
+    query = _active_sessions(store, user).order_by(lambda s: (desc(s.last_seen), desc(s.id)))
+    return [session_record(s) for s in query[: max(1, limit)]]
 
 
 def _hold(user: Any) -> HoldRecord | None:

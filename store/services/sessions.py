@@ -19,7 +19,7 @@ from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store, as_utc, naive_utc
+from store.context import Store, naive_utc
 from store.domain.tokens import (
     SECRET_BYTES,
     SESSION_PREFIX,
@@ -30,7 +30,7 @@ from store.domain.tokens import (
 )
 from store.errors import InvalidInput, NotFound
 from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
-from store.queries.identity import find_user_entity
+from store.queries.identity import find_user_entity, session_record
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
 from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
@@ -46,19 +46,6 @@ _CHEAP_REFUSALS = ("missing", "malformed", "unknown")
 SWEEP_BATCH = 5000
 """Sessions one expiry sweep ends at most, to keep its transaction short."""
 _NEVER = datetime(1970, 1, 1)
-
-
-def session_record(session: Any) -> SessionRecord:
-    return SessionRecord(
-        id=session.id,
-        user_id=session.user.id,
-        user_name=session.user.user_name,
-        created=as_utc(session.created),  # type: ignore[arg-type]
-        last_seen=as_utc(session.last_seen),  # type: ignore[arg-type]
-        expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
-        ended_at=as_utc(session.ended_at),
-        end_reason=session.end_reason,
-    )
 
 
 def _idle_timeout(store: Store) -> timedelta | None:
@@ -233,6 +220,29 @@ def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) 
         detail=f"{ended} session(s) ended",
     )
     return ended
+
+
+@transaction
+def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool:
+    """End one session of the user (operator action), audited on the user; False when it
+    had ended already. A session id of another user is not found (the caller names both)."""
+    session = store.db.Session.get(id=session_id)
+    if session is None or session.user.id != user_id:
+        raise NotFound(f"no session {session_id} of this user")
+    if session.ended_at is not None:
+        return False
+    session.ended_at = store.clock()
+    session.end_reason = f"ended by {actor}"[:128]
+    record_event(
+        store,
+        actor,
+        "session.ended",
+        "user",
+        user_id,
+        session.user.user_name,
+        detail=f"session {session_id} (started {session.created:%Y-%m-%d %H:%M} UTC) ended",
+    )
+    return True
 
 
 @transaction

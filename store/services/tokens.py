@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from store.domain.tokens import (
     hash_secret,
     hashes_match,
     looks_like_secret,
+    refused_token_label,
 )
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
@@ -192,6 +194,8 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
             safe_text(client),
             safe_text(shown),
         )
+        label = refused_token_label(result.reason, result.token_name, secret)
+        result = replace(result, presented=label)
     return result
 
 
@@ -249,7 +253,7 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
         return _count_failure(store, f"authfail:{client}", "unknown")
     token_id, name, _digest, revoked_at, rate_limit, last_used = row
     if revoked_at is not None:
-        return _count_failure(store, f"authfail:{client}", "revoked")
+        return _revoked(store, client, name)
     limit = rate_limit or store.settings.rate_limit.requests_per_minute
     burst = store.settings.rate_limit.burst
     decision, now = _consume(store, _token_bucket(token_id), limit, burst)
@@ -275,7 +279,7 @@ def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult
         return _count_failure(store, f"authfail:{client}", "unknown")
     token_id, name, _digest, revoked_at, rate_limit, last_used, admitted = row
     if revoked_at is not None:
-        return _count_failure(store, f"authfail:{client}", "revoked")
+        return _revoked(store, client, name)
     if admitted is None:
         # Refused: how long until one more fits, from the bucket as it is now.
         limit = rate_limit or settings.requests_per_minute
@@ -285,6 +289,12 @@ def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult
         return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
     _mark_used(store, token_id, last_used, now)
     return AuthResult(True, "", token_id, name)
+
+
+def _revoked(store: Store, client: str, name: str) -> AuthResult:
+    """A revoked token counts as a failure of its address; the log may name the token."""
+    result = _count_failure(store, f"authfail:{client}", "revoked")
+    return replace(result, token_name=name) if result.reason == "revoked" else result
 
 
 def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:

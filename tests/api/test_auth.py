@@ -138,9 +138,23 @@ def test_request_log_records_requests_without_secrets(api_store: Store, token: s
     assert by_status[201].token_name == "Okta SCIM" and by_status[201].token_id is not None
     assert by_status[201].user_agent == "Okta SCIM Client 1.0.0"
     assert by_status[401].token_id is None and "unknown" in by_status[401].detail
+    # A refused token is named by its display prefix only, so an operator can tell which one.
+    assert by_status[401].token_name == "unknown tscim_CCCC…"
     assert all(r.latency_ms >= 0 and r.client for r in rows)
     flat = repr(rows)
-    assert token not in flat and "tscim_" not in flat and "hunter2" not in flat
+    assert token not in flat and "hunter2" not in flat
+    assert token[:11] not in flat and "tscim_CCCCC" not in flat  # never more than the prefix
+
+
+def test_request_log_names_a_revoked_token_and_a_missing_one(api_store: Store, token: str) -> None:
+    recorder = ActivityRecorder(api_store, flush_seconds=3600)
+    scim = Scim(create_app(api_store, recorder=recorder), token)
+    revoke_token(api_store, "Okta SCIM", "operator:test")
+    assert scim.get("/Users").status_code == 401
+    assert scim.get("/Users", token=None).status_code == 401
+    recorder.close()
+    names = sorted(r.token_name for r in recent_activity(api_store, errors_first=False))
+    assert names == ["(no token)", "revoked Okta SCIM"]
 
 
 def test_failed_logins_are_counted_per_client_behind_a_trusted_proxy(

@@ -72,7 +72,7 @@ async def test_runs_without_colour(
         await pilot.press("2")
         await settle(pilot)
         statuses = {r[0]: r[2] for r in table_rows(app, "#user-table")}
-        assert statuses["bob@example.com"] == "inactive"  # status in words, not only colour
+        assert statuses["bob@example.com"] == "○ inactive"  # status in words, not only colour
 
 
 def test_relative_times() -> None:

@@ -9,9 +9,10 @@ from pony.orm import db_session
 from store.context import Store
 from store.errors import InvalidInput
 from store.queries.directory import MAX_PAGE, search_users
-from store.records import RoleSource
+from store.records import EmailInput, RoleSource, UserInput
 from store.services.lifecycle import deactivate_user
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
+from store.services.users import create_user
 from tests.support import FakeClock
 from tests.tui.data import add_member, make_group, make_user
 
@@ -106,3 +107,34 @@ def test_deleted_users_are_not_listed(
 def test_page_size_is_capped(store: Store) -> None:
     assert MAX_PAGE == 500
     assert search_users(store, "", 0, 0).items == ()
+
+
+def _with_email_and_external_id(store: Store) -> str:
+    data = UserInput(
+        user_name="jdoe",
+        document={"userName": "jdoe"},
+        external_id="00u1abcdEXT",
+        display_name="Jane Doe",
+        emails=(EmailInput(value="Jane.Doe@Corp.Example", type="work", primary=True),),
+    )
+    record = create_user(store, data, "token:Okta SCIM")
+    return record.id
+
+
+def test_finds_a_user_by_email_external_id_or_id(store: Store, people: dict[str, str]) -> None:
+    user_id = _with_email_and_external_id(store)
+    assert _names(store, "jane.doe@corp") == ["jdoe"]  # part of an e-mail, any case
+    assert _names(store, "00u1abcdEXT") == ["jdoe"]  # externalId, exactly
+    assert _names(store, "00u1abcd") == []  # not a part of it
+    assert _names(store, user_id) == ["jdoe"]  # SCIM id
+    assert _names(store, people["alice@example.com"]) == ["alice@example.com"]
+
+
+def test_lists_users_by_role_and_by_group(store: Store, people: dict[str, str]) -> None:
+    assert _names(store, role="viewer") == ["alice@example.com"]
+    assert _names(store, role="admin") == ["alice@example.com"]  # IdP role; zed is inactive
+    assert _names(store, group="engineering admins") == ["alice@example.com", "zed@example.com"]
+    assert _names(store, "zed", group="Engineering Admins") == ["zed@example.com"]
+    assert _names(store, group="Engineering Admins", role="viewer") == ["alice@example.com"]
+    assert _names(store, role="no such role") == []
+    assert _names(store, group="x' OR '1'='1") == []  # a value, never SQL

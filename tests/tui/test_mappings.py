@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import Button, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from store.context import Store
 from store.queries.identity import audit_events, list_mappings, user_detail
@@ -81,7 +81,12 @@ async def test_save_waits_for_the_preview_of_what_is_typed(
         # bob is in Engineering too, but inactive: he holds no IdP role either way
         assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "gains")]
         await pilot.press("x")  # typing changes the group: the old preview no longer applies
-        assert dialog.query_one("#save", Button).disabled
+        save = dialog.query_one("#save", Button)
+        # Save is enabled again only by the preview of what is now typed (on a loaded machine
+        # that preview may already be back once the key is processed).
+        assert save.disabled or dialog.previewed == dialog.current()
+        await wait_until(pilot, lambda: not save.disabled)
+        assert dialog.previewed == dialog.current() == ("Engineeringx", "viewer")
 
 
 async def test_remove_previews_who_loses_then_removes(
@@ -118,3 +123,72 @@ async def test_cancel_changes_nothing(
         assert not isinstance(app.screen, MappingDialog)
         assert _pairs(tui_store) == [("Engineering", "operator"), ("Viewers", "viewer")]
         assert _idp_roles(tui_store, "alice@example.com") == {"operator"}
+
+
+def _visible(app: ControlApp, selector: str) -> bool:
+    """The widget is what the operator sees at its own centre (not cut off or covered)."""
+    widget = app.screen.query_one(selector)
+    x, y = widget.region.center
+    return app.screen.get_widget_at(x, y)[0] is widget
+
+
+async def test_a_misspelt_group_is_warned_about_with_the_closest_names(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a", *"Enginering")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        await wait_until(pilot, lambda: dialog.known is not None)
+        await settle(pilot)
+        warning = str(dialog.query_one("#group-warning", Static).render())
+        assert "No IdP has pushed a group named “Enginering”" in warning
+        assert "Did you mean “Engineering”?" in warning
+        await pilot.press("ctrl+g")
+        assert dialog.query_one("#group", Input).value == "Engineering"
+        await settle(pilot)
+        assert str(dialog.query_one("#group-warning", Static).render()) == ""
+
+
+async def test_save_and_cancel_stay_visible_with_an_empty_preview(
+    seeded: Seeded, make_app: Callable[..., ControlApp]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a", *"Nobody Here")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        dialog.query_one("#role", Select).value = "viewer"
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await settle(pilot)
+        summary = str(dialog.query_one("#preview-summary", Static).render())
+        assert "nobody's roles change" in summary
+        for button in ("#save", "#cancel"):
+            assert _visible(app, button), button
+        assert not dialog.query_one("#preview-loading").display
+
+
+async def test_a_large_group_preview_counts_and_does_not_block(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    from tests.tui.data import add_member, make_user
+
+    for i in range(600):
+        add_member(
+            tui_store, seeded.groups["Support"], make_user(tui_store, f"u{i:03d}@x.io", f"U {i}")
+        )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a", *"Support")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        dialog.query_one("#role", Select).value = "admin"
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled, 20)
+        summary = str(dialog.query_one("#preview-summary", Static).render())
+        assert "601 role gain(s), 0 role loss(es) for 601 user(s), first 500 listed" in summary
+        assert "group “Support” has 601 member(s)" in summary
+        assert len(table_rows(app, "#preview")) == 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pony.orm import db_session
-from textual.widgets import Static
+from textual.widgets import Input, Static, TextArea
 
 from store.context import Store
 from store.queries.tokens import list_tokens
@@ -38,8 +38,8 @@ async def test_tokens_show_base_url_last_used_status_and_limit(
         await settle(pilot)
         assert _static_text(app, "#base-url") == "http://127.0.0.1:8080/scim/v2"
         rows = {r[0]: r for r in table_rows(app, "#tokens")}
-        assert rows["Okta SCIM"][4:] == ("3 min ago", "active", "60/min")
-        assert rows["Entra ID"][4:] == ("2 h ago", "active", "60/min")
+        assert rows["Okta SCIM"][4:] == ("3 min ago", "● active", "60/min")
+        assert rows["Entra ID"][4:] == ("2 h ago", "● active", "60/min")
         assert rows["Okta SCIM"][1].startswith("tscim_")
         assert rows["Okta SCIM"][3] == "operator:tester"
         assert "Worker: running" in _static_text(app, "#health")
@@ -51,13 +51,14 @@ async def test_generate_shows_the_secret_once_then_nothing_holds_it(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("g")
+        await pilot.press("a")
         assert isinstance(app.screen, PromptDialog)
         await pilot.press(*"JumpCloud")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, SecretDialog)
-        secret = _static_text(app, "#secret")
+        secret = app.screen.query_one("#secret", TextArea).text
+        assert app.screen.query_one("#secret", TextArea).read_only  # selectable, not editable
         assert secret.startswith("tscim_")
         assert "will not be shown again" in _everything_shown(app)
         assert secret in _everything_shown(app)  # the check below can see a secret
@@ -65,7 +66,11 @@ async def test_generate_shows_the_secret_once_then_nothing_holds_it(
         await pilot.press("c")
         assert app.clipboard == secret
         assert "Screenshot" not in {c.title for c in app.get_system_commands(app.screen)}
-        await pilot.press("escape")
+        await pilot.press("escape", "q")  # neither Escape nor q loses the token
+        await settle(pilot)
+        assert isinstance(app.screen, SecretDialog) and app.is_running
+        assert "I have stored it" in app.screen.query_one("#done").label.plain  # type: ignore[attr-defined]
+        await pilot.press("s")
         await settle(pilot)
         assert not isinstance(app.screen, SecretDialog)
         assert secret not in _everything_shown(app)
@@ -73,21 +78,25 @@ async def test_generate_shows_the_secret_once_then_nothing_holds_it(
         assert "Screenshot" in {c.title for c in app.get_system_commands(app.screen)}
         rows = {r[0]: r for r in table_rows(app, "#tokens")}
         assert rows["JumpCloud"][1] == secret[:10]
-        assert rows["JumpCloud"][5] == "active"
+        assert rows["JumpCloud"][5] == "● active"
 
 
-async def test_generate_with_a_taken_name_is_an_error_notification(
-    seeded: Seeded, make_app: Callable[..., ControlApp]
+async def test_a_taken_name_is_refused_inline_keeping_what_was_typed(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
 ) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("g", *"okta scim", "enter")
+        await pilot.press("a", *"okta scim", "enter")
         await settle(pilot)
-        assert not isinstance(app.screen, SecretDialog)
-        assert any(
-            e.startswith("Conflict: Could not generate token") for e in error_notifications(app)
-        )
+        assert isinstance(app.screen, PromptDialog)
+        assert "Conflict: a token named 'okta scim' already exists" in _static_text(app, "#problem")
+        assert app.screen.query_one("#answer", Input).value == "okta scim"
+        assert not error_notifications(app)
+        await pilot.press(*" 2", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SecretDialog)
+        assert "okta scim 2" in [t.name for t in list_tokens(tui_store)]
 
 
 async def test_generate_refuses_an_empty_name(
@@ -96,7 +105,7 @@ async def test_generate_refuses_an_empty_name(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("g", "space", "enter")
+        await pilot.press("a", "space", "enter")
         assert isinstance(app.screen, PromptDialog)
         assert "Enter a name" in _static_text(app, "#problem")
         await pilot.press("escape")
@@ -123,7 +132,7 @@ async def test_revoke_asks_naming_the_token_and_cancel_keeps_it(
         await settle(pilot)
         statuses = {t.name: t.status for t in list_tokens(tui_store)}
         assert statuses == {"Okta SCIM": "revoked", "Entra ID": "active"}
-        assert {r[0]: r[5] for r in table_rows(app, "#tokens")}["Okta SCIM"] == "revoked"
+        assert {r[0]: r[5] for r in table_rows(app, "#tokens")}["Okta SCIM"] == "✕ revoked"
         assert not authenticate(tui_store, f"Bearer {seeded.secrets['Okta SCIM']}", "x").ok
 
 
@@ -134,14 +143,19 @@ async def test_activity_lists_errors_first_with_the_exact_filter(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         rows = table_rows(app, "#activity")
-        assert [r[4] for r in rows] == ["400", "204", "201", "200"]
+        assert [r[4] for r in rows] == [
+            "400 Bad Request",
+            "204 No Content",
+            "201 Created",
+            "200 OK",
+        ]
         assert rows[0][1:4] == ("Okta SCIM", "GET", "/scim/v2/Users")
+        assert rows[0][5] == "10.0.0.8"
         detail = _static_text(app, "#activity-detail")
-        assert "400 invalidFilter" in detail
-        assert 'filter: nickName eq "ali"' in detail
+        assert "invalidFilter: filter attribute 'nickName' is not supported" in detail
         app.query_one("#activity", FittedTable).focus()
         await pilot.press("down")
-        assert "PATCH /scim/v2/Groups/0000000a -> 204" in _static_text(app, "#activity-detail")
+        assert "PATCH /scim/v2/Groups/0000000a" in _static_text(app, "#activity-detail")
 
 
 async def test_copy_base_url(seeded: Seeded, make_app: Callable[..., ControlApp]) -> None:
@@ -177,7 +191,7 @@ async def test_stale_token_warns_that_the_idp_is_not_pushing(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert {r[0]: r[5] for r in table_rows(app, "#tokens")}["Entra ID"] == "stale"
+        assert {r[0]: r[5] for r in table_rows(app, "#tokens")}["Entra ID"] == "! stale"
         assert "Entra ID: no requests since 2 h ago; your IdP is not pushing" in _static_text(
             app, "#health"
         )

@@ -49,14 +49,14 @@ def assert_inert(stream: str) -> None:
 
 
 def seed_hostile(store: Store, clock: FakeClock) -> None:
-    """Names the API now refuses (control characters) may still be in a database written
-    before that rule, or by another path: they are written to the rows directly."""
+    """The store refuses such names now; rows written before that rule (or by another
+    writer of the database) may still hold them, so they are written straight to the rows."""
     seed(store, clock)
     mallory = make_user(store, "mallory@example.com", "Mallory")
-    group = make_group(store, "Ops", [mallory])
+    group_id = make_group(store, "Ops", [mallory])
     with db_session:
         store.db.User[mallory].display_name = HOSTILE
-        store.db.Group[group].display_name = f"Ops{OSC0}"
+        store.db.Group[group_id].display_name = f"Ops{OSC0}"
     record_activity(
         store,
         [
@@ -84,12 +84,23 @@ async def test_users_list_detail_and_activity_emit_no_control_sequence_from_data
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         activity = app.query_one("#activity", FittedTable)
-        error_row = next(k for k in activity.row_keys if "400" in (activity.cells_of(k) or ()))
+        error_row = next(
+            k for k in activity.row_keys if "400 Bad Request" in (activity.cells_of(k) or ())
+        )
         activity.move_cursor(row=activity.row_keys.index(error_row))
         await settle(pilot)
         stream = terminal_stream(app)
         assert_inert(stream)
         assert "\\x1b]52;c;" in stream  # the request path and detail, shown escaped
+
+        activity.focus()
+        await pilot.press("enter")  # the entry's full text
+        await settle(pilot)
+        stream = terminal_stream(app)
+        assert_inert(stream)
+        assert "\\x1b]0;pwned" in stream  # the filter, shown escaped
+        await pilot.press("escape")
+        await settle(pilot)
 
         await pilot.press("2")
         await settle(pilot)

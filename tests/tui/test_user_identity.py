@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pony.orm import db_session
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from store.context import Store
@@ -22,6 +23,14 @@ from tui.screens.dialogs import ChoiceDialog
 from tui.widgets.fitted_table import FittedTable
 
 
+async def _deactivate(pilot: Pilot[object]) -> None:
+    """Deactivate from the detail screen: the dialog asks for the reason it records."""
+    await pilot.press("d")
+    await pilot.press(*"left the company")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 async def test_detail_actions_reach_the_user_by_id(
     tui_store: Store, make_app: Callable[..., ControlApp]
 ) -> None:
@@ -33,18 +42,17 @@ async def test_detail_actions_reach_the_user_by_id(
         await _open_detail(app, pilot, "victim@example.com")
         summary = str(app.screen.query_one("#user-summary", Static).render())
         assert summary.startswith("victim@example.com") and f"id {victim}" in summary
-        await pilot.press("g")
+        await pilot.press("a")
         assert isinstance(app.screen, ChoiceDialog)
         await pilot.press("enter")  # admin
+        await pilot.click("#confirm")  # role grants are confirmed
         await settle(pilot)
         assert roles_of(tui_store, victim) == {("admin", "manual")}
         assert roles_of(tui_store, lookalike) == set()
         await pilot.press("e")
         await pilot.click("#confirm")
         await settle(pilot)
-        await pilot.press("d")
-        await pilot.click("#confirm")
-        await settle(pilot)
+        await _deactivate(pilot)
     assert not user_detail(tui_store, victim, by_id=True).user.active
     assert user_detail(tui_store, lookalike, by_id=True).user.active
 
@@ -82,19 +90,17 @@ async def test_deactivate_from_the_detail_screen_holds_against_the_idp(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_detail(app, pilot, "alice@example.com")
-        await pilot.press("d")
-        await pilot.click("#confirm")
-        await settle(pilot)
+        await _deactivate(pilot)
         profile = UserInput("alice@example.com", {}, active=True)
         replace_user(tui_store, alice, profile, "token:Okta SCIM")
         assert not user_detail(tui_store, alice, by_id=True).user.active
         await pilot.press("r")
         await settle(pilot)
         summary = str(app.screen.query_one("#user-summary", Static).render())
-        assert "Status: INACTIVE" in summary
+        assert "Status: ○ INACTIVE" in summary
         assert "OPERATOR HOLD" in summary and "by operator:tester" in summary
         assert "IdP says: active" in summary
-        await pilot.press("a")
+        await pilot.press("d")  # the one key toggles: reactivate, since alice is inactive
         await pilot.click("#confirm")
         await settle(pilot)
         detail = user_detail(tui_store, alice, by_id=True)

@@ -16,7 +16,7 @@ from store.services.lifecycle import deactivate_user
 from tests.tui.conftest import error_notifications, notifications, settle, table_rows, wait_until
 from tests.tui.data import PEOPLE, Seeded
 from tui.app import ControlApp
-from tui.screens.dialogs import ChoiceDialog, ConfirmDialog
+from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
 from tui.screens.user_detail import UserDetailScreen
 from tui.screens.users import UsersPanel
 from tui.widgets.fitted_table import FittedTable
@@ -36,6 +36,8 @@ async def _open_detail(app: ControlApp, pilot: object, user_name: str) -> None:
     await pilot.press("enter")  # type: ignore[attr-defined]
     await settle(pilot)  # type: ignore[arg-type]
     assert isinstance(app.screen, UserDetailScreen)
+    summary = app.screen.query_one("#user-summary", Static)
+    await wait_until(pilot, lambda: not str(summary.render()).startswith("Loading"))  # type: ignore[arg-type]
 
 
 def _roles(store: Store, user_name: str) -> set[tuple[str, str]]:
@@ -65,11 +67,11 @@ async def test_users_show_status_roles_with_source_and_last_change(
         assert list(rows) == sorted(name for name, _, _ in PEOPLE)
         assert rows["alice@example.com"][1:] == (
             "Alice Adams",
-            "active",
+            "● active",
             "admin·manual, operator·IdP:Engineering",
             "3 min ago",
         )
-        assert rows["bob@example.com"][2:4] == ("inactive", "-")
+        assert rows["bob@example.com"][2:4] == ("○ inactive", "-")
         assert rows["carol@example.com"][3] == "viewer·IdP:Viewers"
         assert "5 of 5 users" in str(app.query_one("#user-count", Label).render())
 
@@ -154,7 +156,7 @@ async def test_detail_shows_groups_roles_by_source_sessions_and_audit(
         await _open_detail(app, pilot, "alice@example.com")
         summary = str(app.screen.query_one("#user-summary", Static).render())
         assert "alice@example.com — Alice Adams" in summary
-        assert "Status: ACTIVE" in summary and "active sessions: 2" in summary
+        assert "Status: ● ACTIVE" in summary and "active sessions: 2" in summary
         assert str(app.screen.query_one("#user-groups", Static).render()) == "Engineering"
         roles = [r[:4] for r in table_rows(app, "#user-roles")]
         assert roles == [
@@ -173,20 +175,33 @@ async def test_grant_and_revoke_a_manual_role(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_detail(app, pilot, "carol@example.com")
-        await pilot.press("g")
+        await pilot.press("a")
         assert isinstance(app.screen, ChoiceDialog)
         assert app.screen.choices == ("admin", "operator", "viewer")
         await pilot.press("enter")  # the first choice: admin
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)  # a grant is confirmed first
+        assert "Grant the role admin to carol@example.com" in app.screen.question
+        await pilot.press("escape")
+        await settle(pilot)
+        assert _roles(tui_store, "carol@example.com") == {("viewer", "idp")}
+        await pilot.press("a", "enter")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert _roles(tui_store, "carol@example.com") == {("admin", "manual"), ("viewer", "idp")}
         event = audit_events(tui_store, "user", seeded.users["carol@example.com"], 1)[0]
         assert (event.action, event.actor) == ("role.granted", "operator:tester")
         assert ("admin", "manual") in [r[:2] for r in table_rows(app, "#user-roles")]
         assert "Granted admin to carol@example.com." in notifications(app)
-        await pilot.press("v")
+        await pilot.press("x")
         assert isinstance(app.screen, ChoiceDialog)
         assert app.screen.choices == ("admin",)
         await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Revoke the manual role admin from carol@example.com" in app.screen.question
+        await pilot.press("y")
         await settle(pilot)
         assert _roles(tui_store, "carol@example.com") == {("viewer", "idp")}
         assert [r[:2] for r in table_rows(app, "#user-roles")] == [("viewer", "IdP")]
@@ -198,7 +213,7 @@ async def test_revoke_without_manual_roles_explains_idp_roles(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_detail(app, pilot, "carol@example.com")
-        await pilot.press("v")
+        await pilot.press("x")
         assert isinstance(app.screen, UserDetailScreen)
         assert any("No manual roles to revoke" in n for n in notifications(app))
 
@@ -227,23 +242,24 @@ async def test_deactivate_then_reactivate_through_the_lifecycle(
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_detail(app, pilot, "alice@example.com")
         assert app.screen.check_action("reactivate", ()) is False  # hidden while active
-        await pilot.press("a")
-        assert isinstance(app.screen, UserDetailScreen)  # nothing to confirm
         await pilot.press("d")
-        assert isinstance(app.screen, ConfirmDialog)
+        assert isinstance(app.screen, PromptDialog)  # d deactivates, asking why
         await pilot.press("escape")
         await settle(pilot)
         assert user_detail(tui_store, alice).user.active
-        await pilot.press("d")
-        await pilot.click("#confirm")
+        await pilot.press("d", "enter")
+        assert "Enter a reason first" in str(app.screen.query_one("#problem", Static).render())
+        await pilot.press(*"left the company, SEC-1234", "enter")
         await settle(pilot)
         detail = user_detail(tui_store, alice)
         assert not detail.user.active and detail.active_sessions == 0
         assert {(r.role, r.source) for r in detail.roles} == {("admin", "manual")}
         event = next(e for e in detail.audit if e.action == "user.deactivated")
         assert event.actor == "operator:tester"
-        assert "Status: INACTIVE" in str(app.screen.query_one("#user-summary", Static).render())
-        await pilot.press("a")
+        assert event.detail.startswith("left the company, SEC-1234")  # the reason is recorded
+        assert "Status: ○ INACTIVE" in str(app.screen.query_one("#user-summary", Static).render())
+        await pilot.press("d")  # the same key now reactivates
+        assert isinstance(app.screen, ConfirmDialog)
         await pilot.click("#confirm")
         await settle(pilot)
         assert _roles(tui_store, alice) == {("admin", "manual"), ("operator", "idp")}
@@ -251,7 +267,7 @@ async def test_deactivate_then_reactivate_through_the_lifecycle(
         await pilot.press("escape")
         await settle(pilot)
         rows = {r[0]: r for r in table_rows(app, "#user-table")}
-        assert rows["alice@example.com"][2] == "active"
+        assert rows["alice@example.com"][2] == "● active"
 
 
 async def test_a_user_deactivated_by_the_idp_turns_inactive_without_a_key_press(
@@ -260,13 +276,14 @@ async def test_a_user_deactivated_by_the_idp_turns_inactive_without_a_key_press(
     app = make_app(refresh_seconds=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_users(pilot)
-        assert {r[0]: r[2] for r in table_rows(app, "#user-table")}["carol@example.com"] == "active"
+        rows = {r[0]: r[2] for r in table_rows(app, "#user-table")}
+        assert rows["carol@example.com"] == "● active"
         deactivate_user(tui_store, seeded.users["carol@example.com"], "token:Okta SCIM", "IdP")
         await wait_until(
             pilot,
             lambda: (
                 {r[0]: r[2] for r in table_rows(app, "#user-table")}["carol@example.com"]
-                == "inactive"
+                == "○ inactive"
             ),
         )
 
@@ -280,11 +297,11 @@ async def test_an_action_on_a_user_deleted_meanwhile_is_an_error_notification(
         with db_session:
             user = tui_store.db.User[seeded.users["dave@example.com"]]
             user.deleted_at, user.user_name_key = tui_store.clock(), None
-        await pilot.press("d")
+        await pilot.press("e")
         await pilot.click("#confirm")
         await settle(pilot)
         assert any(
-            e.startswith("Not found: Could not deactivate user") for e in error_notifications(app)
+            e.startswith("Not found: Could not end sessions") for e in error_notifications(app)
         )
         assert app.is_running
 
@@ -305,7 +322,7 @@ async def test_names_from_the_idp_are_shown_as_plain_text_never_as_markup(
         table = app.query_one("#user-table", FittedTable)
         shown = [str(cell) for cell in table.get_row_at(0)]
         # clipped to the column, but the brackets are still there: nothing was parsed
-        assert shown[0].startswith("[link=http://x]eve[/link]@x.")
+        assert shown[0].startswith("[link=http://x]eve[/link]@x")
         assert shown[1].startswith("[bold red]Eve[/]")
 
 

@@ -1,24 +1,37 @@
-"""Small modal dialogs shared by the panels: confirm, ask for a name, pick one of a list,
-and show a freshly issued token secret exactly once.
+"""Small modal dialogs shared by the panels: confirm, ask for a line of text, pick one of a
+list, and show a freshly issued token secret exactly once.
 
-Dialogs only collect an answer and ``dismiss`` with it; the panel that opened them runs the
-use case. They never call the store. Text from the store or the operator is shown as plain
-text (never parsed as markup) and terminal-safe (``store.domain.display``).
+Dialogs collect an answer and ``dismiss`` with it; the panel that opened them runs the use
+case. The one exception is ``PromptDialog`` given a ``submit`` call by its panel: it runs
+that call in a thread worker so that a refusal (a duplicate token name) shows inline and
+what was typed stays. Each dialog has its own footer, so the keys shown are its own. Text
+from the store or the operator is shown as plain text (never parsed as markup) and
+terminal-safe (``store.domain.display``): callers pass raw text, the dialog sanitises it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
 
 from store.domain.display import safe_multiline, safe_text
+from store.errors import StoreError
+from tui.calls import error_kind
+from tui.context import TuiContext
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _buttons(*buttons: Button) -> Horizontal:
@@ -26,12 +39,12 @@ def _buttons(*buttons: Button) -> Horizontal:
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question naming exactly what will happen; Escape answers no."""
+    """A yes/no question naming exactly what will happen; ``y`` confirms, Escape answers no."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("escape", "answer(False)", "Cancel"),
-        Binding("y", "answer(True)", "Yes"),
+        Binding("y", "answer(True)", "Confirm"),
     ]
 
     def __init__(self, title: str, question: str, confirm_label: str = "Confirm") -> None:
@@ -45,9 +58,10 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
             yield Static(Text(safe_multiline(self.question)), classes="dialog-body")
             yield _buttons(
-                Button("Cancel", id="cancel", compact=True),
-                Button(self.confirm_label, id="confirm", variant="error", compact=True),
+                Button("Cancel (Esc)", id="cancel", compact=True),
+                Button(f"{self.confirm_label} (y)", id="confirm", variant="error", compact=True),
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -64,20 +78,45 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class PromptDialog(ModalScreen[str | None]):
-    """Ask for one line of text (e.g. a token's descriptive name); empty is refused."""
+@dataclass
+class SubmitRefused(Message):
+    """The panel's ``submit`` call refused what was typed (shown inline)."""
+
+    kind: str
+    detail: str
+
+
+@dataclass
+class SubmitAccepted(Message):
+    result: Any = field(repr=False)  # may be a token secret: never printed
+
+
+class PromptDialog(ModalScreen[T | None], Generic[T]):
+    """Ask for one line of text (a token's name, a reason); empty is refused. Without
+    ``submit`` it answers the text; with it, it answers what ``submit(text)`` returns and
+    shows a store refusal inline, keeping the text for the operator to correct."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "noop", "Confirm")]
 
     def __init__(
-        self, title: str, prompt: str, placeholder: str = "", confirm_label: str = "OK"
+        self,
+        title: str,
+        prompt: str,
+        placeholder: str = "",
+        confirm_label: str = "OK",
+        submit: Callable[[str], T] | None = None,
+        ctx: TuiContext | None = None,
+        empty_message: str = "Enter a name first.",
     ) -> None:
         super().__init__()
         self.title_text = title
         self.prompt = prompt
         self.placeholder = placeholder
         self.confirm_label = confirm_label
+        self.submit = submit
+        self.ctx = ctx
+        self.empty_message = empty_message
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -86,18 +125,60 @@ class PromptDialog(ModalScreen[str | None]):
             yield Input(placeholder=self.placeholder, id="answer", max_length=256)
             yield Static("", id="problem", classes="dialog-problem")
             yield _buttons(
-                Button("Cancel", id="cancel", compact=True),
-                Button(self.confirm_label, id="confirm", variant="primary", compact=True),
+                Button("Cancel (Esc)", id="cancel", compact=True),
+                Button(
+                    f"{self.confirm_label} (Enter)", id="confirm", variant="primary", compact=True
+                ),
             )
+        yield Footer()
+
+    def action_noop(self) -> None:
+        """Shown in the footer: Enter in the box submits (the Input handles it)."""
+        self._submit()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#confirm")
     def _submit(self) -> None:
         value = self.query_one("#answer", Input).value.strip()
         if not value:
-            self.query_one("#problem", Static).update("Enter a name first.")
+            self._problem(self.empty_message)
             return
-        self.dismiss(value)
+        if self.submit is None:
+            self.dismiss(cast(T, value))
+            return
+        if self.query_one("#confirm", Button).disabled:
+            return  # the first submission is still running: never issue twice
+        self.query_one("#confirm", Button).disabled = True
+        self._problem("Working…")
+        self._run_submit(value)
+
+    @work(thread=True, exclusive=True, group="prompt-submit")
+    def _run_submit(self, value: str) -> None:
+        assert self.submit is not None
+        try:
+            result = self.submit(value)
+        except StoreError as exc:
+            self.post_message(SubmitRefused(error_kind(exc), exc.message))
+        except Exception as exc:  # a bug must not kill the operator's session
+            log.exception("%s failed", self.title_text)
+            self.post_message(SubmitRefused("Unexpected error", type(exc).__name__))
+        else:
+            self.post_message(SubmitAccepted(result))
+        finally:
+            if self.ctx is not None:
+                self.ctx.release_connection()
+
+    def on_submit_refused(self, message: SubmitRefused) -> None:
+        self.query_one("#confirm", Button).disabled = False
+        self._problem(f"{message.kind}: {message.detail}")
+        self.query_one("#answer", Input).focus()
+
+    def on_submit_accepted(self, message: SubmitAccepted) -> None:
+        result, message.result = message.result, None
+        self.dismiss(cast(T, result))
+
+    def _problem(self, text: str) -> None:
+        self.query_one("#problem", Static).update(Text(safe_multiline(text)))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -108,7 +189,7 @@ class ChoiceDialog(ModalScreen[str | None]):
     """Pick one item of a short list (a role to grant or revoke)."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "noop", "Choose")]
 
     def __init__(self, title: str, prompt: str, choices: Sequence[str]) -> None:
         super().__init__()
@@ -121,7 +202,11 @@ class ChoiceDialog(ModalScreen[str | None]):
             yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
             yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
             yield OptionList(*[Text(safe_text(c)) for c in self.choices], id="choices")
-            yield _buttons(Button("Cancel", id="cancel", compact=True))
+            yield _buttons(Button("Cancel (Esc)", id="cancel", compact=True))
+        yield Footer()
+
+    def action_noop(self) -> None:
+        """Shown in the footer: Enter on an option chooses it (the list handles it)."""
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -133,18 +218,25 @@ class ChoiceDialog(ModalScreen[str | None]):
 
 
 class SecretDialog(ModalScreen[None]):
-    """Show a new token's secret once, with a copy action. After it closes nothing in the
-    app holds the secret: the widgets go with the screen and the app's own clipboard
-    copy is cleared (the terminal's clipboard, set through OSC 52, keeps it for pasting)."""
+    """Show a new token's secret once. ``c`` copies it (OSC 52); where the terminal ignores
+    that, the secret sits in a read-only text box to select by hand. Only the explicit
+    "I have stored it" closes the dialog (Escape does not). After it closes nothing in the
+    app holds the secret: the widgets go with the screen and the app's own clipboard copy
+    is cleared (the terminal's clipboard, set through OSC 52, keeps it for pasting)."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("c", "copy", "Copy token"),
-        Binding("escape", "close", "Done"),
+        Binding("escape,q", "refuse_close", "Close?", show=False),
+        Binding("s", "close", "I have stored it"),
     ]
     WARNING = (
         "This token will not be shown again. Copy it now and store it in your IdP's "
         "SCIM settings or a password manager. If you lose it, revoke it and generate a new one."
+    )
+    HINT = (
+        "No clipboard over SSH? Select the token above with Shift+drag (or click into it and "
+        "use shift+arrows) and copy it with your terminal."
     )
 
     def __init__(self, token_name: str, secret: str) -> None:
@@ -157,11 +249,21 @@ class SecretDialog(ModalScreen[None]):
             title = f"SCIM token “{safe_text(self.token_name)}” generated"
             yield Label(Text(title), classes="dialog-title")
             yield Static(Text(self.WARNING), classes="dialog-warning")
-            yield Static(Text(self._secret), id="secret", classes="secret")
-            yield _buttons(
-                Button("Copy", id="copy", variant="primary", compact=True),
-                Button("Done", id="done", compact=True),
+            yield TextArea(
+                self._secret,
+                id="secret",
+                classes="secret",
+                read_only=True,
+                soft_wrap=True,
+                show_line_numbers=False,
+                compact=True,
             )
+            yield Static(Text(self.HINT), classes="dialog-hint")
+            yield _buttons(
+                Button("Copy (c)", id="copy", variant="primary", compact=True),
+                Button("I have stored it (s)", id="done", compact=True),
+            )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#copy", Button).focus()
@@ -170,6 +272,12 @@ class SecretDialog(ModalScreen[None]):
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._secret)
         self.notify("Token copied to the clipboard (if your terminal allows OSC 52).")
+
+    def action_refuse_close(self) -> None:
+        self.notify(
+            "The token is shown only now. Store it, then choose “I have stored it”.",
+            severity="warning",
+        )
 
     @on(Button.Pressed, "#done")
     def action_close(self) -> None:

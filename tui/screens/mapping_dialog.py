@@ -2,8 +2,11 @@
 would gain or lose which role.
 
 The preview is ``store.services.roles.preview_mapping_change`` run in a thread worker each
-time the group or role settles; Save stays disabled until the preview shown matches what
-would be saved. The dialog only answers ``(group, role)``: the mappings panel applies it.
+time the group or role settles, with a loading indicator and the group's size while it runs
+(a 20,000-member group takes seconds); Save stays disabled until the preview shown matches
+what would be saved. A group name no IdP has pushed is warned about, with the closest known
+names offered. Save and Cancel stay visible whatever the preview holds. The dialog only
+answers ``(group, role)``: the mappings panel applies it.
 """
 
 from __future__ import annotations
@@ -14,30 +17,39 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
 
 from store.domain.display import safe_text
+from store.domain.names import closest_names, group_key
+from store.queries.groups import group_sizes
 from store.services.roles import preview_mapping_change
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.messages import MappingPreviewed
+from tui.format import shown
+from tui.messages import GroupsKnown, MappingPreviewed
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 
 PREVIEW_COLUMNS = (
     ColumnSpec("user", "userName", 20, 3),
     ColumnSpec("role", "Role", 10, 1),
-    ColumnSpec("effect", "Effect", 6, 0, (("gains", "green"), ("loses", "red"))),
+    ColumnSpec("effect", "Effect", 6, 0, (("gains", "bold"), ("loses", "bold reverse"))),
 )
+PREVIEW_ROWS = 500
+"""Rows of the preview listed at most (the counts above the list are always complete)."""
 
 
 class MappingDialog(ModalScreen[tuple[str, str] | None]):
     """Add (editable group and role) or remove (fixed row) one mapping, with a preview."""
 
     CSS_PATH = ["dialogs.tcss", "mapping_dialog.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+g", "use_suggestion", "Use suggestion"),
+    ]
 
     def __init__(
         self,
@@ -50,32 +62,84 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         self.roles = tuple(roles)
         self.removal = removal
         self.previewed: tuple[str, str] | None = None
+        self.known: dict[str, int] | None = None  # group display name -> members
+        self.suggestions: list[str] = []
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         title = "Remove group-to-role mapping" if self.removal else "Add group-to-role mapping"
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog mapping-dialog"):
             yield Label(title, classes="dialog-title")
             if self.removal:
                 group, role = self.removal
-                shown = f"IdP group “{safe_text(group)}” -> role {safe_text(role)}"
-                yield Static(Text(shown), classes="dialog-body")
+                body = f"IdP group “{shown(group)}” -> role {shown(role)}"
+                yield Static(Text(body), classes="dialog-body")
             else:
                 yield Input(placeholder="IdP group name, as your IdP pushes it", id="group")
+                yield Static("", id="group-warning", classes="dialog-problem")
                 choices = [(Text(safe_text(r)), r) for r in self.roles]
                 yield Select(choices, prompt="Role", id="role", compact=True)
-            yield Static("Preview: enter a group and a role.", id="preview-summary")
-            yield FittedTable(PREVIEW_COLUMNS, id="preview")
+            with Horizontal(id="preview-status"):
+                yield LoadingIndicator(id="preview-loading")
+                yield Static("Preview: enter a group and a role.", id="preview-summary")
+            with VerticalScroll(id="preview-box"):
+                yield FittedTable(PREVIEW_COLUMNS, id="preview")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                label = "Remove" if self.removal else "Save"
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
+                label = "Remove (ctrl+s)" if self.removal else "Save (ctrl+s)"
                 yield Button(label, id="save", variant="primary", compact=True, disabled=True)
+        yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#preview-loading").display = False
+        self.load_groups()
         if self.removal:
             self._schedule_preview()
         else:
             self.query_one("#group", Input).focus()
+
+    # ---- known groups ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="mapping-groups")
+    def load_groups(self) -> None:
+        with store_call(self.ctx, self.app, "load group names"):
+            self.post_message(GroupsKnown(group_sizes(self.ctx.store)))
+
+    def on_groups_known(self, message: GroupsKnown) -> None:
+        self.known = message.sizes
+        self._check_group()
+
+    def _check_group(self) -> None:
+        """Warn about a group no IdP has pushed, offering the closest known names."""
+        if self.removal or self.known is None:
+            return
+        typed = self.query_one("#group", Input).value.strip()
+        known_keys = {group_key(name) for name in self.known}
+        self.suggestions = []
+        text = ""
+        if typed and group_key(typed) not in known_keys:
+            self.suggestions = closest_names(typed, self.known, key=group_key)
+            text = f"No IdP has pushed a group named “{shown(typed)}”."
+            if self.suggestions:
+                names = ", ".join(f"“{shown(n)}”" for n in self.suggestions)
+                text += f" Did you mean {names}? ctrl+g uses the first."
+            else:
+                text += " Check the spelling against your IdP."
+        self.query_one("#group-warning", Static).update(Text(text))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "use_suggestion":
+            return bool(self.suggestions)
+        if action == "save":
+            return not self.query_one("#save", Button).disabled
+        return True
+
+    def action_use_suggestion(self) -> None:
+        if self.suggestions:
+            field = self.query_one("#group", Input)
+            field.value = self.suggestions[0]
+            field.cursor_position = len(field.value)
 
     # ---- preview -----------------------------------------------------------------------
 
@@ -92,7 +156,8 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
     @on(Input.Changed, "#group")
     @on(Select.Changed, "#role")
     def _schedule_preview(self) -> None:
-        self.query_one("#save", Button).disabled = True
+        self._set_save(False)
+        self._check_group()
         if self._debounce is not None:
             self._debounce.stop()
         self._debounce = self.set_timer(self.ctx.search_debounce_seconds, self._preview_now)
@@ -100,10 +165,18 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
     def _preview_now(self) -> None:
         wanted = self.current()
         if wanted is None:
-            self.query_one("#preview-summary", Static).update("Preview: enter a group and a role.")
+            self._summary("Preview: enter a group and a role.")
             self.query_one("#preview", FittedTable).set_rows([])
             return
+        self.query_one("#preview-loading").display = True
+        self._summary(f"Computing who is affected…{self._size_note(wanted[0])}")
         self.preview(wanted)
+
+    def _size_note(self, group: str) -> str:
+        for name, members in (self.known or {}).items():
+            if group_key(name) == group_key(group):
+                return f" · group “{shown(name)}” has {members:,} member(s)"
+        return ""
 
     @work(thread=True, exclusive=True, group="mapping-preview")
     def preview(self, wanted: tuple[str, str]) -> None:
@@ -116,24 +189,32 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
     def on_mapping_previewed(self, message: MappingPreviewed) -> None:
         if message.request != self.current():
             return  # the operator has typed on since
+        self.query_one("#preview-loading").display = False
         self.previewed = message.request
         changes = message.changes
-        self.query_one("#preview-summary", Static).update(Text(preview_summary(changes)))
+        self._summary(preview_summary(changes) + self._size_note(message.request[0]))
         self.query_one("#preview", FittedTable).set_rows(
             [
                 (
                     f"{user}\0{role}\0{effect}",
                     (user, role, "gains" if effect == "gain" else "loses"),
                 )
-                for user, role, effect in changes
+                for user, role, effect in changes[:PREVIEW_ROWS]
             ]
         )
-        self.query_one("#save", Button).disabled = False
+        self._set_save(True)
+
+    def _summary(self, text: str) -> None:
+        self.query_one("#preview-summary", Static).update(Text(text))
+
+    def _set_save(self, enabled: bool) -> None:
+        self.query_one("#save", Button).disabled = not enabled
+        self.refresh_bindings()
 
     # ---- answer ------------------------------------------------------------------------
 
     @on(Button.Pressed, "#save")
-    def _save(self) -> None:
+    def action_save(self) -> None:
         if self.previewed is not None and self.previewed == self.current():
             self.dismiss(self.previewed)
 
@@ -145,6 +226,11 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
 def preview_summary(changes: Sequence[tuple[str, str, str]]) -> str:
     gains = sum(1 for _, _, effect in changes if effect == "gain")
     losses = len(changes) - gains
+    users = len({user for user, _, _ in changes})
     if not changes:
         return "Preview: nobody's roles change (no active member of this group is affected)."
-    return f"Preview: {gains} role gain(s), {losses} role loss(es) on saving:"
+    shown_rows = min(len(changes), PREVIEW_ROWS)
+    listed = f", first {shown_rows} listed" if shown_rows < len(changes) else ""
+    return (
+        f"Preview: {gains:,} role gain(s), {losses:,} role loss(es) for {users:,} user(s){listed}"
+    )

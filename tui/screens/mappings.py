@@ -44,6 +44,8 @@ def mapping_key(group_name: str, role: str) -> str:
 class MappingsPanel(RefreshingPanel):
     """Settings -> Authentication -> SSO group-to-role mapping."""
 
+    HELP_NAME = "mapping panel"
+
     BINDINGS = [
         Binding("a", "add", "Add mapping"),
         Binding("x", "remove", "Remove mapping"),

@@ -1,5 +1,6 @@
 """The SCIM Provisioning panel: Base URL to copy, tokens (generate once, revoke), recent
-provisioning activity with errors first, and the worker's health.
+provisioning activity with errors first (filtered by status class, token and text, identical
+refusals folded, Enter for an entry's full text), and the worker's health.
 
 Loads through store queries in thread workers and refreshes itself every few seconds. Token
 secrets only pass through here on their way into ``SecretDialog``; nothing in this panel
@@ -8,27 +9,43 @@ keeps one. It never imports Pony and holds no product rule.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
-from store.domain.display import safe_multiline, safe_text
-from store.queries.activity import recent_activity
+from store.queries.activity import (
+    ActivityFilter,
+    ActivityRun,
+    collapse_refusals,
+    recent_activity,
+)
 from store.queries.identity import notable_events
 from store.queries.jobs import worker_health
 from store.queries.tokens import list_tokens
-from store.records import ActivityRecord, AuditRecord, TokenRecord, WorkerHealth
+from store.records import AuditRecord, IssuedToken, TokenRecord, WorkerHealth
 from store.services.tokens import issue_token, revoke_token
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import activity_time, relative, timestamp
+from tui.format import relative, shown, status_label, timestamp
 from tui.messages import ProvisioningLoaded, TokenIssued, TokenRevoked
+from tui.screens.activity import (
+    ACTIVITY_COLUMNS,
+    activity_cells,
+    activity_detail,
+    activity_summary,
+    filter_label,
+    next_status,
+)
 from tui.screens.dialogs import ConfirmDialog, PromptDialog, SecretDialog
+from tui.screens.text_detail import TextDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
+from tui.widgets.search_input import SearchInput, search_row
 
 ACTIVITY_LIMIT = 200
 NOTABLE_LIMIT = 3
@@ -39,33 +56,37 @@ TOKEN_COLUMNS = (
     ColumnSpec("created", "Created", 10, 1),
     ColumnSpec("created_by", "Created by", 10, 2),
     ColumnSpec("last_used", "Last Used", 10, 1),
-    ColumnSpec("status", "Status", 7, 0, (("revoked", "red"), ("stale", "bold yellow"))),
+    ColumnSpec(
+        "status",
+        "Status",
+        9,
+        0,
+        ((status_label("revoked"), "bold"), (status_label("stale"), "bold reverse")),
+    ),
     ColumnSpec("rate", "Limit", 6),
-)
-ACTIVITY_COLUMNS = (
-    ColumnSpec("at", "Time", 11),
-    ColumnSpec("token", "Token", 10, 1),
-    ColumnSpec("method", "Method", 6),
-    ColumnSpec("path", "Path", 12, 4),
-    ColumnSpec("status", "Status", 6),
-    ColumnSpec("latency", "ms", 5),
 )
 
 
 class ProvisioningPanel(RefreshingPanel):
     """Settings -> Authentication -> SCIM Provisioning, for the terminal."""
 
+    HELP_NAME = "SCIM Provisioning panel"
+
     BINDINGS = [
-        Binding("g", "generate", "Generate"),
+        Binding("a", "generate", "Add token"),
         Binding("x", "revoke", "Revoke"),
         Binding("c", "copy_url", "Copy URL"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("f", "cycle_status", "Status filter"),
+        Binding("t", "token_filter", "Token filter"),
     ]
 
     def __init__(self, ctx: TuiContext, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.ctx = ctx
         self.tokens: dict[str, TokenRecord] = {}
-        self.activity: dict[str, ActivityRecord] = {}
+        self.activity: dict[str, ActivityRun] = {}
+        self.wanted = ActivityFilter()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="base-url-row"):
@@ -76,7 +97,15 @@ class ProvisioningPanel(RefreshingPanel):
         yield FittedTable(TOKEN_COLUMNS, id="tokens")
         yield Static("", id="health")
         yield Static("", id="notable")
-        yield Label("Recent provisioning activity (errors first)", classes="section-title")
+        with Horizontal(id="activity-title-row"):
+            yield Label("Activity (errors first) ", classes="section-title")
+            yield Label(Text(filter_label(self.wanted)), id="activity-filters")
+        yield search_row(
+            "Filter",
+            "path, filter, error, client or agent (/ to type)",
+            id="activity-filter",
+            row_id="activity-filter-row",
+        )
         yield FittedTable(ACTIVITY_COLUMNS, id="activity")
         yield Static("", id="activity-detail")
 
@@ -93,7 +122,8 @@ class ProvisioningPanel(RefreshingPanel):
         with store_call(self.ctx, self.app, "load SCIM provisioning"):
             store = self.ctx.store
             tokens = tuple(list_tokens(store))
-            activity = tuple(recent_activity(store, limit=ACTIVITY_LIMIT, errors_first=True))
+            records = recent_activity(store, ACTIVITY_LIMIT, errors_first=True, wanted=self.wanted)
+            activity = tuple(collapse_refusals(records))
             health = worker_health(store)
             notable = tuple(notable_events(store, NOTABLE_LIMIT))
             self.post_message(ProvisioningLoaded(tokens, activity, health, notable))
@@ -104,9 +134,9 @@ class ProvisioningPanel(RefreshingPanel):
         self.query_one("#tokens", FittedTable).set_rows(
             [(key, self._token_cells(t)) for key, t in self.tokens.items()]
         )
-        self.activity = {str(a.id): a for a in message.activity}
+        self.activity = {str(run.record.id): run for run in message.activity}
         self.query_one("#activity", FittedTable).set_rows(
-            [(key, self._activity_cells(a)) for key, a in self.activity.items()]
+            [(key, activity_cells(run, now)) for key, run in self.activity.items()]
         )
         self.query_one("#health", Static).update(
             Text(health_text(message.health, message.tokens, now))
@@ -124,26 +154,60 @@ class ProvisioningPanel(RefreshingPanel):
             t.created.strftime("%Y-%m-%d"),
             t.created_by,
             relative(t.last_used, self.ctx.now()),
-            t.status,
+            status_label(t.status),
             rate,
-        )
-
-    def _activity_cells(self, a: ActivityRecord) -> tuple[str, ...]:
-        return (
-            activity_time(a.at, self.ctx.now()),
-            a.token_name or "-",
-            a.method,
-            a.path,
-            str(a.status),
-            f"{a.latency_ms:.0f}",
         )
 
     @on(DataTable.RowHighlighted, "#activity")
     def _show_activity_detail(self) -> None:
-        key = self.query_one("#activity", FittedTable).current_key
-        record = self.activity.get(key) if key else None
-        text = activity_detail(record) if record else "No provisioning requests recorded yet."
+        run = self._current_run()
+        text = activity_summary(run.record if run else None)
         self.query_one("#activity-detail", Static).update(Text(text))
+
+    def _current_run(self) -> ActivityRun | None:
+        key = self.query_one("#activity", FittedTable).current_key
+        return self.activity.get(key) if key else None
+
+    @on(DataTable.RowSelected, "#activity")
+    def open_activity(self) -> None:
+        run = self._current_run()
+        if run is not None:
+            a = run.record
+            title = f"Request {a.at:%H:%M:%S} {a.method} {a.path}"
+            self.app.push_screen(TextDetailScreen(shown(title), activity_detail(run)))
+
+    # ---- filters -----------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#activity-filter", SearchInput).focus()
+
+    @on(SearchInput.Left, "#activity-filter")
+    def _left_filter(self) -> None:
+        self.query_one("#activity", FittedTable).focus()
+
+    @on(Input.Submitted, "#activity-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._filter(replace(self.wanted, text=event.value.strip()))
+        self.query_one("#activity", FittedTable).focus()
+
+    def action_cycle_status(self) -> None:
+        self._filter(replace(self.wanted, status=next_status(self.wanted.status)))
+
+    def action_token_filter(self) -> None:
+        """Only the selected token's requests; pressed again, every token's."""
+        key = self.query_one("#tokens", FittedTable).current_key
+        token = self.tokens.get(key) if key else None
+        if self.wanted.token or token is None:
+            self._filter(replace(self.wanted, token=""))
+        else:
+            self._filter(replace(self.wanted, token=token.name))
+
+    def _filter(self, wanted: ActivityFilter) -> None:
+        """Apply a new filter and move to the activity rows it shows."""
+        self.wanted = wanted
+        self.query_one("#activity-filters", Label).update(Text(filter_label(wanted)))
+        self.query_one("#activity", FittedTable).focus()
+        self.load()
 
     # ---- actions -----------------------------------------------------------------------
 
@@ -153,22 +217,21 @@ class ProvisioningPanel(RefreshingPanel):
         self.notify("SCIM Base URL copied to the clipboard (if your terminal allows OSC 52).")
 
     def action_generate(self) -> None:
-        dialog = PromptDialog(
+        """Ask for a name; the dialog issues the token itself so that a refused name (a
+        duplicate, say) is shown inline and what was typed is kept."""
+        dialog: PromptDialog[IssuedToken] = PromptDialog(
             "Generate SCIM token",
             "Give the token a descriptive name, e.g. the IdP that will use it.",
             placeholder="Okta SCIM",
             confirm_label="Generate",
+            submit=lambda name: issue_token(self.ctx.store, name, self.ctx.actor),
+            ctx=self.ctx,
         )
-        self.app.push_screen(dialog, self._generate_named)
+        self.app.push_screen(dialog, self._generated)
 
-    def _generate_named(self, name: str | None) -> None:
-        if name:
-            self.issue(name)
-
-    @work(thread=True, group="provisioning-write")
-    def issue(self, name: str) -> None:
-        with store_call(self.ctx, self.app, "generate token"):
-            self.post_message(TokenIssued(issue_token(self.ctx.store, name, self.ctx.actor)))
+    def _generated(self, issued: IssuedToken | None) -> None:
+        if issued is not None:
+            self.post_message(TokenIssued(issued))
 
     def on_token_issued(self, message: TokenIssued) -> None:
         issued = message.issued
@@ -221,24 +284,10 @@ def notable_text(events: tuple[AuditRecord, ...]) -> str:
         before, after = e.before or {}, e.after or {}
         roles = ", ".join(after.get("manual_roles", []))
         lines.append(
-            f"! {timestamp(e.at)} {safe_text(e.actor)} renamed "
-            f"'{safe_text(before.get('userName'))}' -> '{safe_text(after.get('userName'))}': "
-            f"manual {safe_text(roles)} suspended until an operator confirms"
+            f"! {timestamp(e.at)} {shown(e.actor)} renamed "
+            f"'{shown(before.get('userName'))}' -> '{shown(after.get('userName'))}': "
+            f"manual {shown(roles)} suspended until an operator confirms"
         )
-    return "\n".join(lines)
-
-
-def activity_detail(a: ActivityRecord) -> str:
-    """What an operator (or support) needs about one request, e.g. the exact filter string
-    behind a 400 invalidFilter. Every field is outside text: shown terminal-safe."""
-    first = f"{a.at:%Y-%m-%d %H:%M:%S} {safe_text(a.method)} {safe_text(a.path)} -> {a.status}"
-    if a.scim_type:
-        first += f" {safe_text(a.scim_type)}"
-    lines = [first]
-    if a.query:
-        lines.append(f"filter: {safe_text(a.query)}")
-    if a.detail:
-        lines.append(safe_multiline(a.detail))
     return "\n".join(lines)
 
 
@@ -248,7 +297,7 @@ def health_text(health: WorkerHealth, tokens: tuple[TokenRecord, ...], now: obje
     for t in tokens:
         if t.status == "stale":
             lines.append(
-                f"! {safe_text(t.name)}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
+                f"! {shown(t.name)}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
                 "your IdP is not pushing. Re-test the connection in its admin console."
             )
     return "\n".join(lines)

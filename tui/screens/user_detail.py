@@ -1,9 +1,10 @@
-"""One user in detail: groups, roles (manual, or from which IdP group), active sessions and
+"""One user in detail: groups, roles (manual, or from which IdP group), valid sessions and
 audit history, with the operator's actions on them.
 
-Every action is one store use case (grant/revoke a manual role, end sessions, deactivate or
-reactivate through the lifecycle shared with the API), run in a thread worker and recorded
-with the operator's name as actor. Confirmations name the user and the effect. No Pony here.
+Every action is one store use case (grant/revoke a manual role, end one or all sessions,
+deactivate with a recorded reason, reactivate through the lifecycle shared with the API),
+confirmed first, run in a thread worker and recorded with the operator's name as actor.
+Enter on an audit row opens the event in full. No Pony here.
 """
 
 from __future__ import annotations
@@ -13,42 +14,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from store.domain.display import safe_text
-from store.queries.identity import list_roles, user_detail
+from store.queries.identity import active_sessions, list_roles, user_detail
 from store.records import UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
 from store.services.roles import grant_role, revoke_role
-from store.services.sessions import end_sessions
+from store.services.sessions import end_session, end_sessions
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import audit_change, relative, status_word, timestamp
+from tui.format import shown
 from tui.messages import UserChanged, UserDetailLoaded
-from tui.screens.dialogs import ChoiceDialog, ConfirmDialog
-from tui.widgets.fitted_table import ColumnSpec, FittedTable
+from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.screens.text_detail import TextDetailScreen
+from tui.screens.user_records import (
+    AUDIT_COLUMNS,
+    ROLE_COLUMNS,
+    SESSION_COLUMNS,
+    SESSIONS_NOTE,
+    audit_row,
+    audit_text,
+    role_row,
+    session_row,
+    summary_text,
+)
+from tui.widgets.fitted_table import FittedTable
 
-ROLE_COLUMNS = (
-    ColumnSpec("role", "Role", 10, 2),
-    ColumnSpec("source", "Source", 7),
-    ColumnSpec("via", "Via IdP group", 14, 3),
-    ColumnSpec("by", "Granted by", 12, 2),
-    ColumnSpec("since", "Since", 16),
-)
-AUDIT_COLUMNS = (
-    ColumnSpec("at", "When", 16),
-    ColumnSpec("actor", "Actor", 12, 2),
-    ColumnSpec("action", "Action", 14, 1),
-    ColumnSpec("detail", "Detail", 12, 4),
-)
 AUDIT_ROWS = 50
 REASON = "operator console"
-USER_ACTIONS = ("grant", "revoke", "end_sessions", "deactivate", "reactivate")
+USER_ACTIONS = ("grant", "revoke", "end_sessions", "end_session", "deactivate", "reactivate")
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,12 @@ class UserDetailScreen(Screen[None]):
     CSS_PATH = "user_detail.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("g", "grant", "Grant"),
-        Binding("v", "revoke", "Revoke"),
-        Binding("e", "end_sessions", "End sessions"),
+        Binding("a", "grant", "Add role"),
+        Binding("x", "revoke", "Revoke role"),
+        Binding("e", "end_sessions", "End all sessions"),
+        Binding("s", "end_session", "End session"),
         Binding("d", "deactivate", "Deactivate"),
-        Binding("a", "reactivate", "Reactivate"),
+        Binding("d", "reactivate", "Reactivate"),
         Binding("r", "reload", "Refresh"),
     ]
 
@@ -78,6 +78,7 @@ class UserDetailScreen(Screen[None]):
         self.user_id = user_id
         self.detail: UserDetail | None = None
         self.roles: tuple[str, ...] = ()
+        self.audit: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,7 +88,10 @@ class UserDetailScreen(Screen[None]):
             yield Static("", id="user-groups")
             yield Label("Roles", classes="section-title")
             yield FittedTable(ROLE_COLUMNS, id="user-roles")
-            yield Label("Audit history (newest first)", classes="section-title")
+            yield Label("Sessions (s ends the selected one, e all)", classes="section-title")
+            yield FittedTable(SESSION_COLUMNS, id="user-sessions")
+            yield Static(SESSIONS_NOTE, id="sessions-note", markup=False)
+            yield Label("Audit history (newest first; Enter opens)", classes="section-title")
             yield FittedTable(AUDIT_COLUMNS, id="user-audit")
         yield Footer()
 
@@ -112,45 +116,25 @@ class UserDetailScreen(Screen[None]):
     def load(self) -> None:
         with store_call(self.ctx, self.app, "load user"):
             detail = user_detail(self.ctx.store, self.user_id, audit_limit=AUDIT_ROWS, by_id=True)
+            sessions = (
+                () if detail.deleted else tuple(active_sessions(self.ctx.store, self.user_id))
+            )
             roles = tuple(r.name for r in list_roles(self.ctx.store))
-            self.post_message(UserDetailLoaded(detail, roles))
+            self.post_message(UserDetailLoaded(detail, roles, sessions))
 
     def on_user_detail_loaded(self, message: UserDetailLoaded) -> None:
         self.detail, self.roles = message.detail, message.roles
         detail, now = message.detail, self.ctx.now()
-        self.sub_title = safe_text(detail.user.user_name)
+        self.sub_title = shown(detail.user.user_name)
         self.query_one("#user-summary", Static).update(Text(summary_text(detail, now)))
-        groups = ", ".join(safe_text(g.display_name) for g in detail.user.groups) or "none"
+        groups = ", ".join(shown(g.display_name) for g in detail.user.groups) or "none"
         self.query_one("#user-groups", Static).update(Text(groups))
-        self.query_one("#user-roles", FittedTable).set_rows(
-            [
-                (
-                    f"{r.role}\0{r.source}\0{r.via_group or ''}",
-                    (
-                        r.role,
-                        "IdP" if r.source == "idp" else r.source,
-                        r.via_group or "-",
-                        r.granted_by,
-                        timestamp(r.created),
-                    ),
-                )
-                for r in detail.roles
-            ]
+        self.query_one("#user-roles", FittedTable).set_rows([role_row(r) for r in detail.roles])
+        self.query_one("#user-sessions", FittedTable).set_rows(
+            [session_row(s, now) for s in message.sessions]
         )
-        self.query_one("#user-audit", FittedTable).set_rows(
-            [
-                (
-                    str(e.id),
-                    (
-                        timestamp(e.at),
-                        e.actor,
-                        e.action,
-                        e.detail or audit_change(e.before, e.after),
-                    ),
-                )
-                for e in detail.audit
-            ]
-        )
+        self.audit = {str(e.id): e for e in detail.audit}
+        self.query_one("#user-audit", FittedTable).set_rows([audit_row(e) for e in detail.audit])
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -164,7 +148,15 @@ class UserDetailScreen(Screen[None]):
             return not self.detail.user.active
         return True
 
-    # ---- actions -----------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#user-audit")
+    def open_audit(self) -> None:
+        key = self.query_one("#user-audit", FittedTable).current_key
+        event = self.audit.get(key) if key else None
+        if event is not None:
+            title = shown(f"Audit {event.at:%Y-%m-%d %H:%M:%S} {event.action}")
+            self.app.push_screen(TextDetailScreen(title, audit_text(event)))
+
+    # ---- roles -------------------------------------------------------------------------
 
     def action_grant(self) -> None:
         detail = self._live()
@@ -180,11 +172,12 @@ class UserDetailScreen(Screen[None]):
         if not role:
             return
         name = self._live().user.user_name
-        self._start(
+        question = f"Grant the role {role} to {name} (a manual grant, kept until revoked)?"
+        self._confirm("Grant role", question, UserAction(
             "grant role",
             lambda: grant_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda done: f"Granted {role} to {name}." if done else f"{name} already has {role}.",
-        )
+        ))  # fmt: skip
 
     def action_revoke(self) -> None:
         detail = self._live()
@@ -203,11 +196,17 @@ class UserDetailScreen(Screen[None]):
         if not role:
             return
         name = self._live().user.user_name
-        self._start(
+        question = (
+            f"Revoke the manual role {role} from {name}? A role the user also holds "
+            "through an IdP group stays."
+        )
+        self._confirm("Revoke role", question, UserAction(
             "revoke role",
             lambda: revoke_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda _: f"Revoked manual role {role} from {name}.",
-        )
+        ))  # fmt: skip
+
+    # ---- sessions ----------------------------------------------------------------------
 
     def action_end_sessions(self) -> None:
         detail = self._live()
@@ -222,18 +221,50 @@ class UserDetailScreen(Screen[None]):
             lambda n: f"Ended {n} session(s) of {name}.",
         ))  # fmt: skip
 
+    def action_end_session(self) -> None:
+        key = self.query_one("#user-sessions", FittedTable).current_key
+        if key is None:
+            self.notify("No active session to end.", severity="warning")
+            return
+        name, session_id = self._live().user.user_name, int(key)
+        question = (
+            f"End session #{session_id} of {name}? Only that browser returns to the "
+            "sign-in page; other sessions go on."
+        )
+        self._confirm("End session", question, UserAction(
+            "end session",
+            lambda: end_session(self.ctx.store, session_id, self.user_id, self.ctx.actor),
+            lambda ended: f"Ended session #{session_id}." if ended else "It had ended already.",
+        ))  # fmt: skip
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
     def action_deactivate(self) -> None:
         name = self._live().user.user_name
         question = (
-            f"Deactivate {name}? Their sessions end now and IdP-mapped roles are removed; "
-            "manual roles and audit history are kept. An operator hold keeps them inactive "
-            "whatever the IdP sends, until an operator reactivates them."
+            f"Deactivate {name}? Their sessions end now and IdP-mapped roles are "
+            "removed; manual roles and audit history are kept. An operator hold keeps them "
+            "inactive whatever the IdP sends, until an operator reactivates them. Why "
+            "(recorded in the audit)?"
         )
-        self._confirm("Deactivate", question, UserAction(
-            "deactivate user",
-            lambda: deactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
-            lambda _: f"{name} deactivated and held.",
-        ))  # fmt: skip
+
+        def deactivate(reason: str) -> bool:
+            return deactivate_user(self.ctx.store, self.user_id, self.ctx.actor, reason)
+
+        dialog: PromptDialog[bool] = PromptDialog(
+            f"Deactivate — {name}",
+            question,
+            placeholder="e.g. left the company, ticket SEC-1234",
+            confirm_label="Deactivate",
+            submit=deactivate,
+            ctx=self.ctx,
+            empty_message="Enter a reason first: it is recorded in the audit.",
+        )
+        self.app.push_screen(dialog, lambda changed: self._deactivated(name, changed))
+
+    def _deactivated(self, name: str, changed: bool | None) -> None:
+        if changed is not None:
+            self.post_message(UserChanged(self.user_id, f"{name} deactivated and held."))
 
     def action_reactivate(self) -> None:
         name = self._live().user.user_name
@@ -247,6 +278,8 @@ class UserDetailScreen(Screen[None]):
             lambda _: f"{name} reactivated.",
         ))  # fmt: skip
 
+    # ---- running -----------------------------------------------------------------------
+
     def _live(self) -> UserDetail:
         assert self.detail is not None  # check_action keeps actions off until loaded
         return self.detail
@@ -254,13 +287,10 @@ class UserDetailScreen(Screen[None]):
     def _confirm(self, verb: str, question: str, action: UserAction) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self._start(action.what, action.call, action.done)
+                self._run(action.what, action.call, action.done)
 
         title = f"{verb} — {self._live().user.user_name}"
         self.app.push_screen(ConfirmDialog(title, question, confirm_label=verb), answered)
-
-    def _start(self, what: str, call: Callable[[], Any], done: Callable[[Any], str]) -> None:
-        self._run(what, call, done)
 
     @work(thread=True, group="user-write")
     def _run(self, what: str, call: Callable[[], Any], done: Callable[[Any], str]) -> None:
@@ -269,27 +299,5 @@ class UserDetailScreen(Screen[None]):
             self.post_message(UserChanged(self.user_id, done(result)))
 
     def on_user_changed(self, message: UserChanged) -> None:
-        self.notify(message.summary, markup=False)
+        self.notify(message.summary)  # the app's notify makes it plain, terminal-safe text
         self.load()
-
-
-def summary_text(detail: UserDetail, now: Any) -> str:
-    user = detail.user
-    status = "deleted" if detail.deleted else status_word(user.active).upper()
-    lines = [
-        safe_text(user.user_name)
-        + (f" — {safe_text(user.display_name)}" if user.display_name else ""),
-        f"Status: {status} · last change {relative(user.last_modified, now)}"
-        f" · active sessions: {detail.active_sessions}",
-        f"id {safe_text(user.id)}"
-        + (f" · externalId {safe_text(user.external_id)}" if user.external_id else ""),
-    ]
-    if detail.hold is not None:
-        hold = detail.hold
-        idp = {True: "active", False: "inactive", None: "nothing yet"}[hold.idp_active]
-        lines.append(
-            f"OPERATOR HOLD since {timestamp(hold.since)} by {safe_text(hold.by)}: "
-            f"'{safe_text(hold.reason)}'"
-            f" · IdP says: {idp} · access off until reactivated here"
-        )
-    return "\n".join(lines)

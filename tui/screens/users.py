@@ -15,26 +15,31 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
-from store.domain.display import safe_text
 from store.queries.directory import MAX_PAGE, search_users
 from store.records import Page, UserSummary
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import relative, roles_summary, status_word
+from tui.format import relative, roles_summary, shown, status_label, status_word
 from tui.messages import UsersLoaded
 from tui.screens.user_detail import UserDetailScreen
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
+from tui.widgets.search_input import SearchInput, search_row
 
 USER_COLUMNS = (
     ColumnSpec("user_name", "userName", 17, 3),
     ColumnSpec("display_name", "Display name", 12, 2),
-    ColumnSpec("status", "Status", 8, 0, (("inactive", "red"), ("unassigned", "red"))),
+    ColumnSpec(
+        "status",
+        "Status",
+        12,
+        0,
+        ((status_label("inactive"), "bold"), (status_label("unassigned"), "bold")),
+    ),
     ColumnSpec("roles", "Roles (source)", 14, 7),
     ColumnSpec("changed", "Last change", 11, 0),
 )
@@ -51,10 +56,30 @@ class UserQuery:
     status: str | None
     offset: int
     limit: int
+    role: str | None = None
+    group: str | None = None
+
+
+SEARCH_PREFIXES = ("role:", "group:")
+
+
+def parse_search(typed: str) -> tuple[str, str | None, str | None]:
+    """``(text, role, group)`` from the search box: ``role:admin`` lists the holders of a
+    role, ``group:Engineering`` the members of a group (the rest of the line is the name);
+    anything else is searched as text."""
+    typed = typed.strip()
+    lowered = typed.lower()
+    for prefix in SEARCH_PREFIXES:
+        if lowered.startswith(prefix):
+            name = typed[len(prefix) :].strip() or None
+            return ("", name, None) if prefix == "role:" else ("", None, name)
+    return typed, None, None
 
 
 class UsersPanel(RefreshingPanel):
     """Settings -> User Management: the user list."""
+
+    HELP_NAME = "User Management panel"
 
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
@@ -75,13 +100,12 @@ class UsersPanel(RefreshingPanel):
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="user-search-row"):
-            yield Label("Search ", classes="field-label")
-            yield Input(
-                placeholder="userName or display name (press / to search)",
-                id="user-search",
-                compact=True,
-            )
+        yield search_row(
+            "Search",
+            "name, e-mail, externalId, id · role:NAME · group:NAME (/)",
+            id="user-search",
+            row_id="user-search-row",
+        )
         yield Label("", id="user-count")
         yield FittedTable(USER_COLUMNS, id="user-table")
         yield Static("", id="user-hint")
@@ -114,7 +138,8 @@ class UsersPanel(RefreshingPanel):
         if new_generation:
             self.generation += 1
             self.loading_more = False
-        query = UserQuery(self.text, self.status, offset, limit)
+        text, role, group = parse_search(self.text)
+        query = UserQuery(text, self.status, offset, limit, role, group)
         self.fetch(self.generation, query, append)
 
     @work(thread=True, exclusive=True, group="users-load")
@@ -125,7 +150,15 @@ class UsersPanel(RefreshingPanel):
             offset, end = query.offset, query.offset + query.limit
             while True:
                 size = min(MAX_PAGE, end - offset)
-                page = search_users(self.ctx.store, query.text, offset, size, query.status)
+                page = search_users(
+                    self.ctx.store,
+                    query.text,
+                    offset,
+                    size,
+                    query.status,
+                    role=query.role,
+                    group=query.group,
+                )
                 items.extend(page.items)
                 offset += size
                 if offset >= end or len(page.items) < size or get_current_worker().is_cancelled:
@@ -151,7 +184,7 @@ class UsersPanel(RefreshingPanel):
         self._show_count()
 
     def _cells(self, u: UserSummary) -> tuple[str, ...]:
-        return (
+        return (  # FittedTable renders every cell through the terminal sanitiser
             u.user_name,
             u.display_name or "",
             status_word(u.active),
@@ -160,10 +193,10 @@ class UsersPanel(RefreshingPanel):
         )
 
     def _show_count(self) -> None:
-        shown = len(self.users)
+        loaded = len(self.users)
         what = {None: "users", "active": "active users", "inactive": "inactive users"}[self.status]
-        match = f" matching “{safe_text(self.text)}”" if self.text else ""
-        text = f"{shown:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
+        match = f" matching “{shown(self.text)}”" if self.text else ""
+        text = f"{loaded:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
         if not self.total:
             text = f"No {what}{match}."
         self.query_one("#user-count", Label).update(Text(text))
@@ -197,7 +230,11 @@ class UsersPanel(RefreshingPanel):
         self.reload()
 
     def action_focus_search(self) -> None:
-        self.query_one("#user-search", Input).focus()
+        self.query_one("#user-search", SearchInput).focus()
+
+    @on(SearchInput.Left, "#user-search")
+    def _left_search(self) -> None:
+        self.focus_main()
 
     def action_cycle_status(self) -> None:
         index = STATUS_FILTERS.index(self.status)

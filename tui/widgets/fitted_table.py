@@ -61,8 +61,11 @@ def fit_widths(specs: Sequence[ColumnSpec], available: int) -> list[int]:
 class FittedTable(DataTable[Text]):
     """A row-cursor table of string cells keyed by record id."""
 
+    HELP_NAME = "table"
+
     # Columns always fit the width, so Home/End move between the first and last rows.
     BINDINGS = [
+        Binding("enter", "select_cursor", "Open", show=False),
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
