@@ -112,6 +112,13 @@ def safe_text(value: object) -> str:
     return _render(text, keep_newlines=False)
 
 
+def safe_field(value: object) -> str:
+    """Like ``safe_text`` but spaces are escaped too (``\\x20``): one field of a line whose
+    fields are separated by spaces (a service log line), so client text cannot make up a
+    field that follows it (``token=...``, ``client=...``)."""
+    return safe_text(value).replace(" ", escape_char(" "))
+
+
 def safe_multiline(value: object) -> str:
     """Like ``safe_text`` but line breaks (``\\n``) are kept: for multi-line details (an
     error message, a filter) shown in a wrapped block."""
