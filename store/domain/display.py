@@ -26,14 +26,14 @@ import unicodedata
 
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE = frozenset(
-    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0]
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0]
     + list(range(0x180B, 0x1810))
     + list(range(0xFE00, 0xFE10))
     + list(range(0xE0100, 0xE01F0))
 )
 """Default-ignorable code points that are letters or marks: invisible, yet printable to
 Python (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and
-standard variation selectors)."""
+standard variation selectors), and the blank braille pattern, a symbol drawn as nothing."""
 
 ZWJ = "\u200d"
 _EMOJI_VARIATION = ("\ufe0e", "\ufe0f")
@@ -42,8 +42,19 @@ _ESCAPE_LIKE = re.compile(r"\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}")
 """What a backslash must not be followed by unless doubled (the escapes this module writes)."""
 
 
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+_LATIN1_EMOJI = "\u00a9\u00ae"
+
+
 def _is_emoji(ch: str) -> bool:
-    return unicodedata.category(ch) in ("So", "Sk")
+    """A symbol that can start or continue an emoji sequence: a symbol (So) from U+2000 on
+    (arrows, dingbats, pictographs), © and ®, and the skin-tone modifiers. Not the modifier
+    letters and accents of ASCII and Latin-1 (``^``, backtick, ``¨``, ``°``...), after which
+    a joiner or variation selector would be invisible."""
+    code = ord(ch)
+    if code in _SKIN_TONES or ch in _LATIN1_EMOJI:
+        return True
+    return unicodedata.category(ch) == "So" and code >= 0x2000 and code not in _INVISIBLE
 
 
 def _allowed_in_emoji(text: str, index: int) -> bool:
