@@ -82,6 +82,14 @@ def is_unsafe(ch: str) -> bool:
     return unicodedata.category(ch) in _UNSAFE_CATEGORIES or ord(ch) in _INVISIBLE
 
 
+def hidden_filler(text: str, index: int) -> bool:
+    """Whether ``text[index]`` is an invisible letter, mark or blank symbol (a Hangul filler,
+    the combining grapheme joiner, the blank braille pattern, a variation selector outside an
+    emoji sequence): printable to Python, yet drawn as nothing. The name rules refuse these
+    in names (``store.domain.names``), as they refuse format characters."""
+    return ord(text[index]) in _INVISIBLE and not _allowed_in_emoji(text, index)
+
+
 def escape_char(ch: str) -> str:
     """The visible form of one character: ``\\x1b``, ``\\u202e`` or ``\\U000e0001``."""
     code = ord(ch)
