@@ -16,7 +16,7 @@ from pony.orm import desc
 from store.context import Store, as_utc
 from store.domain.active import stored_state
 from store.domain.names import fold
-from store.errors import NotFound
+from store.errors import InvalidInput, NotFound
 from store.records import (
     AuditRecord,
     GroupRef,
@@ -34,16 +34,30 @@ MAX_ID = 64
 
 
 def find_user_entity(store: Store, name_or_id: str, include_deleted: bool = False) -> Any:
-    """The user whose userName folds to ``name_or_id`` (or whose id it is), else None. Live
-    users win; with ``include_deleted`` the most recently deleted match is the fallback."""
+    """The user whose userName folds to ``name_or_id`` or whose id it is, else None. Live
+    users win; with ``include_deleted`` the most recently deleted match is the fallback.
+
+    An IdP can give a user another user's id as its userName (ids are visible to any token):
+    when the argument is one user's userName and another user's id, neither is picked, so an
+    operator's command never lands on the look-alike (InvalidInput naming both)."""
     if not isinstance(name_or_id, str) or not name_or_id.strip():
         return None
     name = name_or_id.strip()
-    user = store.db.User.get(user_name_key=fold(name))
-    if user is None and len(name) <= MAX_ID:
-        user = store.db.User.get(id=name)
-    if user is not None and (user.deleted_at is None or include_deleted):
-        return user
+    by_name = store.db.User.get(user_name_key=fold(name))
+    by_id = store.db.User.get(id=name) if len(name) <= MAX_ID else None
+    found = {
+        user.id: user
+        for user in (by_name, by_id)
+        if user is not None and (user.deleted_at is None or include_deleted)
+    }
+    if len(found) > 1:
+        raise InvalidInput(
+            f"{name!r} is the id of user {by_id.user_name!r} and the userName of another user "
+            f"(id {by_name.id}); name the user by its userName instead",
+            "userName",
+        )
+    if found:
+        return next(iter(found.values()))
     if not include_deleted:
         return None
     return _deleted_by_name(store, name)
