@@ -50,7 +50,7 @@ def find_user_entity(store: Store, name_or_id: str, include_deleted: bool = Fals
         for user in (by_name, by_id)
         if user is not None and (user.deleted_at is None or include_deleted)
     }
-    if len(found) > 1:
+    if by_name is not None and by_id is not None and len(found) > 1:
         raise InvalidInput(
             f"{name!r} is the id of user {by_id.user_name!r} and the userName of another user "
             f"(id {by_name.id}); name the user by its userName instead",
