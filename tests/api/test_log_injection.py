@@ -7,33 +7,24 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from api.app import create_app
-from cli.logs import make_handler
-from store.config import Settings
 from store.context import Store
+from tests.api import test_request_id
 from tests.api.conftest import Scim
 
 FORGED_FIELDS = " 200 0.1ms token=Okta SCIM client=10.9.9.9"
 
 
+log_lines = test_request_id.log_lines  # the service's own text handler, into a buffer
+
+
 @pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = make_handler(Settings(), stream)
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+def log_stream(log_lines: tuple[io.StringIO, logging.Handler]) -> io.StringIO:
+    return log_lines[0]
 
 
 def _behind_proxy(store: Store) -> Store:
