@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -253,7 +254,30 @@ def resolve_config_path(explicit: str | None) -> Path | None:
     if env:
         return Path(env)
     local = Path(DEFAULT_CONFIG_FILE)
-    return local if local.exists() else None
+    if not local.exists():
+        return None
+    _check_own_file(local)
+    return local
+
+
+def _check_own_file(path: Path) -> None:
+    """The ``./config.toml`` of the working directory is taken without being named, so it
+    must be the operator's own: owned by this user (or root) and writable by nobody else
+    (a group-writable file is fine in the user's own primary group, as with umask 002).
+    Otherwise a local account could plant one in a shared directory and choose the database
+    and the SCIM Base URL that ``token create`` tells the operator to give the IdP."""
+    info = path.stat()
+    if info.st_uid not in (os.getuid(), 0):
+        raise ConfigError(
+            f"{path.absolute()} is owned by uid {info.st_uid}, not by you: not used; "
+            "pass --config PATH to use it anyway"
+        )
+    group_writable = info.st_mode & stat.S_IWGRP and info.st_gid != os.getgid()
+    if info.st_mode & stat.S_IWOTH or group_writable:
+        raise ConfigError(
+            f"{path.absolute()} is writable by other users: not used; "
+            f"chmod go-w it, or pass --config PATH to use it anyway"
+        )
 
 
 def load_settings(explicit: str | None = None) -> Settings:
