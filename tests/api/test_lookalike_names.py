@@ -40,3 +40,15 @@ def test_emoji_and_letters_in_display_names_stay_accepted(scim: Scim, name: str)
     user = scim.create_user("jane@example.com", displayName=name)
     assert user["displayName"] == name
     assert scim.create_group(name)["displayName"] == name
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mixed-script confusables (UTS #39) are not detected: a Cyrillic letter makes a "
+    "new name that looks like an existing one",
+)
+@pytest.mark.parametrize("spoof", ["\u0430dmin@example.com", "admin@ex\u0430mple.com"])
+def test_a_user_name_that_only_looks_like_another_is_refused(scim: Scim, spoof: str) -> None:
+    scim.create_user("admin@example.com")
+    body = {"schemas": [USER_URN], "userName": spoof, "active": True}
+    assert scim.post("/Users", body).status_code in (400, 409)
