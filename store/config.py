@@ -232,6 +232,27 @@ def _check_ranges(settings: Settings) -> None:
             f"others), got {settings.database.file_mode!r}"
         )
     _check_operations(settings)
+    _check_durations(settings)
+
+
+MAX_DURATION_MINUTES = 100 * 365 * 24 * 60
+"""Longest duration a setting may name (100 years): a session's end or a retention cut-off
+computed from a larger one falls outside the dates Python and the databases can hold."""
+_MINUTES_PER = {"_ms": 1 / 60_000, "_seconds": 1 / 60, "_minutes": 1, "_hours": 60, "_days": 1440}
+
+
+def _check_durations(settings: Settings) -> None:
+    for section in fields(Settings):
+        group = getattr(settings, section.name)
+        if not is_dataclass(group):
+            continue
+        for f in fields(group):
+            unit = next((u for u in _MINUTES_PER if f.name.endswith(u)), None)
+            value = getattr(group, f.name)
+            if unit is not None and value * _MINUTES_PER[unit] > MAX_DURATION_MINUTES:
+                raise ConfigError(
+                    f"[{section.name}] {f.name} must be at most 100 years, got {value}"
+                )
 
 
 def _check_operations(settings: Settings) -> None:
