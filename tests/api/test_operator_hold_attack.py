@@ -1,6 +1,6 @@
 """An operator's deactivation during an incident must hold against the IdP (or a leaked
-token) sending ``active: true`` again. Open: operator holds are being built elsewhere; until
-then this documents the attack and is expected to fail. Real app and store, both backends."""
+token) sending ``active: true`` again (the operator hold). Real app and store, both
+backends."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from store.services.sessions import start_session
 from tests.api.conftest import USER_URN, Scim, patch_op
 
 
-@pytest.mark.xfail(strict=True, reason="no operator hold yet: the IdP's active:true undoes it")
 @pytest.mark.parametrize("how", ["patch", "put"])
 def test_an_operator_deactivation_survives_the_idps_active_true(
     scim: Scim, api_store: Store, how: str

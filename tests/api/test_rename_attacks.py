@@ -2,8 +2,9 @@
 granted to one person must not reach another person's sign-in, and a browser session must not
 come to speak for another person's userName. Through the real app and store, both backends.
 
-Both are open: renames of users holding manual roles are being reworked (operator-visible,
-audited rename events); until then these tests document the attack and are expected to fail."""
+The second is open: a live session keeps answering, under the new userName, after its user
+is renamed; it documents the attack and is expected to fail until renames end sessions or
+Control is told of the rename."""
 
 from __future__ import annotations
 
@@ -24,11 +25,6 @@ def _rename(scim: Scim, user_id: str, user_name: str) -> None:
     assert done.status_code == 200, done.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a userName swap carries the admin's manual role to the attacker's sign-in; "
-    "renames of users with manual roles are not yet guarded",
-)
 def test_a_user_name_swap_does_not_hand_a_manual_role_to_another_sign_in(
     scim: Scim, api_store: Store
 ) -> None:

@@ -9,11 +9,8 @@ import pytest
 from store.context import Store
 from store.queries.identity import user_detail
 from store.services.roles import ensure_default_roles
-from tests.cli import test_identity_commands
-from tests.cli.test_identity_commands import Run
+from tests.cli.conftest import Run
 from tests.store.identity_factories import make_user, roles_of
-
-cli, live = test_identity_commands.cli, test_identity_commands.live  # fixtures
 
 
 @pytest.fixture
