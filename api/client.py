@@ -3,6 +3,8 @@
 Behind the documented nginx every request arrives from the proxy's address; only a proxy
 listed in ``[api] trusted_proxies`` may name the client through ``X-Forwarded-For``. A client
 can prepend anything to that header, so it is read from the right, skipping trusted hops.
+The hop that names the client must be an IP address: anything else (text, a forged log field)
+is not believed, and the peer's own address is used instead.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ def client_address(
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
         if hop not in trusted:
-            return hop[:128]
+            return hop if _is_address(hop) else remote[:128]
     return remote[:128]
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def request_client(req: Any, store: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -232,6 +233,27 @@ def _check_ranges(settings: Settings) -> None:
             f"others), got {settings.database.file_mode!r}"
         )
     _check_operations(settings)
+    _check_durations(settings)
+
+
+MAX_DURATION_MINUTES = 100 * 365 * 24 * 60
+"""Longest duration a setting may name (100 years): a session's end or a retention cut-off
+computed from a larger one falls outside the dates Python and the databases can hold."""
+_MINUTES_PER = {"_ms": 1 / 60_000, "_seconds": 1 / 60, "_minutes": 1, "_hours": 60, "_days": 1440}
+
+
+def _check_durations(settings: Settings) -> None:
+    for section in fields(Settings):
+        group = getattr(settings, section.name)
+        if not is_dataclass(group):
+            continue
+        for f in fields(group):
+            unit = next((u for u in _MINUTES_PER if f.name.endswith(u)), None)
+            value = getattr(group, f.name)
+            if unit is not None and value * _MINUTES_PER[unit] > MAX_DURATION_MINUTES:
+                raise ConfigError(
+                    f"[{section.name}] {f.name} must be at most 100 years, got {value}"
+                )
 
 
 def _check_operations(settings: Settings) -> None:
@@ -254,7 +276,30 @@ def resolve_config_path(explicit: str | None) -> Path | None:
     if env:
         return Path(env)
     local = Path(DEFAULT_CONFIG_FILE)
-    return local if local.exists() else None
+    if not local.exists():
+        return None
+    _check_own_file(local)
+    return local
+
+
+def _check_own_file(path: Path) -> None:
+    """The ``./config.toml`` of the working directory is taken without being named, so it
+    must be the operator's own: owned by this user (or root) and writable by nobody else
+    (a group-writable file is fine in the user's own primary group, as with umask 002).
+    Otherwise a local account could plant one in a shared directory and choose the database
+    and the SCIM Base URL that ``token create`` tells the operator to give the IdP."""
+    info = path.stat()
+    if info.st_uid not in (os.getuid(), 0):
+        raise ConfigError(
+            f"{path.absolute()} is owned by uid {info.st_uid}, not by you: not used; "
+            "pass --config PATH to use it anyway"
+        )
+    group_writable = info.st_mode & stat.S_IWGRP and info.st_gid != os.getgid()
+    if info.st_mode & stat.S_IWOTH or group_writable:
+        raise ConfigError(
+            f"{path.absolute()} is writable by other users: not used; "
+            f"chmod go-w it, or pass --config PATH to use it anyway"
+        )
 
 
 def load_settings(explicit: str | None = None) -> Settings:

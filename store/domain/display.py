@@ -26,14 +26,14 @@ import unicodedata
 
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE = frozenset(
-    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0]
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0]
     + list(range(0x180B, 0x1810))
     + list(range(0xFE00, 0xFE10))
     + list(range(0xE0100, 0xE01F0))
 )
 """Default-ignorable code points that are letters or marks: invisible, yet printable to
 Python (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and
-standard variation selectors)."""
+standard variation selectors), and the blank braille pattern, a symbol drawn as nothing."""
 
 ZWJ = "\u200d"
 _EMOJI_VARIATION = ("\ufe0e", "\ufe0f")
@@ -42,8 +42,19 @@ _ESCAPE_LIKE = re.compile(r"\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}")
 """What a backslash must not be followed by unless doubled (the escapes this module writes)."""
 
 
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+_LATIN1_EMOJI = "\u00a9\u00ae"
+
+
 def _is_emoji(ch: str) -> bool:
-    return unicodedata.category(ch) in ("So", "Sk")
+    """A symbol that can start or continue an emoji sequence: a symbol (So) from U+2000 on
+    (arrows, dingbats, pictographs), © and ®, and the skin-tone modifiers. Not the modifier
+    letters and accents of ASCII and Latin-1 (``^``, backtick, ``¨``, ``°``...), after which
+    a joiner or variation selector would be invisible."""
+    code = ord(ch)
+    if code in _SKIN_TONES or ch in _LATIN1_EMOJI:
+        return True
+    return unicodedata.category(ch) == "So" and code >= 0x2000 and code not in _INVISIBLE
 
 
 def _allowed_in_emoji(text: str, index: int) -> bool:
@@ -69,6 +80,14 @@ def is_unsafe(ch: str) -> bool:
     """Whether a terminal must never receive ``ch`` as is (context aside, see
     ``_allowed_in_emoji``): a control, format, separator, invisible or unassigned character."""
     return unicodedata.category(ch) in _UNSAFE_CATEGORIES or ord(ch) in _INVISIBLE
+
+
+def hidden_filler(text: str, index: int) -> bool:
+    """Whether ``text[index]`` is an invisible letter, mark or blank symbol (a Hangul filler,
+    the combining grapheme joiner, the blank braille pattern, a variation selector outside an
+    emoji sequence): printable to Python, yet drawn as nothing. The name rules refuse these
+    in names (``store.domain.names``), as they refuse format characters."""
+    return ord(text[index]) in _INVISIBLE and not _allowed_in_emoji(text, index)
 
 
 def escape_char(ch: str) -> str:
@@ -110,6 +129,13 @@ def safe_text(value: object) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     return _render(text, keep_newlines=False)
+
+
+def safe_field(value: object) -> str:
+    """Like ``safe_text`` but spaces are escaped too (``\\x20``): one field of a line whose
+    fields are separated by spaces (a service log line), so client text cannot make up a
+    field that follows it (``token=...``, ``client=...``)."""
+    return safe_text(value).replace(" ", escape_char(" "))
 
 
 def safe_multiline(value: object) -> str:

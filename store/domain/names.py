@@ -16,6 +16,10 @@ Pure. Three rules, each used everywhere its kind of name is stored or compared:
   (Unicode category Cf: zero-width space, joiner and non-joiner, word joiner, BOM, soft hyphen,
   bidi embeddings, overrides, isolates and marks, tags...) and the line and paragraph
   separators. RFC 8264 (PRECIS) disallows all of them in identifiers and free-form names.
+  It also finds the invisible letters, marks and symbols a terminal draws as nothing (Hangul
+  fillers, the combining grapheme joiner, the blank braille pattern, a variation selector
+  that is not part of an emoji), by the terminal sanitiser's own rule
+  (``store.domain.display.hidden_filler``): "victim\u3164@example.com" is not a new name.
 
 ``closest_names`` offers the known names nearest to a mistyped one, under one of these keys.
 """
@@ -25,6 +29,8 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Callable, Iterable
+
+from store.domain.display import hidden_filler
 
 _DECEIVING_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -45,9 +51,10 @@ def group_key(value: str) -> str:
 
 
 def deceiving_character(value: str) -> str | None:
-    """The first control or invisible formatting character of ``value``, or None."""
-    for char in value:
-        if unicodedata.category(char) in _DECEIVING_CATEGORIES:
+    """The first control, invisible formatting or invisible filler character of ``value``,
+    or None."""
+    for index, char in enumerate(value):
+        if unicodedata.category(char) in _DECEIVING_CATEGORIES or hidden_filler(value, index):
             return char
     return None
 

@@ -20,7 +20,7 @@ from pony.orm import flush
 
 from store.context import Store, naive_utc
 from store.domain import ratelimit
-from store.domain.display import safe_text
+from store.domain.display import safe_field
 from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
@@ -191,8 +191,8 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
         log.warning(
             "SCIM authentication refused: %s (client %s, token prefix %s)",
             result.reason,
-            safe_text(client),
-            safe_text(shown),
+            safe_field(client),
+            safe_field(shown),
         )
         label = refused_token_label(result.reason, result.token_name, secret)
         result = replace(result, presented=label)

@@ -154,3 +154,18 @@ def test_metrics_allow_takes_addresses_and_networks() -> None:
     settings = settings_from_dict({"metrics": {"allow": ["10.0.0.0/8", "::1", "192.0.2.7"]}})
     assert settings.metrics.allow == ("10.0.0.0/8", "::1", "192.0.2.7")
     assert settings.logging.format == "text" and settings.metrics.enabled
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [("sessions", "absolute_timeout_minutes", 5_000_000_000),
+     ("sessions", "idle_timeout_minutes", 60 * 24 * 365 * 101),
+     ("worker", "activity_retention_days", 4_000_000),
+     ("worker", "stale_after_hours", 1e12),
+     ("database", "busy_timeout_ms", 10**18)],
+)  # fmt: skip
+def test_a_duration_past_any_date_is_a_config_error(section: str, key: str, value: float) -> None:
+    """Out of range, a session timeout made every sign-in (``session start``) a traceback."""
+    with pytest.raises(ConfigError, match=f"\\[{section}\\] {key} must be at most 100 years"):
+        settings_from_dict({section: {key: value}})
+    assert settings_from_dict({section: {key: 60}})

@@ -28,7 +28,7 @@ def decode(rendered: str) -> str:
 
 # ---- what must never reach a terminal -------------------------------------------------------
 
-DEFAULT_IGNORABLE_LETTERS = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0}
+DEFAULT_IGNORABLE_LETTERS = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0}
 
 
 def forbidden(ch: str) -> bool:
@@ -47,14 +47,23 @@ def forbidden(ch: str) -> bool:
 EMOJI_PARTS = {"\u200d", "\ufe0e", "\ufe0f"}  # allowed only inside emoji sequences
 
 
+def emoji_base(ch: str) -> bool:
+    """Symbols an emoji sequence part may follow: pictographic symbols (So from U+2000 on),
+    © and ®, skin tones; never ASCII or Latin-1 accents and modifier letters."""
+    code = ord(ch)
+    if 0x1F3FB <= code <= 0x1F3FF or ch in "\u00a9\u00ae":
+        return True
+    return unicodedata.category(ch) == "So" and code >= 0x2000 and not forbidden(ch)
+
+
 def emitted_forbidden(rendered: str) -> list[str]:
     found = []
     for index, ch in enumerate(rendered):
         if not forbidden(ch):
             continue
         if ch in EMOJI_PARTS and index > 0:
-            before = unicodedata.category(rendered[index - 1])
-            if before in ("So", "Sk") or rendered[index - 1] in EMOJI_PARTS | set("#*0123456789"):
+            before = rendered[index - 1]
+            if emoji_base(before) or before in EMOJI_PARTS | set("#*0123456789"):
                 continue
         found.append(ch)
     return found
@@ -129,6 +138,8 @@ def test_an_invisible_character_always_makes_a_visible_difference(text: str, hid
         "❤\ufe0f ok",
         "1\ufe0f\u20e3",
         "🇫🇷",
+        "\u00a9\ufe0f \u00ae\ufe0f \u2122\ufe0f",
+        "\U0001f44b\U0001f3fd\u200d\u2642\ufe0f",
         "CORP\\ursula",
         "C:\\Users\\alice",
         "a\\b",
@@ -156,6 +167,15 @@ def test_real_names_and_emoji_pass_unchanged(text: str) -> None:
         ("\\x1b", "\\\\x1b"),
         ("\\\x1b", "\\\\\\x1b"),
         ("adm\u200din", "adm\\u200din"),
+        # no emoji around them: a variation selector or joiner after ^, ` or ¨ is invisible
+        ("a^\ufe0fb@example.com", "a^\\ufe0fb@example.com"),
+        ("a`\ufe0eb", "a`\\ufe0eb"),
+        ("a^\u200d^b", "a^\\u200d^b"),
+        ("\u00a8\u200d\u00b4", "\u00a8\\u200d\u00b4"),
+        ("deg\u00b0\ufe0f", "deg\u00b0\\ufe0f"),
+        # the blank braille pattern renders as nothing at all
+        ("alice\u2800", "alice\\u2800"),
+        ("\u2800\ufe0f", "\\u2800\\ufe0f"),
     ],
 )
 def test_controls_are_shown_escaped(text: str, shown: str) -> None:

@@ -38,7 +38,7 @@ def test_names_one_group_key_shares_were_one_fold_key(a: str, b: str) -> None:
     "char",
     ["\x00", "\t", "\n", "\x1b", "\x7f", "\x85", "\u200b", "\u200c", "\u200d", "\u2060",
      "\ufeff", "\u00ad", "\u202a", "\u202e", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
-     "\U000e0041", "\u2028", "\u2029"],
+     "\U000e0041", "\u2028", "\u2029", "\u3164", "\u115f", "\u034f", "\u2800", "\ufe0f"],
 )  # fmt: skip
 def test_deceiving_characters(char: str) -> None:
     assert deceiving_character(f"a{char}b") == char
@@ -46,7 +46,8 @@ def test_deceiving_characters(char: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["jane@example.com", "Zoë", "José\u0301", "山田 太郎", "محمد", "a b", "Ｊane", "🙂"]
+    "name",
+    ["jane@example.com", "Zoë", "José\u0301", "山田 太郎", "محمد", "a b", "Ｊane", "🙂", "❤\ufe0f"],
 )
 def test_ordinary_names_hold_no_deceiving_character(name: str) -> None:
     assert deceiving_character(name) is None
