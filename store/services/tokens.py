@@ -178,10 +178,10 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 
     One short transaction: the token is looked up by hash and compared in constant time,
     then exactly one bucket row is locked and advanced: the token's on success (on
-    PostgreSQL in the same statement as the lookup), the client address's on failure. A
-    valid token is never refused for its address's failures: behind a reverse proxy every
-    IdP may share one address, and one IdP holding a stale token must not lock out the
-    others."""
+    PostgreSQL in the same statement as the lookup), the client address's on failure. An
+    address past its failure limit is refused before any token is looked up, valid or not:
+    otherwise the limit would not slow guessing (a correct guess would still pass). Behind
+    a reverse proxy, ``[api] trusted_proxies`` gives each client its own address."""
     reason, secret = parse_bearer(authorization_header)
     result = _authenticate(store, reason, secret, (client or "unknown")[:200])
     if not result.ok:
@@ -239,6 +239,12 @@ _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
+    # The address's failure limit comes first, before any token lookup: past it, even a
+    # correct guess is refused, so guessing gets no faster than the limit, and a flood from
+    # one address costs one indexed read per request.
+    refused = _over_failure_limit(store, f"authfail:{client}")
+    if refused is not None:
+        return refused
     if reason:
         return _count_failure(store, f"authfail:{client}", reason)
     if store.provider == "postgres":
@@ -314,16 +320,25 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0:
         return AuthResult(False, reason)
-    # An unlocked read first: a flood past the limit then costs no write lock at all.
-    rows = fetch_rows(store, _BUCKET, {"key": key})
-    if rows:
-        peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
-        if not peek.allowed:
-            return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
     decision, _now = _consume(store, key, per_minute, burst)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
     return AuthResult(False, reason)
+
+
+def _over_failure_limit(store: Store, key: str) -> AuthResult | None:
+    """The refusal when the address has used up its failures, from an unlocked read (a
+    flood past the limit costs no write lock at all); None while it may still try."""
+    per_minute, burst = _failure_limit(store)
+    if per_minute <= 0:
+        return None
+    rows = fetch_rows(store, _BUCKET, {"key": key})
+    if not rows:
+        return None
+    peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
+    if peek.allowed:
+        return None
+    return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
 
 
 def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:
