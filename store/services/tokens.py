@@ -17,7 +17,7 @@ from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store, naive_utc
+from store.context import Store, naive_utc, utc_now
 from store.domain import ratelimit
 from store.domain.display import safe_text
 from store.domain.names import fold
@@ -212,24 +212,32 @@ _LOOKUP_SQLITE = f'SELECT {_ROW_COLUMNS} FROM "scim_token" WHERE "secret_hash" =
 # flush (SET LOCAL ends with the statement's implicit transaction). Every SCIM change keeps a
 # synchronous commit. The TAT column is NULL when the token was refused (or is revoked).
 _STEP = 'CAST(60 AS DOUBLE PRECISION) / GREATEST(1, COALESCE("rate_limit", $default_rpm))'
-_ADMITTED, _NEXT_TAT = ratelimit.sql_rule(
-    tat='b."tat"',
-    now="$now::float8",
-    step="(SELECT step FROM t)",
-    burst="$burst",
-    greatest="GREATEST",
-)
-_ADMIT_POSTGRES = (
-    "SET LOCAL synchronous_commit TO OFF; "
-    f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
-    'WHERE "secret_hash" = $digest), '
-    'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
-    'SELECT $prefix::text || t."id"::text, $now::float8 + t.step FROM t '
-    'WHERE t."revoked_at" IS NULL '
-    f'ON CONFLICT ("key") DO UPDATE SET "tat" = {_NEXT_TAT} WHERE {_ADMITTED} '
-    'RETURNING b."tat") '
-    f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
-)
+# The clock is read inside the statement, after the bucket row is locked (ON CONFLICT DO
+# UPDATE evaluates its WHERE and SET on the locked row): requests are then judged in the order
+# they reach the bucket. A clock read in Python before the statement let concurrent requests
+# arrive out of order, and a later one found the TAT advanced past its own earlier "now" and
+# was refused far below the limit. A store with its own clock (tests) passes it as $now.
+DATABASE_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+
+
+def _admit_postgres(now: str) -> str:
+    admitted, next_tat = ratelimit.sql_rule(
+        tat='b."tat"', now=now, step="(SELECT step FROM t)", burst="$burst", greatest="GREATEST"
+    )
+    return (
+        "SET LOCAL synchronous_commit TO OFF; "
+        f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
+        'WHERE "secret_hash" = $digest), '
+        'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
+        f'SELECT $prefix::text || t."id"::text, {now} + t.step FROM t '
+        'WHERE t."revoked_at" IS NULL '
+        f'ON CONFLICT ("key") DO UPDATE SET "tat" = {next_tat} WHERE {admitted} '
+        'RETURNING b."tat") '
+        f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
+    )
+
+
+_ADMIT_POSTGRES = {True: _admit_postgres(DATABASE_CLOCK), False: _admit_postgres("$now::float8")}
 _BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
 _BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
 _ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
@@ -275,7 +283,7 @@ def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult
         "default_rpm": settings.requests_per_minute,
         "burst": max(0, settings.burst),
     }
-    rows = fetch_rows(store, _ADMIT_POSTGRES, params)
+    rows = fetch_rows(store, _ADMIT_POSTGRES[store.clock is utc_now], params)
     row = rows[0] if rows else None
     if row is None or not hashes_match(row[2], secret):
         return _count_failure(store, f"authfail:{client}", "unknown")
