@@ -91,9 +91,10 @@ class ApiSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     query_budget_ms: int = 1000
-    """Longest a SCIM list or search may spend in the database (SQLite: a progress handler;
-    PostgreSQL: statement_timeout). A filter that needs longer is refused with 400
-    invalidFilter "too costly", so one costly filter never holds the database for long."""
+    """Longest one statement of a SCIM list or search may run in the database (its page and
+    its count are one statement each; SQLite: a progress handler, PostgreSQL:
+    statement_timeout). A filter that needs longer is refused with 400 invalidFilter "too
+    costly", so one costly filter never holds the database for long."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pony.orm import (
 )
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
+from store.budget import install_sqlite_handler
 from store.db_access import check_sqlite_access, denied, open_failure
 from store.errors import StoreError
 
@@ -306,6 +307,7 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int, create_tables: bool) -> Da
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            install_sqlite_handler(connection)
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:
