@@ -1,5 +1,7 @@
-"""``GET /healthz``: is this process up and is its database reachable? No authentication,
-no secrets, nothing about users: a load balancer or systemd probe calls it.
+"""``GET /healthz``: is this process up, is its database reachable and would it accept a
+write? 503 names the reason (``"database": "disk full"``, ``"read-only"``, ``"locked"`` or
+``"unreachable"``). No authentication, no secrets, nothing about users: a load balancer or
+systemd probe calls it.
 
 ``GET /livez``: is this process serving at all? It touches no database, so a database outage
 (which ``/healthz`` reports) never makes a supervisor restart API processes that would come
@@ -21,10 +23,10 @@ class Health:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
             provider = check_database(self._store)
-        except Unavailable:
+        except Unavailable as exc:
             resp.status = falcon.HTTP_503
             resp.set_header("Retry-After", "2")
-            resp.media = {"status": "unavailable", "database": "unreachable"}
+            resp.media = {"status": "unavailable", "database": exc.cause}
             return
         resp.media = {"status": "ok", "database": "reachable", "provider": provider}
 
