@@ -185,6 +185,7 @@ def define_entities(db: Database) -> None:
         scim_type = Optional(str, 64)
         detail = Optional(str, 2048)
         user_agent = Optional(str, 256)
+        hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
         composite_index(token_id, at)
 
     class JobRun(db.Entity):  # type: ignore[name-defined]

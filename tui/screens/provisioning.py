@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Static
 
 from store.domain.display import safe_multiline, safe_text
+from store.domain.request_log import status_text
 from store.queries.activity import recent_activity
 from store.queries.jobs import worker_health
 from store.queries.tokens import list_tokens
@@ -127,7 +128,7 @@ class ProvisioningPanel(RefreshingPanel):
             a.token_name or "-",
             a.method,
             a.path,
-            str(a.status),
+            status_text(a.status, a.hits),
             f"{a.latency_ms:.0f}",
         )
 
