@@ -26,9 +26,9 @@ from typing import Any
 
 from store.errors import InvalidInput
 
-PROGRESS_STEPS = 10_000
-"""SQLite virtual-machine steps between deadline checks: a few hundred microseconds of work,
-so the check costs little and the overrun is small."""
+PROGRESS_STEPS = 100_000
+"""SQLite virtual-machine steps between deadline checks: a few milliseconds of work, so the
+overrun is small, and the check (which needs the GIL) seldom competes with other threads."""
 TOO_COSTLY = "too costly: the filter needs more database time than the limit allows"
 _local = threading.local()
 
