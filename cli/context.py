@@ -97,6 +97,25 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def add_user_argument(parser: argparse.ArgumentParser) -> None:
+    """USER (userName in any case, or id) or ``--id ID``: the one way commands name a user."""
+    parser.add_argument(
+        "user_name",
+        metavar="USER",
+        nargs="?",
+        help="userName (any case) or id; refused when it is one user's id and another's userName",
+    )
+    parser.add_argument("--id", dest="user_id", metavar="ID", help="address the user by id only")
+
+
+def user_ref(ctx: CliContext) -> tuple[str, bool]:
+    """(the argument, whether it is an id only) from ``add_user_argument``'s options."""
+    name, user_id = ctx.args.user_name, ctx.args.user_id
+    if (name is None) == (user_id is None):
+        raise CliError("name the user once: USER or --id ID")
+    return (user_id, True) if user_id is not None else (name, False)
+
+
 def table(rows: list[list[Any]], headers: list[str]) -> str:
     """A plain aligned text table (works in any terminal and in logs). Every cell is shown
     terminal-safe (``store.domain.display``): names come from identity providers."""

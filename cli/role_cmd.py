@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli.context import CliContext, add_json_flag, table
+from cli.context import CliContext, add_json_flag, add_user_argument, table, user_ref
 from store.domain.display import safe_text
 from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
@@ -26,11 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("--description", default="", metavar="D")
     create.set_defaults(func=_create)
     grant = rsub.add_parser("grant", help="grant a manual role to a user")
-    grant.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(grant)
     grant.add_argument("role", metavar="ROLE")
     grant.set_defaults(func=_grant)
     revoke = rsub.add_parser("revoke", help="revoke a manual role (IdP roles follow groups)")
-    revoke.add_argument("user_name", metavar="USERNAME")
+    add_user_argument(revoke)
     revoke.add_argument("role", metavar="ROLE")
     revoke.set_defaults(func=_revoke)
 
@@ -51,8 +51,9 @@ def _create(ctx: CliContext) -> int:
 
 
 def _grant(ctx: CliContext) -> int:
-    user, role = safe_text(ctx.args.user_name), safe_text(ctx.args.role)
-    if grant_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
+    ref, by_id = user_ref(ctx)
+    user, role = safe_text(ref), safe_text(ctx.args.role)
+    if grant_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
         ctx.out(f"granted {role} to {user} (manual)")
     else:
         ctx.out(f"{user} already holds {role} as a manual grant")
@@ -60,8 +61,9 @@ def _grant(ctx: CliContext) -> int:
 
 
 def _revoke(ctx: CliContext) -> int:
-    user, role = safe_text(ctx.args.user_name), safe_text(ctx.args.role)
-    if revoke_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
+    ref, by_id = user_ref(ctx)
+    user, role = safe_text(ref), safe_text(ctx.args.role)
+    if revoke_role(ctx.store(), ref, ctx.args.role, ctx.actor, by_id=by_id):
         ctx.out(f"revoked the manual grant of {role} from {user}")
     else:
         ctx.out(f"{user} does not hold {role}: nothing changed")

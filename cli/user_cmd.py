@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from cli.context import CliContext, add_json_flag, iso_utc, table
+from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
 from store.domain.active import describe
 from store.domain.display import safe_text
 from store.queries.directory import search_users
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     user = sub.add_parser("user", help="provisioned users")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     show = usub.add_parser("show", help="one user: roles, groups, sessions, audit history")
-    show.add_argument("user_name", metavar="USERNAME", help="userName (any case) or id")
+    add_user_argument(show)
     show.add_argument("--events", type=int, default=20, metavar="N", help="audit events shown")
     add_json_flag(show)
     show.set_defaults(func=_show)
@@ -33,12 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing.add_argument("--limit", type=int, default=100, metavar="N")
     add_json_flag(listing)
     listing.set_defaults(func=_list)
-    deactivate = usub.add_parser("deactivate", help="deactivate: sessions end, IdP roles go")
-    deactivate.add_argument("user_name", metavar="USERNAME")
-    deactivate.add_argument("--reason", default="operator", metavar="R")
+    deactivate = usub.add_parser(
+        "deactivate", help="deactivate and hold: sessions end, IdP roles go, the IdP cannot undo it"
+    )
+    add_user_argument(deactivate)
+    deactivate.add_argument(
+        "--reason", default="operator", metavar="TEXT", help="recorded with the hold and audit"
+    )
     deactivate.set_defaults(func=_deactivate)
-    reactivate = usub.add_parser("reactivate", help="reactivate: IdP roles come back")
-    reactivate.add_argument("user_name", metavar="USERNAME")
+    reactivate = usub.add_parser(
+        "reactivate", help="lift the hold and reactivate: IdP roles come back"
+    )
+    add_user_argument(reactivate)
     reactivate.add_argument("--reason", default="operator", metavar="R")
     reactivate.set_defaults(func=_reactivate)
 
@@ -58,6 +64,17 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         ],
         "groups": [g.display_name for g in user.groups],
         "active_sessions": detail.active_sessions,
+        "hold": _hold_json(detail),
+        "renames": [
+            {
+                "at": iso_utc(e.at),
+                "actor": e.actor,
+                "from": (e.before or {}).get("userName"),
+                "to": (e.after or {}).get("userName"),
+                "manual_roles": (e.after or {}).get("manual_roles", []),
+            }
+            for e in detail.renames
+        ],
         "audit": [
             {
                 "at": iso_utc(e.at),
@@ -74,8 +91,21 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
     }
 
 
+def _hold_json(detail: UserDetail) -> dict[str, Any] | None:
+    hold = detail.hold
+    if hold is None:
+        return None
+    return {
+        "since": iso_utc(hold.since),
+        "by": hold.by,
+        "reason": hold.reason,
+        "idp_active": hold.idp_active,
+    }
+
+
 def _show(ctx: CliContext) -> int:
-    detail = user_detail(ctx.store(), ctx.args.user_name, audit_limit=ctx.args.events)
+    ref, by_id = user_ref(ctx)
+    detail = user_detail(ctx.store(), ref, audit_limit=ctx.args.events, by_id=by_id)
     data = detail_json(detail)
     if ctx.args.json:
         ctx.out(json.dumps(data, indent=2, default=str))
@@ -89,22 +119,43 @@ def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> Non
     # line, so a displayName cannot fake a status or a line of its own.
     s = safe_text
     state = "deleted" if detail.deleted else describe(detail.user.active)
+    state += ", operator hold" if detail.hold is not None else ""
     ctx.out(f"{s(data['userName'])}  ({state})")
     ctx.out(f"  id:              {s(data['id'])}")
     ctx.out(f"  displayName:     {s(data['displayName'])}")
     ctx.out(f"  groups:          {', '.join(s(g) for g in data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
+    if (hold := data["hold"]) is not None:
+        idp = {True: "active", False: "inactive", None: "nothing sent since"}[hold["idp_active"]]
+        ctx.out(
+            f"  operator hold:   since {hold['since']} by {s(hold['by'])} ('{s(hold['reason'])}'); "
+            f"the IdP says: {idp}; access stays off until `user reactivate`"
+        )
     ctx.out("  roles:")
     for r in data["roles"]:
-        via = (
-            f"via IdP group {s(r['group'])}" if r["source"] == "idp" else f"by {s(r['granted_by'])}"
-        )
-        ctx.out(f"    {s(r['name']):<12} {r['source']:<7} {via}")
+        ctx.out(f"    {s(r['name']):<12} {r['source']:<9} {_role_origin(r)}")
     if not data["roles"]:
         ctx.out("    (none)")
+    for rename in data["renames"]:
+        ctx.out(
+            f"  RENAMED {rename['at']} by {s(rename['actor'])}: '{s(rename['from'])}' -> "
+            f"'{s(rename['to'])}' while holding manual role(s) "
+            f"{', '.join(s(r) for r in rename['manual_roles'])}"
+        )
     ctx.out("  recent audit events:")
     for e in data["audit"]:
         ctx.out(f"    {e['at']}  {s(e['actor'])}  {s(e['action'])}  {s(e['detail'])}".rstrip())
+
+
+def _role_origin(role: dict[str, Any]) -> str:
+    if role["source"] == "idp":
+        return f"via IdP group {role['group']}"
+    if role["source"] == "suspended":
+        return (
+            f"by {role['granted_by']}, suspended after a userName change: not in effect "
+            "until confirmed with `role grant`"
+        )
+    return f"by {role['granted_by']}"
 
 
 def _list(ctx: CliContext) -> int:
@@ -142,20 +193,24 @@ def _list(ctx: CliContext) -> int:
 
 def _deactivate(ctx: CliContext) -> int:
     store = ctx.store()
-    user_id = user_id_for(store, ctx.args.user_name)
+    ref, by_id = user_ref(ctx)
+    user_id = user_id_for(store, ref, by_id=by_id)
     if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{safe_text(ctx.args.user_name)} deactivated: sessions ended, IdP roles removed")
+        ctx.out(
+            f"{safe_text(ref)} deactivated and held: sessions ended, IdP roles removed; the "
+            "IdP cannot reactivate them until `user reactivate`"
+        )
     else:
-        ctx.out(f"{safe_text(ctx.args.user_name)} was already inactive")
+        ctx.out(f"{safe_text(ref)} was already inactive and held")
     return 0
 
 
 def _reactivate(ctx: CliContext) -> int:
     store = ctx.store()
-    user_id = user_id_for(store, ctx.args.user_name)
+    ref, by_id = user_ref(ctx)
+    user_id = user_id_for(store, ref, by_id=by_id)
     if reactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        name = safe_text(ctx.args.user_name)
-        ctx.out(f"{name} reactivated: IdP roles restored from group memberships")
+        ctx.out(f"{safe_text(ref)} reactivated: IdP roles restored from group memberships")
     else:
-        ctx.out(f"{safe_text(ctx.args.user_name)} was already active")
+        ctx.out(f"{safe_text(ref)} was already active")
     return 0

@@ -54,6 +54,12 @@ def define_entities(db: Database) -> None:
         last_modified = Required(datetime, precision=6, index=True)
         version = Required(int, default=1)
         deleted_at = Optional(datetime, precision=6, nullable=True, index=True)
+        # An operator's hold (``user deactivate``): access stays off whatever the IdP sends
+        # until an operator reactivates; idp_active is the IdP's last word meanwhile.
+        held_at = Optional(datetime, precision=6, nullable=True)
+        held_by = Optional(str, 256, nullable=True)
+        hold_reason = Optional(str, 1024, nullable=True)
+        idp_active = Optional(bool, nullable=True)
         emails = Set("UserEmail", cascade_delete=True)
         memberships = Set("Membership", cascade_delete=True)
         role_assignments = Set("RoleAssignment", cascade_delete=True)
@@ -119,7 +125,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(int, auto=True)
         user = Required(User)
         role = Required(Role)
-        source = Required(str, 16)  # "idp" or "manual"
+        source = Required(str, 16)  # "idp", "manual" or "suspended" (after a rename)
         via_group = Optional(str, 1024, default="")  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
         granted_by = Required(str, 256)

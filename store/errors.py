@@ -15,6 +15,10 @@ class NotFound(StoreError):
     """The addressed user, group, token, role or mapping does not exist (or was deleted)."""
 
 
+class Ambiguous(StoreError):
+    """An operator's argument names two different users (one's id, another's userName)."""
+
+
 class Conflict(StoreError):
     """A uniqueness rule would break (userName, externalId, group name, token name)."""
 

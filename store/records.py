@@ -113,7 +113,7 @@ class RoleRecord:
 @dataclass(frozen=True)
 class RoleAssignmentRecord:
     role: str
-    source: str  # "idp" | "manual"
+    source: str  # "idp" | "manual" | "suspended" (a manual grant held back after a rename)
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
     granted_by: str
     created: datetime
@@ -246,12 +246,24 @@ class JobRunRecord:
 
 
 @dataclass(frozen=True)
+class HoldRecord:
+    """An operator's hold on a user: access off until an operator reactivates."""
+
+    since: datetime
+    by: str
+    reason: str
+    idp_active: bool | None  # what the IdP last asked for meanwhile (None: nothing yet)
+
+
+@dataclass(frozen=True)
 class UserDetail:
     user: UserRecord
     roles: tuple[RoleAssignmentRecord, ...]
     active_sessions: int
     audit: tuple[AuditRecord, ...]
     deleted: bool = False
+    renames: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
+    hold: HoldRecord | None = None
 
 
 # ---- operator views -----------------------------------------------------------------------
@@ -262,7 +274,7 @@ class RoleSource:
     """One role a user holds and where it comes from, as listed next to the user."""
 
     role: str
-    source: str  # "idp" | "manual"
+    source: str  # "idp" | "manual" | "suspended"
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
 
 

@@ -38,8 +38,8 @@ def timestamp(when: datetime | None) -> str:
 
 def role_label(role: str, source: str, via_group: str | None) -> str:
     """ "admin (manual)" or "viewer (IdP: Engineering)"."""
-    if source == "manual":
-        return f"{role} (manual)"
+    if source in ("manual", "suspended"):
+        return f"{role} ({source})"
     return f"{role} (IdP: {via_group})" if via_group else f"{role} (IdP)"
 
 
@@ -48,7 +48,7 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
     viewer·IdP:Engineering" (the group the role comes from); "-" when none."""
     ordered = sorted(roles, key=lambda r: (r.source != "manual", r.role, r.via_group or ""))
     parts = [
-        f"{r.role}·manual" if r.source == "manual" else f"{r.role}·IdP:{r.via_group or '?'}"
+        f"{r.role}·{r.source}" if r.source != "idp" else f"{r.role}·IdP:{r.via_group or '?'}"
         for r in ordered
     ]
     return ", ".join(dict.fromkeys(parts)) or "-"

@@ -14,6 +14,7 @@ from textual.message import Message
 
 from store.records import (
     ActivityRecord,
+    AuditRecord,
     IssuedToken,
     MappingRecord,
     Page,
@@ -37,6 +38,7 @@ class ProvisioningLoaded(Message):
     tokens: tuple[TokenRecord, ...]
     activity: tuple[ActivityRecord, ...]
     health: Any  # what store.queries.jobs.worker_health returns
+    notable: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
 
 
 @dataclass

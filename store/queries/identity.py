@@ -16,10 +16,11 @@ from pony.orm import desc
 from store.context import Store, as_utc
 from store.domain.active import stored_state
 from store.domain.names import fold
-from store.errors import NotFound
+from store.errors import Ambiguous, NotFound
 from store.records import (
     AuditRecord,
     GroupRef,
+    HoldRecord,
     MappingRecord,
     RoleAssignmentRecord,
     RoleRecord,
@@ -28,25 +29,44 @@ from store.records import (
 )
 from store.tx import read
 
+NOTABLE_ACTIONS = ("user.renamed",)
+"""Audit actions operators must notice: a userName change of a user holding manual roles."""
 AUDIT_LIMIT = 500
 """Largest number of audit events one read returns."""
 MAX_ID = 64
 
 
-def find_user_entity(store: Store, name_or_id: str, include_deleted: bool = False) -> Any:
-    """The user whose userName folds to ``name_or_id`` (or whose id it is), else None. Live
-    users win; with ``include_deleted`` the most recently deleted match is the fallback."""
+def find_user_entity(
+    store: Store, name_or_id: str, include_deleted: bool = False, by_id: bool = False
+) -> Any:
+    """The user an operator's argument names, else None. With ``by_id`` only the id counts.
+    Otherwise the user whose userName folds to it and the user whose id it is are both
+    looked up: when they are two different users the argument is refused (``Ambiguous``),
+    since an IdP may choose a userName equal to another user's id. Live users only; with
+    ``include_deleted`` a deleted user is found by id, or by userName when no live user
+    holds it (the most recently deleted match)."""
     if not isinstance(name_or_id, str) or not name_or_id.strip():
         return None
     name = name_or_id.strip()
-    user = store.db.User.get(user_name_key=fold(name))
-    if user is None and len(name) <= MAX_ID:
-        user = store.db.User.get(id=name)
-    if user is not None and (user.deleted_at is None or include_deleted):
-        return user
-    if not include_deleted:
-        return None
-    return _deleted_by_name(store, name)
+    by_key = store.db.User.get(id=name) if len(name) <= MAX_ID else None
+    if by_key is not None and by_key.deleted_at is not None and not include_deleted:
+        by_key = None
+    if by_id:
+        return by_key
+    named = store.db.User.get(user_name_key=fold(name))
+    if named is None and include_deleted:
+        named = _deleted_by_name(store, name)
+    if named is not None and by_key is not None and named is not by_key:
+        raise Ambiguous(_ambiguity(name, named, by_key))
+    return named or by_key
+
+
+def _ambiguity(name: str, named: Any, by_key: Any) -> str:
+    """One line naming both users (edges show it through ``domain.display``)."""
+    return (
+        f"'{name}' names two users: the userName of user {named.id} ('{named.user_name}') "
+        f"and the id of user {by_key.id} ('{by_key.user_name}'); address one with --id ID"
+    )
 
 
 def _deleted_by_name(store: Store, name: str) -> Any:
@@ -62,8 +82,9 @@ def _deleted_by_name(store: Store, name: str) -> Any:
 
 
 def effective_role_names(store: Store, user: Any) -> list[str]:
-    """Every role the user holds, manual and IdP-derived, deduplicated and sorted."""
-    names = store.db.RoleAssignment.select(lambda a: a.user == user)
+    """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
+    grants suspended after a userName change do not count)."""
+    names = store.db.RoleAssignment.select(lambda a: a.user == user and a.source != "suspended")
     return sorted({a.role.name for a in names})
 
 
@@ -129,6 +150,17 @@ def _active_session_count(store: Store, user: Any) -> int:
     return int(sessions.count())
 
 
+def _hold(user: Any) -> HoldRecord | None:
+    if user.held_at is None:
+        return None
+    return HoldRecord(
+        since=as_utc(user.held_at),  # type: ignore[arg-type]
+        by=user.held_by or "",
+        reason=user.hold_reason or "",
+        idp_active=user.idp_active,
+    )
+
+
 def _audit_record(event: Any) -> AuditRecord:
     return AuditRecord(
         id=event.id,
@@ -145,10 +177,12 @@ def _audit_record(event: Any) -> AuditRecord:
 
 
 @read
-def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> UserDetail:
+def user_detail(
+    store: Store, user_name_or_id: str, audit_limit: int = 20, by_id: bool = False
+) -> UserDetail:
     """A user with roles (and their sources), groups, open sessions and recent audit
     events, newest first. Deleted users are found too (``deleted`` is then True)."""
-    user = find_user_entity(store, user_name_or_id, include_deleted=True)
+    user = find_user_entity(store, user_name_or_id, include_deleted=True, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return UserDetail(
@@ -157,13 +191,15 @@ def user_detail(store: Store, user_name_or_id: str, audit_limit: int = 20) -> Us
         active_sessions=_active_session_count(store, user),
         audit=tuple(audit_events(store, "user", user.id, audit_limit)),
         deleted=user.deleted_at is not None,
+        renames=tuple(notable_events(store, 20, user.id)),
+        hold=_hold(user),
     )
 
 
 @read
-def user_id_for(store: Store, user_name_or_id: str) -> str:
+def user_id_for(store: Store, user_name_or_id: str, by_id: bool = False) -> str:
     """The id of the live (not deleted) user with that userName (any case) or id."""
-    user = find_user_entity(store, user_name_or_id)
+    user = find_user_entity(store, user_name_or_id, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return str(user.id)
@@ -211,5 +247,17 @@ def audit_events(
         query = query.filter(lambda e: e.target_type == target_type)
     if target_id is not None:
         query = query.filter(lambda e: e.target_id == target_id)
+    events = query.order_by(lambda e: (desc(e.at), desc(e.id)))[:limit]
+    return [_audit_record(e) for e in events]
+
+
+@read
+def notable_events(store: Store, limit: int = 20, user_id: str | None = None) -> list[AuditRecord]:
+    """The newest notable events (``NOTABLE_ACTIONS``), of every user or of one."""
+    limit = max(1, min(int(limit), AUDIT_LIMIT))
+    actions = list(NOTABLE_ACTIONS)
+    query = store.db.AuditEvent.select(lambda e: e.action in actions)
+    if user_id is not None:
+        query = query.filter(lambda e: e.target_type == "user" and e.target_id == user_id)
     events = query.order_by(lambda e: (desc(e.at), desc(e.id)))[:limit]
     return [_audit_record(e) for e in events]

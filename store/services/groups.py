@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from pony.orm import select
+from pony.orm import flush, select
 
 from store.context import Store
+from store.domain import causes
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.errors import Conflict, InvalidInput, NotFound
@@ -86,7 +87,7 @@ class _GroupEdit:
 
     def __init__(self, store: Store, group: Any, actor: str) -> None:
         self.store, self.group, self.actor = store, group, actor
-        self.mapping = lifecycle.mapping_table(store)
+        self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
         self.users: dict[str, Any] = {}
         self.touched: set[str] = set()
@@ -123,6 +124,8 @@ class _GroupEdit:
                 # stay O(1), so only a real rename concerns the whole group.
                 whole_group = whole_group or key != self.group.display_name_key
                 self.keys.add(key)
+        lifecycle.lock_group_names(self.store, self.keys)
+        self.mapping = lifecycle.mapping_table(self.store)
         if self.mapped:
             for change in changes:
                 if change.kind == "remove":
@@ -207,12 +210,17 @@ class _GroupEdit:
             lifecycle.touch(self.store, self.group)
         if self.mapped:
             affected = set(self.touched)
+            cause = causes.group(self.group.id, self.group.display_name)
             if self.group.display_name_key != self.before_key:
                 affected |= self.current_members()
+                previous = self.before["displayName"]
+                cause = causes.group_renamed(self.group.id, self.group.display_name, previous)
             for user_id in sorted(affected):
                 user = self.users.get(user_id)
                 if user is not None:
-                    lifecycle.recompute_user_roles(self.store, user, self.actor, self.mapping)
+                    lifecycle.recompute_user_roles(
+                        self.store, user, self.actor, self.mapping, cause=cause
+                    )
         if changed:
             new = {k: after[k] for k in old}
             if self.added or self.removed:
@@ -242,6 +250,7 @@ def create_group(
     name, key = _name(data.display_name)
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
+    lifecycle.lock_group_names(store, [key])
     _check_unique(store, None, key, external_id)
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
@@ -256,8 +265,10 @@ def create_group(
         store.db.Membership(group=group, user=user, created=now)
     mapping = lifecycle.mapping_table(store)
     if key in mapping:
+        flush()  # the group's id is in the audit of each member's roles
+        cause = causes.group(group.id, name)
         for user_id in sorted(users):
-            lifecycle.recompute_user_roles(store, users[user_id], actor, mapping)
+            lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
         store, actor, "group.created", "group", group.id, name,
         after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
@@ -316,6 +327,7 @@ def delete_group(store: Store, group_id: str, actor: str, if_match: int | None =
     """Delete a group and its memberships; members lose the roles it gave them. The audit
     history stays."""
     group = _lock_group(store, group_id, if_match)
+    lifecycle.lock_group_names(store, [group.display_name_key])
     memberships = store.db.Membership
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
@@ -328,8 +340,9 @@ def delete_group(store: Store, group_id: str, actor: str, if_match: int | None =
     select(m for m in memberships if m.group == group).delete(bulk=True)
     group.delete()
     store.db.flush()
+    cause = causes.group_deleted(group_id, before["displayName"])
     for user_id in sorted(users):
-        lifecycle.recompute_user_roles(store, users[user_id], actor, mapping)
+        lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
         store, actor, "group.deleted", "group", group_id, before["displayName"], before=before
     )

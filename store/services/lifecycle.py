@@ -8,9 +8,12 @@ change cannot interleave and leave an IdP role on an inactive user.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from store.context import Store
+from store.domain import causes
 from store.domain.active import stored_state, with_state
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
@@ -21,6 +24,9 @@ from store.tx import transaction
 
 IDP = "idp"
 MANUAL = "manual"
+SUSPENDED = "suspended"
+"""A manual grant held back after the user's userName changed: kept on record, never
+effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
 
 def lock_user(store: Store, user_id: str) -> Any:
@@ -31,22 +37,48 @@ def lock_user(store: Store, user_id: str) -> Any:
     return user
 
 
-_MAPPING = 'SELECT "group_name_key", "role" FROM "sso_group_role_mapping"'
+_MAPPING = 'SELECT "group_name_key", "role", "id" FROM "sso_group_role_mapping"'
+MappingTable = dict[str, dict[str, int]]
+"""Folded IdP group name -> {role name: id of the mapping row}."""
+_NAME_LOCK = "SELECT pg_advisory_xact_lock(727274, $lock_key)"
 
 
-def mapping_table(store: Store) -> dict[str, set[str]]:
-    """The SSO group-to-role mapping as folded group name -> role names."""
-    table: dict[str, set[str]] = {}
-    for key, role in fetch_rows(store, _MAPPING, {}):  # read on every membership change
-        table.setdefault(key, set()).add(role)
+def mapping_table(store: Store) -> MappingTable:
+    """The SSO group-to-role mapping. Whoever decides roles from it for a group name holds
+    that name's lock (``lock_group_names``) from before this read until commit."""
+    table: MappingTable = {}
+    for key, role, mapping_id in fetch_rows(store, _MAPPING, {}):
+        table.setdefault(key, {})[role] = int(mapping_id)
     return table
 
 
+def lock_group_names(store: Store, keys: Iterable[str]) -> None:
+    """Serialise everything that ties a folded group name to roles: mapping edits of that
+    name, and creating, renaming or deleting a group to or from it (or changing its
+    members). Taken in sorted order, after the group's row lock and before the mapping is
+    read, held until commit. PostgreSQL: a transaction-scoped advisory lock per name.
+    SQLite: the database's single writer lock, taken now (BEGIN IMMEDIATE) instead of at the
+    first write, so the mapping read after it is the one the transaction writes against."""
+    if store.provider != "postgres":
+        store.db.execute("SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        return
+    for key in sorted(set(keys)):
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        lock_key = int.from_bytes(digest[:4], "big", signed=True)
+        store.db.execute(_NAME_LOCK, {}, {"lock_key": lock_key})
+
+
 def recompute_user_roles(
-    store: Store, user: Any, actor: str, mapping: dict[str, set[str]] | None = None
+    store: Store,
+    user: Any,
+    actor: str,
+    mapping: MappingTable | None = None,
+    *,
+    cause: causes.Cause,
 ) -> int:
     """Bring the user's IdP-derived role assignments in line with memberships and the
-    mapping; manual assignments are never touched. Returns how many rows changed."""
+    mapping; manual assignments are never touched. Returns how many rows changed. The audit
+    event names the ``cause`` and each assignment added or removed with its mapping row."""
     if mapping is None:
         mapping = mapping_table(store)
     group_keys = [m.group.display_name_key for m in user.memberships]
@@ -78,9 +110,16 @@ def recompute_user_roles(
         "user",
         user.id,
         user.user_name,
-        before=sorted({g.role for g in rows}),
-        after=sorted({g.role for g in wanted}),
-        detail=f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s)",
+        before={"roles": sorted({g.role for g in rows})},
+        after={
+            "roles": sorted({g.role for g in wanted}),
+            "cause": cause,
+            "added": causes.grants(((g.role, g.via_group) for g in diff.add), mapping),
+            "removed": causes.grants(((g.role, g.via_group) for g in diff.remove), mapping),
+        },
+        detail=(
+            f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s): {causes.describe(cause)}"
+        ),
     )
     return diff.changed
 
@@ -111,11 +150,12 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
         if not active:
             # Belt and braces: an already inactive user must not keep a session or IdP role.
             end_user_sessions(store, user, reason)
-            recompute_user_roles(store, user, actor)
+            recompute_user_roles(store, user, actor, cause=causes.lifecycle(False, reason))
         return False
     user.active = active
     ended = 0 if active else end_user_sessions(store, user, reason)
-    recompute_user_roles(store, user, actor)  # IdP roles go, or come back from memberships
+    # IdP roles go, or come back from the kept memberships
+    recompute_user_roles(store, user, actor, cause=causes.lifecycle(active, reason))
     record_event(
         store,
         actor,
@@ -128,6 +168,34 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
         detail=reason if active else f"{reason}; {ended} session(s) ended",
     )
     return True
+
+
+def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str) -> None:
+    """After a userName change (a different folded key) of a locked user: the person who
+    signs in under the new name need not be the one an operator granted manual roles to,
+    so those grants stop counting until an operator confirms them. Audited as
+    ``user.renamed`` with both names and the manual roles held."""
+    rows = [a for a in user.role_assignments if a.source in (MANUAL, SUSPENDED)]
+    if not rows:
+        return
+    held = sorted({a.role.name for a in rows})
+    suspended = {a.role.name for a in rows if a.source == SUSPENDED}
+    for row in rows:
+        if row.source != MANUAL:
+            continue
+        if row.role.name in suspended:
+            row.delete()  # its suspended twin already keeps the record
+        else:
+            row.source = SUSPENDED
+    record_event(
+        store, actor, "user.renamed", "user", user.id, user.user_name,
+        before={"userName": previous_name},
+        after={"userName": user.user_name, "manual_roles": held, "suspended": held},
+        detail=(
+            f"userName changed from '{previous_name}' while holding manual role(s) "
+            f"{', '.join(held)}: suspended until an operator confirms them (role grant)"
+        ),
+    )  # fmt: skip
 
 
 def check_version(entity: Any, kind: str, if_match: int | None) -> None:
@@ -145,12 +213,52 @@ def touch(store: Store, entity: Any) -> None:
     entity.last_modified = store.clock()
 
 
+def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
+    """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
+    IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
+    until an operator reactivates. Returns whether the user changed."""
+    if user.held_at is None:
+        return set_active(store, user, active, actor, reason)
+    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
+    if user.idp_active == active:
+        return False
+    before, user.idp_active = user.idp_active, active
+    record_event(
+        store, actor, "user.hold_kept", "user", user.id, user.user_name,
+        before={"idp_active": before}, after={"idp_active": active, "active": False},
+        detail=(
+            f"the IdP set active={str(active).lower()}; the operator hold by {user.held_by} "
+            "keeps access off until an operator reactivates"
+        ),
+    )  # fmt: skip
+    return True
+
+
+def _hold_json(user: Any) -> dict[str, Any]:
+    return {
+        "since": user.held_at.isoformat() + "Z",
+        "by": user.held_by,
+        "reason": user.hold_reason,
+        "idp_active": user.idp_active,
+    }
+
+
 @transaction
 def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "operator") -> bool:
-    """Operator or worker deactivation of one user (the IdP path goes through the users
-    service, which calls ``set_active`` inside its own transaction)."""
+    """Operator deactivation: inactive with every effect, and a hold that the IdP's updates
+    cannot lift (``apply_idp_active``) until an operator reactivates. Returns whether
+    anything changed (the flag, or a hold placed on a user the IdP had deactivated)."""
     user = lock_user(store, user_id)
-    changed = _assign(user, False) | set_active(store, user, False, actor, reason)
+    placed = user.held_at is None
+    if placed:
+        user.held_at, user.held_by = store.clock(), actor[:256]
+        user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
+        record_event(
+            store, actor, "user.held", "user", user.id, user.user_name,
+            before={"hold": None}, after={"hold": _hold_json(user)},
+            detail=f"operator hold: {reason}",
+        )  # fmt: skip
+    changed = _assign(user, False) | set_active(store, user, False, actor, reason) | placed
     if changed:
         touch(store, user)
     return changed
@@ -158,8 +266,16 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
 
 @transaction
 def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "operator") -> bool:
+    """Operator reactivation: lifts the operator's hold, if any, and reactivates."""
     user = lock_user(store, user_id)
-    changed = _assign(user, True) | set_active(store, user, True, actor, reason)
+    lifted = user.held_at is not None
+    if lifted:
+        record_event(
+            store, actor, "user.hold_released", "user", user.id, user.user_name,
+            before={"hold": _hold_json(user)}, after={"hold": None}, detail=reason,
+        )  # fmt: skip
+        user.held_at = user.held_by = user.hold_reason = user.idp_active = None
+    changed = _assign(user, True) | set_active(store, user, True, actor, reason) | lifted
     if changed:
         touch(store, user)
     return changed

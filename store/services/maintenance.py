@@ -16,6 +16,7 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
+from store.domain import causes
 from store.domain.roles import IdpGrant, idp_grants
 from store.services.audit import record_event
 from store.services.lifecycle import IDP, mapping_table, recompute_user_roles
@@ -85,7 +86,9 @@ def _repair(store: Store, user_ids: list[str], actor: str) -> int:
         .prefetch(User.memberships, User.role_assignments)
     )
     mapping = mapping_table(store)
-    return sum(recompute_user_roles(store, user, actor, mapping) for user in users)
+    return sum(
+        recompute_user_roles(store, user, actor, mapping, cause=causes.RECONCILE) for user in users
+    )
 
 
 @read
@@ -103,7 +106,7 @@ def _repair_deleted(store: Store, user_ids: list[str], actor: str) -> int:
     for user_id in sorted(user_ids):
         user = store.db.User.get_for_update(id=user_id)
         if user is not None:
-            changed += recompute_user_roles(store, user, actor)
+            changed += recompute_user_roles(store, user, actor, cause=causes.RECONCILE)
     return changed
 
 

@@ -10,17 +10,27 @@ same transaction (the worker's periodic reconcile repairs anything a race left b
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
+from pony.orm import flush
+
 from store.context import Store, as_utc
+from store.domain import causes
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services.audit import record_event
-from store.services.lifecycle import IDP, MANUAL, lock_user, mapping_table, recompute_user_roles
+from store.services.lifecycle import (
+    IDP,
+    MANUAL,
+    SUSPENDED,
+    lock_group_names,
+    lock_user,
+    mapping_table,
+    recompute_user_roles,
+)
 from store.services.validation import check_name
 from store.tx import read, transaction
 
@@ -61,8 +71,8 @@ def _existing_role(store: Store, name: str) -> Any:
     return role
 
 
-def _live_user(store: Store, user_name: str) -> Any:
-    user = find_user_entity(store, user_name)
+def _live_user(store: Store, user_name: str, by_id: bool = False) -> Any:
+    user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
     return lock_user(store, user.id)
@@ -90,14 +100,23 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     return RoleRecord(name, description)
 
 
+def _manual_row(store: Store, user: Any, role_row: Any, source: str) -> Any:
+    return store.db.RoleAssignment.get(user=user, role=role_row, source=source, via_group="")
+
+
 @transaction
-def grant_role(store: Store, user_name: str, role: str, actor: str) -> bool:
+def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
     """Grant a manual role. A role the user also holds through an IdP group still gets its
-    manual row, so it survives the group going away. Returns False if already granted."""
-    user = _live_user(store, user_name)
+    manual row, so it survives the group going away. Granting a role suspended after a
+    userName change confirms it for the user as now named. Returns False if already
+    granted."""
+    user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
-    if store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group=""):
+    if _manual_row(store, user, role_row, MANUAL):
         return False
+    suspended = _manual_row(store, user, role_row, SUSPENDED)
+    if suspended is not None:
+        suspended.delete()
     store.db.RoleAssignment(
         user=user,
         role=role_row,
@@ -106,33 +125,32 @@ def grant_role(store: Store, user_name: str, role: str, actor: str) -> bool:
         created=store.clock(),
         granted_by=actor[:256],
     )
-    record_event(
-        store,
-        actor,
-        "role.granted",
-        "user",
-        user.id,
-        user.user_name,
-        after={"role": role_row.name, "source": MANUAL},
-    )
+    after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
+    if suspended is not None:
+        after["confirmed"] = {"userName": user.user_name}
+    record_event(store, actor, "role.granted", "user", user.id, user.user_name, after=after)
     return True
 
 
 @transaction
-def revoke_role(store: Store, user_name: str, role: str, actor: str) -> bool:
-    """Revoke a manual role; IdP-derived rows are never touched. Returns False when the user
-    holds the role in no way; InvalidInput when only an IdP group gives it."""
-    user = _live_user(store, user_name)
+def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool = False) -> bool:
+    """Revoke a manual role (or one suspended after a userName change); IdP-derived rows
+    are never touched. Returns False when the user holds the role in no way; InvalidInput
+    when only an IdP group gives it."""
+    user = _live_user(store, user_name, by_id)
     role_row = _existing_role(store, role)
-    manual = store.db.RoleAssignment.get(user=user, role=role_row, source=MANUAL, via_group="")
-    if manual is None:
+    row = _manual_row(store, user, role_row, MANUAL) or _manual_row(
+        store, user, role_row, SUSPENDED
+    )
+    if row is None:
         via = sorted(
             a.via_group for a in user.role_assignments if a.source == IDP and a.role == role_row
         )
         if via:
             raise InvalidInput(_idp_only_message(store, user, role_row.name, via), "role")
         return False
-    manual.delete()
+    source = row.source
+    row.delete()
     record_event(
         store,
         actor,
@@ -140,7 +158,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str) -> bool:
         "user",
         user.id,
         user.user_name,
-        before={"role": role_row.name, "source": MANUAL},
+        before={"role": role_row.name, "source": source, "cause": causes.MANUAL},
     )
     return True
 
@@ -185,9 +203,9 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
     says (trimmed, NFC, case-insensitive, no compatibility folding). The group's
     members gain the role in the same transaction."""
     group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
-    _serialize_mapping_edits(store)
-    role_row = _existing_role(store, role)
     key = group_key(group_name)
+    _serialize_mapping_edits(store, key)
+    role_row = _existing_role(store, role)
     existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if existing is not None:
         return _mapping_record(existing)
@@ -198,7 +216,9 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
         created=store.clock(),
         created_by=actor[:256],
     )
-    changed = recompute_group_members(store, [key], actor)
+    flush()  # the row's id names the cause in the members' audit
+    cause = causes.mapping("set", mapping.id, group_name, role_row.name)
+    changed = recompute_group_members(store, key, actor, cause)
     record_event(
         store,
         actor,
@@ -206,7 +226,7 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
-        after={"group": group_name, "role": role_row.name},
+        after={"group": group_name, "role": role_row.name, "mapping_id": mapping.id},
         detail=f"{changed} IdP role assignment(s) changed",
     )
     return _mapping_record(mapping)
@@ -217,17 +237,18 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
     """Remove one mapping row; the group's members lose the role unless another group or a
     manual grant gives it. Returns False when there was no such mapping."""
     group_name = _clean_group_name(group_name)
-    _serialize_mapping_edits(store)
+    key = group_key(group_name)
+    _serialize_mapping_edits(store, key)
     role_row = find_role(store, role)
     if role_row is None:
         return False
-    key = group_key(group_name)
     mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if mapping is None:
         return False
-    shown = mapping.group_name
+    shown, mapping_id = mapping.group_name, mapping.id
     mapping.delete()
-    changed = recompute_group_members(store, [key], actor)
+    cause = causes.mapping("removed", mapping_id, shown, role_row.name)
+    changed = recompute_group_members(store, key, actor, cause)
     record_event(
         store,
         actor,
@@ -235,35 +256,34 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",
-        before={"group": shown, "role": role_row.name},
+        before={"group": shown, "role": role_row.name, "mapping_id": mapping_id},
         detail=f"{changed} IdP role assignment(s) changed",
     )
     return True
 
 
-def recompute_group_members(store: Store, group_keys: Iterable[str], actor: str) -> int:
-    """Recompute the IdP roles of every member of the groups with these folded names, in
-    the caller's transaction. The groups are locked first, then the members in id order
-    (the order a membership change locks them), so a concurrent deactivation or membership
-    change waits instead of interleaving; the mapping is read once they are locked."""
-    groups = [
-        store.db.Group.get_for_update(display_name_key=key) for key in sorted(set(group_keys))
-    ]
+def recompute_group_members(store: Store, key: str, actor: str, cause: causes.Cause) -> int:
+    """Recompute the IdP roles of every member of the group with this folded name, in the
+    caller's transaction, which holds the name's lock (``_serialize_mapping_edits``): no
+    group can be created, renamed, deleted or change members under that name meanwhile. The
+    members are locked in id order (the order a membership change locks them), so a
+    concurrent deactivation waits instead of interleaving; the mapping is read after."""
+    group = store.db.Group.get(display_name_key=key)
+    if group is None:
+        return 0  # the IdP has not pushed this group (yet)
+    members = _locked_members(store, group)
     mapping = mapping_table(store)
-    changed = 0
-    for group in groups:
-        if group is None:
-            continue  # the IdP has not pushed this group (yet)
-        for user in _locked_members(store, group):
-            changed += recompute_user_roles(store, user, actor, mapping)
-    return changed
+    return sum(recompute_user_roles(store, u, actor, mapping, cause=cause) for u in members)
 
 
-def _serialize_mapping_edits(store: Store) -> None:
+def _serialize_mapping_edits(store: Store, key: str) -> None:
     """Mapping edits are rare: run them one at a time across processes, so each recomputes
-    with a mapping no other edit is changing underneath it. (SQLite has one writer anyway.)"""
+    with a mapping no other edit is changing underneath it, and hold the group name's lock,
+    which the group use cases take too before they read the mapping. On SQLite the name
+    lock is the single writer lock."""
     if store.provider == "postgres":
         store.db.execute("SELECT pg_advisory_xact_lock(727273)")
+    lock_group_names(store, [key])
 
 
 def _locked_members(store: Store, group: Any) -> list[Any]:

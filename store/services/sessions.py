@@ -33,7 +33,7 @@ from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.identity import find_user_entity
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
-from store.services.lifecycle import end_user_sessions, lock_user
+from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,10 @@ _SESSION_BY_HASH = (
     'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
     'WHERE s."secret_hash" = $digest'
 )
-_ROLE_NAMES = 'SELECT DISTINCT a."role" FROM "control_role_assignment" a WHERE a."user" = $user_id'
+_ROLE_NAMES = (
+    'SELECT DISTINCT a."role" FROM "control_role_assignment" a '
+    'WHERE a."user" = $user_id AND a."source" <> $suspended'
+)
 # Never backwards: a request that read the clock earlier may be checked after a later one.
 _SEEN = (
     'UPDATE "control_session" SET "last_seen" = $now '
@@ -186,7 +189,7 @@ def _check(store: Store, secret: str) -> SessionCheck:
         return SessionCheck(False, reason, user_id=user_id)
     if now > state.last_seen:
         db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
-    roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id})
+    roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id, "suspended": SUSPENDED})
     return SessionCheck(
         True,
         "",
@@ -213,9 +216,9 @@ def _invalid_reason(store: Store, state: _State, now: datetime) -> str:
 
 
 @transaction
-def end_sessions(store: Store, user_name: str, actor: str) -> int:
+def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) -> int:
     """End every open session of a user (operator action); returns how many ended."""
-    user = find_user_entity(store, user_name)
+    user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
     user = lock_user(store, user.id)

@@ -18,6 +18,7 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
+from store.domain import causes
 from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.names import fold
 from store.errors import Conflict
@@ -151,7 +152,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
 def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
     lifecycle (which audits it); bump the version once and audit the rest of the difference."""
-    before = _snapshot(user)
+    before, old_key = _snapshot(user), user.user_name_key
     was = stored_state(user.active, before["document"])
     _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
@@ -161,8 +162,10 @@ def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, re
         record_event(
             store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
         )
+    if user.user_name_key != old_key:
+        lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
-    flipped = lifecycle.set_active(store, user, has_access(state), actor, why)
+    flipped = lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
     if old or new or flipped:
         lifecycle.touch(store, user)
 
@@ -241,17 +244,25 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = N
     lifecycle.check_version(user, "user", if_match)
     before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")
-    for membership in list(user.memberships):
+    left = []
+    for membership in sorted(user.memberships, key=lambda m: m.group.id):
         group = locked.get(membership.group.id) or store.db.Group.get_for_update(
             id=membership.group.id
         )
         membership.delete()
         group.member_count -= 1
         lifecycle.touch(store, group)
+        left.append({"id": group.id, "displayName": group.display_name})
+        record_event(
+            store, actor, "group.updated", "group", group.id, group.display_name,
+            {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
+            f"+0 -1 member(s): user {user.id} deleted",
+        )  # fmt: skip
     for email in list(user.emails):
         email.delete()
     user.deleted_at = store.clock()
     user.user_name_key = None
     user.external_id = None
     lifecycle.touch(store, user)
+    before["groups"] = left
     record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)

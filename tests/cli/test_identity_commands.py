@@ -6,43 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
-from cli.main import main
-from store.context import Store, utc_now
+from store.context import Store
 from store.queries.tokens import list_tokens
 from store.services.sessions import check_session
 from store.services.tokens import authenticate
+from tests.cli.conftest import Run
 from tests.store.identity_factories import make_group, make_user, roles_of
 from tests.store.test_tokens import dump_database
 
 SCRIPT = Path(sys.executable).parent / "trident-scim"
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def live(store: Store) -> Store:
-    """The test's store on the real clock, as the commands run on it (sessions and rate
-    buckets they write are judged by the same clock)."""
-    return replace(store, clock=utc_now)
-
-
-@pytest.fixture
-def cli(config: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run one command in-process; returns (exit status, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--config", str(config), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    code, out, _ = run("db", "init")
-    assert code == 0, out
-    return run
 
 
 def script(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,10 +8,8 @@ import json
 from api.scim.mapping import user_input_from_scim
 from store.context import Store
 from store.services.users import create_user, modify_user
-from tests.cli import test_identity_commands
-from tests.cli.test_identity_commands import Run
+from tests.cli.conftest import Run
 
-cli, live = test_identity_commands.cli, test_identity_commands.live  # fixtures
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 

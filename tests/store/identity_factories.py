@@ -8,7 +8,9 @@ from __future__ import annotations
 from pony.orm import db_session
 
 from store.context import Store
+from store.domain import causes
 from store.domain.names import fold
+from store.domain.roles import IdpGrant, idp_grants
 from store.records import GroupInput, MembershipChange
 from store.services.groups import change_group, create_group
 from store.services.lifecycle import end_user_sessions, lock_user, recompute_user_roles
@@ -52,7 +54,7 @@ def remove_member(store: Store, group_id: str, user_id: str) -> None:
         if membership is not None:
             membership.delete()
             group.member_count -= 1
-        recompute_user_roles(store, user, "test:idp")
+        recompute_user_roles(store, user, "test:idp", cause=causes.group(group_id, "test"))
 
 
 def soft_delete_user(store: Store, user_id: str) -> None:
@@ -65,7 +67,7 @@ def soft_delete_user(store: Store, user_id: str) -> None:
         for membership in list(user.memberships):
             membership.group.member_count -= 1
             membership.delete()
-        recompute_user_roles(store, user, "test:idp")
+        recompute_user_roles(store, user, "test:idp", cause=causes.user_deleted(user_id))
 
 
 def roles_of(store: Store, user_id: str) -> set[tuple[str, str]]:
@@ -73,3 +75,24 @@ def roles_of(store: Store, user_id: str) -> set[tuple[str, str]]:
     with db_session:
         user = store.db.User[user_id]
         return {(a.role.name, a.source) for a in user.role_assignments}
+
+
+def role_drift(store: Store) -> dict[str, tuple[set[IdpGrant], set[IdpGrant]]]:
+    """userName -> (IdP grants held, IdP grants the memberships and the mapping give) for
+    every live user where the two differ: a recomputation from the rows, in one read."""
+    with db_session:
+        mapping: dict[str, set[str]] = {}
+        for m in store.db.GroupRoleMapping.select():
+            mapping.setdefault(m.group_name_key, set()).add(m.role.name)
+        drift = {}
+        for user in store.db.User.select(lambda u: u.deleted_at is None):
+            keys = [m.group.display_name_key for m in user.memberships]
+            wanted = idp_grants(user.active, keys, mapping)
+            held = {
+                IdpGrant(a.role.name, a.via_group)
+                for a in user.role_assignments
+                if a.source == "idp"
+            }
+            if held != wanted:
+                drift[user.user_name] = (held, wanted)
+        return drift

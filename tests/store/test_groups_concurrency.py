@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from pony.orm import db_session
 
@@ -13,6 +14,8 @@ from store.queries.groups import get_group
 from store.records import MembershipChange
 from store.services import lifecycle
 from store.services.groups import change_group, create_group
+from store.services.roles import remove_mapping, set_mapping
+from tests.store.identity_factories import role_drift
 from tests.store.test_users_helpers import ACTOR, bulk_users, group_input, mapped_role
 
 THREADS = 8
@@ -103,3 +106,27 @@ def test_deactivation_racing_membership_changes_leaves_no_idp_role(store: Store)
                 expected |= {"viewer"} if "Ops" in groups else set()
                 assert idp == expected, user.user_name
             assert "Engineering" in groups
+
+
+def _rename_group(store: Store, group_id: str, name: str) -> None:
+    change_group(store, group_id, lambda _g: [MembershipChange("rename", value=name)], ACTOR)
+
+
+def test_mapping_edits_racing_group_renames_and_creates_leave_no_drift(store: Store) -> None:
+    """The in-process twin of the two-process race test: on SQLite the single writer lock
+    (taken before the mapping is read) serialises them, on PostgreSQL the group name lock."""
+    users = tuple(bulk_users(store, 4))
+    mapped_role(store, "Unrelated", "operator")
+    for round_no in range(12):
+        name = f"Race {round_no}"
+        if round_no % 2:
+            set_mapping(store, name, "operator", ACTOR)
+        edit = remove_mapping if round_no % 2 else set_mapping
+        if round_no % 4 < 2:
+            staging = create_group(store, group_input(f"Staging {round_no}"), users, ACTOR)
+            change = partial(_rename_group, store, staging.id, name)
+        else:
+            change = partial(create_group, store, group_input(name), users, ACTOR)
+        errors = _run_threads([change, partial(edit, store, name, "operator", ACTOR)])
+        assert errors == []
+        assert role_drift(store) == {}, round_no

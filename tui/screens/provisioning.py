@@ -18,19 +18,21 @@ from textual.widgets import Button, DataTable, Label, Static
 from store.domain.display import safe_multiline, safe_text
 from store.domain.request_log import status_text
 from store.queries.activity import recent_activity
+from store.queries.identity import notable_events
 from store.queries.jobs import worker_health
 from store.queries.tokens import list_tokens
-from store.records import ActivityRecord, TokenRecord, WorkerHealth
+from store.records import ActivityRecord, AuditRecord, TokenRecord, WorkerHealth
 from store.services.tokens import issue_token, revoke_token
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import activity_time, relative
+from tui.format import activity_time, relative, timestamp
 from tui.messages import ProvisioningLoaded, TokenIssued, TokenRevoked
 from tui.screens.dialogs import ConfirmDialog, PromptDialog, SecretDialog
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
 
 ACTIVITY_LIMIT = 200
+NOTABLE_LIMIT = 3
 
 TOKEN_COLUMNS = (
     ColumnSpec("name", "Name", 10, 3),
@@ -74,6 +76,7 @@ class ProvisioningPanel(RefreshingPanel):
         yield Label("Tokens", classes="section-title")
         yield FittedTable(TOKEN_COLUMNS, id="tokens")
         yield Static("", id="health")
+        yield Static("", id="notable")
         yield Label("Recent provisioning activity (errors first)", classes="section-title")
         yield FittedTable(ACTIVITY_COLUMNS, id="activity")
         yield Static("", id="activity-detail")
@@ -93,7 +96,8 @@ class ProvisioningPanel(RefreshingPanel):
             tokens = tuple(list_tokens(store))
             activity = tuple(recent_activity(store, limit=ACTIVITY_LIMIT, errors_first=True))
             health = worker_health(store)
-            self.post_message(ProvisioningLoaded(tokens, activity, health))
+            notable = tuple(notable_events(store, NOTABLE_LIMIT))
+            self.post_message(ProvisioningLoaded(tokens, activity, health, notable))
 
     def on_provisioning_loaded(self, message: ProvisioningLoaded) -> None:
         now = self.ctx.now()
@@ -108,6 +112,9 @@ class ProvisioningPanel(RefreshingPanel):
         self.query_one("#health", Static).update(
             Text(health_text(message.health, message.tokens, now))
         )
+        notable = self.query_one("#notable", Static)
+        notable.display = bool(message.notable)
+        notable.update(Text(notable_text(message.notable)))
         self._show_activity_detail()
 
     def _token_cells(self, t: TokenRecord) -> tuple[str, ...]:
@@ -206,6 +213,20 @@ class ProvisioningPanel(RefreshingPanel):
     def on_token_revoked(self, message: TokenRevoked) -> None:
         self.notify(f"Token “{message.name}” revoked.", markup=False)
         self.load()
+
+
+def notable_text(events: tuple[AuditRecord, ...]) -> str:
+    """One line per userName change of a user holding manual roles (names escaped)."""
+    lines = []
+    for e in events:
+        before, after = e.before or {}, e.after or {}
+        roles = ", ".join(after.get("manual_roles", []))
+        lines.append(
+            f"! {timestamp(e.at)} {safe_text(e.actor)} renamed "
+            f"'{safe_text(before.get('userName'))}' -> '{safe_text(after.get('userName'))}': "
+            f"manual {safe_text(roles)} suspended until an operator confirms"
+        )
+    return "\n".join(lines)
 
 
 def activity_detail(a: ActivityRecord) -> str:

@@ -111,7 +111,7 @@ class UserDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="user-detail-load")
     def load(self) -> None:
         with store_call(self.ctx, self.app, "load user"):
-            detail = user_detail(self.ctx.store, self.user_id, audit_limit=AUDIT_ROWS)
+            detail = user_detail(self.ctx.store, self.user_id, audit_limit=AUDIT_ROWS, by_id=True)
             roles = tuple(r.name for r in list_roles(self.ctx.store))
             self.post_message(UserDetailLoaded(detail, roles))
 
@@ -128,7 +128,7 @@ class UserDetailScreen(Screen[None]):
                     f"{r.role}\0{r.source}\0{r.via_group or ''}",
                     (
                         r.role,
-                        "manual" if r.source == "manual" else "IdP",
+                        "IdP" if r.source == "idp" else r.source,
                         r.via_group or "-",
                         r.granted_by,
                         timestamp(r.created),
@@ -158,8 +158,8 @@ class UserDetailScreen(Screen[None]):
             return True
         if self.detail is None or self.detail.deleted:
             return None  # shown dimmed until loaded; nothing to do on a deleted user
-        if action == "deactivate":
-            return self.detail.user.active  # only the one that applies is offered
+        if action == "deactivate":  # also places a hold on a user the IdP deactivated
+            return self.detail.user.active or self.detail.hold is None
         if action == "reactivate":
             return not self.detail.user.active
         return True
@@ -182,13 +182,13 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         self._start(
             "grant role",
-            lambda: grant_role(self.ctx.store, name, role, self.ctx.actor),
+            lambda: grant_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda done: f"Granted {role} to {name}." if done else f"{name} already has {role}.",
         )
 
     def action_revoke(self) -> None:
         detail = self._live()
-        manual = sorted({r.role for r in detail.roles if r.source == "manual"})
+        manual = sorted({r.role for r in detail.roles if r.source in ("manual", "suspended")})
         if not manual:
             self.notify(
                 "No manual roles to revoke. IdP roles follow the user's groups: change the "
@@ -205,7 +205,7 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         self._start(
             "revoke role",
-            lambda: revoke_role(self.ctx.store, name, role, self.ctx.actor),
+            lambda: revoke_role(self.ctx.store, self.user_id, role, self.ctx.actor, by_id=True),
             lambda _: f"Revoked manual role {role} from {name}.",
         )
 
@@ -218,7 +218,7 @@ class UserDetailScreen(Screen[None]):
         )
         self._confirm("End sessions", question, UserAction(
             "end sessions",
-            lambda: end_sessions(self.ctx.store, name, self.ctx.actor),
+            lambda: end_sessions(self.ctx.store, self.user_id, self.ctx.actor, by_id=True),
             lambda n: f"Ended {n} session(s) of {name}.",
         ))  # fmt: skip
 
@@ -226,18 +226,21 @@ class UserDetailScreen(Screen[None]):
         name = self._live().user.user_name
         question = (
             f"Deactivate {name}? Their sessions end now and IdP-mapped roles are removed; "
-            "manual roles and audit history are kept. If the IdP still lists them as "
-            "active, its next sync may reactivate them."
+            "manual roles and audit history are kept. An operator hold keeps them inactive "
+            "whatever the IdP sends, until an operator reactivates them."
         )
         self._confirm("Deactivate", question, UserAction(
             "deactivate user",
             lambda: deactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
-            lambda _: f"{name} deactivated.",
+            lambda _: f"{name} deactivated and held.",
         ))  # fmt: skip
 
     def action_reactivate(self) -> None:
         name = self._live().user.user_name
-        question = f"Reactivate {name}? IdP-mapped roles return from their current groups."
+        question = (
+            f"Reactivate {name}? The operator hold, if any, is lifted and IdP-mapped roles "
+            "return from their current groups."
+        )
         self._confirm("Reactivate", question, UserAction(
             "reactivate user",
             lambda: reactivate_user(self.ctx.store, self.user_id, self.ctx.actor, REASON),
@@ -281,4 +284,12 @@ def summary_text(detail: UserDetail, now: Any) -> str:
         f"id {safe_text(user.id)}"
         + (f" · externalId {safe_text(user.external_id)}" if user.external_id else ""),
     ]
+    if detail.hold is not None:
+        hold = detail.hold
+        idp = {True: "active", False: "inactive", None: "nothing yet"}[hold.idp_active]
+        lines.append(
+            f"OPERATOR HOLD since {timestamp(hold.since)} by {safe_text(hold.by)}: "
+            f"'{safe_text(hold.reason)}'"
+            f" · IdP says: {idp} · access off until reactivated here"
+        )
     return "\n".join(lines)

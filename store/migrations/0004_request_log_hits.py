@@ -5,5 +5,5 @@ from yoyo import step
 
 from store.migrate import sql_step
 
-__depends__ = {"0002_group_name_keys"}
-steps = [step(sql_step("0003_request_log_hits"))]
+__depends__ = {"0003_operator_hold"}
+steps = [step(sql_step("0004_request_log_hits"))]
