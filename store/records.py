@@ -224,7 +224,7 @@ class ActivityInput:
     user_agent: str = ""
     hits: int = 1
     """Requests this entry stands for: refusals (401, 429) of one address, status and token
-    are kept as one entry per minute (its ``at`` is the minute)."""
+    are kept as one entry per minute (its ``at`` is the newest of them)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def aggregate_key(item: ActivityInput) -> AggregateKey:
 def split(
     items: list[ActivityInput],
 ) -> tuple[list[ActivityInput], dict[AggregateKey, tuple[ActivityInput, int]]]:
-    """(entries kept one row each, {key: (the latest refusal of that key, how many)})."""
+    """(entries kept one row each, {key: (the latest refusal of that key, how many)}). A
+    folded row's time is its latest request's: a throttled token's Last Used stays exact."""
     singles: list[ActivityInput] = []
     groups: dict[AggregateKey, tuple[ActivityInput, int]] = {}
     for item in items:
@@ -58,7 +59,11 @@ def split(
             singles.append(item)
             continue
         key = aggregate_key(item)
-        hits = groups[key][1] + max(1, item.hits) if key in groups else max(1, item.hits)
+        hits = max(1, item.hits)
+        if key in groups:
+            latest, seen = groups[key]
+            hits += seen
+            item = item if item.at >= latest.at else latest
         groups[key] = (slim(item), hits)
     return singles, groups
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -84,8 +84,8 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
     singles, groups = request_log.split(list(items))
     rows = [_values(store, item) for item in singles]
     for (minute, *_rest), (item, hits) in groups.items():
-        folded = replace(item, at=minute, hits=hits)
-        if not _add_hits(store, folded):
+        folded = replace(item, hits=hits)
+        if not _add_hits(store, folded, minute):
             rows.append(_values(store, folded))
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
@@ -99,20 +99,23 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
 
 
 # Bound parameters only. The minute's row of this address, status and token, if one exists
-# (rows of a minute share its exact timestamp, so the index on "at" finds them).
+# (found through the index on "at"); its time moves to the newest request it stands for.
 _ADD_HITS = (
-    'UPDATE "request_activity" SET "hits" = "hits" + $hits, "latency_ms" = $latency '
-    'WHERE "at" = $at AND "client" = $client AND "status" = $status '
-    'AND COALESCE("token_id", 0) = $token'
+    'UPDATE "request_activity" SET "hits" = "hits" + $hits, "latency_ms" = $latency, '
+    '"at" = CASE WHEN "at" < $at THEN $at ELSE "at" END '
+    'WHERE "at" >= $minute AND "at" < $next_minute AND "client" = $client '
+    'AND "status" = $status AND COALESCE("token_id", 0) = $token'
 )
 
 
-def _add_hits(store: Store, item: ActivityInput) -> bool:
+def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
     """Add the item's hits to the existing row of its minute; False when there is none."""
     params = {
         "hits": item.hits,
         "latency": float(item.latency_ms),
         "at": sql_timestamp(store, naive_utc(item.at)),
+        "minute": sql_timestamp(store, minute),
+        "next_minute": sql_timestamp(store, minute + timedelta(minutes=1)),
         "client": _text(item.client, 128),
         "status": int(item.status),
         "token": item.token_id or 0,
