@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from store.context import Store
+from store.domain import request_log
 from store.errors import StoreError
 from store.records import ActivityInput
 from store.services.activity import record_activity
@@ -56,6 +57,7 @@ class ActivityRecorder:
         return self
 
     def record(self, item: ActivityInput) -> None:
+        item = request_log.slim(item)  # a flood of refusals must not fill memory either
         with self._lock:
             if len(self._queue) >= self._capacity:
                 self._queue.popleft()

@@ -18,6 +18,9 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
+from api import connections
+from store.config import ApiSettings
+
 log = logging.getLogger(__name__)
 
 # waitress warns "Task queue depth is N" for every request that has to wait for a thread:
@@ -36,12 +39,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    sock.listen(ApiSettings().backlog)
     return sock
 
 
 class ScimServer:
-    """One waitress server on one bound socket."""
+    """One waitress server on one bound socket: ``threads`` for SCIM, ``[api]
+    session_threads`` reserved for the session check and probes (api/connections.py), and
+    the connection limits and timeouts of ``[api]``."""
 
     def __init__(
         self,
@@ -50,19 +55,30 @@ class ScimServer:
         *,
         threads: int = 8,
         max_body_bytes: int = 1_048_576,
+        limits: ApiSettings | None = None,
     ) -> None:
         self.host, self.port = sock.getsockname()[:2]
+        limits = limits or ApiSettings()
+        self.dispatcher = connections.SplitDispatcher(limits.session_threads)
         self._server: Any = create_server(
             app,
             sockets=[sock],
             threads=max(1, threads),
+            _dispatcher=self.dispatcher,
             ident="trident-scim",
             max_request_body_size=max(max_body_bytes * WaitressBodyLimitFactor, 16 << 20),
-            channel_timeout=60,
+            connection_limit=limits.connection_limit,
+            channel_timeout=limits.channel_timeout,
+            cleanup_interval=limits.cleanup_interval,
+            backlog=limits.backlog,
+            asyncore_use_poll=True,  # select() cannot watch descriptors above 1023
             # X-Forwarded-For must reach the app: api/client.py trusts it only from the
             # proxies in [api] trusted_proxies. Nothing else reads forwarded headers.
             clear_untrusted_proxy_headers=False,
         )
+        self.dispatcher.set_thread_count(max(1, threads))  # waitress leaves a given one to us
+        sock.listen(limits.backlog)
+        connections.install(self._server, limits.request_timeout)
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -117,8 +133,10 @@ class ScimServer:
             self._server.trigger.pull_trigger(thunk)
 
 
-def serve(app: Callable[..., Any], host: str, port: int, threads: int) -> None:
+def serve(
+    app: Callable[..., Any], host: str, port: int, threads: int, limits: ApiSettings | None = None
+) -> None:
     """Serve ``app`` in the foreground until interrupted."""
-    server = ScimServer(app, bind_socket(host, port), threads=threads)
+    server = ScimServer(app, bind_socket(host, port), threads=threads, limits=limits)
     log.info("serving on %s", server.url)
     server.run()

@@ -13,6 +13,7 @@ from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
 from store.domain.activity_filters import FilterError, parse_age, parse_status
+from store.domain.request_log import status_text
 from store.queries.activity import ActivityFilter, recent_activity, token_ids_named
 from store.records import ActivityRecord
 
@@ -68,7 +69,7 @@ def _activity(ctx: CliContext) -> int:
             r.client or "-",
             r.method,
             r.path + (f"?{r.query}" if r.query else ""),
-            f"{r.status} {r.scim_type}".strip(),
+            f"{status_text(r.status, r.hits)} {r.scim_type}".strip(),
             f"{r.latency_ms:.0f}",
             r.detail,
         ]
@@ -89,6 +90,7 @@ def _as_json(r: ActivityRecord) -> dict[str, Any]:
         "path": r.path,
         "query": r.query,
         "status": r.status,
+        "hits": r.hits,
         "scimType": r.scim_type or None,
         "detail": r.detail,
         "user_agent": r.user_agent,

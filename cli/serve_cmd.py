@@ -87,7 +87,8 @@ def _serve(ctx: CliContext) -> int:
     recorder = ActivityRecorder(store).start()
     scheduler = None if args.no_worker else _start_worker(store, settings)
     server = ScimServer(create_app(store, recorder=recorder), sock, threads=threads,
-                        max_body_bytes=settings.api.max_body_bytes)  # fmt: skip
+                        max_body_bytes=settings.api.max_body_bytes,
+                        limits=settings.api)  # fmt: skip
     previous = _on_stop_signals(lambda: server.stop())
     try:
         with announced(store, "serve"):

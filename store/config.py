@@ -66,8 +66,36 @@ class ApiSettings:
     activity_flush_seconds: float = 1.0
     """How often the request log buffer is written to the database."""
     trusted_proxies: tuple[str, ...] = ()
-    """Addresses of reverse proxies (e.g. ["127.0.0.1"] for nginx on this host) whose
-    X-Forwarded-For names the real client for the request log and failed-login limits."""
+    """Addresses of reverse proxies whose X-Forwarded-For names the real client for the
+    request log and failed-login limits; from any other peer the header is ignored. Listing
+    127.0.0.1 trusts every process on this host (any of them can connect and name any
+    address): list it only when the API port is firewalled to the proxy's user (README
+    "Reverse proxy")."""
+    session_threads: int = 2
+    """Threads reserved for /auth/session, /livez, /healthz and /metrics, besides ``threads``
+    (which serve SCIM only): a saturated SCIM API never delays Control's session check."""
+    connection_limit: int = 500
+    """Open connections waitress accepts; beyond it new connections wait in the listen
+    backlog. Each takes a file descriptor: keep it under the process's open-files limit."""
+    channel_timeout: int = 30
+    """Seconds an idle connection (no bytes either way) is kept open."""
+    request_timeout: int = 30
+    """Seconds a client has to send one whole request (headers and body) once it started;
+    a slower one (one byte every few seconds) is disconnected, so slow clients cannot hold
+    connections for ever."""
+    cleanup_interval: int = 2
+    """Seconds between sweeps for idle and too slow connections."""
+    backlog: int = 1024
+    """Length of the listen queue for connections not yet accepted."""
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    query_budget_ms: int = 1000
+    """Longest one statement of a SCIM list or search may run in the database (its page and
+    its count are one statement each; SQLite: a progress handler, PostgreSQL:
+    statement_timeout). A filter that needs longer is refused with 400 invalidFilter "too
+    costly", so one costly filter never holds the database for long."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,9 @@ class WorkerSettings:
     """Period of the request-log pruning job."""
     activity_retention_days: int = 30
     """Request-log entries older than this are pruned; audit history is never pruned."""
+    activity_max_rows: int = 1_000_000
+    """The request log keeps at most this many rows: the pruning job deletes the oldest
+    beyond it, whatever their age (0: no size limit, age only)."""
     lease_ttl_seconds: int = 120
     """A worker that stops renewing its lease for this long is replaced by another. Also how
     long a killed serve or worker process still counts as holding the database (db restore)."""
@@ -157,6 +188,7 @@ class MetricsSettings:
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
@@ -225,8 +257,12 @@ def _check_ranges(settings: Settings) -> None:
         raise ConfigError(
             f"[api] port must be between 0 (any free port) and 65535, got {settings.api.port}"
         )
-    if settings.api.threads < 1:
-        raise ConfigError("[api] threads must be at least 1")
+    for name in ("threads", "session_threads", "connection_limit", "channel_timeout",
+                 "request_timeout", "cleanup_interval", "backlog"):  # fmt: skip
+        if getattr(settings.api, name) < 1:
+            raise ConfigError(f"[api] {name} must be at least 1")
+    if settings.limits.query_budget_ms < 1:
+        raise ConfigError("[limits] query_budget_ms must be at least 1")
     if settings.database.file_mode not in FILE_MODES:
         raise ConfigError(
             f"[database] file_mode must be one of {', '.join(FILE_MODES)} (never readable by "

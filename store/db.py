@@ -28,6 +28,7 @@ from pony.orm import (
 )
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
+from store.budget import install_sqlite_handler
 from store.db_access import check_sqlite_access, denied, open_failure
 from store.errors import StoreError
 
@@ -190,6 +191,7 @@ def define_entities(db: Database) -> None:
         scim_type = Optional(str, 64)
         detail = Optional(str, 2048)
         user_agent = Optional(str, 256)
+        hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
         composite_index(token_id, at)
 
     class JobRun(db.Entity):  # type: ignore[name-defined]
@@ -301,6 +303,7 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            install_sqlite_handler(connection)
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:

@@ -42,6 +42,10 @@ class InvalidInput(StoreError):
 class Unavailable(StoreError):
     """The database cannot be reached or stayed locked past the busy timeout."""
 
+    def __init__(self, message: str, cause: str = "unreachable") -> None:
+        super().__init__(message)
+        self.cause = cause  # "unreachable", "locked", "disk full" or "read-only"
+
 
 class NoDatabase(StoreError):
     """The configured database has not been created (no SQLite file, or no schema yet)."""

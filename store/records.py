@@ -225,6 +225,9 @@ class ActivityInput:
     scim_type: str = ""
     detail: str = ""
     user_agent: str = ""
+    hits: int = 1
+    """Requests this entry stands for: refusals (401, 429) of one address, status and token
+    are kept as one entry per minute (its ``at`` is the newest of them)."""
 
 
 @dataclass(frozen=True)

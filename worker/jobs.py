@@ -141,7 +141,7 @@ def prune_activity(ctx: JobContext) -> tuple[int, str]:
     worker = ctx.settings.worker
     now = ctx.store.clock()
     entries = activity.prune_activity(
-        ctx.store, now - timedelta(days=worker.activity_retention_days)
+        ctx.store, now - timedelta(days=worker.activity_retention_days), worker.activity_max_rows
     )
     runs = prune_runs(ctx.store, now - timedelta(days=worker.job_run_retention_days))
     # Recovered rate-limit buckets (one per token and per failing client address) mean the

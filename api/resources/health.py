@@ -1,6 +1,8 @@
-"""``GET /healthz``: is this process up and is its database reachable? No authentication,
-no secrets, nothing about users: a load balancer or systemd probe calls it. It names the
-release (``version``) so an operator can see which one each process runs.
+"""``GET /healthz``: is this process up, is its database reachable and would it accept a
+write? 503 names the reason (``"database": "disk full"``, ``"read-only"``, ``"locked"`` or
+``"unreachable"``). No authentication, no secrets, nothing about users: a load balancer or
+systemd probe calls it. It names the release (``version``) so an operator can see which one
+each process runs.
 
 ``GET /livez``: is this process serving at all? It touches no database, so a database outage
 (which ``/healthz`` reports) never makes a supervisor restart API processes that would come
@@ -23,10 +25,10 @@ class Health:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
             provider = check_database(self._store)
-        except Unavailable:
+        except Unavailable as exc:
             resp.status = falcon.HTTP_503
             resp.set_header("Retry-After", "2")
-            resp.media = {"status": "unavailable", "database": "unreachable", "version": VERSION}
+            resp.media = {"status": "unavailable", "database": exc.cause, "version": VERSION}
             return
         resp.media = {"status": "ok", "database": "reachable", "provider": provider,
                       "version": VERSION}  # fmt: skip

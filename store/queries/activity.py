@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pony.orm import count, desc, select
+from pony.orm import desc, select
 
 from store.context import Store, as_utc, naive_utc
 from store.domain.activity_filters import StatusRange
@@ -49,6 +49,7 @@ def _record(a: Any) -> ActivityRecord:
         scim_type=a.scim_type or "",
         detail=a.detail or "",
         user_agent=a.user_agent or "",
+        hits=a.hits,
     )
 
 
@@ -173,11 +174,11 @@ def collapse_refusals(records: Sequence[ActivityRecord]) -> list[ActivityRun]:
         key = _refusal_key(record)
         if key not in where:
             where[key] = len(runs)
-            runs.append(ActivityRun(record, 1, record.at))
+            runs.append(ActivityRun(record, record.hits, record.at))  # a logged row may fold many
             continue
         run = runs[where[key]]
         oldest = min(run.oldest or run.record.at, record.at)
-        runs[where[key]] = ActivityRun(run.record, run.count + 1, oldest)
+        runs[where[key]] = ActivityRun(run.record, run.count + record.hits, oldest)
     return runs
 
 
@@ -193,7 +194,7 @@ def activity_stats(store: Store, since: datetime) -> ActivityStats:
     """How many requests were recorded since ``since``, how many failed, by status."""
     cutoff = naive_utc(since)
     Activity = store.db.Activity
-    rows = select((a.status, count(a)) for a in Activity if a.at >= cutoff)[:]
+    rows = select((a.status, sum(a.hits)) for a in Activity if a.at >= cutoff)[:]
     by_status = tuple(sorted(((int(s), int(n)) for s, n in rows), key=lambda r: (-r[1], r[0])))
     last = select(a.at for a in Activity).max() if by_status else None
     return ActivityStats(

@@ -28,6 +28,7 @@ from typing import Any
 
 from pony.orm import core as pony_core
 
+from store.budget import postgres_prefix, query_budget
 from store.context import Store
 from store.domain.criteria import (
     COMPARISON_OPERATORS,
@@ -366,14 +367,20 @@ def fetch_rows(
     ``db.select`` builds a new row class on every call, which costs more than a short
     statement itself; this takes the same path Pony's raw SQL takes (``_exec_raw_sql``, whose
     signature is fixed by the pinned Pony release) and leaves the rows as they come. A text
-    built from a client's filter (``filter_built``) is kept parsed only among the
+    built from a client's filter (``filter_built``) runs within ``[limits] query_budget_ms``
+    (``store.budget``: ``TooCostly`` past it) and is kept parsed only among the
     ``MAX_CACHED_TEXTS`` most recent; fixed texts stay in Pony's cache."""
-    try:
+    if not filter_built:
         cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
         return [tuple(row) for row in cursor.fetchall()]
+    budget_ms = store.settings.limits.query_budget_ms
+    sent = postgres_prefix(budget_ms) + sql if store.provider == "postgres" else sql
+    try:
+        with query_budget(budget_ms):
+            cursor = store.db._exec_raw_sql(sent, {}, dict(params), 0)
+            return [tuple(row) for row in cursor.fetchall()]
     finally:
-        if filter_built:
-            _remember(store, sql)
+        _remember(store, sent)
 
 
 def _remember(store: Store, sql: str) -> None:

@@ -1,23 +1,27 @@
-"""The request/activity log: what each IdP sent, written in batches, pruned by age.
+"""The request/activity log: what each IdP sent, written in batches, pruned by age and size.
 
 The API keeps one ``ActivityInput`` per request in memory and hands a batch here about once a
-second, so logging costs one transaction per batch instead of a write per request. Text is
-cut to the column sizes (a hostile request must not fail the batch) and kept as received
-otherwise: the edges make it safe for a terminal when they show it. Pruning touches only this
-log: audit history is never pruned.
+second, so logging costs one transaction per batch instead of a write per request. Refused
+requests (401, 429) are folded into one row per client address, status, token and minute
+(``store.domain.request_log``): a flood adds to that row's ``hits``. Text is cut to the
+column sizes (a hostile request must not fail the batch) and kept as received otherwise: the
+edges make it safe for a terminal when they show it. Pruning touches only this log: audit
+history is never pruned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from pony.orm import select
 
 from store.context import Store, naive_utc
-from store.queries.filtering import sql_timestamp
+from store.domain import request_log
+from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
 from store.tx import transaction
 
@@ -37,7 +41,7 @@ def _text(value: str | None, size: int) -> str:
 
 _COLUMNS = (
     "at", "token_id", "token_name", "client", "method", "path", "query", "status",
-    "latency_ms", "scim_type", "detail", "user_agent",
+    "latency_ms", "scim_type", "detail", "user_agent", "hits",
 )  # fmt: skip
 ROWS_PER_INSERT = 50
 """Rows per multi-row INSERT: few statements per batch, and at most this many distinct
@@ -69,13 +73,20 @@ def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
         _text(item.scim_type, 64),
         _text(item.detail, 2048),
         _text(item.user_agent, 256),
+        max(1, int(item.hits)),
     )
 
 
 @transaction
 def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
-    """Write a batch of request entries in one transaction; returns how many were written."""
-    rows = [_values(store, item) for item in items]
+    """Write a batch of request entries in one transaction; returns how many requests it
+    recorded (refusals folded into their minute's row count one each)."""
+    singles, groups = request_log.split(list(items))
+    rows = [_values(store, item) for item in singles]
+    for (minute, *_rest), (item, hits) in groups.items():
+        folded = replace(item, hits=hits)
+        if not _add_hits(store, folded, minute):
+            rows.append(_values(store, folded))
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
         params = {
@@ -84,7 +95,40 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
             for col, value in enumerate(values)
         }
         store.db.execute(_insert_sql(len(chunk)), {}, params)
-    return len(rows)
+    return sum(max(1, item.hits) for item in items)
+
+
+# Bound parameters only. The minute's row of this address, status and token, if one exists
+# (found through the index on "at"); its time moves to the newest request it stands for.
+_ADD_HITS = (
+    'UPDATE "request_activity" SET "hits" = "hits" + $hits, "latency_ms" = $latency, '
+    '"at" = CASE WHEN "at" < $at THEN $at ELSE "at" END '
+    'WHERE "at" >= $minute AND "at" < $next_minute AND "client" = $client '
+    'AND "status" = $status AND COALESCE("token_id", 0) = $token AND '
+)
+# The same kind of presented token (request_log.label_kind): any unknown one, or this label.
+_SAME_UNKNOWN = "COALESCE(\"token_name\", '') LIKE 'unknown %'"
+_SAME_LABEL = "COALESCE(\"token_name\", '') = $label"
+
+
+def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
+    """Add the item's hits to the existing row of its minute; False when there is none."""
+    params = {
+        "hits": item.hits,
+        "latency": float(item.latency_ms),
+        "at": sql_timestamp(store, naive_utc(item.at)),
+        "minute": sql_timestamp(store, minute),
+        "next_minute": sql_timestamp(store, minute + timedelta(minutes=1)),
+        "client": _text(item.client, 128),
+        "status": int(item.status),
+        "token": item.token_id or 0,
+        "label": item.token_name or "",
+    }
+    unknown = request_log.label_kind(item.token_name) == request_log.UNKNOWN
+    statement = _ADD_HITS + (_SAME_UNKNOWN if unknown else _SAME_LABEL)
+    if unknown:
+        del params["label"]
+    return bool(store.db.execute(statement, {}, params).rowcount)
 
 
 @transaction
@@ -99,14 +143,45 @@ def _prune_chunk(store: Store, cutoff: datetime) -> int:
     return int(query.delete(bulk=True))
 
 
-def prune_activity(store: Store, older_than: datetime, max_chunks: int = 1000) -> int:
-    """Delete log entries recorded before ``older_than`` (in chunks, each its own
-    transaction); returns how many were deleted. Audit events are never touched."""
+def prune_activity(
+    store: Store, older_than: datetime, max_rows: int = 0, max_chunks: int = 1000
+) -> int:
+    """Delete log entries recorded before ``older_than``, then (``max_rows`` > 0) the oldest
+    beyond the newest ``max_rows``, in chunks, each its own transaction; returns how many
+    rows were deleted. Audit events are never touched."""
     cutoff = naive_utc(older_than)
+    deleted = _in_chunks(lambda: _prune_chunk(store, cutoff), max_chunks)
+    highest = _excess_id(store, max_rows) if max_rows > 0 else None
+    if highest is not None:
+        deleted += _in_chunks(lambda: _prune_ids_chunk(store, highest), max_chunks)
+    return deleted
+
+
+def _in_chunks(prune: Callable[[], int], max_chunks: int) -> int:
     deleted = 0
     for _ in range(max_chunks):
-        removed = _prune_chunk(store, cutoff)
+        removed = prune()
         deleted += removed
         if removed < PRUNE_CHUNK:
             break
     return deleted
+
+
+_EXCESS = 'SELECT "id" FROM "request_activity" ORDER BY "id" DESC LIMIT 1 OFFSET $keep'
+
+
+@transaction
+def _excess_id(store: Store, max_rows: int) -> int | None:
+    """The newest id beyond the newest ``max_rows`` rows (ids grow with time), if any."""
+    rows = fetch_rows(store, _EXCESS, {"keep": max_rows})
+    return int(rows[0][0]) if rows else None
+
+
+@transaction
+def _prune_ids_chunk(store: Store, highest: int) -> int:
+    Activity = store.db.Activity
+    ids = select(a.id for a in Activity if a.id <= highest).order_by(1)[:PRUNE_CHUNK]
+    if not ids:
+        return 0
+    top = max(ids)
+    return int(Activity.select(lambda a: a.id <= top).delete(bulk=True))

@@ -18,7 +18,7 @@ from typing import Any
 
 from pony.orm import flush
 
-from store.context import Store, naive_utc
+from store.context import Store, naive_utc, utc_now
 from store.domain import ratelimit
 from store.domain.display import safe_field
 from store.domain.names import fold
@@ -180,10 +180,10 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 
     One short transaction: the token is looked up by hash and compared in constant time,
     then exactly one bucket row is locked and advanced: the token's on success (on
-    PostgreSQL in the same statement as the lookup), the client address's on failure. A
-    valid token is never refused for its address's failures: behind a reverse proxy every
-    IdP may share one address, and one IdP holding a stale token must not lock out the
-    others."""
+    PostgreSQL in the same statement as the lookup), the client address's on failure. An
+    address past its failure limit is refused before any token is looked up, valid or not:
+    otherwise the limit would not slow guessing (a correct guess would still pass). Behind
+    a reverse proxy, ``[api] trusted_proxies`` gives each client its own address."""
     reason, secret = parse_bearer(authorization_header)
     result = _authenticate(store, reason, secret, (client or "unknown")[:200])
     if not result.ok:
@@ -216,24 +216,32 @@ _LOOKUP_SQLITE = f'SELECT {_ROW_COLUMNS} FROM "scim_token" WHERE "secret_hash" =
 # flush (SET LOCAL ends with the statement's implicit transaction). Every SCIM change keeps a
 # synchronous commit. The TAT column is NULL when the token was refused (or is revoked).
 _STEP = 'CAST(60 AS DOUBLE PRECISION) / GREATEST(1, COALESCE("rate_limit", $default_rpm))'
-_ADMITTED, _NEXT_TAT = ratelimit.sql_rule(
-    tat='b."tat"',
-    now="$now::float8",
-    step="(SELECT step FROM t)",
-    burst="$burst",
-    greatest="GREATEST",
-)
-_ADMIT_POSTGRES = (
-    "SET LOCAL synchronous_commit TO OFF; "
-    f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
-    'WHERE "secret_hash" = $digest), '
-    'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
-    'SELECT $prefix::text || t."id"::text, $now::float8 + t.step FROM t '
-    'WHERE t."revoked_at" IS NULL '
-    f'ON CONFLICT ("key") DO UPDATE SET "tat" = {_NEXT_TAT} WHERE {_ADMITTED} '
-    'RETURNING b."tat") '
-    f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
-)
+# The clock is read inside the statement, after the bucket row is locked (ON CONFLICT DO
+# UPDATE evaluates its WHERE and SET on the locked row): requests are then judged in the order
+# they reach the bucket. A clock read in Python before the statement let concurrent requests
+# arrive out of order, and a later one found the TAT advanced past its own earlier "now" and
+# was refused far below the limit. A store with its own clock (tests) passes it as $now.
+DATABASE_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+
+
+def _admit_postgres(now: str) -> str:
+    admitted, next_tat = ratelimit.sql_rule(
+        tat='b."tat"', now=now, step="(SELECT step FROM t)", burst="$burst", greatest="GREATEST"
+    )
+    return (
+        "SET LOCAL synchronous_commit TO OFF; "
+        f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
+        'WHERE "secret_hash" = $digest), '
+        'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
+        f'SELECT $prefix::text || t."id"::text, {now} + t.step FROM t '
+        'WHERE t."revoked_at" IS NULL '
+        f'ON CONFLICT ("key") DO UPDATE SET "tat" = {next_tat} WHERE {admitted} '
+        'RETURNING b."tat") '
+        f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
+    )
+
+
+_ADMIT_POSTGRES = {True: _admit_postgres(DATABASE_CLOCK), False: _admit_postgres("$now::float8")}
 _BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
 _BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
 _ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
@@ -243,6 +251,12 @@ _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
+    # The address's failure limit comes first, before any token lookup: past it, even a
+    # correct guess is refused, so guessing gets no faster than the limit, and a flood from
+    # one address costs one indexed read per request.
+    refused = _over_failure_limit(store, f"authfail:{client}")
+    if refused is not None:
+        return refused
     if reason:
         return _count_failure(store, f"authfail:{client}", reason)
     if store.provider == "postgres":
@@ -273,7 +287,7 @@ def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult
         "default_rpm": settings.requests_per_minute,
         "burst": max(0, settings.burst),
     }
-    rows = fetch_rows(store, _ADMIT_POSTGRES, params)
+    rows = fetch_rows(store, _ADMIT_POSTGRES[store.clock is utc_now], params)
     row = rows[0] if rows else None
     if row is None or not hashes_match(row[2], secret):
         return _count_failure(store, f"authfail:{client}", "unknown")
@@ -324,16 +338,25 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0:
         return AuthResult(False, reason)
-    # An unlocked read first: a flood past the limit then costs no write lock at all.
-    rows = fetch_rows(store, _BUCKET, {"key": key})
-    if rows:
-        peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
-        if not peek.allowed:
-            return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
     decision, _now = _consume(store, key, per_minute, burst)
     if not decision.allowed:
         return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
     return AuthResult(False, reason)
+
+
+def _over_failure_limit(store: Store, key: str) -> AuthResult | None:
+    """The refusal when the address has used up its failures, from an unlocked read (a
+    flood past the limit costs no write lock at all); None while it may still try."""
+    per_minute, burst = _failure_limit(store)
+    if per_minute <= 0:
+        return None
+    rows = fetch_rows(store, _BUCKET, {"key": key})
+    if not rows:
+        return None
+    peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
+    if peek.allowed:
+        return None
+    return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
 
 
 def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:

@@ -18,6 +18,7 @@ environment:
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
   BENCH_KEEP      keep the PostgreSQL database when set
+  BENCH_ONLY      "abuse": only the rows of tests/bench/abuse.py (after seeding)
 
 Client and server share the machine, so other load on it lowers every figure: the header and
 each table print the load average. On PostgreSQL the seeded tables get ``VACUUM ANALYZE``
@@ -37,6 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.config import ApiSettings
+from tests.bench.abuse import (
+    growth_from_unauthenticated,
+    session_during_slow_connections,
+    session_under_scim_saturation,
+)
 from tests.bench.report import print_header, print_table
 from tests.bench.scenarios import (
     Bench,
@@ -123,6 +129,9 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
         ceilings.append(ceiling(bench, path, sizes.requests))
 
     rows: list[Row] = []
+    if os.environ.get("BENCH_ONLY") == "abuse":
+        next_ceiling()
+        return [merged_ceiling(ceilings), *abuse_rows(bench, config, sizes, url)], extra
     next_ceiling()
     rows.append(against_ceiling(authenticated_floor(bench, sizes.requests)))
     next_ceiling()
@@ -141,8 +150,21 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     cookie = last_line(cli(config, "session", "start", user_name(0)))
     next_ceiling()
     rows.append(against_ceiling(session_checks(bench, "control_session", cookie, sizes.requests)))
+    rows += abuse_rows(bench, config, sizes, url)
     extra["memory_kb"] = server.memory_kb()
     return [merged_ceiling(ceilings), *rows], extra
+
+
+def abuse_rows(bench: Bench, config: Path, sizes: Sizes, url: str) -> list[Row]:
+    """The session check under SCIM saturation and during slow connections (one client,
+    one request at a time: its p99 is the figure), and the request log's growth."""
+    cookie = last_line(cli(config, "session", "start", user_name(1)))
+    checks = min(300, sizes.requests)
+    return [
+        session_under_scim_saturation(bench, "control_session", cookie, checks),
+        session_during_slow_connections(bench, "control_session", cookie, checks),
+        growth_from_unauthenticated(bench, url),
+    ]
 
 
 def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:

@@ -127,10 +127,10 @@ def test_text_is_kept_as_received_except_what_no_database_holds(
 def test_errors_come_first_without_hiding_normal_traffic(store: Store, clock: FakeClock) -> None:
     t0 = clock.now
     entries = [_entry(t0 + timedelta(seconds=i), 200) for i in range(30)]
-    entries += [_entry(t0 + timedelta(seconds=i), 401) for i in range(5)]
+    entries += [_entry(t0 + timedelta(seconds=i), 404) for i in range(5)]
     record_activity(store, entries)
     rows = recent_activity(store, limit=10)
-    assert [r.status for r in rows[:5]] == [401] * 5
+    assert [r.status for r in rows[:5]] == [404] * 5
     assert [r.status for r in rows[5:]] == [200] * 5
     assert rows[5].at == (t0 + timedelta(seconds=29)).replace(tzinfo=UTC)  # newest first
     # Many errors: at most half the page unless there is nothing else to show.

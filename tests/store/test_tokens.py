@@ -237,8 +237,13 @@ def test_failed_authentications_are_limited_per_client_address(
     assert limited.retry_after == pytest.approx(6.0)
     assert authenticate(store, None, "203.0.113.9").reason == "rate_limited"
     assert authenticate(store, "Basic eA==", "203.0.113.9").reason == "rate_limited"
-    # Behind a proxy every IdP may share one address: a valid token still gets through.
-    assert authenticate(store, bearer(secret), "203.0.113.9").ok
+    # Checked before any token lookup: a correct guess from that address is refused too,
+    # without naming the token or touching its bucket.
+    correct = authenticate(store, bearer(secret), "203.0.113.9")
+    assert (correct.ok, correct.reason, correct.token_id) == (False, "rate_limited", None)
+    with db_session:
+        assert store.db.RateBucket.select(lambda b: b.key.startswith("token:")).count() == 0
+    assert authenticate(store, bearer(secret), "198.51.100.7").ok  # other address
     assert authenticate(store, wrong, "198.51.100.7").reason == "unknown"  # other address
     clock.advance(6)
     assert authenticate(store, wrong, "203.0.113.9").reason == "unknown"

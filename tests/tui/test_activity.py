@@ -68,8 +68,9 @@ async def test_identical_refusals_fold_and_a_401_names_the_unknown_prefix(
         await settle(pilot)
         rows = table_rows(app, "#activity")
         statuses = [r[4] for r in rows]
-        assert statuses[:5] == [
-            "14× 429 in 20 s",
+        # 14 refusals: the request log already folds them per minute, the view folds the rest
+        assert statuses[0].startswith("14× 429 in ")
+        assert statuses[1:5] == [
             "401 Unauthorized",
             "400 Bad Request",
             "400 Bad Request",
