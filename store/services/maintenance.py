@@ -1,8 +1,9 @@
 """Repairs the worker runs: role reconciliation, Last Used, stale-provisioning flags.
 
 Every function here is idempotent: run twice, the second run changes nothing. Role
-reconciliation applies the one rule of role recomputation (``domain.roles``) through
-``role_sync``, in batches; this module only finds the drifted users and hands them over. Nothing here schedules, retries on a timer or knows which
+reconciliation first finishes the recomputations mapping edits queued (``recompute_queue``),
+then applies the one rule of role recomputation (``domain.roles``) to whoever drifted,
+through ``role_sync``, in batches. Nothing here schedules, retries on a timer or knows which
 process runs it.
 """
 
@@ -17,7 +18,7 @@ from pony.orm import select
 
 from store.context import Store
 from store.domain import causes
-from store.services import role_sync
+from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
 from store.tx import read, transaction
 
@@ -49,10 +50,16 @@ def reconcile_roles(store: Store, actor: str = "worker", batch_size: int = RECON
     """Recompute every user's IdP-derived roles from memberships and the current mapping
     and return how many assignments were added or removed. One statement finds the users
     whose IdP rows drifted; only those are locked and repaired, ``batch_size`` per
-    transaction. Repairs a missing IdP role, an IdP role left on an inactive or deleted
-    user, and an IdP role whose mapping is gone; manual roles are never touched."""
+    transaction (a mapping edit's queued batches first, so its users' events name it).
+    Repairs a missing IdP role, an IdP role left on an inactive or deleted user, and an IdP
+    role whose mapping is gone; manual roles are never touched."""
+    changed = recompute_queue.run_all(store)
     drifted = role_sync.drifted_users(store)
-    return role_sync.in_batches(drifted, lambda ids: _repair(store, ids, actor), size=batch_size)
+
+    def repair(ids: Sequence[str]) -> int:
+        return recompute_queue.run_all(store) + _repair(store, ids, actor)
+
+    return changed + role_sync.in_batches(drifted, repair, size=batch_size)
 
 
 # ---- Last Used and stale provisioning -------------------------------------------------------
