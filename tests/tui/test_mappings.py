@@ -136,11 +136,11 @@ async def test_saving_reports_the_recomputation_progress(
         await pilot.press("a")
         dialog = app.screen
         assert isinstance(dialog, MappingDialog)
-        await pilot.press(*"Engineering")
+        await pilot.press(*"support")
         dialog.query_one("#role", Select).value = "admin"
         await settle(pilot)
         await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
         await pilot.click("#save")
-        await wait_until(pilot, lambda: ("Engineering", "admin") in _pairs(tui_store))
+        await wait_until(pilot, lambda: ("support", "admin") in _pairs(tui_store))
         await settle(pilot)
     assert progress and progress[-1][0] == progress[-1][1] >= 1
