@@ -18,6 +18,7 @@ environment:
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
   BENCH_KEEP      keep the PostgreSQL database when set
+  BENCH_MAPPING_GROUP, BENCH_REPAIR_SHARE  the large role changes (tests/bench/batching.py)
 
 Client and server share the machine, so other load on it lowers every figure: the header and
 each table print the load average. On PostgreSQL the seeded tables get ``VACUUM ANALYZE``
@@ -37,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.config import ApiSettings
+from tests.bench.batching import large_changes
+from tests.bench.batching import print_targets as print_large_change_targets
 from tests.bench.report import print_header, print_table
 from tests.bench.scenarios import (
     Bench,
@@ -141,6 +144,8 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     cookie = last_line(cli(config, "session", "start", user_name(0)))
     next_ceiling()
     rows.append(against_ceiling(session_checks(bench, "control_session", cookie, sizes.requests)))
+    large_rows, extra["large_changes"] = large_changes(bench, url, ids)
+    rows += large_rows
     extra["memory_kb"] = server.memory_kb()
     return [merged_ceiling(ceilings), *rows], extra
 
@@ -155,6 +160,7 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     extra["total_seconds"] = time.perf_counter() - began
     extra["load"] = os.getloadavg()
     print_table(name, rows, extra, sizes.users)
+    print_large_change_targets(extra["large_changes"], rows[-2:])
 
 
 def git_commit() -> str:
