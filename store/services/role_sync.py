@@ -128,6 +128,18 @@ def _event(
     return (user_id, user_name[:1024], json.dumps(before), json.dumps(after), detail[:2048])
 
 
+_INSERT_ROWS = (
+    'INSERT INTO "control_role_assignment" '
+    '("user", "role", "source", "via_group", "granted_by", "created") VALUES '
+)
+_ROW = "({m}, {m}, {m}, {m}, {m}, {m})"
+_INSERT_EVENTS = (
+    'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
+    '"target_name", "before", "after", "detail") VALUES '
+)
+_EVENT = "({m}, {m}, 'roles.recomputed', 'user', {m}, {m}, {m}, {m}, {m})"
+
+
 def _write(
     store: Store,
     now: Any,
@@ -136,27 +148,33 @@ def _write(
     remove: list[Any],
     events: list[tuple[Any, ...]],
 ) -> None:
-    mark = "?" if store.provider == "sqlite" else "%s"
+    """A batch's rows in a few statements: psycopg2's ``executemany`` sends one statement
+    per row, so PostgreSQL gets multi-row VALUES (``execute_values``) instead."""
     at = sql_timestamp(store, now)
     cursor = store.db.get_connection().cursor()
+    added = [row + (at,) for row in add]
+    logged = [(at, actor[:256] or "system") + event for event in events]
+    if store.provider == "postgres":
+        from psycopg2.extras import execute_values
+
+        if remove:
+            cursor.execute(
+                'DELETE FROM "control_role_assignment" WHERE "id" = ANY(%s)', (list(remove),)
+            )
+        if added:
+            execute_values(cursor, _INSERT_ROWS + "%s", added, page_size=1000)
+        if logged:
+            template = _EVENT.format(m="%s")
+            execute_values(cursor, _INSERT_EVENTS + "%s", logged, template, page_size=1000)
+        return
     if remove:
         cursor.executemany(
-            f'DELETE FROM "control_role_assignment" WHERE "id" = {mark}', [(i,) for i in remove]
+            'DELETE FROM "control_role_assignment" WHERE "id" = ?', [(i,) for i in remove]
         )
-    if add:
-        cursor.executemany(
-            'INSERT INTO "control_role_assignment" '
-            '("user", "role", "source", "via_group", "granted_by", "created") '
-            f"VALUES ({', '.join([mark] * 6)})",
-            [row + (at,) for row in add],
-        )
-    if events:
-        cursor.executemany(
-            'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
-            '"target_name", "before", "after", "detail") '
-            f"VALUES ({mark}, {mark}, 'roles.recomputed', 'user', {', '.join([mark] * 5)})",
-            [(at, actor[:256] or "system") + event for event in events],
-        )
+    if added:
+        cursor.executemany(_INSERT_ROWS + _ROW.format(m="?"), added)
+    if logged:
+        cursor.executemany(_INSERT_EVENTS + _EVENT.format(m="?"), logged)
 
 
 def in_batches(

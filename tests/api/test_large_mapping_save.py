@@ -109,3 +109,23 @@ def test_the_worker_finishes_a_save_interrupted_between_batches(api_store: Store
     assert {e[2]["cause"]["cause"] for e in per_user} == {"mapping.set"}
     assert _pending(api_store) == 0
     assert reconcile_roles(api_store) == 0
+
+
+def test_deleting_a_large_mapped_group_takes_its_roles_in_batches(
+    api_store: Store, scim: Scim
+) -> None:
+    users = _big_group(api_store)
+    set_mapping(api_store, "Everyone", "operator", OPERATOR)
+    with db_session:
+        group_id = api_store.db.Group.get(display_name_key="everyone").id
+    reply = scim.delete(f"/Groups/{group_id}")
+    assert reply.status_code == 204, reply.text
+    assert all(roles_of(api_store, u) == set() for u in users)
+    with db_session:
+        events = api_store.db.AuditEvent.select(
+            lambda e: e.action == "roles.recomputed" and e.actor != OPERATOR
+        )
+        causes = {(e.after["cause"]["cause"], e.after["cause"]["group_id"]) for e in events}
+        assert sorted({e.target_id for e in events}) == users
+    assert causes == {("group.deleted", group_id)}
+    assert _pending(api_store) == 0

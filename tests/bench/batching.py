@@ -45,16 +45,20 @@ def _sizes(users: int) -> tuple[int, int]:
     return group, repairs
 
 
-def during(bench: Bench, name: str, work: Callable[[], Any], members: list[str]) -> Row:
-    """Run ``work`` in a thread while the clients PATCH ``members`` round-robin; the row has
-    the requests sent before it finished, and the work's own seconds in its notes."""
-    finished = threading.Event()
+def during(
+    bench: Bench, name: str, work: Callable[[threading.Event], float], members: list[str]
+) -> Row:
+    """Run ``work`` in a thread (it sets the event it gets once its use case starts) while
+    the clients PATCH ``members`` round-robin; the row has the requests sent from then until
+    it finished, and the work's own seconds in its notes."""
+    started, finished = threading.Event(), threading.Event()
     took: list[float] = []
 
     def background() -> None:
         try:
-            took.append(work())
+            took.append(work(started))
         finally:
+            started.set()
             finished.set()
 
     body = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]}
@@ -66,6 +70,7 @@ def during(bench: Bench, name: str, work: Callable[[], Any], members: list[str])
 
     thread = threading.Thread(target=background, daemon=True)
     thread.start()
+    started.wait(bench.timeout)
     run = bench.drive(step, 1_000_000)
     thread.join(bench.timeout)
     for index in [i for i, status in run.statuses.items() if status == 0]:
@@ -75,15 +80,19 @@ def during(bench: Bench, name: str, work: Callable[[], Any], members: list[str])
     return row
 
 
-def in_child(url: str, job: str) -> tuple[float, int]:
+def in_child(url: str, job: str, started: threading.Event) -> tuple[float, int]:
     """Run ``job`` (``save`` or ``reconcile``) in its own process, as ``mapping set`` and the
-    worker do (so it does not share this process's interpreter lock with the clients):
-    (seconds the use case took, its result)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.batching", job, url],
-        capture_output=True, text=True, timeout=3600, check=True,
-    )  # fmt: skip
-    seconds, result = done.stdout.split()[-2:]
+    worker do (so it does not share this process's interpreter lock with the clients);
+    ``started`` is set when its use case begins. (seconds the use case took, its result)."""
+    command = [sys.executable, "-m", "tests.bench.batching", job, url]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        child.stdout.readline()  # "ready": imports done, store open
+        started.set()
+        out = child.stdout.read()
+        if child.wait(3600) != 0:
+            raise RuntimeError(f"bench {job} failed: {out}")
+    seconds, result = out.split()[-2:]
     return float(seconds), int(result)
 
 
@@ -128,7 +137,7 @@ def large_changes(bench: Bench, url: str, ids: list[str]) -> tuple[list[Row], di
     try:
         ensure_default_roles(store)
         create_group(store, GroupInput(display_name=GROUP_NAME, document={}), tuple(members), ACTOR)
-        save = lambda: in_child(url, "save")[0]  # noqa: E731
+        save = lambda started: in_child(url, "save", started)[0]  # noqa: E731
         rows = [during(bench, f"IdP PATCH during a {group} mapping save", save, members)]
         reconcile_roles(store)
         started = time.perf_counter()
@@ -137,8 +146,8 @@ def large_changes(bench: Bench, url: str, ids: list[str]) -> tuple[list[Row], di
         extra["repairs"] = _drift(store, group, repairs)
         changed: list[int] = []
 
-        def repair() -> float:
-            seconds, result = in_child(url, "reconcile")
+        def repair(started: threading.Event) -> float:
+            seconds, result = in_child(url, "reconcile", started)
             changed.append(result)
             return seconds
 
@@ -168,6 +177,7 @@ def print_targets(extra: dict[str, Any], rows: list[Row]) -> None:
 def main(job: str, url: str) -> None:
     store = _store(url)
     try:
+        print("ready", flush=True)
         started = time.perf_counter()
         if job == "save":
             set_mapping(store, GROUP_NAME, "operator", ACTOR)
