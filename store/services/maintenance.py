@@ -59,7 +59,7 @@ def reconcile_roles(store: Store, actor: str = "worker", batch_size: int = RECON
     def repair(ids: Sequence[str]) -> int:
         return recompute_queue.run_all(store) + _repair(store, ids, actor)
 
-    return changed + role_sync.in_batches(drifted, repair, size=batch_size)
+    return changed + role_sync.in_batches(store, drifted, repair, size=batch_size)
 
 
 # ---- Last Used and stale provisioning -------------------------------------------------------

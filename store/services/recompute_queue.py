@@ -90,6 +90,7 @@ def run(store: Store, pending_id: int, key: str, progress: role_sync.Progress | 
         if progress is not None:
             total = max(total, step[1])
             progress(step[1], total)
+        role_sync.let_writers_in(store)
     return changed
 
 

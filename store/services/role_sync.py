@@ -16,6 +16,7 @@ Manual and suspended rows are never read or written here: only ``source = 'idp'`
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,6 +30,12 @@ from store.tx import read
 
 BATCH = 500
 """Users per transaction: small enough that an IdP request waits at most one batch."""
+
+SQLITE_PAUSE_SECONDS = 0.1
+"""After each batch on SQLite, the writer lock stays free this long. SQLite has no queue of
+waiting writers: each sleeps in its busy handler (for up to 100 ms at a time) and retries, so
+back-to-back batches would keep winning the lock and an IdP request could wait for the whole
+change. PostgreSQL queues row-lock waiters, and needs no pause."""
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (users done, users in all)."""
@@ -177,17 +184,23 @@ def _write(
         cursor.executemany(_INSERT_EVENTS + _EVENT.format(m="?"), logged)
 
 
+def let_writers_in(store: Store) -> None:
+    """Between two batches: on SQLite, leave the writer lock free for waiting requests."""
+    if store.provider == "sqlite":
+        time.sleep(SQLITE_PAUSE_SECONDS)
+
+
 def in_batches(
+    store: Store,
     ids: Sequence[str],
     run: Callable[[Sequence[str]], int],
-    progress: Progress | None = None,
     size: int = BATCH,
 ) -> int:
-    """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, reporting
-    progress after each; returns the total it returned."""
+    """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, letting waiting
+    writers in between batches; returns the total it returned."""
     size, changed = max(1, size), 0
     for start in range(0, len(ids), size):
+        if start:
+            let_writers_in(store)
         changed += run(ids[start : start + size])
-        if progress is not None:
-            progress(min(start + size, len(ids)), len(ids))
     return changed
