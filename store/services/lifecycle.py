@@ -104,7 +104,12 @@ def recompute_user_roles(
             granted_by=actor,
         )
     before, after, detail = causes.recomputed(
-        _pairs(rows), _pairs(wanted), _pairs(diff.add), _pairs(diff.remove), mapping, cause
+        grant_pairs(rows),
+        grant_pairs(wanted),
+        grant_pairs(diff.add),
+        grant_pairs(diff.remove),
+        mapping,
+        cause,
     )
     record_event(
         store, actor, "roles.recomputed", "user", user.id, user.user_name,
@@ -113,7 +118,8 @@ def recompute_user_roles(
     return diff.changed
 
 
-def _pairs(grants: Iterable[IdpGrant]) -> list[tuple[str, str]]:
+def grant_pairs(grants: Iterable[IdpGrant]) -> list[tuple[str, str]]:
+    """Grants as the (role, folded group name) pairs ``causes.recomputed`` takes."""
     return [(g.role, g.via_group) for g in grants]
 
 

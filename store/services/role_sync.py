@@ -25,7 +25,7 @@ from store.context import Store
 from store.domain import causes
 from store.domain.roles import IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, sql_timestamp
-from store.services.lifecycle import IDP, MappingTable, mapping_table
+from store.services.lifecycle import IDP, MappingTable, grant_pairs, mapping_table
 from store.tx import read
 
 BATCH = 500
@@ -126,9 +126,7 @@ def _event(
     mapping: MappingTable,
     cause: causes.Cause,
 ) -> tuple[Any, ...]:
-    def pairs(grants: Any) -> list[tuple[str, str]]:
-        return [(g.role, g.via_group) for g in grants]
-
+    pairs = grant_pairs
     before, after, detail = causes.recomputed(
         pairs(held), pairs(wanted), pairs(diff.add), pairs(diff.remove), mapping, cause
     )
