@@ -141,8 +141,9 @@ def activity_time(when: datetime, now: datetime) -> str:
     return when.strftime("%m-%d %H:%M")
 
 
-def run_status(status: int, count: int, seconds: float) -> str:
-    """ "401 Unauthorized" for one entry, "14× 429 in 20 s" for a run of refusals."""
+def run_status(status: int, count: int, seconds: float, bounded: bool = False) -> str:
+    """ "401 Unauthorized" for one entry, "14× 429 in 20 s" for a run of refusals, and
+    "75× 401 within 42 s" when the log kept them folded (the span is an upper bound)."""
     if count <= 1:
         return http_status(status)
-    return f"{count}× {status} in {seconds:.0f} s"
+    return f"{count}× {status} {'within' if bounded else 'in'} {seconds:.0f} s"

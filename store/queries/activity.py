@@ -149,6 +149,9 @@ class ActivityRun:
     record: ActivityRecord
     count: int = 1
     oldest: datetime | None = None
+    bounded: bool = False
+    """True when a stored row already folded several refusals (``hits``): their first time
+    is known only to the minute, so ``seconds`` is an upper bound."""
 
     @property
     def seconds(self) -> float:
@@ -174,12 +177,19 @@ def collapse_refusals(records: Sequence[ActivityRecord]) -> list[ActivityRun]:
         key = _refusal_key(record)
         if key not in where:
             where[key] = len(runs)
-            runs.append(ActivityRun(record, record.hits, record.at))  # a logged row may fold many
+            runs.append(ActivityRun(record, record.hits, _earliest(record), record.hits > 1))
             continue
         run = runs[where[key]]
-        oldest = min(run.oldest or run.record.at, record.at)
-        runs[where[key]] = ActivityRun(run.record, run.count + record.hits, oldest)
+        oldest = min(run.oldest or run.record.at, _earliest(record))
+        bounded = run.bounded or record.hits > 1
+        runs[where[key]] = ActivityRun(run.record, run.count + record.hits, oldest, bounded)
     return runs
+
+
+def _earliest(record: ActivityRecord) -> datetime:
+    """The earliest a logged row's requests can be: a row folding several refusals keeps
+    only its newest time, within one minute (``store.domain.request_log``)."""
+    return record.at.replace(second=0, microsecond=0) if record.hits > 1 else record.at
 
 
 @read

@@ -69,7 +69,7 @@ async def test_identical_refusals_fold_and_a_401_names_the_unknown_prefix(
         rows = table_rows(app, "#activity")
         statuses = [r[4] for r in rows]
         # 14 refusals: the request log already folds them per minute, the view folds the rest
-        assert statuses[0].startswith("14× 429 in ")
+        assert statuses[0].startswith("14× 429 within ")  # the span is known to the minute
         assert statuses[1:5] == [
             "401 Unauthorized",
             "400 Bad Request",

@@ -55,7 +55,7 @@ def activity_cells(run: ActivityRun, now: datetime) -> tuple[str, ...]:
         a.token_name or "-",
         a.method,
         a.path,
-        run_status(a.status, run.count, run.seconds),
+        run_status(a.status, run.count, run.seconds, run.bounded),
         a.client or "-",
         a.user_agent or "-",
     )
