@@ -242,31 +242,24 @@ def etag(version: int) -> str:
 _ENTITY_TAG = re.compile(r'(?:[Ww]/)?(?:"(\d{1,18})"|(\d{1,18}))')
 
 
-def if_match_versions(header: str | None) -> frozenset[int] | str | None:
-    """Every version an ``If-Match`` header accepts: None without a header, ``"*"`` for any.
-    A header naming no version of ours can never match: 412."""
+def if_match_versions(header: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts, any one of which must be current
+    (RFC 7232 §3.1). None means no condition: no header, or ``*``, which matches any current
+    version (the use case already refuses a resource that does not exist). A header naming
+    no version of ours can never match: 412."""
     if header is None or not header.strip():
         return None
     versions = set()
     for part in header.split(","):
         part = part.strip()
         if part == "*":
-            return "*"
+            return None
         match = _ENTITY_TAG.fullmatch(part)
         if match:
             versions.add(int(match.group(1) or match.group(2)))
     if not versions:
         raise precondition_failed("If-Match does not name a version of this resource")
     return frozenset(versions)
-
-
-def parse_if_match(header: str | None) -> int | None | str:
-    """The version ``If-Match`` requires: an int, ``"*"`` (any) or None (no condition).
-    With a list of several versions the lowest is returned (see ``if_match_versions``)."""
-    versions = if_match_versions(header)
-    if versions is None or isinstance(versions, str):
-        return versions
-    return min(versions)
 
 
 def to_active(value: Any) -> bool:

@@ -15,7 +15,6 @@ from api.scim.mapping import (
     group_to_scim,
     if_match_versions,
     list_response,
-    parse_if_match,
     user_input_from_scim,
     user_to_scim,
 )
@@ -309,32 +308,34 @@ def test_list_response() -> None:
 IF_MATCH = [
     (None, None),
     ("", None),
-    ("*", "*"),
-    ('W/"4"', 4),
-    ('"4"', 4),
-    ("4", 4),
-    (' w/"12" ', 12),
-    ('W/"7", W/"4"', 4),
-    ('W/"x", W/"5"', 5),
-    ('W/"5", *', "*"),
+    ("*", None),
+    ('W/"4"', {4}),
+    ('"4"', {4}),
+    ("4", {4}),
+    (' w/"12" ', {12}),
+    # RFC 7232 §3.1: every listed tag counts, not only the lowest.
+    ('W/"7", W/"4"', {4, 7}),
+    ('W/"1", W/"3"', {1, 3}),
+    ('W/"x", W/"5"', {5}),
+    ('W/"5", *', None),
 ]
 
 
 @pytest.mark.parametrize(("header", "expected"), IF_MATCH)
-def test_parse_if_match(header: Any, expected: Any) -> None:
-    assert parse_if_match(header) == expected
+def test_if_match_versions(header: Any, expected: Any) -> None:
+    assert if_match_versions(header) == (None if expected is None else frozenset(expected))
 
 
 @pytest.mark.parametrize("header", ['W/"abc"', "garbage", 'W/"-1"', '"' + "9" * 30 + '"', ","])
 def test_unmatchable_if_match_is_412(header: str) -> None:
     with pytest.raises(ScimError) as caught:
-        parse_if_match(header)
+        if_match_versions(header)
     assert caught.value.status == 412
 
 
 def test_etag_round_trip() -> None:
     assert etag(4) == 'W/"4"'
-    assert parse_if_match(etag(4)) == 4
+    assert if_match_versions(etag(4)) == frozenset({4})
     assert if_match_versions('W/"1", "2"') == frozenset({1, 2})
 
 

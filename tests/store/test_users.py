@@ -257,3 +257,11 @@ def test_emails_follow_replace(store: Store) -> None:
     assert list_users(store, work, 1, 10).total == 0
     assert list_users(store, Compare("emails.value", "eq", "J@CORP"), 1, 10).total == 1
     assert list_users(store, Compare("emails.type", "eq", "work"), 1, 10).total == 1
+
+
+def test_if_match_accepts_any_listed_version(store: Store) -> None:
+    user_id = new_user(store, "a@example.com")
+    other = user_input("b@example.com")
+    with pytest.raises(PreconditionFailed):
+        replace_user(store, user_id, other, ACTOR, if_match=frozenset({0, 2}))
+    assert replace_user(store, user_id, other, ACTOR, if_match=frozenset({7, 1})).version == 2
