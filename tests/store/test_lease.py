@@ -19,6 +19,18 @@ def test_second_holder_waits_until_the_first_lease_expires(store: Store) -> None
     assert not acquire_lease(store, "worker", "a", 10, now=1011.0)
 
 
+def test_a_lease_is_held_through_the_instant_it_expires(store: Store) -> None:
+    """The boundary, one rule for every reader: a lease until T is live at T (``current_leader``
+    and the live-process check say so), so nobody may take it over at T, only after T."""
+    assert acquire_lease(store, "worker", "a", 10, now=1000.0)  # until 1010.0
+    assert current_leader(store, "worker", now=1010.0) == "a"
+    assert not acquire_lease(store, "worker", "b", 10, now=1010.0)
+    assert current_leader(store, "worker", now=1010.0) == "a"
+    assert current_leader(store, "worker", now=1010.001) is None
+    assert acquire_lease(store, "worker", "b", 10, now=1010.001)
+    assert current_leader(store, "worker", now=1010.001) == "b"
+
+
 def test_holder_renews_its_own_lease(store: Store) -> None:
     assert acquire_lease(store, "worker", "a", 10, now=1000.0)
     assert acquire_lease(store, "worker", "a", 10, now=1008.0)  # renewed until 1018
