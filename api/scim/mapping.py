@@ -28,7 +28,9 @@ NAME_PART_MAX = 512
 EMAIL_MAX = 512
 EMAIL_TYPE_MAX = 64
 
-_CORE = {a.name.lower(): a for a in USER_ATTRIBUTES if a.name not in ("groups", "password")}
+# ``password`` stays in: ``clean_object`` drops every writeOnly attribute, the one place an
+# incoming password is discarded.
+_CORE = {a.name.lower(): a for a in USER_ATTRIBUTES if a.name != "groups"}
 _CORE["externalid"] = EXTERNAL_ID
 _ENTERPRISE = {a.name.lower(): a for a in ENTERPRISE_ATTRIBUTES}
 _MODES = ("create", "replace", "patch")
@@ -120,7 +122,9 @@ def user_to_scim(
         resource["externalId"] = record.external_id
     resource["userName"] = record.user_name
     for attr in USER_ATTRIBUTES:
-        if attr.name in document and attr.name not in ("userName", "active", "groups", "password"):
+        if attr.returned == "never" or attr.name in ("userName", "active", "groups"):
+            continue  # a password is never returned, whatever a stored document holds
+        if attr.name in document:
             resource[attr.name] = document[attr.name]
     if record.display_name is not None:
         resource["displayName"] = record.display_name

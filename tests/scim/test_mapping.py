@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -48,6 +49,17 @@ def test_okta_create_drops_password_and_groups() -> None:
         "emails": [{"primary": True, "value": "jane@example.com", "type": "work"}],
     }
     assert "1mz050nq" not in repr(given)
+
+
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password"])
+def test_the_api_itself_drops_a_password_on_input_and_output(key: str) -> None:
+    """The mapping discards a password however it is spelled, and never returns one even
+    from a stored document that holds it: the store stripping it too is a second line."""
+    given = user_input_from_scim(dict(copy.deepcopy(OKTA_CREATE), **{key: "s3cret"}))
+    assert "s3cret" not in repr(given)
+    record = user_record(OKTA_CREATE)
+    leaked = replace(record, document=dict(record.document, password="s3cret"))
+    assert "s3cret" not in repr(user_to_scim(leaked, BASE))
 
 
 def test_entra_create_keeps_enterprise_extension_and_normalises_manager() -> None:

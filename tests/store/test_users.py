@@ -3,6 +3,7 @@ modify, delete."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,7 @@ from store.domain.criteria import Compare
 from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from store.queries.groups import get_group
 from store.queries.users import find_user, get_user, list_users
-from store.records import EmailInput
+from store.records import EmailInput, UserInput, UserRecord
 from store.services.groups import create_group
 from store.services.sessions import check_session, start_session
 from store.services.users import create_user, delete_user, modify_user, replace_user
@@ -167,6 +168,29 @@ def test_replace_cannot_take_another_users_names(store: Store) -> None:
     with pytest.raises(Conflict) as caught:
         replace_user(store, user_id, user_input("j@example.com", external_id="ext-taken"), ACTOR)
     assert caught.value.attribute == "externalId"
+    assert get_user(store, user_id).user_name == "jane@example.com"
+
+
+def test_modify_to_a_taken_user_name_is_a_uniqueness_conflict_at_once(store: Store) -> None:
+    """The rule answers, not the database key after retries: the transform runs once and
+    the conflict names the attribute."""
+    new_user(store, "taken@example.com", external_id="ext-taken")
+    user_id = new_user(store, "jane@example.com")
+    calls = []
+
+    def rename(name: str, external_id: str | None = None) -> Callable[[UserRecord], UserInput]:
+        def transform(current: UserRecord) -> UserInput:
+            calls.append(current.version)
+            return user_input(name, external_id=external_id)
+
+        return transform
+
+    with pytest.raises(Conflict) as caught:
+        modify_user(store, user_id, rename("TAKEN@example.com"), ACTOR)
+    assert caught.value.attribute == "userName" and calls == [1]
+    with pytest.raises(Conflict) as caught:
+        modify_user(store, user_id, rename("j@example.com", "ext-taken"), ACTOR)
+    assert caught.value.attribute == "externalId" and calls == [1, 1]
     assert get_user(store, user_id).user_name == "jane@example.com"
 
 
