@@ -14,6 +14,7 @@ from api.scim.attributes import Attr
 from api.scim.errors import invalid_value
 from api.scim.filter import matches
 from store.domain.criteria import And, Compare, Criteria
+from store.domain.names import fold
 
 
 def coerce(attr: Attr, value: Any, sub: str | None = None) -> Any:
@@ -71,8 +72,8 @@ def _identity(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
     value, kind = item.get("value"), item.get("type")
-    fold = [v.casefold() if isinstance(v, str) else v for v in (value, kind)]
-    return ("element", repr(fold))
+    keys = [fold(v) if isinstance(v, str) else v for v in (value, kind)]
+    return ("element", repr(keys))
 
 
 def merge_elements(items: list[Any], added: list[Any]) -> tuple[list[Any], list[Any]]:

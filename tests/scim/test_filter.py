@@ -273,6 +273,7 @@ PRESENCE = [
     ({"display": ["x"]}, True),
     ({"display": {"a": 1}}, True),
     ({"display": ""}, False),
+    ({"display": " \u3000"}, False),  # blank: stored keys are trimmed, so SQL agrees
     ({"display": []}, False),
     ({"display": {}}, False),
     ({"display": None}, False),

@@ -47,3 +47,12 @@ def test_group_pr_is_false_for_an_empty_external_id(store: Store) -> None:
     create_group(store, group_input("Absent"), (), ACTOR)
     found = {g.display_name for g in list_groups(store, Present("externalId"), 1, 100).items}
     assert found == {"Set"}
+
+
+def test_a_filter_value_compares_through_the_trimmed_key(store: Store) -> None:
+    """Stored keys are trimmed, and so is the filter value: ``eq " Jane "`` finds "Jane"."""
+    create_user(store, user_input("jane", display_name="Jane", emails=()), ACTOR)
+    create_user(store, user_input("blank", display_name=" ", emails=()), ACTOR)
+    assert _users(store, Compare("displayName", "eq", " JANE ")) == {"jane"}
+    assert _users(store, Compare("userName", "eq", " Jane")) == {"jane"}
+    assert _users(store, Present("displayName")) == {"jane"}
