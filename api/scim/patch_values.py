@@ -62,7 +62,7 @@ def eq_fields(criteria: Criteria | None) -> dict[str, Any] | None:
 def same_fields(item: Any, selector: Any) -> bool:
     """Whether ``item`` has every field of ``selector`` (strings compared in any case)."""
     if not isinstance(item, dict) or not isinstance(selector, dict) or not selector:
-        return item == selector
+        return bool(item == selector)
     return all(
         isinstance(k, str) and matches(Compare(k, "eq", v), item) for k, v in selector.items()
     )
