@@ -34,8 +34,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check api store worker tui cli tests
 	$(BIN)/ruff check api store worker tui cli tests
 
-types: $(STAMP)
+types: $(STAMP) ## mypy everywhere; --strict on the pure cores (store/domain, api/scim)
 	$(BIN)/mypy api store worker tui cli
+	$(BIN)/mypy --strict store/domain api/scim
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

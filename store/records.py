@@ -6,11 +6,15 @@ timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+ExpectedVersions = int | Set[int] | None
+"""An If-Match condition: None for none, else the version(s) any one of which must be current."""
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2
 
@@ -15,6 +17,31 @@ from store.context import Store, open_store
 
 PG_DSN = os.environ.get("TRIDENT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 """Server the PostgreSQL tests use; each test session creates and drops its own database."""
+
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T], timeout: float, message: str | Callable[[], str] = ""
+) -> T:
+    """Poll ``predicate`` until it returns something truthy and return that; fail with
+    ``message`` (a string, or a function giving one, e.g. a log) after ``timeout`` seconds.
+
+    The way to wait for another thread or process: on a loaded machine a fixed sleep is
+    either too short (a flaky test) or too long (a slow one). The deadline only bounds a
+    test that would otherwise hang; it asserts nothing about speed."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"not true within {timeout} s: {text or predicate!r}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ import falcon
 
 from api.scim.errors import ScimError, invalid_value
 from api.scim.filter import parse_filter
-from api.scim.mapping import etag, list_response, parse_if_match
+from api.scim.mapping import etag, if_match_versions, list_response
 from api.scim.paging import parse_attribute_list, parse_paging, parse_sort
 from store.config import Settings
 from store.context import Store
@@ -113,11 +113,9 @@ def list_query(params: Mapping[str, Any], resource: str, settings: Settings) -> 
     return ListQuery(criteria, start, count, sort, projection(params), text or "")
 
 
-def if_match(req: falcon.Request) -> int | None:
-    """The version ``If-Match`` requires, None for no condition. ``*`` matches any current
-    version: the use case already refuses a resource that does not exist."""
-    version = parse_if_match(req.get_header("If-Match"))
-    return None if version == "*" else version  # type: ignore[return-value]
+def if_match(req: falcon.Request) -> frozenset[int] | None:
+    """The versions ``If-Match`` accepts (any one of them), None for no condition."""
+    return if_match_versions(req.get_header("If-Match"))
 
 
 def send_resource(

@@ -29,6 +29,7 @@ from store.domain.criteria import (
     Present,
     ValuePath,
 )
+from store.domain.names import fold
 
 _CATALOGUES = {"User": (USER, USER_ATTRIBUTES), "Group": (GROUP, GROUP_ATTRIBUTES)}
 _ORDERING = ("gt", "ge", "lt", "le")
@@ -139,7 +140,9 @@ def matches(criteria: Criteria, element: Any) -> bool:
     """Whether one element of a multi-valued attribute satisfies a value filter.
 
     Attribute names are sub-attribute names, looked up in any case; strings compare
-    case-insensitively; ``"true"``/``"false"`` strings compare equal to booleans."""
+    case-insensitively through ``store.domain.names.fold``, the key the SQL filter compares
+    (so memory and database agree on ß/SS, fullwidth letters and ligatures);
+    ``"true"``/``"false"`` strings compare equal to booleans."""
     if isinstance(criteria, And):
         return matches(criteria.left, element) and matches(criteria.right, element)
     if isinstance(criteria, Or):
@@ -147,11 +150,19 @@ def matches(criteria: Criteria, element: Any) -> bool:
     if isinstance(criteria, Not):
         return not matches(criteria.inner, element)
     if isinstance(criteria, Present):
-        return _lookup(element, criteria.attribute) not in (None, "", [], {})
+        return _present(_lookup(element, criteria.attribute))
     if isinstance(criteria, ValuePath):
         items = _lookup(element, criteria.attribute)
         return isinstance(items, list) and any(matches(criteria.inner, i) for i in items)
     return _compare(_lookup(element, criteria.attribute), criteria.op, criteria.value)
+
+
+def _present(value: Any) -> bool:
+    """RFC 7644 §3.4.2.2 ``pr``: null, an empty or blank string (whose key, like the stored
+    one the SQL compiler reads, is empty), an empty array or object are no value."""
+    if isinstance(value, str):
+        return fold(value) != ""
+    return value not in (None, [], {})
 
 
 def _lookup(element: Any, attribute: str) -> Any:
@@ -177,7 +188,7 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
     elif isinstance(actual, int | float) and isinstance(expected, int | float):
         pass
     elif isinstance(actual, str | int | float) and isinstance(expected, str | int | float):
-        actual, expected = str(actual).casefold(), str(expected).casefold()
+        actual, expected = fold(str(actual)), fold(str(expected))
     else:
         return op == "ne" and actual != expected
     return _apply(actual, op, expected)

@@ -28,7 +28,9 @@ NAME_PART_MAX = 512
 EMAIL_MAX = 512
 EMAIL_TYPE_MAX = 64
 
-_CORE = {a.name.lower(): a for a in USER_ATTRIBUTES if a.name not in ("groups", "password")}
+# ``password`` stays in: ``clean_object`` drops every writeOnly attribute, the one place an
+# incoming password is discarded.
+_CORE = {a.name.lower(): a for a in USER_ATTRIBUTES if a.name != "groups"}
 _CORE["externalid"] = EXTERNAL_ID
 _ENTERPRISE = {a.name.lower(): a for a in ENTERPRISE_ATTRIBUTES}
 _MODES = ("create", "replace", "patch")
@@ -120,7 +122,9 @@ def user_to_scim(
         resource["externalId"] = record.external_id
     resource["userName"] = record.user_name
     for attr in USER_ATTRIBUTES:
-        if attr.name in document and attr.name not in ("userName", "active", "groups", "password"):
+        if attr.returned == "never" or attr.name in ("userName", "active", "groups"):
+            continue  # a password is never returned, whatever a stored document holds
+        if attr.name in document:
             resource[attr.name] = document[attr.name]
     if record.display_name is not None:
         resource["displayName"] = record.display_name
@@ -242,31 +246,24 @@ def etag(version: int) -> str:
 _ENTITY_TAG = re.compile(r'(?:[Ww]/)?(?:"(\d{1,18})"|(\d{1,18}))')
 
 
-def if_match_versions(header: str | None) -> frozenset[int] | str | None:
-    """Every version an ``If-Match`` header accepts: None without a header, ``"*"`` for any.
-    A header naming no version of ours can never match: 412."""
+def if_match_versions(header: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts, any one of which must be current
+    (RFC 7232 §3.1). None means no condition: no header, or ``*``, which matches any current
+    version (the use case already refuses a resource that does not exist). A header naming
+    no version of ours can never match: 412."""
     if header is None or not header.strip():
         return None
     versions = set()
     for part in header.split(","):
         part = part.strip()
         if part == "*":
-            return "*"
+            return None
         match = _ENTITY_TAG.fullmatch(part)
         if match:
             versions.add(int(match.group(1) or match.group(2)))
     if not versions:
         raise precondition_failed("If-Match does not name a version of this resource")
     return frozenset(versions)
-
-
-def parse_if_match(header: str | None) -> int | None | str:
-    """The version ``If-Match`` requires: an int, ``"*"`` (any) or None (no condition).
-    With a list of several versions the lowest is returned (see ``if_match_versions``)."""
-    versions = if_match_versions(header)
-    if versions is None or isinstance(versions, str):
-        return versions
-    return min(versions)
 
 
 def to_active(value: Any) -> bool:

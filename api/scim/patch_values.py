@@ -14,6 +14,7 @@ from api.scim.attributes import Attr
 from api.scim.errors import invalid_value
 from api.scim.filter import matches
 from store.domain.criteria import And, Compare, Criteria
+from store.domain.names import fold
 
 
 def coerce(attr: Attr, value: Any, sub: str | None = None) -> Any:
@@ -61,7 +62,7 @@ def eq_fields(criteria: Criteria | None) -> dict[str, Any] | None:
 def same_fields(item: Any, selector: Any) -> bool:
     """Whether ``item`` has every field of ``selector`` (strings compared in any case)."""
     if not isinstance(item, dict) or not isinstance(selector, dict) or not selector:
-        return item == selector
+        return bool(item == selector)
     return all(
         isinstance(k, str) and matches(Compare(k, "eq", v), item) for k, v in selector.items()
     )
@@ -71,8 +72,8 @@ def _identity(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
     value, kind = item.get("value"), item.get("type")
-    fold = [v.casefold() if isinstance(v, str) else v for v in (value, kind)]
-    return ("element", repr(fold))
+    keys = [fold(v) if isinstance(v, str) else v for v in (value, kind)]
+    return ("element", repr(keys))
 
 
 def merge_elements(items: list[Any], added: list[Any]) -> tuple[list[Any], list[Any]]:

@@ -116,9 +116,10 @@ def _holder(resource: dict[str, Any], schema: str, create: bool) -> dict[str, An
             return None
         resource[schema] = {}
         key = schema
-    if not isinstance(resource[key], dict):
+    holder = resource[key]
+    if not isinstance(holder, dict):
         raise invalid_value(f'"{schema}" must be an object')
-    return resource[key]
+    return holder
 
 
 def _set(holder: dict[str, Any], op: str, attr: Attr, path: PatchPath, value: Any) -> None:
@@ -234,4 +235,5 @@ def _new_element(attr: Attr, path: PatchPath) -> dict[str, Any]:
     fields = eq_fields(path.value_filter)
     if fields is None:
         raise no_target(f'no value of "{attr.name}" matches the filter')
-    return coerce(attr, [fields])[0]
+    element: dict[str, Any] = coerce(attr, [fields])[0]
+    return element

@@ -2,9 +2,12 @@
 
 Pure. Three rules, each used everywhere its kind of name is stored or compared:
 
-- ``fold`` is the uniqueness and matching key of userNames, user displayNames, emails and token
-  names: NFKC then casefold, so "Straße" and "STRASSE", "Ä" and "ä", or a fullwidth "ｂob" and
-  "bob" are one name. For userNames this folds more than RFC 8265's UsernameCaseMapped profile
+- ``fold`` is the uniqueness and matching key of userNames, user displayNames, name parts,
+  emails and token names: NFKC then casefold, trimmed, so "Straße" and "STRASSE", "Ä" and "ä",
+  a fullwidth "ｂob" and "bob", or " Bob " and "bob" are one name. It is the one folding of
+  both filter evaluators, the SQL compiler's key columns and the in-memory matcher of PATCH
+  value filters, so the two never disagree. (Stored keys were always trimmed: Pony strips
+  ``str`` columns.) For userNames this folds more than RFC 8265's UsernameCaseMapped profile
   (width mapping, lower case, NFC), which only makes the uniqueness check refuse more.
 - ``group_key`` is the key of group displayNames and of the IdP group names in the SSO
   group-to-role mapping: trimmed, NFC, lower case. It deliberately does no compatibility
@@ -36,7 +39,7 @@ _DECEIVING_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def fold(value: str) -> str:
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold()).strip()
 
 
 def trim(value: str) -> str:

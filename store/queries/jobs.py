@@ -13,8 +13,8 @@ from typing import Any
 from pony.orm import desc
 
 from store.context import Store, as_utc
+from store.queries.leases import current_leader, lease_expiry
 from store.records import JobHealth, JobRunRecord, WorkerHealth
-from store.services.lease import current_leader, lease_expiry
 from store.tx import read
 
 LEADER_LEASE = "worker"

@@ -25,7 +25,7 @@ from store.domain.names import group_key, trim
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
-from store.records import GroupInput, GroupRecord, MembershipChange
+from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import lifecycle, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
@@ -74,7 +74,7 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     return locked
 
 
-def _lock_group(store: Store, group_id: str, if_match: int | None) -> Any:
+def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
@@ -282,7 +282,7 @@ def change_group(
     group_id: str,
     plan: Callable[[GroupRecord], Sequence[MembershipChange]],
     actor: str,
-    if_match: int | None = None,
+    if_match: ExpectedVersions = None,
 ) -> GroupRecord:
     """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
     order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
@@ -304,7 +304,7 @@ def replace_group(
     data: GroupInput,
     member_ids: tuple[str, ...],
     actor: str,
-    if_match: int | None = None,
+    if_match: ExpectedVersions = None,
 ) -> GroupRecord:
     """PUT: new attributes and exactly ``member_ids`` as members (applied as deltas)."""
     group = _lock_group(store, group_id, if_match)
@@ -322,7 +322,9 @@ def replace_group(
     return group_record(group, members_of(store, [group.id]).get(group.id, ()))
 
 
-def delete_group(store: Store, group_id: str, actor: str, if_match: int | None = None) -> None:
+def delete_group(
+    store: Store, group_id: str, actor: str, if_match: ExpectedVersions = None
+) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
     history stays. A mapped group of more than one batch of members is deleted first and
     its former members' roles follow in batches (``recompute_queue``), so the deletion
@@ -334,7 +336,7 @@ def delete_group(store: Store, group_id: str, actor: str, if_match: int | None =
 
 @transaction
 def _delete_group(
-    store: Store, group_id: str, actor: str, if_match: int | None
+    store: Store, group_id: str, actor: str, if_match: ExpectedVersions
 ) -> tuple[int, str] | None:
     group = _lock_group(store, group_id, if_match)
     key = group.display_name_key

@@ -10,24 +10,29 @@ This module decides nothing about scheduling; it must not import the worker.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from store.context import Store
-from store.tx import read, transaction
+from store.domain.leases import LIVE_SQL, TAKEOVER_SQL
+from store.queries.leases import current_leader, epoch_now, lease_expiry
+from store.tx import transaction
+
+__all__ = [
+    "LIVE_PROCESSES",
+    "PROCESS_LEASE_PREFIX",
+    "acquire_lease",
+    "current_leader",
+    "epoch_now",
+    "lease_expiry",
+    "release_lease",
+]
 
 # Bound parameters only ($name below are Python names of this module, never caller text).
-_ACQUIRE = """
+_ACQUIRE = f"""
 INSERT INTO worker_lease (name, holder, expires_at) VALUES ($name, $holder, $until)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE worker_lease.expires_at < $now OR worker_lease.holder = $holder
+WHERE {TAKEOVER_SQL.format(expires="worker_lease.expires_at", now="$now")}
+   OR worker_lease.holder = $holder
 """
 _RELEASE = "DELETE FROM worker_lease WHERE name = $name AND holder = $holder"
-_CURRENT = "SELECT holder, expires_at FROM worker_lease WHERE name = $name"
-
-
-def epoch_now(store: Store) -> float:
-    """The store clock (naive UTC) as epoch seconds; tests move it with their clock."""
-    return store.clock().replace(tzinfo=UTC).timestamp()
 
 
 @transaction
@@ -50,30 +55,14 @@ def release_lease(store: Store, name: str, holder: str) -> bool:
     return bool(cursor.rowcount)
 
 
-@read
-def current_leader(store: Store, name: str, now: float | None = None) -> str | None:
-    """Who holds lease ``name`` right now, or None when it is free or expired."""
-    now = epoch_now(store) if now is None else now
-    rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
-    if not rows:
-        return None
-    holder, expires_at = rows[0]
-    return str(holder) if float(expires_at) >= now else None
-
-
-@read
-def lease_expiry(store: Store, name: str) -> float | None:
-    """Epoch seconds at which lease ``name`` expires, or None when there is no row."""
-    rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
-    return float(rows[0][1]) if rows else None
-
-
 PROCESS_LEASE_PREFIX = "process:"
 """Leases named ``process:<nonce>`` are held by each running ``serve`` and ``worker`` process
 for as long as it runs (renewed, released on exit): the database is in use while one lives."""
 
 LIVE_PROCESSES = (
-    "SELECT name, holder FROM worker_lease WHERE name LIKE {p} AND expires_at >= {p} ORDER BY name"
+    "SELECT name, holder FROM worker_lease WHERE name LIKE {p} AND "
+    + LIVE_SQL.format(expires="expires_at", now="{p}")
+    + " ORDER BY name"
 )
 """The unexpired process leases. ``{p}`` is the driver's placeholder; the parameters are
 ``PROCESS_LEASE_PREFIX + "%"`` and the epoch seconds now."""

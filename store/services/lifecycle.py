@@ -19,6 +19,7 @@ from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
+from store.records import ExpectedVersions
 from store.services.audit import record_event
 from store.tx import transaction
 
@@ -197,13 +198,16 @@ def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str
     )  # fmt: skip
 
 
-def check_version(entity: Any, kind: str, if_match: int | None) -> None:
-    """If-Match: the caller's expected version must be the current one (checked on the row
-    locked for the write, so the check and the write are atomic)."""
-    if if_match is not None and if_match != entity.version:
-        raise PreconditionFailed(
-            f"{kind} {entity.id} is at version {entity.version}, not {if_match}"
-        )
+def check_version(entity: Any, kind: str, if_match: ExpectedVersions) -> None:
+    """If-Match: one of the caller's expected versions must be the current one (RFC 7232
+    §3.1: any listed tag matches). Checked on the row locked for the write, so the check and
+    the write are atomic."""
+    if if_match is None:
+        return
+    expected = {if_match} if isinstance(if_match, int) else if_match
+    if entity.version not in expected:
+        listed = ", ".join(str(v) for v in sorted(expected))
+        raise PreconditionFailed(f"{kind} {entity.id} is at version {entity.version}, not {listed}")
 
 
 def touch(store: Store, entity: Any) -> None:

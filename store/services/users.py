@@ -23,7 +23,7 @@ from store.domain.active import State, has_access, resolve, stored_state, with_s
 from store.domain.names import fold
 from store.errors import Conflict
 from store.queries.users import plain, user_record
-from store.records import UserInput, UserRecord
+from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import lifecycle
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
@@ -196,7 +196,7 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
 
 @transaction
 def replace_user(
-    store: Store, user_id: str, data: UserInput, actor: str, if_match: int | None = None
+    store: Store, user_id: str, data: UserInput, actor: str, if_match: ExpectedVersions = None
 ) -> UserRecord:
     """Full replace (PUT). Without ``active`` the state stays as it is; a change of it goes
     through the lifecycle (deactivation ends sessions and drops IdP roles, keeping manual
@@ -216,7 +216,7 @@ def modify_user(
     user_id: str,
     transform: Callable[[UserRecord], UserInput],
     actor: str,
-    if_match: int | None = None,
+    if_match: ExpectedVersions = None,
 ) -> UserRecord:
     """PATCH: ``transform`` turns the current record into the new input; an input without
     ``active`` (removed, or set to null) leaves it unassigned, which grants no access.
@@ -234,7 +234,7 @@ def modify_user(
 
 
 @transaction
-def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = None) -> None:
+def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersions = None) -> None:
     """DELETE: deactivate (sessions end, IdP roles drop), leave every group, and soft-delete
     so the id is never reused while userName and externalId become free. Manual role rows
     and the audit history stay."""

@@ -69,6 +69,26 @@ def test_duplicate_username_any_case_is_409_uniqueness(scim: Scim) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "value", "attribute"),
+    [
+        ("userName", "JANE@Example.COM", "userName"),
+        ("externalId", "00ujl29u0le5T6Aj10h7", "externalId"),
+    ],
+)
+def test_patch_to_a_taken_name_is_409_uniqueness_naming_it(
+    scim: Scim, path: str, value: str, attribute: str
+) -> None:
+    """The uniqueness rule answers a PATCH as it answers a POST or PUT: naming the attribute,
+    not as a write that lost a race after retries."""
+    scim.post("/Users", OKTA_JANE)
+    bob = scim.create_user("bob@example.com")
+    rename = patch_op({"op": "replace", "path": path, "value": value})
+    body = assert_scim_error(scim.patch(f"/Users/{bob['id']}", rename), 409, "uniqueness")
+    assert attribute in body["detail"] and "concurrent" not in body["detail"]
+    assert scim.get(f"/Users/{bob['id']}").json == bob
+
+
+@pytest.mark.parametrize(
     "body",
     [{"schemas": [USER_URN]}, {"schemas": [USER_URN], "userName": ""},
      {"schemas": [USER_URN], "userName": "a", "active": "maybe"},

@@ -18,7 +18,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +27,7 @@ import pytest
 
 from tests.bench.load import USER
 from tests.multiprocess.conftest import Cluster
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -129,14 +129,16 @@ def front(pair: Cluster, tmp_path: Path) -> Iterator[Front]:
     assert check.returncode == 0, check.stderr.decode()
     nginx = subprocess.Popen([NGINX, "-c", str(config)], stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                return True
             except OSError:
                 assert nginx.poll() is None, nginx.stderr.read().decode()  # type: ignore[union-attr]
-                time.sleep(0.05)
+                return False
+
+        wait_until(listening, 60, "nginx is not listening")
         yield Front(port)
     finally:
         nginx.terminate()

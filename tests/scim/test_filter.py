@@ -262,3 +262,26 @@ MATCHES = [
 @pytest.mark.parametrize(("criteria", "element", "expected"), MATCHES)
 def test_matches(criteria: object, element: object, expected: bool) -> None:
     assert matches(criteria, element) is expected  # type: ignore[arg-type]
+
+
+# RFC 7644 §3.4.2.2: "pr" is false for null, an empty string, an empty array and an empty
+# complex value; false and 0 are values.
+PRESENCE = [
+    ({"display": "Jane"}, True),
+    ({"display": False}, True),
+    ({"display": 0}, True),
+    ({"display": ["x"]}, True),
+    ({"display": {"a": 1}}, True),
+    ({"display": ""}, False),
+    ({"display": " \u3000"}, False),  # blank: stored keys are trimmed, so SQL agrees
+    ({"display": []}, False),
+    ({"display": {}}, False),
+    ({"display": None}, False),
+    ({}, False),
+]
+
+
+@pytest.mark.parametrize(("element", "expected"), PRESENCE)
+def test_in_memory_pr_treats_empty_values_as_absent(element: object, expected: bool) -> None:
+    assert matches(Present("display"), element) is expected
+    assert matches(Not(Present("display")), element) is not expected

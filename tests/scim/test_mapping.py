@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +16,6 @@ from api.scim.mapping import (
     group_to_scim,
     if_match_versions,
     list_response,
-    parse_if_match,
     user_input_from_scim,
     user_to_scim,
 )
@@ -49,6 +49,17 @@ def test_okta_create_drops_password_and_groups() -> None:
         "emails": [{"primary": True, "value": "jane@example.com", "type": "work"}],
     }
     assert "1mz050nq" not in repr(given)
+
+
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password"])
+def test_the_api_itself_drops_a_password_on_input_and_output(key: str) -> None:
+    """The mapping discards a password however it is spelled, and never returns one even
+    from a stored document that holds it: the store stripping it too is a second line."""
+    given = user_input_from_scim(dict(copy.deepcopy(OKTA_CREATE), **{key: "s3cret"}))
+    assert "s3cret" not in repr(given)
+    record = user_record(OKTA_CREATE)
+    leaked = replace(record, document=dict(record.document, password="s3cret"))
+    assert "s3cret" not in repr(user_to_scim(leaked, BASE))
 
 
 def test_entra_create_keeps_enterprise_extension_and_normalises_manager() -> None:
@@ -309,32 +320,34 @@ def test_list_response() -> None:
 IF_MATCH = [
     (None, None),
     ("", None),
-    ("*", "*"),
-    ('W/"4"', 4),
-    ('"4"', 4),
-    ("4", 4),
-    (' w/"12" ', 12),
-    ('W/"7", W/"4"', 4),
-    ('W/"x", W/"5"', 5),
-    ('W/"5", *', "*"),
+    ("*", None),
+    ('W/"4"', {4}),
+    ('"4"', {4}),
+    ("4", {4}),
+    (' w/"12" ', {12}),
+    # RFC 7232 §3.1: every listed tag counts, not only the lowest.
+    ('W/"7", W/"4"', {4, 7}),
+    ('W/"1", W/"3"', {1, 3}),
+    ('W/"x", W/"5"', {5}),
+    ('W/"5", *', None),
 ]
 
 
 @pytest.mark.parametrize(("header", "expected"), IF_MATCH)
-def test_parse_if_match(header: Any, expected: Any) -> None:
-    assert parse_if_match(header) == expected
+def test_if_match_versions(header: Any, expected: Any) -> None:
+    assert if_match_versions(header) == (None if expected is None else frozenset(expected))
 
 
 @pytest.mark.parametrize("header", ['W/"abc"', "garbage", 'W/"-1"', '"' + "9" * 30 + '"', ","])
 def test_unmatchable_if_match_is_412(header: str) -> None:
     with pytest.raises(ScimError) as caught:
-        parse_if_match(header)
+        if_match_versions(header)
     assert caught.value.status == 412
 
 
 def test_etag_round_trip() -> None:
     assert etag(4) == 'W/"4"'
-    assert parse_if_match(etag(4)) == 4
+    assert if_match_versions(etag(4)) == frozenset({4})
     assert if_match_versions('W/"1", "2"') == frozenset({1, 2})
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC
 
+import pytest
+from pony.orm import db_session
+
 from store.context import Store
+from store.domain.leases import LIVE_SQL, TAKEOVER_SQL, is_live
 from store.services.lease import acquire_lease, current_leader, epoch_now, release_lease
 from tests.support import FakeClock
 
@@ -17,6 +21,18 @@ def test_second_holder_waits_until_the_first_lease_expires(store: Store) -> None
     assert acquire_lease(store, "worker", "b", 10, now=1010.5)
     assert current_leader(store, "worker", now=1010.5) == "b"
     assert not acquire_lease(store, "worker", "a", 10, now=1011.0)
+
+
+def test_a_lease_is_held_through_the_instant_it_expires(store: Store) -> None:
+    """The boundary, one rule for every reader: a lease until T is live at T (``current_leader``
+    and the live-process check say so), so nobody may take it over at T, only after T."""
+    assert acquire_lease(store, "worker", "a", 10, now=1000.0)  # until 1010.0
+    assert current_leader(store, "worker", now=1010.0) == "a"
+    assert not acquire_lease(store, "worker", "b", 10, now=1010.0)
+    assert current_leader(store, "worker", now=1010.0) == "a"
+    assert current_leader(store, "worker", now=1010.001) is None
+    assert acquire_lease(store, "worker", "b", 10, now=1010.001)
+    assert current_leader(store, "worker", now=1010.001) == "b"
 
 
 def test_holder_renews_its_own_lease(store: Store) -> None:
@@ -75,3 +91,16 @@ def test_racing_holders_never_both_win(store: Store) -> None:
         winners = _race(store, f"race:{round_no}", 8)
         assert len(winners) == 1, winners
         assert current_leader(store, f"race:{round_no}", now=5000.0) == winners[0]
+
+
+@pytest.mark.parametrize("expires_at", [999.0, 1000.0, 1000.001, 1e9])
+@pytest.mark.parametrize("now", [999.999, 1000.0, 1000.5])
+def test_the_sql_forms_of_lease_validity_agree_with_the_rule(
+    store: Store, expires_at: float, now: float
+) -> None:
+    live = LIVE_SQL.format(expires="$expires", now="$now")
+    takeover = TAKEOVER_SQL.format(expires="$expires", now="$now")
+    sql = f"SELECT CASE WHEN {live} THEN 1 ELSE 0 END, CASE WHEN {takeover} THEN 1 ELSE 0 END"
+    with db_session:
+        row = store.db.select(sql, globals={}, locals={"expires": expires_at, "now": now})[0]
+    assert (bool(row[0]), bool(row[1])) == (is_live(expires_at, now), not is_live(expires_at, now))

@@ -216,3 +216,44 @@ def test_idle_timeout_zero_switches_idle_expiry_off(store: Store, clock: FakeClo
     assert expire_sessions(relaxed) == 0
     clock.advance(minutes=100)
     assert check_session(relaxed, cookie).reason == "expired"
+
+
+def _with_timeouts(store: Store, idle: int, absolute: int) -> Store:
+    sessions = SessionSettings(idle_timeout_minutes=idle, absolute_timeout_minutes=absolute)
+    return replace(store, settings=replace(store.settings, sessions=sessions))
+
+
+def _end_reason(store: Store, session_id: str) -> str | None:
+    with db_session:
+        return store.db.Session[session_id].end_reason  # type: ignore[no-any-return]
+
+
+def test_the_sweep_ends_a_session_at_the_instant_it_expires_not_before(
+    store: Store, clock: FakeClock
+) -> None:
+    """The boundary the request check draws (``now >= expires_at`` is expired) is the one
+    the sweep draws: a second before, both keep the session; at the instant, both end it."""
+    timed = _with_timeouts(store, idle=0, absolute=60)
+    make_user(timed, "jane")
+    record, cookie = start_session(timed, "jane", ADMIN)
+    clock.advance(minutes=60, seconds=-1)
+    assert check_session(timed, cookie).valid
+    assert expire_sessions(timed) == 0
+    clock.advance(1)
+    assert check_session(timed, cookie).reason == "expired"
+    assert expire_sessions(timed) == 1
+    assert _end_reason(timed, record.id) == "expired"
+
+
+def test_the_sweep_ends_an_idle_session_at_the_instant_it_goes_idle_not_before(
+    store: Store, clock: FakeClock
+) -> None:
+    timed = _with_timeouts(store, idle=30, absolute=600)
+    make_user(timed, "jane")
+    record, cookie = start_session(timed, "jane", ADMIN)
+    clock.advance(minutes=30, seconds=-1)
+    assert expire_sessions(timed) == 0  # (no check here: a check would count as a request)
+    clock.advance(1)
+    assert check_session(timed, cookie).reason == "idle"
+    assert expire_sessions(timed) == 1
+    assert _end_reason(timed, record.id) == "idle"

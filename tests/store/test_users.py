@@ -3,6 +3,7 @@ modify, delete."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,7 @@ from store.domain.criteria import Compare
 from store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from store.queries.groups import get_group
 from store.queries.users import find_user, get_user, list_users
-from store.records import EmailInput
+from store.records import EmailInput, UserInput, UserRecord
 from store.services.groups import create_group
 from store.services.sessions import check_session, start_session
 from store.services.users import create_user, delete_user, modify_user, replace_user
@@ -170,6 +171,29 @@ def test_replace_cannot_take_another_users_names(store: Store) -> None:
     assert get_user(store, user_id).user_name == "jane@example.com"
 
 
+def test_modify_to_a_taken_user_name_is_a_uniqueness_conflict_at_once(store: Store) -> None:
+    """The rule answers, not the database key after retries: the transform runs once and
+    the conflict names the attribute."""
+    new_user(store, "taken@example.com", external_id="ext-taken")
+    user_id = new_user(store, "jane@example.com")
+    calls = []
+
+    def rename(name: str, external_id: str | None = None) -> Callable[[UserRecord], UserInput]:
+        def transform(current: UserRecord) -> UserInput:
+            calls.append(current.version)
+            return user_input(name, external_id=external_id)
+
+        return transform
+
+    with pytest.raises(Conflict) as caught:
+        modify_user(store, user_id, rename("TAKEN@example.com"), ACTOR)
+    assert caught.value.attribute == "userName" and calls == [1]
+    with pytest.raises(Conflict) as caught:
+        modify_user(store, user_id, rename("j@example.com", "ext-taken"), ACTOR)
+    assert caught.value.attribute == "externalId" and calls == [1, 1]
+    assert get_user(store, user_id).user_name == "jane@example.com"
+
+
 def test_if_match_mismatch_changes_nothing(store: Store) -> None:
     user_id = new_user(store, "jane@example.com")
     other = replace(user_input("jane@example.com"), display_name="X", active=False)
@@ -257,3 +281,11 @@ def test_emails_follow_replace(store: Store) -> None:
     assert list_users(store, work, 1, 10).total == 0
     assert list_users(store, Compare("emails.value", "eq", "J@CORP"), 1, 10).total == 1
     assert list_users(store, Compare("emails.type", "eq", "work"), 1, 10).total == 1
+
+
+def test_if_match_accepts_any_listed_version(store: Store) -> None:
+    user_id = new_user(store, "a@example.com")
+    other = user_input("b@example.com")
+    with pytest.raises(PreconditionFailed):
+        replace_user(store, user_id, other, ACTOR, if_match=frozenset({0, 2}))
+    assert replace_user(store, user_id, other, ACTOR, if_match=frozenset({7, 1})).version == 2

@@ -80,3 +80,10 @@ def test_only_true_grants_access_and_the_mark_round_trips() -> None:
     assert describe(None) == "unassigned" and describe(False) == "inactive"
     with pytest.raises(ValueError):
         resolve(None, True, "upsert")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(" Bob ", "bob"), ("\u3000ｂob", "BOB"), ("Straße ", "STRASSE")]
+)
+def test_fold_is_trimmed_like_the_stored_keys(a: str, b: str) -> None:
+    assert fold(a) == fold(b) == fold(fold(a))
