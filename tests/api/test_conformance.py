@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from tests.api.conftest import (
     ENTERPRISE_URN,
-    USER_URN,
     Scim,
     assert_scim_error,
     patch_op,
@@ -19,8 +18,8 @@ def test_patch_of_the_whole_extension_ignores_its_schemas_member(scim: Scim) -> 
     value = {"schemas": [ENTERPRISE_URN], "employeeNumber": "42",
              "manager": {"value": manager["id"]}}  # fmt: skip
     for op in ("add", "replace"):
-        answer = scim.patch(f"/Users/{user['id']}",
-                            patch_op({"op": op, "path": ENTERPRISE_URN, "value": value}))  # fmt: skip
+        operation = {"op": op, "path": ENTERPRISE_URN, "value": value}
+        answer = scim.patch(f"/Users/{user['id']}", patch_op(operation))
         assert answer.status_code == 200, answer.json
         extension = scim.get(f"/Users/{user['id']}").json[ENTERPRISE_URN]
         assert extension["employeeNumber"] == "42"
@@ -32,8 +31,8 @@ def test_patch_path_under_an_unknown_schema_is_refused(scim: Scim) -> None:
     user = scim.create_user("typo@example.com")
     before = scim.get(f"/Users/{user['id']}").json
     for path in (f"{ENTERPRISE_URN}.manager", "urn:example:custom:2.0:User:badge"):
-        answer = scim.patch(f"/Users/{user['id']}",
-                            patch_op({"op": "add", "path": path, "value": {"value": "x"}}))  # fmt: skip
+        operation = {"op": "add", "path": path, "value": {"value": "x"}}
+        answer = scim.patch(f"/Users/{user['id']}", patch_op(operation))
         assert_scim_error(answer, 400, "invalidPath")
     assert scim.get(f"/Users/{user['id']}").json == before
     group = scim.create_group("Eng")
