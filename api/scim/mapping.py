@@ -17,7 +17,7 @@ from typing import Any
 from api.scim.attributes import ENTERPRISE_ATTRIBUTES, EXTERNAL_ID, USER_ATTRIBUTES
 from api.scim.documents import check_length, clean_object, clean_value, to_bool
 from api.scim.errors import invalid_syntax, invalid_value, precondition_failed
-from api.scim.projection import project
+from api.scim.projection import names, project
 from api.scim.urns import ENTERPRISE_USER, GROUP, LIST_RESPONSE, USER
 from store.records import EmailInput, GroupInput, GroupRecord, UserInput, UserRecord
 
@@ -208,15 +208,14 @@ def group_to_scim(
         resource["externalId"] = record.external_id
     resource["displayName"] = record.display_name
     if record.members is not None:
+        # "display" is returned on request only: clients that compare what they wrote with
+        # what they read back (strict checkers) do not expect a value they never sent.
+        display = names(attributes, GROUP, "members.display")
         resource["members"] = [
-            {
-                "value": m.id,
-                "display": m.display,
-                "$ref": f"{base_url}/Users/{m.id}",
-                "type": "User",
-            }
+            {"value": m.id, **({"display": m.display} if display else {}),
+             "$ref": f"{base_url}/Users/{m.id}", "type": "User"}
             for m in record.members
-        ]
+        ]  # fmt: skip
     resource["meta"] = _meta("Group", record, f"{base_url}/Groups/{record.id}")
     return project(resource, GROUP, attributes, excluded)
 

@@ -39,3 +39,20 @@ def test_patch_path_under_an_unknown_schema_is_refused(scim: Scim) -> None:
     answer = scim.patch(f"/Groups/{group['id']}", patch_op(
         {"op": "replace", "path": "urn:example:custom:2.0:Group:x", "value": "y"}))  # fmt: skip
     assert_scim_error(answer, 400, "invalidPath")
+
+
+def test_member_display_is_returned_only_when_asked_for(scim: Scim) -> None:
+    jane = scim.create_user("jane@example.com")
+    group = scim.create_group("Eng", [jane["id"]])
+    assert [set(m) for m in group["members"]] == [{"value", "$ref", "type"}]
+    added = {"op": "add", "path": "members", "value": [{"value": jane["id"]}]}
+    answer = scim.patch(f"/Groups/{group['id']}", patch_op(added),
+                        params={"attributes": "members"})  # fmt: skip
+    assert [set(m) for m in answer.json["members"]] == [{"value", "$ref", "type"}]
+    assert "display" not in scim.get(f"/Groups/{group['id']}").json["members"][0]
+    asked = scim.get(f"/Groups/{group['id']}", params={"attributes": "members.display"}).json
+    assert asked["members"] == [{"display": "jane@example.com"}]
+    listed = scim.get("/Groups", params={"attributes": "members.value,members.display"}).json
+    assert listed["Resources"][0]["members"] == [
+        {"value": jane["id"], "display": "jane@example.com"}
+    ]

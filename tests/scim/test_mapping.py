@@ -281,12 +281,15 @@ def test_group_representation() -> None:
         "id": "g-1",
         "externalId": "e-1",
         "displayName": "Engineering",
-        "members": [{"value": "u-1", "display": "jane@example.com",
-                     "$ref": f"{BASE}/Users/u-1", "type": "User"}],
+        "members": [{"value": "u-1", "$ref": f"{BASE}/Users/u-1", "type": "User"}],
         "meta": {"resourceType": "Group", "created": "2024-05-01T12:00:00Z",
                  "lastModified": "2024-05-02T08:30:15Z", "location": f"{BASE}/Groups/g-1",
                  "version": 'W/"2"'},
     }  # fmt: skip
+    for asked in (["members.value", "members.display"], [f"{GROUP}:MEMBERS.DISPLAY"]):
+        shown = group_to_scim(group_record(members), BASE, asked)
+        assert shown["members"][0]["display"] == "jane@example.com"
+    assert "display" not in group_to_scim(group_record(members), BASE, ["members"])["members"][0]
     assert "members" not in group_to_scim(group_record(None), BASE)
     assert "members" not in group_to_scim(group_record(members), BASE, excluded=["members"])
     assert set(group_to_scim(group_record(members), BASE, ["displayName"])) == {
