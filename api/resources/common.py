@@ -84,7 +84,7 @@ class Projection:
 def projection(params: Mapping[str, Any]) -> Projection:
     return Projection(
         parse_attribute_list(params.get("attributes")),
-        parse_attribute_list(params.get("excludedAttributes")),
+        parse_attribute_list(params.get("excludedAttributes"), "excludedAttributes"),
     )
 
 

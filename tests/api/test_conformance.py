@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.api.conftest import (
     ENTERPRISE_URN,
+    USER_URN,
     Scim,
     assert_scim_error,
     patch_op,
@@ -56,3 +57,18 @@ def test_member_display_is_returned_only_when_asked_for(scim: Scim) -> None:
     assert listed["Resources"][0]["members"] == [
         {"value": jane["id"], "display": "jane@example.com"}
     ]
+
+
+def test_a_filter_given_as_attributes_is_refused(scim: Scim) -> None:
+    jane = scim.create_user("jane@example.com")
+    for name in ("attributes", "excludedAttributes"):
+        for path in ("/Users", f"/Users/{jane['id']}", "/Groups", "/ServiceProviderConfig"):
+            answer = scim.get(path, params={name: 'userName eq "jane@example.com"'})
+            assert_scim_error(answer, 400, "invalidValue")
+            assert name in answer.json["detail"]
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+              "attributes": ["userName pr"]}  # fmt: skip
+    assert_scim_error(scim.post("/Users/.search", search), 400, "invalidValue")
+    fine = scim.get("/Users", params={"attributes": "userName,unknownAttribute"}).json
+    assert fine["Resources"] == [{"schemas": [USER_URN], "id": jane["id"],
+                                  "userName": "jane@example.com"}]  # fmt: skip
