@@ -115,8 +115,10 @@ def test_attribute_lists() -> None:
     assert parse_attribute_list("") == []
     assert parse_attribute_list("userName, name.givenName,,") == ["userName", "name.givenName"]
     assert parse_attribute_list(["members"]) == ["members"]
-    names = ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value,"
-             "URN:ietf:params:scim:schemas:core:2.0:User:name.givenName, members.$ref,nick-Name_2")  # fmt: skip
+    names = (
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value,"
+        "URN:ietf:params:scim:schemas:core:2.0:User:name.givenName, members.$ref,nick-Name_2"
+    )
     assert len(parse_attribute_list(names)) == 4
     assert parse_attribute_list("unknownButWellFormed") == ["unknownButWellFormed"]
 
