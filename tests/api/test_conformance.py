@@ -72,3 +72,21 @@ def test_a_filter_given_as_attributes_is_refused(scim: Scim) -> None:
     fine = scim.get("/Users", params={"attributes": "userName,unknownAttribute"}).json
     assert fine["Resources"] == [{"schemas": [USER_URN], "id": jane["id"],
                                   "userName": "jane@example.com"}]  # fmt: skip
+
+
+def test_put_and_post_refuse_unknown_schema_urns_but_ignore_unknown_plain_names(
+    scim: Scim,
+) -> None:
+    user = scim.create_user("put@example.com")
+    before = scim.get(f"/Users/{user['id']}").json
+    base = {"schemas": [USER_URN, ENTERPRISE_URN], "userName": "put@example.com"}
+    misspelt = {**base, ENTERPRISE_URN.replace(":User", ".User"): {"employeeNumber": "7"}}
+    for body in (misspelt, {**base, "urn:example:custom:2.0:User": {"badge": "7"}}):
+        assert_scim_error(scim.put(f"/Users/{user['id']}", body), 400, "invalidSyntax")
+        assert_scim_error(scim.post("/Users", {**body, "userName": "new@x.io"}), 400,
+                          "invalidSyntax")  # fmt: skip
+    assert scim.get(f"/Users/{user['id']}").json == before
+    assert scim.get("/Users").json["totalResults"] == 1
+    lenient = scim.put(f"/Users/{user['id']}", {**base, "nickNmae": "typo", "title": "T"})
+    assert lenient.status_code == 200 and lenient.json["title"] == "T"
+    assert "nickNmae" not in lenient.json
