@@ -15,7 +15,13 @@ from api.activity import ActivityRecorder
 from api.auth import BearerAuth
 from api.errors import register_error_handlers
 from api.media import JSON_MEDIA_TYPE, SCIM_MEDIA_TYPE, json_handler
-from api.middleware import SCIM_PREFIX, BodyLimit, JsonContentType, RequestActivity
+from api.middleware import (
+    SCIM_PREFIX,
+    BodyLimit,
+    CanonicalPath,
+    JsonContentType,
+    RequestActivity,
+)
 from api.resources import discovery
 from api.resources.auth_session import AuthSessionResource
 from api.resources.common import ResourceIdConverter
@@ -28,7 +34,8 @@ from store.context import Store
 
 def create_app(store: Store, *, recorder: ActivityRecorder | None = None) -> falcon.App:
     middleware: list[Any] = [
-        RequestActivity(store, recorder),  # first in, last out: sees every outcome
+        CanonicalPath(),  # before anything reads the path
+        RequestActivity(store, recorder),  # last out: sees every outcome
         BodyLimit(store.settings.api.max_body_bytes),
         BearerAuth(store),
         JsonContentType(),

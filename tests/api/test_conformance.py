@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.api.conftest import (
     ENTERPRISE_URN,
+    GROUP_URN,
     USER_URN,
     Scim,
     assert_scim_error,
@@ -90,3 +91,20 @@ def test_put_and_post_refuse_unknown_schema_urns_but_ignore_unknown_plain_names(
     lenient = scim.put(f"/Users/{user['id']}", {**base, "nickNmae": "typo", "title": "T"})
     assert lenient.status_code == 200 and lenient.json["title"] == "T"
     assert "nickNmae" not in lenient.json
+
+
+def test_endpoints_are_answered_in_any_case(scim: Scim) -> None:
+    jane = scim.create_user("jane@example.com")
+    assert scim.get("/users").json["totalResults"] == 1
+    assert scim.get(f"/USERS/{jane['id']}").json["id"] == jane["id"]
+    assert scim.get(f"/users/{jane['id'].upper()}").status_code == 404  # ids stay exact
+    created = scim.post("/groups", {"schemas": [GROUP_URN], "displayName": "Eng"})
+    assert created.status_code == 201
+    assert created.headers["Location"].endswith(f"/scim/v2/Groups/{created.json['id']}")
+    assert scim.get("/serviceproviderconfig").json["patch"] == {"supported": True}
+    assert scim.get("/resourcetypes").json["totalResults"] == 2
+    assert scim.get("/SCHEMAS").json["totalResults"] == 4
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}
+    assert scim.post("/users/.SEARCH", search).json["totalResults"] == 1
+    assert scim.get("/users", token=None).status_code == 401  # the token is still required
+    assert_scim_error(scim.get("/printers"), 404)
