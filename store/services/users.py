@@ -1,9 +1,11 @@
 """Writing SCIM Users: create (or restore in place), replace, modify (PATCH) and delete.
 
-Each function is one transaction with audit events. userName is unique through its folded key,
-externalId (case-exact) when set. Every change of the active flag goes through
-``lifecycle.set_active``, so each path that deactivates a user ends sessions and drops IdP roles
-the same way. This module must not know SCIM wire formats: callers hand it ``UserInput``.
+Each function is one transaction with audit events. userName is unique through its folded key.
+externalId is the client's value (RFC 7643 §3.1): kept case-exact, never required to be unique
+and never used to find a user to restore, since two users (or two IdPs) may share one. Every
+change of the active flag goes through ``lifecycle.set_active``, so each path that deactivates
+a user ends sessions and drops IdP roles the same way. This module must not know SCIM wire
+formats: callers hand it ``UserInput``.
 """
 
 from __future__ import annotations
@@ -75,22 +77,16 @@ def _columns(data: UserInput) -> _Columns:
     )
 
 
-def _claims(store: Store, cols: _Columns) -> tuple[Any, Any]:
-    """The live users (locked) already holding this userName / externalId, if any."""
-    by_name = store.db.User.get_for_update(user_name_key=cols.user_name_key)
-    by_ext = None
-    if cols.external_id is not None:
-        by_ext = store.db.User.get_for_update(external_id=cols.external_id)
-    return by_name, by_ext
+def _holder(store: Store, cols: _Columns) -> Any:
+    """The live user (locked) already holding this userName, if any."""
+    return store.db.User.get_for_update(user_name_key=cols.user_name_key)
 
 
 def _check_others(store: Store, cols: _Columns, user: Any) -> None:
-    """Conflict when another user already holds the userName or externalId."""
-    by_name, by_ext = _claims(store, cols)
-    if by_name is not None and by_name is not user:
+    """Conflict when another user already holds the userName."""
+    holder = _holder(store, cols)
+    if holder is not None and holder is not user:
         raise Conflict(f"userName {cols.user_name!r} is already taken", attribute="userName")
-    if by_ext is not None and by_ext is not user:
-        raise Conflict(f"externalId {cols.external_id!r} is already taken", attribute="externalId")
 
 
 def _snapshot(user: Any) -> dict[str, Any]:
@@ -150,19 +146,12 @@ def _apply(
 
 @transaction
 def create_user(store: Store, data: UserInput, actor: str) -> tuple[UserRecord, bool]:
-    """Create a user, or restore in place the inactive user holding its userName or
-    externalId (same id, manual roles and memberships kept). Returns (record, restored)."""
+    """Create a user, or restore in place the inactive user holding its userName (same id,
+    manual roles and memberships kept). Returns (record, restored)."""
     cols = _columns(data)
-    by_name, by_ext = _claims(store, cols)
-    for holder, attribute in ((by_name, "userName"), (by_ext, "externalId")):
-        if holder is not None and holder.active:
-            raise Conflict(f"an active user already has this {attribute}", attribute=attribute)
-    if by_name is not None and by_ext is not None and by_name is not by_ext:
-        raise Conflict(
-            "userName and externalId belong to two different existing users",
-            attribute="userName",
-        )
-    existing = by_name or by_ext
+    existing = _holder(store, cols)
+    if existing is not None and existing.active:
+        raise Conflict("an active user already has this userName", attribute="userName")
     if existing is not None:
         reason = "restored: a create matched this inactive user"
         _apply(store, existing, cols, data.active, actor, reason, "user.restored")
@@ -222,7 +211,7 @@ def modify_user(
 @transaction
 def delete_user(store: Store, user_id: str, actor: str, if_match: int | None = None) -> None:
     """DELETE: deactivate (sessions end, IdP roles drop), leave every group, and soft-delete
-    so the id is never reused while userName and externalId become free. Manual role rows
+    so the id is never reused while userName becomes free (externalId is cleared). Manual role rows
     and the audit history stay."""
     group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first

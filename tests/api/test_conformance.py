@@ -108,3 +108,25 @@ def test_endpoints_are_answered_in_any_case(scim: Scim) -> None:
     assert scim.post("/users/.SEARCH", search).json["totalResults"] == 1
     assert scim.get("/users", token=None).status_code == 401  # the token is still required
     assert_scim_error(scim.get("/printers"), 404)
+
+
+def test_external_id_is_not_unique_and_filters_return_every_holder(scim: Scim) -> None:
+    """RFC 7643 §3.1: the client owns externalId; the server does not enforce uniqueness."""
+    first = scim.create_user("a@example.com", externalId="shared")
+    second = scim.post("/Users", {"schemas": [USER_URN], "userName": "b@example.com",
+                                  "externalId": "shared"})  # fmt: skip
+    assert second.status_code == 201 and second.json["id"] != first["id"]
+    third = scim.create_user("c@example.com")
+    operation = {"op": "replace", "path": "externalId", "value": "shared"}
+    moved = scim.patch(f"/Users/{third['id']}", patch_op(operation))
+    assert moved.status_code == 200
+    listed = scim.get("/Users", params={"filter": 'externalId eq "shared"'}).json
+    assert listed["totalResults"] == 3
+    assert {u["id"] for u in listed["Resources"]} == {first["id"], second.json["id"], third["id"]}
+    assert scim.get("/Users", params={"filter": 'externalId eq "SHARED"'}).json["totalResults"] == 0
+    bodies = [{"schemas": [GROUP_URN], "displayName": name, "externalId": "g-shared"}
+              for name in ("Eng", "Ops")]  # fmt: skip
+    groups = [scim.post("/Groups", body) for body in bodies]
+    assert [g.status_code for g in groups] == [201, 201]
+    found = scim.get("/Groups", params={"filter": 'externalId eq "g-shared"'}).json
+    assert found["totalResults"] == 2
