@@ -4,6 +4,8 @@ resource endpoints answered in any case."""
 
 from __future__ import annotations
 
+from scim2_models import Context, ResourceType, Schema, ServiceProviderConfig
+
 from tests.api.conftest import (
     ENTERPRISE_URN,
     GROUP_URN,
@@ -130,3 +132,13 @@ def test_external_id_is_not_unique_and_filters_return_every_holder(scim: Scim) -
     assert [g.status_code for g in groups] == [201, 201]
     found = scim.get("/Groups", params={"filter": 'externalId eq "g-shared"'}).json
     assert found["totalResults"] == 2
+
+
+def test_discovery_documents_validate_against_strict_models(scim: Scim) -> None:
+    strict = {"scim": Context.RESOURCE_QUERY_RESPONSE}
+    ServiceProviderConfig.model_validate(scim.get("/ServiceProviderConfig").json, context=strict)
+    for path, model in (("/ResourceTypes", ResourceType), ("/Schemas", Schema)):
+        for document in scim.get(path).json["Resources"]:
+            model.model_validate(document, context=strict)
+            item = scim.get(f"{path}/{document['id']}").json
+            assert model.model_validate(item, context=strict).id == document["id"]
