@@ -142,3 +142,15 @@ def test_discovery_documents_validate_against_strict_models(scim: Scim) -> None:
             model.model_validate(document, context=strict)
             item = scim.get(f"{path}/{document['id']}").json
             assert model.model_validate(item, context=strict).id == document["id"]
+
+
+def test_urn_qualified_member_attributes_load_the_members(scim: Scim) -> None:
+    jane = scim.create_user("jane@example.com")
+    group = scim.create_group("Eng", [jane["id"]])
+    qualified = f"{GROUP_URN}:members.display"
+    shown = scim.get(f"/Groups/{group['id']}", params={"attributes": qualified}).json
+    assert shown["members"] == [{"display": "jane@example.com"}]
+    hidden = scim.get(
+        f"/Groups/{group['id']}", params={"excludedAttributes": f"{GROUP_URN}:members"}
+    )
+    assert "members" not in hidden.json
