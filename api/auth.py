@@ -13,6 +13,7 @@ import math
 import falcon
 
 from api.client import request_client
+from api.metrics import ApiMetrics
 from api.middleware import is_scim_path
 from api.scim.errors import ScimError
 from store.context import Store
@@ -38,8 +39,9 @@ def retry_after_seconds(seconds: float) -> int:
 
 
 class BearerAuth:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metrics: ApiMetrics | None = None) -> None:
         self._store = store
+        self._metrics = metrics
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not is_scim_path(req.path):
@@ -52,6 +54,8 @@ class BearerAuth:
             req.context.token_name = result.token_name or ""
             req.context.actor = f"token:{result.token_name}"
             return
+        if self._metrics is not None:
+            self._metrics.auth_refused(result.reason, result.token_name or "")
         if result.reason == "rate_limited":
             wait = str(retry_after_seconds(result.retry_after))
             detail = RATE_LIMITED if result.token_id is not None else AUTH_RATE_LIMITED

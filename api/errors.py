@@ -30,8 +30,12 @@ _MALFORMED_BODY = (falcon.MediaMalformedError, falcon.MediaNotFoundError)
 def write_error(
     req: falcon.Request, resp: falcon.Response, status: int, scim_type: str | None, detail: str
 ) -> None:
-    """Render one SCIM error and remember it for the request log."""
-    body = ScimError(status, scim_type, detail).to_body()
+    """Render one SCIM error and remember it for the request log. The detail ends with the
+    request id, which also goes out as the ``X-Request-Id`` header: strict clients validate
+    error bodies against RFC 7644 §3.12 (no extra members), so the id rides in ``detail``."""
+    request_id = req.context.get("request_id")
+    shown = f"{detail} (request id {request_id})" if request_id else detail
+    body = ScimError(status, scim_type, shown).to_body()
     resp.status = status
     resp.content_type = SCIM_MEDIA_TYPE
     # ASCII-escaped: a detail that quotes hostile input can never fail to encode.

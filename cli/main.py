@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +19,7 @@ from cli import (
     worker_cmd,
 )
 from cli.context import CliContext, CliError
+from cli.logs import configure_logging
 from store.config import CONFIG_ENV, ConfigError, load_settings
 from store.db import DatabaseUrlError
 from store.errors import StoreError
@@ -62,10 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.logging.level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     ctx = CliContext(settings=settings, args=args)
     try:
         result = args.func(ctx)

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from cli.context import CliContext, add_json_flag, iso_utc, table
+from store.domain.active import describe
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -78,7 +79,7 @@ def _show(ctx: CliContext) -> int:
     if ctx.args.json:
         ctx.out(json.dumps(data, indent=2, default=str))
         return 0
-    state = "deleted" if detail.deleted else ("active" if data["active"] else "inactive")
+    state = "deleted" if detail.deleted else describe(detail.user.active)
     ctx.out(f"{data['userName']}  ({state})")
     ctx.out(f"  id:              {data['id']}")
     ctx.out(f"  displayName:     {data['displayName'] or ''}")
@@ -117,7 +118,7 @@ def _list(ctx: CliContext) -> int:
         [
             u.user_name,
             u.display_name or "",
-            "active" if u.active else "inactive",
+            describe(u.active),
             ", ".join(sorted({r.role for r in u.roles})),
             u.id,
         ]

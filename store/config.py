@@ -7,6 +7,7 @@ SQLite file. This module only reads and validates settings: it never opens the d
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -37,7 +38,9 @@ class ApiSettings:
     port: int = 8080
     """TCP port of the SCIM API and /auth/session."""
     public_url: str = "http://127.0.0.1:8080"
-    """Address IdPs use to reach this service; the SCIM Base URL is this plus ``/scim/v2``."""
+    """The HTTPS address the IdPs reach (TLS terminated by the reverse proxy in front), e.g.
+    ``https://control.example.com``; the SCIM Base URL is this plus ``/scim/v2``. The default
+    works only from this machine: a cloud IdP cannot reach it, so set it before connecting one."""
     threads: int = 4
     """waitress worker threads per process (each holds one database connection). A process
     runs Python on one core at a time, so threads beyond those waiting on the database only
@@ -115,6 +118,29 @@ class WorkerSettings:
 class LoggingSettings:
     level: str = "INFO"
     """Python logging level for the service."""
+    format: str = "text"
+    """``text`` (one readable line per event) or ``json`` (one JSON object per line, for a log
+    collector). Either way timestamps are UTC in ISO 8601 with a ``Z``."""
+    access_log: bool = True
+    """Log one line per HTTP request (method, path without the query string, status,
+    latency, token name, client address and request id) on the ``trident_scim.access``
+    logger."""
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = True
+    """Serve Prometheus metrics at ``GET /metrics`` (every name starts with ``trident_scim_``)."""
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    """Addresses or networks (CIDR) allowed to read /metrics; others get 403. Only the
+    connection's own peer address counts: X-Forwarded-For is never trusted here, and a request
+    that carries it (it came through a proxy) is refused."""
+    database_refresh_seconds: float = 15.0
+    """Figures read from the database when scraped (worker health, lease holder, tokens' Last
+    Used, deactivations) are reused for this long, so frequent scrapes cost one read."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +152,7 @@ class Settings:
     roles: RoleSettings = field(default_factory=RoleSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: str = "built-in defaults"
     """Where these settings came from (a path or 'built-in defaults')."""
 
@@ -176,7 +203,21 @@ def settings_from_dict(data: dict[str, Any], source: str = "dict") -> Settings:
     settings = replace(base, source=source, **sections)
     if settings.rate_limit.requests_per_minute < 1:
         raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
+    _check_operations(settings)
     return settings
+
+
+def _check_operations(settings: Settings) -> None:
+    """The logging and metrics values that are not just a type: a format name, networks."""
+    if settings.logging.format not in LOG_FORMATS:
+        raise ConfigError(f"[logging] format must be one of {', '.join(LOG_FORMATS)}")
+    for entry in settings.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"[metrics] allow: {entry!r} is not an IP address or network"
+            ) from None
 
 
 def resolve_config_path(explicit: str | None) -> Path | None:

@@ -41,7 +41,7 @@ class UserInput:
     display_name: str | None = None
     given_name: str | None = None
     family_name: str | None = None
-    active: bool = True
+    active: bool | None = True  # None: the request carried no active (see domain.active)
     emails: tuple[EmailInput, ...] = ()
 
 
@@ -57,7 +57,7 @@ class UserRecord:
     user_name: str
     external_id: str | None
     display_name: str | None
-    active: bool
+    active: bool | None  # None: unassigned, which grants no access (see domain.active)
     document: dict[str, Any]
     created: datetime
     last_modified: datetime
@@ -270,7 +270,7 @@ class UserSummary:
     id: str
     user_name: str
     display_name: str | None
-    active: bool
+    active: bool | None  # None: unassigned, no access (see domain.active)
     roles: tuple[RoleSource, ...]
     last_modified: datetime
 
@@ -303,3 +303,25 @@ class ActivityStats:
     errors: int  # status >= 400
     by_status: tuple[tuple[int, int], ...]  # (status, count), most frequent first
     last_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """When an active token was last used (None: never), for the age metric."""
+
+    name: str
+    created: datetime
+    last_used: datetime | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class MonitoringSnapshot:
+    """What a metrics scrape reads from the database: shared state no process keeps in
+    memory (worker health, the lease holder, tokens' Last Used, deactivations so far)."""
+
+    at: datetime
+    worker: WorkerHealth
+    run_counts: tuple[tuple[str, str, int], ...]  # job, outcome, runs kept in the history
+    tokens: tuple[TokenUse, ...]
+    deactivations: tuple[tuple[str, int], ...]  # audit actor, users deactivated

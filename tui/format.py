@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from store.domain.active import describe
 from store.records import RoleSource
 
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"))
@@ -53,8 +54,9 @@ def roles_summary(roles: Iterable[RoleSource]) -> str:
     return ", ".join(dict.fromkeys(parts)) or "-"
 
 
-def status_word(active: bool) -> str:
-    return "active" if active else "inactive"
+def status_word(active: bool | None) -> str:
+    """active, inactive, or unassigned (an IdP removed ``active``: no access either)."""
+    return describe(active)
 
 
 def clip(text: str | None, width: int) -> str:

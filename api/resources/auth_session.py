@@ -15,13 +15,12 @@ from urllib.parse import quote
 
 import falcon
 
+from api.metrics import ApiMetrics
 from store.context import Store
 from store.errors import Unavailable
 from store.records import SessionCheck
-from store.services.sessions import check_session
+from store.services.sessions import check_session_cookies
 
-MAX_COOKIES = 3
-"""Cookies of the configured name checked at most (a browser may hold one per path)."""
 _HEADER_SAFE = "@._-+!#$&'*^`|~"  # header values must be latin-1: anything else is %-encoded
 
 
@@ -35,9 +34,10 @@ _REASONS = {
 
 
 class AuthSessionResource:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metrics: ApiMetrics | None = None) -> None:
         self._store = store
         self._settings = store.settings.sessions
+        self._metrics = metrics or ApiMetrics()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.set_header("Cache-Control", "no-store")
@@ -46,10 +46,12 @@ class AuthSessionResource:
         try:
             check = self._check(req)
         except Unavailable:
+            self._metrics.session_checked("unavailable")
             resp.status = falcon.HTTP_503
             resp.set_header("Retry-After", "2")
             resp.data = _json({"error": "session store unavailable"})
             return
+        self._metrics.session_checked("ok" if check.valid else check.reason)
         if not check.valid:
             self._refuse(resp, check.reason)
             return
@@ -64,12 +66,7 @@ class AuthSessionResource:
 
     def _check(self, req: falcon.Request) -> SessionCheck:
         values = req.get_cookie_values(self._settings.cookie_name) or []
-        check = SessionCheck(False, "missing")
-        for value in values[:MAX_COOKIES]:
-            check = check_session(self._store, value)
-            if check.valid:
-                break
-        return check
+        return check_session_cookies(self._store, values)
 
     def _refuse(self, resp: falcon.Response, reason: str) -> None:
         resp.status = falcon.HTTP_401

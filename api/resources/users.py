@@ -43,8 +43,8 @@ class Users(Collection):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         data = user_input_from_scim(req.get_media(), mode="create")
-        user, _restored = create_user(self._store, data, actor(req))
-        self._send(req, resp, user, status=201)  # a restore in place is a create to the IdP
+        user = create_user(self._store, data, actor(req))
+        self._send(req, resp, user, status=201)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
         self._send(req, resp, get_user(self._store, user_id))

@@ -57,7 +57,7 @@ def user_input_from_scim(body: Any, mode: str = "create") -> UserInput:
     if not isinstance(user_name, str) or not user_name.strip():
         raise invalid_value('"userName" is required and must be a non-empty string')
     external_id = document.pop("externalId", None) or None
-    active = document.pop("active", True)
+    active = document.pop("active", None)  # absent or null: the store decides per write
     name = document.get("name", {})
     return UserInput(
         user_name=check_length(user_name, USER_NAME_MAX, "userName"),
@@ -131,7 +131,8 @@ def user_to_scim(
             resource[attr.name] = document[attr.name]
     if record.display_name is not None:
         resource["displayName"] = record.display_name
-    resource["active"] = record.active
+    if record.active is not None:  # unassigned: omitted (RFC 7644 §3.5.2.2)
+        resource["active"] = record.active
     if record.groups:
         resource["groups"] = [
             {"value": g.id, "display": g.display_name, "$ref": f"{base_url}/Groups/{g.id}",

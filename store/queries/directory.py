@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store, as_utc
+from store.domain.active import stored_state
 from store.domain.names import fold
 from store.errors import InvalidInput
 from store.records import Page, RoleSource, UserSummary
@@ -47,7 +48,7 @@ def search_users(
             id=u.id,
             user_name=u.user_name,
             display_name=u.display_name,
-            active=u.active,
+            active=stored_state(u.active, u.document),
             roles=roles.get(u.id, ()),
             last_modified=as_utc(u.last_modified),  # type: ignore[arg-type]
         )

@@ -7,17 +7,22 @@ as SCIM attribute names are case-insensitive. Nothing here runs a query.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from store.domain.criteria import AttrType
+from store.domain.names import fold, group_key
 
 
 @dataclass(frozen=True)
 class Column:
-    """A filterable column: its whitelisted SQL reference and how it compares."""
+    """A filterable column: its whitelisted SQL reference and how it compares. A
+    case-insensitive (STRING) column holds ``key`` of the value, and a filter value is
+    compared through the same function."""
 
     sql: str
     type: AttrType
+    key: Callable[[str], str] = fold
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,8 @@ class Catalogue:
         return self.singles.get(name)
 
 
-def _s(alias: str, column: str, kind: AttrType) -> Column:
-    return Column(f'{alias}."{column}"', kind)
+def _s(alias: str, column: str, kind: AttrType, key: Callable[[str], str] = fold) -> Column:
+    return Column(f'{alias}."{column}"', kind, key)
 
 
 STRING, EXACT, BOOLEAN, DATETIME = (
@@ -105,7 +110,7 @@ GROUPS = Catalogue(
     default_order='g."created", g."id"',
     singles={
         "id": _s("g", "id", EXACT),
-        "displayname": _s("g", "display_name_key", STRING),
+        "displayname": _s("g", "display_name_key", STRING, group_key),
         "externalid": _s("g", "external_id", EXACT),
         "meta.created": _s("g", "created", DATETIME),
         "meta.lastmodified": _s("g", "last_modified", DATETIME),

@@ -40,7 +40,6 @@ from store.domain.criteria import (
     Sort,
     ValuePath,
 )
-from store.domain.names import fold
 from store.errors import InvalidInput
 from store.queries.filter_catalogue import (
     BOOLEAN,
@@ -191,7 +190,7 @@ class _Compiler:
             return self._ordered(c, op, self._bind(self._datetime(value, attribute)), False)
         text = _as_text(value, attribute)
         if column.type is STRING:
-            text = fold(text)
+            text = column.key(text)
         if op in ("co", "sw", "ew"):
             return self._like(c, op, text, column.type is EXACT)
         return self._ordered(c, op, self._bind(text), True)

@@ -14,6 +14,7 @@ from typing import Any
 from pony.orm import desc
 
 from store.context import Store, as_utc
+from store.domain.active import stored_state
 from store.domain.names import fold
 from store.errors import NotFound
 from store.records import (
@@ -76,7 +77,7 @@ def _user_record(user: Any) -> UserRecord:
         user_name=user.user_name,
         external_id=user.external_id,
         display_name=user.display_name,
-        active=user.active,
+        active=stored_state(user.active, user.document or {}),
         document=dict(user.document or {}),
         created=as_utc(user.created),  # type: ignore[arg-type]
         last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from store.context import Store, as_utc
+from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.domain.names import fold
@@ -55,13 +56,14 @@ def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = N
     """The frozen record of a User entity; loads its groups unless given."""
     if groups is None:
         groups = groups_of(store, [user.id]).get(user.id, ())
+    document = plain(user.document)
     return UserRecord(
         id=user.id,
         user_name=user.user_name,
         external_id=user.external_id,
         display_name=user.display_name,
-        active=user.active,
-        document=plain(user.document),
+        active=stored_state(user.active, document),
+        document=document,
         created=as_utc(user.created),  # type: ignore[arg-type]
         last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
         version=user.version,
@@ -117,13 +119,14 @@ _COLUMNS = (
 
 def _row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord:
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
+    document = sql_json(document)
     return UserRecord(
         id=uid,
         user_name=user_name,
         external_id=external_id,
         display_name=display_name,
-        active=bool(active),
-        document=sql_json(document),
+        active=stored_state(bool(active), document),
+        document=document,
         created=sql_datetime(created),
         last_modified=sql_datetime(modified),
         version=int(version),

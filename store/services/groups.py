@@ -20,14 +20,14 @@ from pony.orm import select
 
 from store.context import Store
 from store.domain.ids import is_resource_id
-from store.domain.names import fold
+from store.domain.names import group_key, trim
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import GroupInput, GroupRecord, MembershipChange
 from store.services import lifecycle
 from store.services.audit import record_event
-from store.services.validation import check_document, check_text
+from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
 
 AUDIT_ID_LIMIT = 1000
@@ -35,9 +35,12 @@ AUDIT_ID_LIMIT = 1000
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
 
 
-def _name(value: Any) -> tuple[str, str]:
+def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
+    """A group displayName as stored (trimmed, no deceiving character unless it is the name
+    ``kept`` already) and its key (``names.group_key``)."""
     name = check_text(value, "displayName", 1024, required=True)
-    return name, check_text(fold(name), "displayName", 1024)
+    name = check_name(trim(name), "displayName", 1024, required=True, kept=kept)
+    return name, check_text(group_key(name), "displayName", 1024)
 
 
 def _external_id(value: Any) -> str | None:
@@ -114,7 +117,7 @@ class _GroupEdit:
             if change.kind in ("replace_all", "remove_all"):
                 whole_group = True
             if change.kind == "rename" and isinstance(change.value, str):
-                key = fold(change.value)
+                key = group_key(change.value)
                 # Okta re-sends the unchanged name with every membership PATCH: that must
                 # stay O(1), so only a real rename concerns the whole group.
                 whole_group = whole_group or key != self.group.display_name_key
@@ -182,8 +185,8 @@ class _GroupEdit:
     def set_attribute(self, kind: str, value: Any) -> None:
         group = self.group
         if kind == "rename":
-            name, key = _name(value)
-            if name != group.display_name:
+            name, key = _name(value, kept=trim(group.display_name))
+            if name != group.display_name or key != group.display_name_key:  # stale key too
                 _check_unique(self.store, group, key)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":
@@ -222,7 +225,7 @@ class _GroupEdit:
 
     @property
     def before_key(self) -> str:
-        return fold(self.before["displayName"])
+        return group_key(self.before["displayName"])
 
 
 def _ids(ids: list[str]) -> list[str] | dict[str, int]:

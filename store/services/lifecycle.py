@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store
+from store.domain.active import stored_state, with_state
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
@@ -149,7 +150,7 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     """Operator or worker deactivation of one user (the IdP path goes through the users
     service, which calls ``set_active`` inside its own transaction)."""
     user = lock_user(store, user_id)
-    changed = set_active(store, user, False, actor, reason)
+    changed = _assign(user, False) | set_active(store, user, False, actor, reason)
     if changed:
         touch(store, user)
     return changed
@@ -158,7 +159,17 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
 @transaction
 def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "operator") -> bool:
     user = lock_user(store, user_id)
-    changed = set_active(store, user, True, actor, reason)
+    changed = _assign(user, True) | set_active(store, user, True, actor, reason)
     if changed:
         touch(store, user)
     return changed
+
+
+def _assign(user: Any, active: bool) -> bool:
+    """An operator's deactivation or reactivation gives an unassigned ``active`` (see
+    ``domain.active``) a value again. Returns whether the stored state changed."""
+    document = dict(user.document or {})
+    if stored_state(user.active, document) is not None:
+        return False
+    user.document = with_state(document, active)
+    return True

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from store.context import Store, as_utc
-from store.domain.names import fold
+from store.domain.names import fold, group_key, trim
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services.audit import record_event
 from store.services.lifecycle import IDP, MANUAL, lock_user, mapping_table, recompute_user_roles
+from store.services.validation import check_name
 from store.tx import read, transaction
 
 ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
@@ -163,8 +164,8 @@ def _idp_only_message(store: Store, user: Any, role: str, keys: list[str]) -> st
 def _clean_group_name(group_name: str) -> str:
     if not isinstance(group_name, str) or not group_name.strip():
         raise InvalidInput("an IdP group name is required", "group")
-    group_name = group_name.strip()
-    if len(group_name) > MAX_GROUP_NAME or len(fold(group_name)) > MAX_GROUP_NAME:
+    group_name = trim(group_name)
+    if len(group_name) > MAX_GROUP_NAME or len(group_key(group_name)) > MAX_GROUP_NAME:
         raise InvalidInput(f"an IdP group name has at most {MAX_GROUP_NAME} characters", "group")
     return group_name
 
@@ -180,12 +181,13 @@ def _mapping_record(mapping: Any) -> MappingRecord:
 
 @transaction
 def set_mapping(store: Store, group_name: str, role: str, actor: str) -> MappingRecord:
-    """Map an IdP group (matched case-insensitively) to a role; idempotent. The group's
+    """Map an IdP group to a role; idempotent. Group names match as ``names.group_key``
+    says (trimmed, NFC, case-insensitive, no compatibility folding). The group's
     members gain the role in the same transaction."""
-    group_name = _clean_group_name(group_name)
+    group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
     _serialize_mapping_edits(store)
     role_row = _existing_role(store, role)
-    key = fold(group_name)
+    key = group_key(group_name)
     existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if existing is not None:
         return _mapping_record(existing)
@@ -219,7 +221,7 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
     role_row = find_role(store, role)
     if role_row is None:
         return False
-    key = fold(group_name)
+    key = group_key(group_name)
     mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if mapping is None:
         return False
@@ -279,8 +281,8 @@ def preview_mapping_change(
     """Who would gain or lose which role if these mapping rows were added and removed:
     ``(userName, role, "gain" | "lose")`` sorted. Manual grants count as held, so a role a
     user also holds manually is never listed as lost (nor as gained)."""
-    pairs_add = [(fold(_clean_group_name(g)), _existing_role(store, r).name) for g, r in add]
-    pairs_remove = [(fold(_clean_group_name(g)), _role_name(store, r)) for g, r in remove]
+    pairs_add = [(group_key(_clean_group_name(g)), _existing_role(store, r).name) for g, r in add]
+    pairs_remove = [(group_key(_clean_group_name(g)), _role_name(store, r)) for g, r in remove]
     current = mapping_table(store)
     proposed = {key: set(roles) for key, roles in current.items()}
     for key, role in pairs_remove:

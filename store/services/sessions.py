@@ -2,7 +2,9 @@
 
 A session id is a random secret handed to the browser as a cookie; the store keeps only its
 SHA-256 and compares in constant time. ``check_session`` is on the hot path of Control's web
-tier: a few indexed reads, and a write only when ``last_seen`` is a minute old. Ending the
+tier: a few indexed reads and one ``last_seen`` update per accepted request. That write is not
+throttled: the idle timeout counts from the last request to the second, and a skipped write
+would count from an older one and sign a user out early. Ending the
 sessions of one user goes through ``lifecycle.end_user_sessions``, the same code the
 deactivation uses. Nothing here logs or returns a session secret except ``start_session``.
 """
@@ -10,6 +12,7 @@ deactivation uses. Nothing here logs or returns a session secret except ``start_
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +38,11 @@ from store.tx import transaction
 
 log = logging.getLogger(__name__)
 
-LAST_SEEN_EVERY = timedelta(seconds=60)
-"""``last_seen`` is written at most this often per session (not a write per request)."""
+MAX_SESSION_COOKIES = 20
+"""Session cookies of one request looked at, at most: a browser may hold several (one per
+path or domain, stale ones), and junk cookies in front of the live one must not sign the user
+out; the bound keeps one request from costing more than 20 lookups."""
+_CHEAP_REFUSALS = ("missing", "malformed", "unknown")
 SWEEP_BATCH = 5000
 """Sessions one expiry sweep ends at most, to keep its transaction short."""
 _NEVER = datetime(1970, 1, 1)
@@ -93,6 +99,20 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
     return session_record(session), secret
 
 
+def check_session_cookies(store: Store, values: Sequence[str]) -> SessionCheck:
+    """Is any of the first ``MAX_SESSION_COOKIES`` cookie values a live session? The first
+    live one is the answer; otherwise the refusal of a real session (ended, expired, user
+    inactive...) tells the user more than one of junk."""
+    refusal = SessionCheck(False, "missing")
+    for value in values[:MAX_SESSION_COOKIES]:
+        check = check_session(store, value)
+        if check.valid:
+            return check
+        if refusal.reason in _CHEAP_REFUSALS:
+            refusal = check
+    return refusal
+
+
 def check_session(store: Store, cookie_value: str | None) -> SessionCheck:
     """Is this cookie a live session of an active user? Cheap rejections need no database."""
     if not cookie_value:
@@ -135,7 +155,11 @@ _SESSION_BY_HASH = (
     'WHERE s."secret_hash" = $digest'
 )
 _ROLE_NAMES = 'SELECT DISTINCT a."role" FROM "control_role_assignment" a WHERE a."user" = $user_id'
-_SEEN = 'UPDATE "control_session" SET "last_seen" = $now WHERE "id" = $session_id'
+# Never backwards: a request that read the clock earlier may be checked after a later one.
+_SEEN = (
+    'UPDATE "control_session" SET "last_seen" = $now '
+    'WHERE "id" = $session_id AND "last_seen" < $now'
+)
 
 
 def _at(value: Any) -> datetime:
@@ -160,7 +184,7 @@ def _check(store: Store, secret: str) -> SessionCheck:
     reason = _invalid_reason(store, state, now)
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
-    if now - state.last_seen >= LAST_SEEN_EVERY:
+    if now > state.last_seen:
         db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
     roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id})
     return SessionCheck(

@@ -1,11 +1,14 @@
-"""Writing SCIM Users: create (or restore in place), replace, modify (PATCH) and delete.
+"""Writing SCIM Users: create, replace, modify (PATCH) and delete.
 
 Each function is one transaction with audit events. userName is unique through its folded key.
 externalId is the client's value (RFC 7643 §3.1): kept case-exact, never required to be unique
-and never used to find a user to restore, since two users (or two IdPs) may share one. Every
+and never used to find a user, since two users (or two IdPs) may share one. A create never
+takes over an existing user: a userName already held, by an active or an inactive user, is a
+Conflict, and the id of a deleted user is never given to anyone else (RFC 7643 §3.1). Every
 change of the active flag goes through ``lifecycle.set_active``, so each path that deactivates
-a user ends sessions and drops IdP roles the same way. This module must not know SCIM wire
-formats: callers hand it ``UserInput``.
+a user ends sessions and drops IdP roles the same way; an unassigned ``active``
+(``domain.active``) grants no access. This module must not know SCIM wire formats: callers
+hand it ``UserInput``.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
+from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.names import fold
 from store.errors import Conflict
 from store.queries.users import plain, user_record
 from store.records import UserInput, UserRecord
 from store.services import lifecycle
 from store.services.audit import record_event
-from store.services.validation import check_document, check_text
+from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
 
 # Audited under their SCIM names; active is audited by the lifecycle's own events.
@@ -52,8 +56,11 @@ def _key(value: str | None, attribute: str, limit: int) -> str | None:
     return check_text(fold(value), attribute, limit)
 
 
-def _columns(data: UserInput) -> _Columns:
-    user_name = check_text(data.user_name, "userName", 512, required=True)
+def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
+    """``data`` checked, with the ``active`` state it leaves marked in the document. Names the
+    user already holds are kept as they are (``check_name``)."""
+    kept_name, kept_display = (user.user_name, user.display_name) if user else (None, None)
+    user_name = check_name(data.user_name, "userName", 512, required=True, kept=kept_name)
     emails = []
     for email in data.emails:
         if email.value is None or (isinstance(email.value, str) and not email.value.strip()):
@@ -64,15 +71,16 @@ def _columns(data: UserInput) -> _Columns:
     document = check_document(data.document, "document")
     for key in [k for k in document if k.lower() == "password"]:
         del document[key]  # never stored, whatever a caller forgot to strip
+    display_name = check_name(data.display_name, "displayName", 1024, kept=kept_display)
     return _Columns(
         user_name=user_name,
         user_name_key=_key(user_name, "userName", 512) or "",
         external_id=check_text(data.external_id or None, "externalId", 512),
-        display_name=check_text(data.display_name, "displayName", 1024),
-        display_name_key=_key(data.display_name, "displayName", 1024),
+        display_name=display_name,
+        display_name_key=_key(display_name, "displayName", 1024),
         given_name_key=_key(check_text(data.given_name, "name.givenName", 512), "name", 512),
         family_name_key=_key(check_text(data.family_name, "name.familyName", 512), "name", 512),
-        document=document,
+        document=with_state(document, state),
         emails=tuple(emails),
     )
 
@@ -82,11 +90,18 @@ def _holder(store: Store, cols: _Columns) -> Any:
     return store.db.User.get_for_update(user_name_key=cols.user_name_key)
 
 
-def _check_others(store: Store, cols: _Columns, user: Any) -> None:
-    """Conflict when another user already holds the userName."""
+def _check_others(store: Store, cols: _Columns, user: Any = None) -> None:
+    """Conflict when another user, active or inactive, already holds the userName. The
+    answer names nothing of that user (not even whether it is active)."""
     holder = _holder(store, cols)
     if holder is not None and holder is not user:
-        raise Conflict(f"userName {cols.user_name!r} is already taken", attribute="userName")
+        raise Conflict(_TAKEN.format("userName"), attribute="userName")
+
+
+_TAKEN = (
+    "{} is already taken by an existing user; a create never takes a user over: to change "
+    "or reactivate that user, find it with a filter and PATCH or PUT its id"
+)
 
 
 def _snapshot(user: Any) -> dict[str, Any]:
@@ -129,39 +144,39 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
     return old, new
 
 
-def _apply(
-    store: Store, user: Any, cols: _Columns, active: bool, actor: str, reason: str, action: str
-) -> None:
+def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
     lifecycle (which audits it); bump the version once and audit the rest of the difference."""
     before = _snapshot(user)
+    was = stored_state(user.active, before["document"])
     _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
-    if old or new or action == "user.restored":
-        record_event(store, actor, action, "user", user.id, cols.user_name, old, new, reason)
-    flipped = lifecycle.set_active(store, user, active, actor, reason)
+    if was != state and None in (was, state):  # to or from unassigned: the lifecycle's
+        old["active"], new["active"] = was, state  # events only know access on or off
+    if old or new:
+        record_event(
+            store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
+        )
+    why = f"{reason}: active unassigned" if state is None else reason
+    flipped = lifecycle.set_active(store, user, has_access(state), actor, why)
     if old or new or flipped:
         lifecycle.touch(store, user)
 
 
 @transaction
-def create_user(store: Store, data: UserInput, actor: str) -> tuple[UserRecord, bool]:
-    """Create a user, or restore in place the inactive user holding its userName (same id,
-    manual roles and memberships kept). Returns (record, restored)."""
-    cols = _columns(data)
-    existing = _holder(store, cols)
-    if existing is not None and existing.active:
-        raise Conflict("an active user already has this userName", attribute="userName")
-    if existing is not None:
-        reason = "restored: a create matched this inactive user"
-        _apply(store, existing, cols, data.active, actor, reason, "user.restored")
-        return user_record(store, existing), True
+def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
+    """Create a user with a new id. Conflict when its userName is held by any live user,
+    active or inactive: reactivation is a PATCH or PUT of that user's id. A shared externalId
+    is no conflict."""
+    state = resolve(data.active, None, "create")
+    cols = _columns(data, state)
+    _check_others(store, cols)
     now = store.clock()
     user = store.db.User(
         id=store.new_id(), user_name=cols.user_name, user_name_key=cols.user_name_key,
         external_id=cols.external_id, display_name=cols.display_name,
         display_name_key=cols.display_name_key, given_name_key=cols.given_name_key,
-        family_name_key=cols.family_name_key, active=data.active, document=cols.document,
+        family_name_key=cols.family_name_key, active=has_access(state), document=cols.document,
         created=now, last_modified=now, version=1,
     )  # fmt: skip
     for value, value_key, kind, primary in cols.emails:
@@ -170,20 +185,22 @@ def create_user(store: Store, data: UserInput, actor: str) -> tuple[UserRecord, 
         store, actor, "user.created", "user", user.id, cols.user_name,
         after={name: getattr(user, column) for name, column in _SUMMARY.items()},
     )  # fmt: skip
-    return user_record(store, user, ()), False
+    return user_record(store, user, ())
 
 
 @transaction
 def replace_user(
     store: Store, user_id: str, data: UserInput, actor: str, if_match: int | None = None
 ) -> UserRecord:
-    """Full replace (PUT). The active flag goes through the lifecycle (deactivation ends
-    sessions and drops IdP roles, keeping manual roles and memberships)."""
+    """Full replace (PUT). Without ``active`` the state stays as it is; a change of it goes
+    through the lifecycle (deactivation ends sessions and drops IdP roles, keeping manual
+    roles and memberships)."""
     user = lifecycle.lock_user(store, user_id)
     lifecycle.check_version(user, "user", if_match)
-    cols = _columns(data)
+    state = resolve(data.active, stored_state(user.active, plain(user.document)), "replace")
+    cols = _columns(data, state, user)
     _check_others(store, cols, user)
-    _apply(store, user, cols, data.active, actor, "replaced", "user.updated")
+    _apply(store, user, cols, state, actor, "replaced")
     return user_record(store, user)
 
 
@@ -195,15 +212,17 @@ def modify_user(
     actor: str,
     if_match: int | None = None,
 ) -> UserRecord:
-    """PATCH: ``transform`` turns the current record into the new input. Whatever it raises
-    propagates and nothing is applied."""
+    """PATCH: ``transform`` turns the current record into the new input; an input without
+    ``active`` (removed, or set to null) leaves it unassigned, which grants no access.
+    Whatever ``transform`` raises propagates and nothing is applied."""
     user = lifecycle.lock_user(store, user_id)
     lifecycle.check_version(user, "user", if_match)
     current = user_record(store, user)
     data = transform(current)
-    cols = _columns(data)
+    state = resolve(data.active, current.active, "patch")
+    cols = _columns(data, state, user)
     _check_others(store, cols, user)
-    _apply(store, user, cols, data.active, actor, "modified", "user.updated")
+    _apply(store, user, cols, state, actor, "modified")
     # Memberships cannot change under the user's lock: the groups read above still hold.
     return user_record(store, user, groups=current.groups)
 

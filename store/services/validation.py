@@ -2,7 +2,8 @@
 
 Without them a NUL character, a lone surrogate, a NaN or an over-long name would surface as a
 database error (PostgreSQL rejects NUL and NaN in text and jsonb) or a Pony ValueError: a 500
-instead of a 400. Product rules (uniqueness, lifecycle) do not belong here.
+instead of a 400. ``check_name`` adds the rule for names people read (``names.
+deceiving_character``). Product rules (uniqueness, lifecycle) do not belong here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from store.domain.names import deceiving_character, describe_character
 from store.errors import InvalidInput
 
 MAX_DOCUMENT_DEPTH = 32
@@ -35,6 +37,23 @@ def check_text(
     if len(value) > limit:
         raise InvalidInput(f"{attribute} is longer than {limit} characters", attribute=attribute)
     _check_chars(value, attribute)
+    return value
+
+
+def check_name(
+    value: str | None, attribute: str, limit: int, required: bool = False, kept: Any = None
+) -> Any:
+    """``check_text`` for a name shown to people (userName, displayName, group names): no
+    control or invisible formatting character, so no name can pass for another on screen.
+    ``kept``, the value already stored, passes as it is: a name stored before this rule must
+    not block the writes (a deactivation above all) that leave it unchanged."""
+    value = check_text(value, attribute, limit, required=required)
+    if value is not None and value != kept and (char := deceiving_character(value)) is not None:
+        raise InvalidInput(
+            f"{attribute} contains a control or invisible formatting character "
+            f"({describe_character(char)}); names must show every character they hold",
+            attribute=attribute,
+        )
     return value
 
 

@@ -173,6 +173,7 @@ def test_an_unexpected_error_is_a_bare_scim_500(app: object, scim: Scim, caplog:
     app.add_route("/scim/v2/Broken", _Broken())  # type: ignore[attr-defined]
     result = scim.get("/Broken")
     body = assert_scim_error(result, 500)
-    assert body["detail"] == "Internal server error"
+    request_id = result.headers["x-request-id"]
+    assert body["detail"] == f"Internal server error (request id {request_id})"
     assert "secret-internal-detail" not in result.text and "RuntimeError" not in result.text
     assert "secret-internal-detail" in caplog.text  # type: ignore[attr-defined]

@@ -301,16 +301,6 @@ def test_bad_patches(scim: Scim, body: dict[str, Any], scim_type: str) -> None:
     assert scim.get(f"/Users/{jane['id']}").json["meta"]["version"] == jane["meta"]["version"]
 
 
-def test_post_matching_an_inactive_user_restores_in_place(scim: Scim) -> None:
-    jane = scim.post("/Users", OKTA_JANE).json
-    scim.patch(f"/Users/{jane['id']}", patch_op({"op": "replace", "value": {"active": False}}))
-    again = scim.post("/Users", dict(OKTA_JANE, displayName="Jane Again"))
-    assert again.status_code == 201, again.text
-    assert again.json["id"] == jane["id"]
-    assert again.json["active"] is True and again.json["displayName"] == "Jane Again"
-    assert again.headers["location"].endswith(jane["id"])
-
-
 def test_delete_then_404_everywhere_and_audit_kept(scim: Scim, api_store: Store) -> None:
     jane = scim.post("/Users", OKTA_JANE).json
     group = scim.create_group("Eng", [jane["id"]])

@@ -53,7 +53,7 @@ def seed_users(url: str, first: int, count: int, progress: Any = None) -> list[s
             stop = min(start + BATCH, first + count)
             with db_session:
                 for n in range(start, stop):
-                    record, _restored = create_user(
+                    record = create_user(
                         store, user_input_from_scim(okta_user(n)), "operator:bench-seed"
                     )
                     ids.append(record.id)

@@ -77,7 +77,8 @@ class ServerProcess:
     """One ``trident-scim serve`` subprocess on 127.0.0.1 (a free port chosen by the OS)."""
 
     def __init__(self, config: Path, log_path: Path, *, threads: int = 8,
-                 worker: bool = False) -> None:  # fmt: skip
+                 worker: bool = False, program: str = CLI) -> None:  # fmt: skip
+        self.program = program  # another installation's trident-scim (the wheel test)
         self.config = config
         self.log_path = log_path
         self.threads = threads
@@ -86,8 +87,8 @@ class ServerProcess:
         self.port = 0
 
     def start(self) -> ServerProcess:
-        args = [CLI, "--config", str(self.config), "serve", "--host", LOOPBACK, "--port", "0",
-                "--threads", str(self.threads)]  # fmt: skip
+        args = [self.program, "--config", str(self.config), "serve", "--host", LOOPBACK,
+                "--port", "0", "--threads", str(self.threads)]  # fmt: skip
         if not self.worker:
             args.append("--no-worker")
         with self.log_path.open("wb") as log:

@@ -28,7 +28,7 @@ def test_eight_clients_add_a_thousand_members_and_lose_none(live: LiveServer) ->
 
     # The users are set up through the store: what is under test is the group PATCHes.
     user_ids = [
-        create_user(live.store, UserInput(f"m{i:04d}@example.com", {}), "token:setup")[0].id
+        create_user(live.store, UserInput(f"m{i:04d}@example.com", {}), "token:setup").id
         for i in range(MEMBERS)
     ]
     group = live.client().post("/Groups", {"schemas": [GROUP], "displayName": "Everyone"}).json

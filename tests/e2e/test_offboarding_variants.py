@@ -1,8 +1,8 @@
 """The other ways a user leaves (or half-leaves) Control, against the real server on SQLite and
-PostgreSQL: Okta's full-replace PUT, a create that matches an inactive user, Entra's unassign
-and hard delete, JumpCloud's removal from the user's last managed group, DELETE of a signed-in
-user, an operator removing a role from a whole group through the mapping, and a pushed group
-renamed or unlinked.
+PostgreSQL: Okta's full-replace PUT, re-assigning an inactive user (lookup, then reactivation
+by id), Entra's unassign and hard delete, JumpCloud's removal from the user's last managed
+group, DELETE of a signed-in user, an operator removing a role from a whole group through the
+mapping, and a pushed group renamed or unlinked.
 
 The rules asserted come from the product guide: deactivation (SCIM ``active=false`` or
 removal from the app) ends sessions and drops IdP roles; leaving an IdP group only updates
@@ -69,10 +69,11 @@ def test_okta_full_replace_put(
     assert signed_in(live, operator.start_session(name), name) == ["operator", "viewer"]
 
 
-def test_create_matching_an_inactive_user_restores_it_in_place(
+def test_reassigning_an_inactive_user_is_lookup_then_reactivation_by_id(
     live: LiveServer, idp: Callable[[Dialect], Idp], operator: Operator
 ) -> None:
-    """Okta re-assigning a deactivated user POSTs it again: same id, manual role intact."""
+    """Okta re-assigning a deactivated user looks it up by filter and reactivates the id it
+    finds; a POST of the same userName (in any spelling) is 409 and changes nothing."""
     okta = idp(OKTA)
     name = "again@example.com"
     user_id, group_id = _onboard(okta, operator, name, "00uAGAIN")
@@ -80,24 +81,21 @@ def test_create_matching_an_inactive_user_restores_it_in_place(
     okta.set_active(user_id, False)
     signed_out(live, cookie)
 
-    # A create carrying active:false links to the inactive user and leaves it inactive.
-    linked = okta.http.post("/Users", dict(OKTA.user(name, "00uAGAIN"), active=False))
-    assert linked.status == 201 and linked.json["id"] == user_id, linked.raw
-    assert linked.json["active"] is False
+    for body in (dict(OKTA.user(name, "00uAGAIN"), active=False), OKTA.user(name.upper(), "00uX")):
+        error_of(okta.http.post("/Users", body), 409, "uniqueness")
     assert roles_of(operator.show(name)) == {VIEWER_MANUAL}
+    assert not events(operator.show(name), "user.reactivated")
 
-    again = okta.http.post("/Users", OKTA.user(name.upper(), "00uAGAIN"))
-    assert again.status == 201, again.raw
-    assert again.json["id"] == user_id and again.json["active"] is True
-    assert again.json["userName"] == name.upper()  # returned exactly as sent
+    found = okta.find(name.upper())
+    assert [u["id"] for u in found] == [user_id] and found[0]["active"] is False
+    okta.set_active(user_id, True)
     shown = operator.show(user_id)
     assert roles_of(shown) == {MAPPED_OPERATOR, VIEWER_MANUAL}
-    assert events(shown, "user.restored") and events(shown, "user.reactivated")
+    assert events(shown, "user.reactivated")
     assert okta.members(group_id) == {user_id}
     signed_out(live, cookie)
-    assert signed_in(live, operator.start_session(name), name.upper()) == ["operator", "viewer"]
-    okta_again = okta.http.post("/Users", OKTA.user(name, "00uAGAIN"))
-    error_of(okta_again, 409, "uniqueness")  # an active user is never taken over
+    assert signed_in(live, operator.start_session(name), name) == ["operator", "viewer"]
+    error_of(okta.http.post("/Users", OKTA.user(name, "00uAGAIN")), 409, "uniqueness")
 
 
 def test_entra_unassign_then_hard_delete(

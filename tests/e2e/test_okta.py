@@ -60,8 +60,14 @@ def test_okta_user_lifecycle(live: LiveServer) -> None:
 
     suspended = okta.put(f"/Users/{jane['id']}", dict(profile, active=False))
     assert suspended.status == 200 and suspended.json["active"] is False
-    again = okta.post("/Users", JANE)  # re-assigning a deactivated user: restored in place
-    assert again.status == 201 and again.json["id"] == jane["id"] and again.json["active"] is True
+    # Re-assigning a deactivated user: Okta looks it up, finds it inactive and reactivates it
+    # by id. A POST of its userName is refused: a create never takes over an existing user.
+    error_of(okta.post("/Users", JANE), 409, "uniqueness")
+    found = okta.get("/Users", params={"filter": 'userName eq "jane@example.com"'}).json
+    assert [u["id"] for u in found["Resources"]] == [jane["id"]]
+    assert found["Resources"][0]["active"] is False
+    again = okta.patch(f"/Users/{jane['id']}", _ops({"op": "replace", "value": {"active": True}}))
+    assert again.status == 200 and again.json["active"] is True
 
     error_of(okta.get("/Users/00000000000000000000000000000000"), 404)
 

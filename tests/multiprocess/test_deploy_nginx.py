@@ -1,13 +1,18 @@
-"""``deploy/nginx-trident-scim.conf`` as shipped, run by a real nginx on 127.0.0.1 in front of
-two real API processes and a stand-in for Control's web application: TLS termination, both
-processes serving SCIM, and the ``auth_request`` flow (signed in -> identity headers passed
-on; not signed in or session ended -> sent to sign in; sign-in page reachable; identity
-headers from the client never trusted). Skipped where nginx or openssl is not installed."""
+"""``deploy/nginx/`` as shipped, run by a real nginx on 127.0.0.1 in front of two real API
+processes and a stand-in for Control's web application. The location and auth-request
+includes are used byte for byte inside the example Control server block; only the upstream's
+ports, the listening port, Control's address and a throwaway certificate are this machine's.
+Checked: ``nginx -t``, TLS termination, both processes serving SCIM, the ``auth_request``
+flow (signed in -> identity headers passed on; not signed in or session ended -> sent to sign
+in; sign-in page reachable; identity headers from the client never trusted), and /metrics
+never proxied. Skipped where nginx or openssl is missing, except in CI (``CI=true``, where
+``.ci/run`` installs nginx): there a missing nginx fails the test."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -26,9 +31,13 @@ from tests.multiprocess.conftest import Cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx-trident-scim.conf"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
+SNIPPETS = ("trident-scim-locations.conf", "trident-scim-auth-request.conf")
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None or shutil.which("openssl") is None:
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the nginx deployment test: install nginx and openssl "
+                    "(.ci/run does)", pytrace=False)  # fmt: skip
     pytest.skip("nginx and openssl are needed for the deployment test", allow_module_level=True)
 
 
@@ -54,26 +63,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _edited(path: Path, edits: list[tuple[str, str]]) -> str:
+    text = path.read_text()
+    for old, new in edits:
+        assert old in text, f"{old!r} is no longer in {path.name}: update this test"
+        text = text.replace(old, new)
+    return text
+
+
 def _render(directory: Path, api_ports: list[int], web_port: int, port: int) -> Path:
-    """The shipped server block with this machine's ports and a throwaway certificate."""
+    """The shipped files with this machine's ports and a throwaway certificate."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
                     "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=30)  # fmt: skip
-    text = DEPLOY.read_text()
-    for old, new in [
+    upstream = _edited(DEPLOY / "trident-scim-upstream.conf", [
         ("127.0.0.1:8081", f"127.0.0.1:{api_ports[0]}"),
         ("127.0.0.1:8082", f"127.0.0.1:{api_ports[1]}"),
+    ])  # fmt: skip
+    site = _edited(DEPLOY / "control-server.example.conf", [
         ("127.0.0.1:9000", f"127.0.0.1:{web_port}"),
         ("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
         ("/etc/ssl/control/fullchain.pem", str(cert)),
         ("/etc/ssl/control/privkey.pem", str(key)),
-        ("/var/log/nginx/trident-scim.log", str(directory / "scim-access.log")),
-    ]:
-        assert old in text, f"{old!r} is no longer in {DEPLOY.name}: update this test"
-        text = text.replace(old, new)
-    (directory / "site.conf").write_text(text)
+    ])  # fmt: skip
+    (directory / "snippets").mkdir()
+    for name in SNIPPETS:  # as shipped: relative includes resolve next to nginx.conf
+        shutil.copy(DEPLOY / name, directory / "snippets" / name)
+    (directory / "upstream.conf").write_text(upstream)
+    (directory / "site.conf").write_text(site)
     main = directory / "nginx.conf"
     temp = "".join(f"    {kind}_temp_path {directory / kind};\n"
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))  # fmt: skip
@@ -81,7 +100,7 @@ def _render(directory: Path, api_ports: list[int], web_port: int, port: int) -> 
         f"daemon off;\nmaster_process off;\nworker_processes 1;\npid {directory / 'nginx.pid'};\n"
         f"error_log {directory / 'error.log'} warn;\nevents {{ worker_connections 256; }}\n"
         f"http {{\n    access_log {directory / 'access.log'};\n{temp}"
-        f"    include {directory / 'site.conf'};\n}}\n"
+        f"    include {directory / 'upstream.conf'};\n    include {directory / 'site.conf'};\n}}\n"
     )
     return main
 
@@ -145,8 +164,10 @@ def test_scim_through_nginx_reaches_both_api_processes(pair: Cluster, front: Fro
         assert reply.status == 200 and reply.getheader("Content-Type") == "application/scim+json"
     for server in pair.servers:  # least_conn spread the requests over both processes
         assert _upstream_connections(server.port) >= 1
-    refused = front.get("/scim/v2/Users")
+    refused = front.get("/scim/v2/Users", {"X-Request-Id": "client-chosen-id"})
     assert refused.status == 401 and refused.getheader("WWW-Authenticate", "").startswith("Bearer")
+    request_id = refused.getheader("X-Request-Id", "")  # nginx's own $request_id, 32 hex digits
+    assert len(request_id) == 32 and request_id in json.loads(refused.body)["detail"]  # type: ignore[attr-defined]
 
 
 def test_auth_request_lets_signed_in_users_through_and_sends_others_to_sign_in(
@@ -173,3 +194,11 @@ def test_auth_request_lets_signed_in_users_through_and_sends_others_to_sign_in(
     pair.cli("session", "end", "web@example.com")
     ended = front.get("/dashboard", browser)
     assert ended.status == 302 and ended.getheader("Location", "").endswith("/sso/login")
+
+
+def test_metrics_and_probes_are_not_proxied_to_the_api(pair: Cluster, front: Front) -> None:
+    for path in ("/metrics", "/scim/v2/../metrics"):
+        reply = front.get(path)
+        assert b"trident_scim_" not in reply.body  # type: ignore[attr-defined]
+    # Through nginx /metrics is Control's (here: sign-in), never the API's.
+    assert front.get("/metrics").status == 302

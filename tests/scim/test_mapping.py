@@ -73,7 +73,7 @@ def test_jumpcloud_on_prem_email_is_accepted() -> None:
 LENIENT = [
     ({"active": "False"}, lambda u: u.active is False),
     ({"active": "true"}, lambda u: u.active is True),
-    ({"active": None}, lambda u: u.active is True),
+    ({"active": None}, lambda u: u.active is None),  # null: not given; the write decides
     ({"displayName": None, "nickName": None}, lambda u: "nickName" not in u.document),
     ({"USERNAME": "Case@Example.com", "userName": None},
      lambda u: u.user_name == "Case@Example.com"),
@@ -351,3 +351,9 @@ def test_etag_round_trip() -> None:
     assert etag(4) == 'W/"4"'
     assert parse_if_match(etag(4)) == 4
     assert if_match_versions('W/"1", "2"') == frozenset({1, 2})
+
+
+def test_an_unassigned_active_is_omitted_and_stays_unassigned_through_a_patch() -> None:
+    resource = user_to_scim(user_record(OKTA_CREATE, active=None), BASE)
+    assert "active" not in resource
+    assert user_input_from_scim(resource, mode="patch").active is None

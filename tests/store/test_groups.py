@@ -59,8 +59,9 @@ def test_create_with_members_lists_them_by_user_name(store: Store) -> None:
 def test_group_names_are_unique_and_external_ids_need_not_be(store: Store) -> None:
     first = create_group(store, group_input("Straße", external_id="g-1"), (), ACTOR)
     with pytest.raises(Conflict) as caught:
-        create_group(store, group_input("STRASSE"), (), ACTOR)
+        create_group(store, group_input(" STRAẞE "), (), ACTOR)
     assert caught.value.attribute == "displayName"
+    create_group(store, group_input("STRASSE"), (), ACTOR)  # ß is not ss in group names
     second = create_group(store, group_input("Other", external_id="g-1"), (), ACTOR)
     create_group(store, group_input("Third", external_id="G-1"), (), ACTOR)  # case-exact
     both = list_groups(store, Compare("externalId", "eq", "g-1"), 1, 10, None, False)

@@ -30,7 +30,7 @@ def test_impossible_ids_are_unknown(store: Store, value: str) -> None:
 
 @pytest.mark.parametrize("value", IMPOSSIBLE)
 def test_impossible_member_ids_are_invalid_input(store: Store, value: str) -> None:
-    user, _ = create_user(store, UserInput(user_name="jane", document={}), "test")
+    user = create_user(store, UserInput(user_name="jane", document={}), "test")
     group = create_group(store, GroupInput(display_name="Eng", document={}), (), "test")
     with pytest.raises(InvalidInput):
         change_group(
@@ -40,13 +40,13 @@ def test_impossible_member_ids_are_invalid_input(store: Store, value: str) -> No
 
 
 def test_issued_ids_are_resource_ids(store: Store) -> None:
-    user, _ = create_user(store, UserInput(user_name="jane", document={}), "test")
+    user = create_user(store, UserInput(user_name="jane", document={}), "test")
     assert is_resource_id(user.id)
 
 
 @pytest.mark.parametrize("value", IMPOSSIBLE)
 def test_removing_an_impossible_member_id_is_a_no_op(store: Store, value: str) -> None:
-    user, _ = create_user(store, UserInput(user_name="jane", document={}), "test")
+    user = create_user(store, UserInput(user_name="jane", document={}), "test")
     group = create_group(store, GroupInput(display_name="Eng", document={}), (user.id,), "test")
     change_group(store, group.id, lambda _g: [MembershipChange("remove", (value,))], "test")
     assert [m.id for m in (get_group(store, group.id).members or ())] == [user.id]

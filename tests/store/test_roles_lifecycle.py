@@ -40,7 +40,7 @@ def jane(store: Store) -> str:
     """Jane, provisioned by Okta into a mapped group, with a manual grant and a session."""
     ensure_default_roles(store)
     document = {"userName": "jane@example.com", "displayName": "Jane Doe", "active": True}
-    record, _ = create_user(
+    record = create_user(
         store, UserInput("jane@example.com", document, external_id="00u1", display_name="Jane"),
         OKTA,
     )  # fmt: skip

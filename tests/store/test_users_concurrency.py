@@ -9,6 +9,7 @@ from typing import Any
 from store.context import Store
 from store.errors import Conflict
 from store.queries.users import list_users
+from store.records import UserRecord
 from store.services.users import create_user
 from tests.store.test_users_helpers import ACTOR, user_input
 
@@ -39,7 +40,7 @@ def test_two_concurrent_creates_of_one_user_name_one_wins(store: Store) -> None:
         results = _race(
             [lambda n=name: create_user(store, user_input(n), ACTOR) for name in spellings]
         )
-        wins = [r for r in results if isinstance(r, tuple)]
+        wins = [r for r in results if isinstance(r, UserRecord)]
         losses = [r for r in results if isinstance(r, Conflict)]
         assert len(wins) == 1 and len(losses) == 1, results
         assert losses[0].attribute == "userName"

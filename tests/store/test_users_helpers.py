@@ -27,9 +27,7 @@ def user_input(user_name: str, **fields: Any) -> UserInput:
 
 
 def new_user(store: Store, user_name: str, **fields: Any) -> str:
-    record, restored = create_user(store, user_input(user_name, **fields), ACTOR)
-    assert not restored
-    return record.id
+    return create_user(store, user_input(user_name, **fields), ACTOR).id
 
 
 def group_input(name: str, **fields: Any) -> GroupInput:

@@ -70,7 +70,7 @@ def make_user(store: Store, user_name: str, display_name: str, active: bool = Tr
         family_name=family,
         active=active,
     )
-    record, _ = create_user(store, data, IDP)
+    record = create_user(store, data, IDP)
     return record.id
 
 

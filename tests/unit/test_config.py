@@ -137,3 +137,20 @@ def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
     store = open_store(settings_for(f"sqlite:///{path}"), create=True)
     store.close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [({"logging": {"format": "xml"}}, "format must be one of text, json"),
+     ({"metrics": {"allow": ["127.0.0.0/8", "localhost"]}}, "'localhost' is not an IP"),
+     ({"metrics": {"allow": "127.0.0.1"}}, "allow must be a list of strings")],
+)  # fmt: skip
+def test_logging_and_metrics_values_are_checked(section: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings_from_dict(section)
+
+
+def test_metrics_allow_takes_addresses_and_networks() -> None:
+    settings = settings_from_dict({"metrics": {"allow": ["10.0.0.0/8", "::1", "192.0.2.7"]}})
+    assert settings.metrics.allow == ("10.0.0.0/8", "::1", "192.0.2.7")
+    assert settings.logging.format == "text" and settings.metrics.enabled

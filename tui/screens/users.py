@@ -32,7 +32,7 @@ from tui.widgets.panel import RefreshingPanel
 USER_COLUMNS = (
     ColumnSpec("user_name", "userName", 17, 3),
     ColumnSpec("display_name", "Display name", 12, 2),
-    ColumnSpec("status", "Status", 8, 0, (("inactive", "red"),)),
+    ColumnSpec("status", "Status", 8, 0, (("inactive", "red"), ("unassigned", "red"))),
     ColumnSpec("roles", "Roles (source)", 14, 7),
     ColumnSpec("changed", "Last change", 11, 0),
 )
