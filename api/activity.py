@@ -46,6 +46,7 @@ class ActivityRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        self._failing = False
 
     def start(self) -> ActivityRecorder:
         if self._thread is None:
@@ -73,11 +74,18 @@ class ActivityRecorder:
             if not batch:
                 return 0
             try:
-                return self._sink(batch)
+                written = self._sink(batch)
             except StoreError as exc:
-                log.warning("request log not written (%d kept): %s", len(batch), exc.message)
+                # One warning per outage, not one per flush (every second while it lasts).
+                level = logging.DEBUG if self._failing else logging.WARNING
+                log.log(level, "request log not written (%d kept): %s", len(batch), exc.message)
+                self._failing = True
                 self._requeue(batch)
                 return 0
+            if self._failing:
+                self._failing = False
+                log.info("request log written again (%d entries)", written)
+            return written
 
     def _requeue(self, batch: list[ActivityInput]) -> None:
         with self._lock:

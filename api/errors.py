@@ -18,6 +18,7 @@ import falcon
 from api.media import SCIM_MEDIA_TYPE
 from api.scim.errors import ScimError
 from store import errors as store_errors
+from store.domain.display import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,13 @@ def handle_store_error(
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, _: Any) -> None:
     # A bug, never the client's fault: full details stay in the server log only.
-    log.error("unexpected %s on %s %s", type(ex).__name__, req.method, req.path, exc_info=ex)
+    log.error(
+        "unexpected %s on %s %s",
+        type(ex).__name__,
+        safe_text(req.method),
+        safe_text(req.path),
+        exc_info=ex,
+    )
     write_error(req, resp, 500, None, "Internal server error")
 
 

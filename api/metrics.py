@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from api.client import client_address
+from store.domain.display import safe_text
 
 PREFIX = "trident_scim_"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -118,9 +119,9 @@ class RequestMetrics:
         if self._access and access_log.isEnabledFor(logging.INFO):
             client = client_address(req.remote_addr, req.get_header("X-Forwarded-For"),
                                     self._trusted)  # fmt: skip
-            access_log.info("%s %s %d %.1fms token=%s client=%s", _escaped(req.method[:16]),
-                            _escaped(req.path[:256]), status, seconds * 1000.0,
-                            _escaped(connection) or "-", _escaped(client))  # fmt: skip
+            access_log.info("%s %s %d %.1fms token=%s client=%s", safe_text(req.method[:16]),
+                            safe_text(req.path[:256]), status, seconds * 1000.0,
+                            safe_text(connection) or "-", safe_text(client))  # fmt: skip
 
     def _template(self, req: falcon.Request) -> str | None:
         """The route of a request refused before routing (401, 413, 429...)."""
@@ -131,9 +132,3 @@ class RequestMetrics:
         except Exception:  # a path the router cannot even parse: no route
             return None
         return None if found is None else found[3]
-
-
-def _escaped(text: str) -> str:
-    """Client-chosen text in a log line: controls, newlines and non-ASCII shown as escapes,
-    so a path can never forge a second log line or drive a terminal."""
-    return text.encode("unicode_escape").decode("ascii")

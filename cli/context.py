@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import getpass
+import os
+import pwd
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
+from store.domain.display import safe_text
+from store.domain.operators import operator_login
 
 
 class CliError(Exception):
@@ -31,19 +34,63 @@ class CliContext:
 
     @property
     def actor(self) -> str:
-        """Who an operator action is recorded as: ``operator:<login>``."""
-        try:
-            name = getpass.getuser()
-        except Exception:
-            name = "unknown"
-        return f"operator:{name}"
+        """Who an operator action is recorded as: ``operator:<login>`` (the TUI records
+        the same), by ``store.domain.operators.operator_login``."""
+        return f"operator:{current_login()}"
 
     def out(self, text: str = "") -> None:
-        print(text, file=sys.stdout, flush=True)
+        """Print a line to stdout now. A reader that went away (``| head``) raises
+        BrokenPipeError here, once: stdout is then pointed at /dev/null so nothing else
+        (e.g. the interpreter's last flush) trips on the closed pipe."""
+        try:
+            print(text, file=sys.stdout, flush=True)
+        except BrokenPipeError:
+            detach_stdout()
+            raise
+
+    def note(self, text: str) -> None:
+        """A line for the person at the terminal, on stderr (stdout stays for data)."""
+        print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def current_login() -> str:
+    """This process's operator: its real uid's name, or the sudo caller's (see the rule)."""
+    return operator_login(os.environ, os.getuid(), _tty_owner(), _uid_of, _name_of)
+
+
+def _tty_owner() -> int | None:
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                return os.stat(os.ttyname(fd)).st_uid
+        except OSError:
+            continue
+    return None
+
+
+def _uid_of(name: str) -> int | None:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def _name_of(uid: int) -> str | None:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def detach_stdout() -> None:
+    """Point stdout at /dev/null (after its reader closed the pipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +98,9 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
-    """A plain aligned text table (works in any terminal and in logs)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    """A plain aligned text table (works in any terminal and in logs). Every cell is shown
+    terminal-safe (``store.domain.display``): names come from identity providers."""
+    cells = [[safe_text(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import (
+    activity_cmd,
     config_cmd,
     db_cmd,
     mapping_cmd,
@@ -22,6 +23,7 @@ from cli.context import CliContext, CliError
 from cli.logs import configure_logging
 from store.config import CONFIG_ENV, ConfigError, load_settings
 from store.db import DatabaseUrlError
+from store.domain.display import safe_text
 from store.errors import StoreError
 
 COMMAND_MODULES = (
@@ -35,6 +37,7 @@ COMMAND_MODULES = (
     mapping_cmd,
     session_cmd,
     tui_cmd,
+    activity_cmd,
 )
 
 
@@ -68,8 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(ctx)
         return int(result or 0)
     except (CliError, StoreError, DatabaseUrlError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`| head`): like any Unix filter
+        return 141
     except KeyboardInterrupt:
         return 130
     finally:

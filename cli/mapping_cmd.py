@@ -11,6 +11,7 @@ import argparse
 import json
 
 from cli.context import CliContext, add_json_flag, iso_utc, table
+from store.domain.display import safe_text
 from store.queries.identity import list_mappings
 from store.services.roles import preview_mapping_change, remove_mapping, set_mapping
 
@@ -38,15 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _set(ctx: CliContext) -> int:
     record = set_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor)
-    ctx.out(f"IdP group {record.group_name!r} -> role {record.role}")
+    ctx.out(f"IdP group '{safe_text(record.group_name)}' -> role {safe_text(record.role)}")
     return 0
 
 
 def _remove(ctx: CliContext) -> int:
+    group, role = safe_text(ctx.args.group), safe_text(ctx.args.role)
     if remove_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor):
-        ctx.out(f"removed IdP group {ctx.args.group!r} -> role {ctx.args.role}")
+        ctx.out(f"removed IdP group '{group}' -> role {role}")
     else:
-        ctx.out(f"no mapping {ctx.args.group!r} -> {ctx.args.role}: nothing changed")
+        ctx.out(f"no mapping '{group}' -> {role}: nothing changed")
     return 0
 
 

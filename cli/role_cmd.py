@@ -10,6 +10,7 @@ import argparse
 import json
 
 from cli.context import CliContext, add_json_flag, table
+from store.domain.display import safe_text
 from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
 
@@ -45,21 +46,23 @@ def _list(ctx: CliContext) -> int:
 
 def _create(ctx: CliContext) -> int:
     record = create_role(ctx.store(), ctx.args.name, ctx.args.description, ctx.actor)
-    ctx.out(f"role {record.name!r} created")
+    ctx.out(f"role '{safe_text(record.name)}' created")
     return 0
 
 
 def _grant(ctx: CliContext) -> int:
+    user, role = safe_text(ctx.args.user_name), safe_text(ctx.args.role)
     if grant_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
-        ctx.out(f"granted {ctx.args.role} to {ctx.args.user_name} (manual)")
+        ctx.out(f"granted {role} to {user} (manual)")
     else:
-        ctx.out(f"{ctx.args.user_name} already holds {ctx.args.role} as a manual grant")
+        ctx.out(f"{user} already holds {role} as a manual grant")
     return 0
 
 
 def _revoke(ctx: CliContext) -> int:
+    user, role = safe_text(ctx.args.user_name), safe_text(ctx.args.role)
     if revoke_role(ctx.store(), ctx.args.user_name, ctx.args.role, ctx.actor):
-        ctx.out(f"revoked the manual grant of {ctx.args.role} from {ctx.args.user_name}")
+        ctx.out(f"revoked the manual grant of {role} from {user}")
     else:
-        ctx.out(f"{ctx.args.user_name} does not hold {ctx.args.role}: nothing changed")
+        ctx.out(f"{user} does not hold {role}: nothing changed")
     return 0

@@ -70,6 +70,8 @@ def _serve(ctx: CliContext) -> int:
     host = args.host or api.host
     threads = args.threads if args.threads and args.threads > 0 else api.threads
     wanted = api.port if args.port is None else args.port
+    if not 0 <= wanted <= 65535:
+        raise CliError(f"--port must be between 0 (any free port) and 65535, got {wanted}")
     try:
         sock = bind_socket(host, wanted)
     except OSError as exc:

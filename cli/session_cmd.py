@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from cli.context import CliContext
+from store.domain.display import safe_text
 from store.services.sessions import end_sessions, start_session
 
 
@@ -28,12 +29,12 @@ def _start(ctx: CliContext) -> int:
     record, cookie = start_session(ctx.store(), ctx.args.user_name, ctx.actor)
     until = record.expires_at.strftime("%Y-%m-%d %H:%M:%SZ")
     name = ctx.settings.sessions.cookie_name
-    ctx.out(f"session for {record.user_name} until {until}; cookie {name}=")
+    ctx.out(f"session for {safe_text(record.user_name)} until {until}; cookie {name}=")
     ctx.out(cookie)
     return 0
 
 
 def _end(ctx: CliContext) -> int:
     ended = end_sessions(ctx.store(), ctx.args.user_name, ctx.actor)
-    ctx.out(f"{ended} session(s) of {ctx.args.user_name} ended")
+    ctx.out(f"{ended} session(s) of {safe_text(ctx.args.user_name)} ended")
     return 0

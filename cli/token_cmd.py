@@ -1,8 +1,11 @@
 """``trident-scim token``: issue, list, rate-limit and revoke SCIM bearer tokens.
 
 Translation only: the rules (hashing, uniqueness, revocation) live in
-``store.services.tokens``. ``token create`` prints the secret once, alone on the last line
-of stdout, so scripts can take it with ``tail -n 1``; nothing else ever prints it.
+``store.services.tokens``. ``token create`` prints the secret once, as the only line of
+stdout (the explanation goes to stderr), so ``$(trident-scim token create X)``, ``| head -1``
+and ``| tail -n 1`` all take exactly the secret; nothing else ever prints it. When the secret
+cannot be written (stdout closed), the token is revoked at once: a token nobody saw is
+never left able to authenticate.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 from datetime import datetime
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from store.domain.display import safe_text
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
@@ -59,10 +63,18 @@ def _create(ctx: CliContext) -> int:
     issued = issue_token(ctx.store(), ctx.args.name, ctx.actor, rate_limit=ctx.args.rate_limit)
     record = issued.record
     limit = record.rate_limit or ctx.settings.rate_limit.requests_per_minute
-    ctx.out(f"token {record.name!r} created (prefix {record.prefix}, {limit} requests/minute)")
-    ctx.out(f"SCIM Base URL: {ctx.settings.scim_base_url}")
-    ctx.out("This token is shown once and never again: copy it now into your IdP.")
-    ctx.out(issued.secret)
+    name = safe_text(record.name)
+    ctx.note(f"token '{name}' created (prefix {record.prefix}, {limit} requests/minute)")
+    ctx.note(f"SCIM Base URL: {ctx.settings.scim_base_url}")
+    ctx.note("This token is shown once and never again: copy it now into your IdP.")
+    try:
+        ctx.out(issued.secret)
+    except OSError:  # a closed pipe or stdout: the secret was never seen
+        revoke_token(ctx.store(), record.name, ctx.actor)
+        raise CliError(
+            f"the secret of token '{record.name}' could not be written to standard output, so the "
+            "token was revoked; run token create again"
+        ) from None
     return 0
 
 
@@ -91,7 +103,9 @@ def _list(ctx: CliContext) -> int:
 
 def _revoke(ctx: CliContext) -> int:
     record = revoke_token(ctx.store(), ctx.args.name, ctx.actor)
-    ctx.out(f"token {record.name!r} ({record.prefix}) revoked: it no longer authenticates")
+    ctx.out(
+        f"token '{safe_text(record.name)}' ({record.prefix}) revoked: it no longer authenticates"
+    )
     return 0
 
 
@@ -108,5 +122,5 @@ def _limit(ctx: CliContext) -> int:
             ) from None
     record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
     shown = f"{record.rate_limit}" if record.rate_limit else "the default"
-    ctx.out(f"token {record.name!r} is limited to {shown} requests per minute")
+    ctx.out(f"token '{safe_text(record.name)}' is limited to {shown} requests per minute")
     return 0

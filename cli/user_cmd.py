@@ -13,6 +13,7 @@ from typing import Any
 
 from cli.context import CliContext, add_json_flag, iso_utc, table
 from store.domain.active import describe
+from store.domain.display import safe_text
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -79,22 +80,31 @@ def _show(ctx: CliContext) -> int:
     if ctx.args.json:
         ctx.out(json.dumps(data, indent=2, default=str))
         return 0
+    _show_text(ctx, detail, data)
+    return 0
+
+
+def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> None:
+    # Every value below may come from the IdP: each is rendered terminal-safe on its own
+    # line, so a displayName cannot fake a status or a line of its own.
+    s = safe_text
     state = "deleted" if detail.deleted else describe(detail.user.active)
-    ctx.out(f"{data['userName']}  ({state})")
-    ctx.out(f"  id:              {data['id']}")
-    ctx.out(f"  displayName:     {data['displayName'] or ''}")
-    ctx.out(f"  groups:          {', '.join(data['groups']) or '-'}")
+    ctx.out(f"{s(data['userName'])}  ({state})")
+    ctx.out(f"  id:              {s(data['id'])}")
+    ctx.out(f"  displayName:     {s(data['displayName'])}")
+    ctx.out(f"  groups:          {', '.join(s(g) for g in data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
     ctx.out("  roles:")
     for r in data["roles"]:
-        via = f"via IdP group {r['group']}" if r["source"] == "idp" else f"by {r['granted_by']}"
-        ctx.out(f"    {r['name']:<12} {r['source']:<7} {via}")
+        via = (
+            f"via IdP group {s(r['group'])}" if r["source"] == "idp" else f"by {s(r['granted_by'])}"
+        )
+        ctx.out(f"    {s(r['name']):<12} {r['source']:<7} {via}")
     if not data["roles"]:
         ctx.out("    (none)")
     ctx.out("  recent audit events:")
     for e in data["audit"]:
-        ctx.out(f"    {e['at']}  {e['actor']}  {e['action']}  {e['detail']}".rstrip())
-    return 0
+        ctx.out(f"    {e['at']}  {s(e['actor'])}  {s(e['action'])}  {s(e['detail'])}".rstrip())
 
 
 def _list(ctx: CliContext) -> int:
@@ -134,9 +144,9 @@ def _deactivate(ctx: CliContext) -> int:
     store = ctx.store()
     user_id = user_id_for(store, ctx.args.user_name)
     if deactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ctx.args.user_name} deactivated: sessions ended, IdP roles removed")
+        ctx.out(f"{safe_text(ctx.args.user_name)} deactivated: sessions ended, IdP roles removed")
     else:
-        ctx.out(f"{ctx.args.user_name} was already inactive")
+        ctx.out(f"{safe_text(ctx.args.user_name)} was already inactive")
     return 0
 
 
@@ -144,7 +154,8 @@ def _reactivate(ctx: CliContext) -> int:
     store = ctx.store()
     user_id = user_id_for(store, ctx.args.user_name)
     if reactivate_user(store, user_id, ctx.actor, ctx.args.reason):
-        ctx.out(f"{ctx.args.user_name} reactivated: IdP roles restored from group memberships")
+        name = safe_text(ctx.args.user_name)
+        ctx.out(f"{name} reactivated: IdP roles restored from group memberships")
     else:
-        ctx.out(f"{ctx.args.user_name} was already active")
+        ctx.out(f"{safe_text(ctx.args.user_name)} was already active")
     return 0

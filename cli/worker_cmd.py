@@ -17,12 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
-from store.context import Store
-from store.errors import StoreError
+from store.domain.display import safe_text
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
-from worker.scheduler import keeping_leases, run_blocking
+from worker.scheduler import keeping_leases, run_blocking_when_available
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,8 +51,9 @@ def _worker(ctx: CliContext) -> int:
         return _once(ctx, ctx.args.once)
     if ctx.args.list:
         return _list(ctx)
-    store = ctx.store(create=True)
-    run_blocking(store, ctx.settings)
+    # A database outage at start is waited out (with backoff), not a crash into a restart
+    # loop; a wrong config or missing permissions still end the command at once.
+    run_blocking_when_available(lambda: ctx.store(create=True), ctx.settings)
     return 0
 
 
@@ -70,14 +70,14 @@ def _once(ctx: CliContext, name: str) -> int:
     if ctx.args.json:
         ctx.out(json.dumps(_run_json(run), indent=2))
     elif run.outcome == "ok":
-        ctx.out(f"{name}: ok, {run.changed} changed: {run.summary}")
+        ctx.out(f"{name}: ok, {run.changed} changed: {safe_text(run.summary)}")
     else:
-        ctx.out(f"{name}: {run.outcome}: {run.error}")
+        ctx.out(f"{name}: {run.outcome}: {safe_text(run.error)}")
     return 0 if run.outcome == "ok" else 1
 
 
 def _list(ctx: CliContext) -> int:
-    health = {h.job: h for h in worker_health(_read_store(ctx), jobs=list(JOBS)).jobs}
+    health = {h.job: h for h in worker_health(ctx.store(), jobs=list(JOBS)).jobs}
     if ctx.args.json:
         ctx.out(json.dumps([_job_json(ctx, health[name]) for name in JOBS], indent=2))
         return 0
@@ -98,20 +98,8 @@ def _list(ctx: CliContext) -> int:
     return 0
 
 
-def _read_store(ctx: CliContext) -> Store:
-    try:
-        return ctx.store()
-    except StoreError:
-        raise
-    except Exception as exc:  # no schema yet, unreachable server: say so, no traceback
-        raise CliError(
-            f"cannot read the database ({type(exc).__name__}: {exc}); "
-            "is it initialised (trident-scim db init)?"
-        ) from None
-
-
 def _status(ctx: CliContext) -> int:
-    health = worker_health(_read_store(ctx), jobs=list(JOBS))
+    health = worker_health(ctx.store(), jobs=list(JOBS))
     if ctx.args.json:
         ctx.out(
             json.dumps(

@@ -29,6 +29,14 @@ class DatabaseSettings:
     or ``postgresql://user[:password]@host:port/dbname``."""
     busy_timeout_ms: int = 10_000
     """How long a SQLite writer waits for another process's lock before giving up (503)."""
+    file_mode: str = "0600"
+    """Permissions of a SQLite file the service creates (and, by SQLite, of its -wal and -shm
+    files), whatever the umask: "0600" for the service user alone, "0660" so an operators'
+    group can run the TUI and CLI as themselves (README "Operator access")."""
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class ApiSettings:
     host: str = "127.0.0.1"
     """Interface waitress listens on. Put nginx (TLS) in front for anything but loopback."""
     port: int = 8080
-    """TCP port of the SCIM API and /auth/session."""
+    """TCP port of the SCIM API and /auth/session (0: any free port, printed at start)."""
     public_url: str = "http://127.0.0.1:8080"
     """The HTTPS address the IdPs reach (TLS terminated by the reverse proxy in front), e.g.
     ``https://control.example.com``; the SCIM Base URL is this plus ``/scim/v2``. The default
@@ -201,10 +209,28 @@ def settings_from_dict(data: dict[str, Any], source: str = "dict") -> Settings:
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     settings = replace(base, source=source, **sections)
+    _check_ranges(settings)
+    return settings
+
+
+FILE_MODES = ("0600", "0640", "0660")
+
+
+def _check_ranges(settings: Settings) -> None:
     if settings.rate_limit.requests_per_minute < 1:
         raise ConfigError("[rate_limit] requests_per_minute must be at least 1")
+    if not 0 <= settings.api.port <= 65535:
+        raise ConfigError(
+            f"[api] port must be between 0 (any free port) and 65535, got {settings.api.port}"
+        )
+    if settings.api.threads < 1:
+        raise ConfigError("[api] threads must be at least 1")
+    if settings.database.file_mode not in FILE_MODES:
+        raise ConfigError(
+            f"[database] file_mode must be one of {', '.join(FILE_MODES)} (never readable by "
+            f"others), got {settings.database.file_mode!r}"
+        )
     _check_operations(settings)
-    return settings
 
 
 def _check_operations(settings: Settings) -> None:
@@ -240,6 +266,10 @@ def load_settings(explicit: str | None = None) -> Settings:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except PermissionError:
+        from store.db_access import denied  # the same advice as for the database files
+
+        raise ConfigError(denied(path, "read").message) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     return settings_from_dict(data, source=str(path))

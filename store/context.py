@@ -44,6 +44,7 @@ def open_store(settings: Settings, create: bool = False, **overrides: Any) -> St
         settings.database.url,
         busy_timeout_ms=settings.database.busy_timeout_ms,
         create_tables=create,
+        file_mode=settings.database.file_mode_bits,
     )
     return Store(db=db, settings=settings, **overrides)
 

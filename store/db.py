@@ -6,7 +6,6 @@ timestamp is stored as naive UTC. Nothing here holds product rules; it only desc
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -28,6 +27,9 @@ from pony.orm import (
     db_session,
 )
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
+
+from store.db_access import check_sqlite_access, denied, open_failure
+from store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -267,13 +269,36 @@ class _PostgresProvider(PGProvider):  # type: ignore[misc]
         return _PostgresPool(self.dbapi_module, *args, **kwargs)
 
 
-def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool = False) -> Database:
-    """Bind a new Database with every entity; create or upgrade the schema if asked."""
+def open_database(
+    url: str,
+    busy_timeout_ms: int = 10_000,
+    create_tables: bool = False,
+    file_mode: int = 0o600,
+) -> Database:
+    """Bind a new Database with every entity; create or upgrade the schema if asked.
+
+    Without ``create_tables`` nothing is created: a missing SQLite file or schema is
+    ``NoDatabase``, a file this OS user may not use ``AccessDenied``, an unreachable or
+    refusing PostgreSQL ``Unavailable``, each with a one-line message saying what to do."""
     args = parse_database_url(url)
+    if args["provider"] == "sqlite":
+        if create_tables:
+            _create_private_file(args["filename"], file_mode)
+        check_sqlite_access(args["filename"])
+    try:
+        return _bind(args, busy_timeout_ms, create_tables)
+    except StoreError:
+        raise
+    except Exception as exc:  # driver and Pony errors: unreachable, refused, no schema
+        raise open_failure(args, exc) from None
+
+
+def _bind(args: dict[str, Any], busy_timeout_ms: int, create_tables: bool) -> Database:
+    if args["provider"] == "sqlite":
+        args = {**args, "create_db": create_tables}  # a read never leaves an empty file behind
     db = Database()
     define_entities(db)
     if args["provider"] == "sqlite":
-        _create_private_file(args["filename"])
 
         @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
@@ -294,15 +319,24 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, create_tables: bool =
     return db
 
 
-def _create_private_file(filename: str) -> None:
-    """Create a new SQLite file readable by the service user only (SQLite gives its -wal and
-    -shm files the same mode). An existing file keeps the mode its operator chose."""
+def _create_private_file(filename: str, mode: int = 0o600) -> None:
+    """Create a new SQLite file with ``mode`` (``[database] file_mode``: 0600 for the service
+    user alone, 0660 for an operators' group), whatever the umask; SQLite gives its -wal and
+    -shm files the same mode. An existing file keeps the mode its operator chose."""
     path = Path(filename)
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):  # another process created it first
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+    except FileExistsError:  # another process created it first
+        return
+    except PermissionError:
+        raise denied(path.parent if not path.parent.exists() else path, "create") from None
+    try:
+        os.fchmod(fd, mode)  # the umask (e.g. systemd's UMask=0077) must not narrow it
+    finally:
+        os.close(fd)
 
 
 def _create_or_upgrade(db: Database, provider: str) -> None:

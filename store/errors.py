@@ -37,3 +37,12 @@ class InvalidInput(StoreError):
 
 class Unavailable(StoreError):
     """The database cannot be reached or stayed locked past the busy timeout."""
+
+
+class NoDatabase(StoreError):
+    """The configured database has not been created (no SQLite file, or no schema yet)."""
+
+
+class AccessDenied(StoreError):
+    """This OS user may not read or write a file the database needs; the message names the
+    file and what to do."""

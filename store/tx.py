@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -63,6 +64,34 @@ def _waited_for_lock(exc: BaseException) -> bool:
     return any("database is locked" in str(e) for e in seen)
 
 
+class _OutageLog:
+    """One warning when the database stops answering and one line when it answers again,
+    whatever the number of failed transactions in between (an outage must not flood the
+    log of an API or worker process)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            first, self.active = not self.active, True
+        if first:
+            log.warning("database unavailable: %s", type(exc).__name__)
+        else:
+            log.debug("database still unavailable: %s", type(exc).__name__)
+
+    def answered(self) -> None:
+        if self.active:  # a plain read on the hot path; the lock only on a change
+            with self._lock:
+                ended, self.active = self.active, False
+            if ended:
+                log.info("database answering again")
+
+
+_outage = _OutageLog()
+
+
 def in_transaction() -> bool:
     return local.db_session is not None
 
@@ -79,7 +108,9 @@ def transaction(fn: Callable[P, R]) -> Callable[P, R]:
             last = attempt == RETRIES - 1
             try:
                 with db_session:
-                    return fn(*args, **kwargs)
+                    result = fn(*args, **kwargs)
+                _outage.answered()
+                return result
             except _RACES:
                 if last:
                     raise Unavailable("the record changed concurrently; try again") from None
@@ -98,7 +129,7 @@ def transaction(fn: Callable[P, R]) -> Callable[P, R]:
                         ) from None
                 elif _is_unavailable(exc) or isinstance(exc, CommitException):
                     if last or _waited_for_lock(exc):
-                        log.warning("database unavailable: %s", type(exc).__name__)
+                        _outage.failed(exc)
                         raise Unavailable("the database is busy or unreachable") from None
                 else:
                     raise
@@ -118,9 +149,12 @@ def read(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         try:
             with db_session:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+            _outage.answered()
+            return result
         except (DatabaseError, InterfaceError) as exc:
             if _is_unavailable(exc):
+                _outage.failed(exc)
                 raise Unavailable("the database is busy or unreachable") from None
             raise
 

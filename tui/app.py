@@ -15,11 +15,13 @@ from datetime import datetime
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from store.config import Settings
 from store.context import Store
+from store.domain.display import safe_multiline, safe_text
 from tui.context import TuiContext
 from tui.messages import StoreCallFailed
 from tui.screens.dialogs import SecretDialog
@@ -131,6 +133,27 @@ class ControlApp(App[None]):
             panel.refresh_loaded()
         else:
             panel.load()
+
+    # ---- notifications -----------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (widgets' ``notify`` lands here) is plain, terminal-safe text:
+        it often names a user, group or token, or carries an error that echoes input."""
+        super().notify(
+            safe_multiline(message),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # ---- errors ------------------------------------------------------------------------
 

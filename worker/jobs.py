@@ -23,6 +23,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,12 +31,13 @@ from typing import Any
 
 from store.config import Settings
 from store.context import Store
-from store.errors import StoreError
+from store.errors import StoreError, Unavailable
 from store.queries.jobs import LEADER_LEASE, job_run
 from store.records import JobRunRecord
 from store.services import activity, maintenance, sessions, tokens
 from store.services.jobs import ERROR, OK, finish_run, prune_runs, start_run
 from store.services.lease import acquire_lease, current_leader, release_lease
+from worker.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class JobContext:
     held: set[str] = field(default_factory=set)
     running: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    outage: Outage = field(default_factory=Outage)
 
     @property
     def ttl(self) -> float:
@@ -214,13 +217,20 @@ def job_lease(name: str) -> str:
 
 def heartbeat(ctx: JobContext) -> bool:
     """Take or renew the leader lease and renew every job lease this process holds.
-    Returns whether this process leads. Runs every third of the lease TTL."""
+    Returns whether this process leads. Runs every third of the lease TTL; while the
+    database is down it only tries when the outage's backoff says so."""
+    if not ctx.outage.may_try(time.monotonic()):
+        return False
     try:
         leading = acquire_lease(ctx.store, LEADER_LEASE, ctx.holder, ctx.ttl)
         renew_held(ctx)
+    except Unavailable as exc:
+        database_failed(ctx, exc)
+        return False
     except StoreError as exc:
         log.warning("lease renewal failed: %s", exc)
         return False
+    database_answered(ctx)
     if leading != ctx.state.get("leading"):
         ctx.state["leading"] = leading
         if leading:
@@ -230,6 +240,23 @@ def heartbeat(ctx: JobContext) -> bool:
                 "worker %s stands by; %s leads", ctx.holder, current_leader(ctx.store, LEADER_LEASE)
             )
     return leading
+
+
+def database_failed(ctx: JobContext, exc: Unavailable) -> None:
+    """One warning when an outage starts; the retries after it stay quiet (debug)."""
+    if ctx.outage.failed(time.monotonic()):
+        log.warning(
+            "database unavailable (%s): jobs pause and retry, backing off up to %gs",
+            exc.message,
+            ctx.outage.cap,
+        )
+    else:
+        log.debug("database still unavailable: %s", exc.message)
+
+
+def database_answered(ctx: JobContext) -> None:
+    if ctx.outage.succeeded():
+        log.info("database reachable again: jobs resume")
 
 
 def renew_held(ctx: JobContext) -> None:
@@ -257,20 +284,29 @@ def run_job(ctx: JobContext, name: str, require_leader: bool = True) -> JobRunRe
     Never raises: a failing job is logged and recorded as ``error``."""
     spec = JOBS[name]
     lease = job_lease(name)
+    if not ctx.outage.may_try(time.monotonic()):
+        return None  # the database is down and its backoff has not run out
     try:
         if require_leader and not acquire_lease(ctx.store, LEADER_LEASE, ctx.holder, ctx.ttl):
             return None
         if not acquire_lease(ctx.store, lease, ctx.holder, ctx.ttl):
             log.info("job %s is running in another process; not started", name)
             return None
+    except Unavailable as exc:
+        database_failed(ctx, exc)
+        return None
     except StoreError as exc:
         log.warning("job %s not started: %s", name, exc)
         return None
+    database_answered(ctx)
     with ctx.lock:
         ctx.held.add(lease)
         ctx.running.add(name)
     try:
         return _execute(ctx, spec)
+    except Unavailable as exc:  # the database went away during the run
+        database_failed(ctx, exc)
+        return None
     except Exception:  # the run record could not be written: the database is failing
         log.exception("job %s: run not recorded", name)
         return None
@@ -281,7 +317,8 @@ def run_job(ctx: JobContext, name: str, require_leader: bool = True) -> JobRunRe
         try:
             release_lease(ctx.store, lease, ctx.holder)
         except StoreError as exc:  # it expires by itself
-            log.warning("could not release lease %s: %s", lease, exc)
+            if not ctx.outage.down:
+                log.warning("could not release lease %s: %s", lease, exc)
 
 
 def _execute(ctx: JobContext, spec: JobSpec) -> JobRunRecord | None:
@@ -289,7 +326,10 @@ def _execute(ctx: JobContext, spec: JobSpec) -> JobRunRecord | None:
     try:
         changed, summary = spec.fn(ctx)
     except Exception as exc:
-        log.exception("job %s failed", spec.name)
+        if isinstance(exc, Unavailable):  # an outage, not a bug: no traceback
+            log.warning("job %s interrupted: %s", spec.name, exc.message)
+        else:
+            log.exception("job %s failed", spec.name)
         finish_run(ctx.store, run_id, ERROR, error=f"{type(exc).__name__}: {exc}")
     else:
         finish_run(ctx.store, run_id, OK, changed=changed, summary=summary)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -27,7 +28,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from store.config import Settings
 from store.context import Store
+from store.errors import Unavailable
 from worker.jobs import JOBS, JobContext, heartbeat, new_holder_id, release_all, renew_held, run_job
+from worker.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,51 @@ def run_blocking(store: Store, settings: Settings | None = None) -> None:
             signal.signal(sig, handler)
         if not stopping.is_set():
             release_all(ctx)
+
+
+def wait_for_database(
+    open_store: Callable[[], Store], stop: threading.Event, outage: Outage | None = None
+) -> Store | None:
+    """Open the store, waiting out an outage with the worker's backoff (one log line when
+    it starts, one when it ends) instead of exiting into a restart loop; None when ``stop``
+    is set first. Errors other than an unreachable database are raised at once."""
+    outage = outage or Outage()
+    while not stop.is_set():
+        try:
+            store = open_store()
+        except Unavailable as exc:
+            if outage.failed(time.monotonic()):
+                log.warning(
+                    "database unavailable at start (%s): waiting, backing off up to %gs",
+                    exc.message,
+                    outage.cap,
+                )
+            stop.wait(outage.wait_seconds(time.monotonic()))
+            continue
+        if outage.succeeded():
+            log.info("database reachable: starting the jobs")
+        return store
+    return None
+
+
+def run_blocking_when_available(
+    open_store: Callable[[], Store], settings: Settings, outage: Outage | None = None
+) -> None:
+    """``trident-scim worker``: wait for the database (SIGTERM/SIGINT end the wait), then
+    ``run_blocking``."""
+    stop = threading.Event()
+
+    def stopping(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        store = wait_for_database(open_store, stop, outage)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if store is not None:
+        run_blocking(store, settings)
 
 
 @contextmanager

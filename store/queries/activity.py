@@ -7,12 +7,15 @@ recent errors (more when there is little else), the rest to the most recent othe
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pony.orm import count, desc, select
 
 from store.context import Store, as_utc, naive_utc
+from store.domain.activity_filters import StatusRange
+from store.domain.names import fold
 from store.records import ActivityRecord, ActivityStats
 from store.tx import read
 
@@ -37,35 +40,71 @@ def _record(a: Any) -> ActivityRecord:
     )
 
 
-def _newest(store: Store, errors: bool, token_id: int | None, limit: int) -> list[Any]:
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Which entries to show: all of them by default. ``token_ids`` are the tokens of one
+    name (its revoked predecessors included); ``status`` a code or class; ``since`` a time."""
+
+    token_ids: tuple[int, ...] | None = None
+    status: StatusRange | None = None
+    since: datetime | None = None
+
+
+def _filtered(store: Store, query: Any, wanted: ActivityFilter) -> Any:
+    if wanted.token_ids is not None:
+        ids = wanted.token_ids
+        query = query.filter(lambda a: a.token_id in ids)
+    if wanted.status is not None:
+        low, high = wanted.status.low, wanted.status.high
+        query = query.filter(lambda a: a.status >= low and a.status <= high)
+    if wanted.since is not None:
+        cutoff = naive_utc(wanted.since)
+        query = query.filter(lambda a: a.at >= cutoff)
+    return query
+
+
+def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: int) -> list[Any]:
     Activity = store.db.Activity
-    if errors:
+    if errors is None:
+        query = Activity.select()
+    elif errors:
         query = Activity.select(lambda a: a.status >= ERROR_STATUS)
     else:
         query = Activity.select(lambda a: a.status < ERROR_STATUS)
-    if token_id is not None:
-        query = query.filter(lambda a: a.token_id == token_id)
+    query = _filtered(store, query, wanted)
     return list(query.order_by(desc(Activity.at), desc(Activity.id))[:limit])
 
 
 @read
 def recent_activity(
-    store: Store, limit: int = 200, errors_first: bool = True, token_id: int | None = None
+    store: Store,
+    limit: int = 200,
+    errors_first: bool = True,
+    token_id: int | None = None,
+    wanted: ActivityFilter | None = None,
 ) -> list[ActivityRecord]:
-    """The newest entries (of one token when ``token_id`` is given), newest first; with
-    ``errors_first`` the errors come before the rest."""
+    """The newest entries (of one token when ``token_id`` is given, narrowed by ``wanted``),
+    newest first; with ``errors_first`` the errors come before the rest."""
     limit = max(0, limit)
+    wanted = wanted or ActivityFilter()
+    if token_id is not None:
+        wanted = replace(wanted, token_ids=(token_id,))
+    if wanted.token_ids == ():
+        return []
     if not errors_first:
-        Activity = store.db.Activity
-        query = Activity.select()
-        if token_id is not None:
-            query = query.filter(lambda a: a.token_id == token_id)
-        return [_record(a) for a in query.order_by(desc(Activity.at), desc(Activity.id))[:limit]]
-    errors = _newest(store, True, token_id, limit)
-    others = _newest(store, False, token_id, limit)
+        return [_record(a) for a in _newest(store, None, wanted, limit)]
+    errors = _newest(store, True, wanted, limit)
+    others = _newest(store, False, wanted, limit)
     shown_errors = min(len(errors), max(limit // 2, limit - len(others)))
     chosen = errors[:shown_errors] + others[: limit - shown_errors]
     return [_record(a) for a in chosen]
+
+
+@read
+def token_ids_named(store: Store, name: str) -> tuple[int, ...]:
+    """Every token ever issued under ``name`` (any case), revoked ones included."""
+    key = fold(name.strip())
+    return tuple(sorted(t.id for t in store.db.ScimToken.select() if fold(t.name) == key))
 
 
 @read

@@ -2,7 +2,8 @@
 
 The API keeps one ``ActivityInput`` per request in memory and hands a batch here about once a
 second, so logging costs one transaction per batch instead of a write per request. Text is
-cut to the column sizes (a hostile request must not fail the batch). Pruning touches only this
+cut to the column sizes (a hostile request must not fail the batch) and kept as received
+otherwise: the edges make it safe for a terminal when they show it. Pruning touches only this
 log: audit history is never pruned.
 """
 
@@ -25,12 +26,13 @@ PRUNE_CHUNK = 5000
 
 
 def _text(value: str | None, size: int) -> str:
-    # Control characters would garble the operators' terminal; keep printable text only.
+    # Kept as received (cut to the column), so --json shows exactly what an IdP sent; every
+    # edge renders it through store.domain.display before a terminal sees it. Only what no
+    # database holds is replaced: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
     value = (value or "")[:size]
-    if value.isprintable():
+    if "\x00" not in value and value.isascii():
         return value
-    clean = "".join(ch if ch.isprintable() else "?" for ch in value)
-    return clean[:size]
+    return "".join("\ufffd" if ch == "\x00" or 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
 
 
 _COLUMNS = (

@@ -62,7 +62,9 @@ def restore_database(settings: Settings, source: str | Path) -> BackupResult:
         raise InvalidInput(f"backup file not found: {origin}", "path")
     args = parse_database_url(settings.database.url)
     if args["provider"] == "sqlite":
-        return _sqlite_restore(origin, Path(args["filename"]), settings.database.busy_timeout_ms)
+        database = settings.database
+        target = Path(args["filename"])
+        return _sqlite_restore(origin, target, database.busy_timeout_ms, database.file_mode_bits)
     return _pg_restore(args, origin)
 
 
@@ -110,11 +112,16 @@ def _sqlite_backup(source: Path, target: Path, busy_timeout_ms: int) -> BackupRe
     return BackupResult(target, "sqlite", target.stat().st_size, users, groups)
 
 
-def _create_private(path: Path) -> None:
-    """An empty file only the service user can read (an empty file is a valid database)."""
+def _create_private(path: Path, mode: int = 0o600) -> None:
+    """An empty file only the service user (or, with ``mode`` 0660, the operators' group)
+    can read, whatever the umask (an empty file is a valid database)."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a leftover of an interrupted backup
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _verify_sqlite(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
@@ -134,12 +141,14 @@ def _verify_sqlite(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
     return int(users[0]), int(groups[0])
 
 
-def _sqlite_restore(source: Path, target: Path, busy_timeout_ms: int) -> BackupResult:
+def _sqlite_restore(
+    source: Path, target: Path, busy_timeout_ms: int, file_mode: int = 0o600
+) -> BackupResult:
     try:
         with _connect(source, busy_timeout_ms) as src:
             users, groups = _verify_sqlite(src, source)
             if not target.exists():
-                _create_private(target)
+                _create_private(target, file_mode)
             with _connect(target, busy_timeout_ms) as dst:
                 # The backup API takes the target's write lock (waiting up to the busy
                 # timeout) and swaps every page at once: readers see old or new, never a mix.

@@ -19,6 +19,7 @@ from pony.orm import flush
 
 from store.context import Store, naive_utc
 from store.domain import ratelimit
+from store.domain.display import safe_text
 from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
@@ -188,8 +189,8 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
         log.warning(
             "SCIM authentication refused: %s (client %s, token prefix %s)",
             result.reason,
-            client,
-            shown,
+            safe_text(client),
+            safe_text(shown),
         )
     return result
 

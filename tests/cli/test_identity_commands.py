@@ -32,15 +32,6 @@ def live(store: Store) -> Store:
 
 
 @pytest.fixture
-def config(tmp_path: Path, store_url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{store_url}"\n\n[api]\npublic_url = "https://scim.example.test"\n'
-    )
-    return path
-
-
-@pytest.fixture
 def cli(config: Path, capsys: pytest.CaptureFixture[str]) -> Run:
     """Run one command in-process; returns (exit status, stdout, stderr)."""
 
@@ -62,13 +53,13 @@ def script(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_token_create_list_revoke(cli: Run, live: Store) -> None:
-    code, out, _ = cli("token", "create", "Okta SCIM", "--rate-limit", "120")
+    code, out, err = cli("token", "create", "Okta SCIM", "--rate-limit", "120")
     assert code == 0
     lines = out.strip().splitlines()
     secret = lines[-1]
     assert secret.startswith("tscim_") and " " not in secret
-    assert "shown once" in lines[-2]
-    assert "https://scim.example.test/scim/v2" in out
+    assert lines == [secret] and "shown once" in err  # stdout holds the secret alone
+    assert "https://scim.example.test/scim/v2" in err
     assert authenticate(live, f"Bearer {secret}", "10.9.0.1").ok
     assert secret not in dump_database(live)
 

@@ -11,11 +11,7 @@ from store.services.users import create_user, modify_user
 from tests.cli import test_identity_commands
 from tests.cli.test_identity_commands import Run
 
-cli, config, live = (  # fixtures
-    test_identity_commands.cli,
-    test_identity_commands.config,
-    test_identity_commands.live,
-)
+cli, live = test_identity_commands.cli, test_identity_commands.live  # fixtures
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 

@@ -42,3 +42,12 @@ def test_each_systemd_unit_runs_a_real_command(unit: Path) -> None:
         assert args.no_worker and args.host == "127.0.0.1" and args.port == 8081
     assert "TRIDENT_SCIM_CONFIG=" in service["Environment"]
     assert service["WorkingDirectory"] == "/var/lib/trident-scim"
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_each_unit_shares_the_database_with_the_operators_group_only(unit: Path) -> None:
+    service = _service(unit)
+    assert service["User"] == "trident-scim"
+    assert service["Group"] == "trident-scim-operators"
+    assert service["StateDirectoryMode"] == "2770"  # setgid: new files stay the group's
+    assert service["UMask"] == "0007"  # never readable by others

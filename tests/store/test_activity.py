@@ -101,7 +101,27 @@ def test_hostile_or_oversized_text_is_cut_not_rejected(store: Store, clock: Fake
     )
     (row,) = recent_activity(store)
     assert len(row.path) == 1024 and len(row.detail) == 2048 and len(row.user_agent) == 256
-    assert "\x1b" not in row.detail and len(row.method) == 16
+    assert row.detail.startswith("x\x1b[31my") and len(row.method) == 16
+
+
+def test_text_is_kept_as_received_except_what_no_database_holds(
+    store: Store, clock: FakeClock
+) -> None:
+    # The edges make it safe for a terminal; the log keeps the evidence (ESC, bidi) intact.
+    # NUL (refused by PostgreSQL) and lone surrogates (not UTF-8) become U+FFFD.
+    hostile = "\x1b]52;c;Y3VybA==\x07 \u202eadmin\x00\ud800 é👍"
+    record_activity(
+        store,
+        [
+            ActivityInput(
+                at=clock.now, method="GET", path="/scim/v2/Users", status=400,
+                latency_ms=1.0, detail=hostile, user_agent=hostile, query=hostile,
+            )
+        ],
+    )  # fmt: skip
+    (row,) = recent_activity(store)
+    expected = "\x1b]52;c;Y3VybA==\x07 \u202eadmin\ufffd\ufffd é👍"
+    assert row.detail == expected and row.user_agent == expected and row.query == expected
 
 
 def test_errors_come_first_without_hiding_normal_traffic(store: Store, clock: FakeClock) -> None:

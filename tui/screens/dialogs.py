@@ -3,7 +3,7 @@ and show a freshly issued token secret exactly once.
 
 Dialogs only collect an answer and ``dismiss`` with it; the panel that opened them runs the
 use case. They never call the store. Text from the store or the operator is shown as plain
-text (never parsed as markup).
+text (never parsed as markup) and terminal-safe (``store.domain.display``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
+
+from store.domain.display import safe_multiline, safe_text
 
 
 def _buttons(*buttons: Button) -> Horizontal:
@@ -40,8 +42,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.question), classes="dialog-body")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.question)), classes="dialog-body")
             yield _buttons(
                 Button("Cancel", id="cancel", compact=True),
                 Button(self.confirm_label, id="confirm", variant="error", compact=True),
@@ -79,8 +81,8 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.prompt), classes="dialog-body")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
             yield Input(placeholder=self.placeholder, id="answer", max_length=256)
             yield Static("", id="problem", classes="dialog-problem")
             yield _buttons(
@@ -116,9 +118,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.prompt), classes="dialog-body")
-            yield OptionList(*[Text(c) for c in self.choices], id="choices")
+            yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
+            yield OptionList(*[Text(safe_text(c)) for c in self.choices], id="choices")
             yield _buttons(Button("Cancel", id="cancel", compact=True))
 
     @on(OptionList.OptionSelected)
@@ -152,7 +154,8 @@ class SecretDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog secret-dialog"):
-            yield Label(Text(f"SCIM token “{self.token_name}” generated"), classes="dialog-title")
+            title = f"SCIM token “{safe_text(self.token_name)}” generated"
+            yield Label(Text(title), classes="dialog-title")
             yield Static(Text(self.WARNING), classes="dialog-warning")
             yield Static(Text(self._secret), id="secret", classes="secret")
             yield _buttons(

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select, Static
 
+from store.domain.display import safe_text
 from store.services.roles import preview_mapping_change
 from tui.calls import store_call
 from tui.context import TuiContext
@@ -57,10 +58,12 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
             yield Label(title, classes="dialog-title")
             if self.removal:
                 group, role = self.removal
-                yield Static(Text(f"IdP group “{group}” -> role {role}"), classes="dialog-body")
+                shown = f"IdP group “{safe_text(group)}” -> role {safe_text(role)}"
+                yield Static(Text(shown), classes="dialog-body")
             else:
                 yield Input(placeholder="IdP group name, as your IdP pushes it", id="group")
-                yield Select([(r, r) for r in self.roles], prompt="Role", id="role", compact=True)
+                choices = [(Text(safe_text(r)), r) for r in self.roles]
+                yield Select(choices, prompt="Role", id="role", compact=True)
             yield Static("Preview: enter a group and a role.", id="preview-summary")
             yield FittedTable(PREVIEW_COLUMNS, id="preview")
             with Horizontal(classes="dialog-buttons"):

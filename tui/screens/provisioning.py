@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Static
 
+from store.domain.display import safe_multiline, safe_text
 from store.queries.activity import recent_activity
 from store.queries.jobs import worker_health
 from store.queries.tokens import list_tokens
@@ -208,15 +209,15 @@ class ProvisioningPanel(RefreshingPanel):
 
 def activity_detail(a: ActivityRecord) -> str:
     """What an operator (or support) needs about one request, e.g. the exact filter string
-    behind a 400 invalidFilter."""
-    first = f"{a.at:%Y-%m-%d %H:%M:%S} {a.method} {a.path} -> {a.status}"
+    behind a 400 invalidFilter. Every field is outside text: shown terminal-safe."""
+    first = f"{a.at:%Y-%m-%d %H:%M:%S} {safe_text(a.method)} {safe_text(a.path)} -> {a.status}"
     if a.scim_type:
-        first += f" {a.scim_type}"
+        first += f" {safe_text(a.scim_type)}"
     lines = [first]
     if a.query:
-        lines.append(f"filter: {a.query}")
+        lines.append(f"filter: {safe_text(a.query)}")
     if a.detail:
-        lines.append(a.detail)
+        lines.append(safe_multiline(a.detail))
     return "\n".join(lines)
 
 
@@ -226,7 +227,7 @@ def health_text(health: WorkerHealth, tokens: tuple[TokenRecord, ...], now: obje
     for t in tokens:
         if t.status == "stale":
             lines.append(
-                f"! {t.name}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
+                f"! {safe_text(t.name)}: no requests since {relative(t.last_used, now)}; "  # type: ignore[arg-type]
                 "your IdP is not pushing. Re-test the connection in its admin console."
             )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
+from store.domain.display import safe_text
 from store.queries.identity import list_roles, user_detail
 from store.records import UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
@@ -117,9 +118,9 @@ class UserDetailScreen(Screen[None]):
     def on_user_detail_loaded(self, message: UserDetailLoaded) -> None:
         self.detail, self.roles = message.detail, message.roles
         detail, now = message.detail, self.ctx.now()
-        self.sub_title = detail.user.user_name
+        self.sub_title = safe_text(detail.user.user_name)
         self.query_one("#user-summary", Static).update(Text(summary_text(detail, now)))
-        groups = ", ".join(g.display_name for g in detail.user.groups) or "none"
+        groups = ", ".join(safe_text(g.display_name) for g in detail.user.groups) or "none"
         self.query_one("#user-groups", Static).update(Text(groups))
         self.query_one("#user-roles", FittedTable).set_rows(
             [
@@ -273,9 +274,11 @@ def summary_text(detail: UserDetail, now: Any) -> str:
     user = detail.user
     status = "deleted" if detail.deleted else status_word(user.active).upper()
     lines = [
-        f"{user.user_name}" + (f" — {user.display_name}" if user.display_name else ""),
+        safe_text(user.user_name)
+        + (f" — {safe_text(user.display_name)}" if user.display_name else ""),
         f"Status: {status} · last change {relative(user.last_modified, now)}"
         f" · active sessions: {detail.active_sessions}",
-        f"id {user.id}" + (f" · externalId {user.external_id}" if user.external_id else ""),
+        f"id {safe_text(user.id)}"
+        + (f" · externalId {safe_text(user.external_id)}" if user.external_id else ""),
     ]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
+from store.domain.display import safe_text
 from store.queries.directory import MAX_PAGE, search_users
 from store.records import Page, UserSummary
 from tui.calls import store_call
@@ -160,11 +162,11 @@ class UsersPanel(RefreshingPanel):
     def _show_count(self) -> None:
         shown = len(self.users)
         what = {None: "users", "active": "active users", "inactive": "inactive users"}[self.status]
-        match = f" matching “{self.text}”" if self.text else ""
+        match = f" matching “{safe_text(self.text)}”" if self.text else ""
         text = f"{shown:,} of {self.total:,} {what}{match} loaded · Enter: details · f: filter"
         if not self.total:
             text = f"No {what}{match}."
-        self.query_one("#user-count", Label).update(text)
+        self.query_one("#user-count", Label).update(Text(text))
 
     @on(DataTable.RowHighlighted, "#user-table")
     def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:

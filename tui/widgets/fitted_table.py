@@ -3,7 +3,9 @@
 The panels replace their rows every few seconds; this keeps the cursor on the same record
 (by key) across refreshes, updates only changed cells when the rows are the same, and lays
 the columns out again when the terminal is resized (80 columns or 200). Cell text is always
-plain (never parsed as markup), because names come from identity providers.
+plain (never parsed as markup) and rendered through ``store.domain.display.safe_text``,
+because names come from identity providers: no control or escape sequence reaches the
+terminal from a cell.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from store.domain.display import safe_text
 from tui.format import clip
 
 Cells = tuple[str, ...]
@@ -31,7 +34,7 @@ class ColumnSpec:
 
     def render(self, value: str, width: int) -> Text:
         style = dict(self.styles).get(value, "")
-        return Text(clip(value, width), style=style)
+        return Text(clip(safe_text(value), width), style=style)
 
 
 def fit_widths(specs: Sequence[ColumnSpec], available: int) -> list[int]:
