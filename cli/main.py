@@ -25,6 +25,7 @@ from store.config import CONFIG_ENV, ConfigError, load_settings
 from store.db import DatabaseUrlError
 from store.domain.display import safe_text
 from store.errors import StoreError
+from store.version import VERSION
 
 COMMAND_MODULES = (
     db_cmd,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"config file (default: ${CONFIG_ENV}, then ./config.toml, then built-in defaults)",
     )
+    parser.add_argument("--version", action="version", version=f"trident-scim {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(sub)

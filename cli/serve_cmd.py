@@ -63,6 +63,7 @@ def _serve(ctx: CliContext) -> int:
     from api.activity import ActivityRecorder
     from api.app import create_app
     from api.server import ScimServer, bind_socket
+    from cli.presence import announced
     from store.services.roles import ensure_default_roles
 
     args = ctx.args
@@ -89,7 +90,8 @@ def _serve(ctx: CliContext) -> int:
                         max_body_bytes=settings.api.max_body_bytes)  # fmt: skip
     previous = _on_stop_signals(lambda: server.stop())
     try:
-        server.run()
+        with announced(store, "serve"):
+            server.run()
     finally:
         _restore_signals(previous)
         if scheduler is not None:

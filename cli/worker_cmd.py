@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from cli.presence import announced
+from store.context import Store
 from store.domain.display import safe_text
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
-from worker.scheduler import keeping_leases, run_blocking_when_available
+from worker.scheduler import keeping_leases, run_blocking, run_blocking_when_available
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,9 +53,14 @@ def _worker(ctx: CliContext) -> int:
         return _once(ctx, ctx.args.once)
     if ctx.args.list:
         return _list(ctx)
+
     # A database outage at start is waited out (with backoff), not a crash into a restart
     # loop; a wrong config or missing permissions still end the command at once.
-    run_blocking_when_available(lambda: ctx.store(create=True), ctx.settings)
+    def run(store: Store) -> None:
+        with announced(store, "worker"):
+            run_blocking(store, ctx.settings)
+
+    run_blocking_when_available(lambda: ctx.store(create=True), ctx.settings, run=run)
     return 0
 
 

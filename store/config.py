@@ -114,7 +114,8 @@ class WorkerSettings:
     activity_retention_days: int = 30
     """Request-log entries older than this are pruned; audit history is never pruned."""
     lease_ttl_seconds: int = 120
-    """A worker that stops renewing its lease for this long is replaced by another."""
+    """A worker that stops renewing its lease for this long is replaced by another. Also how
+    long a killed serve or worker process still counts as holding the database (db restore)."""
     mapping_watch_seconds: int = 5
     """How often the worker checks whether the group-to-role mapping changed (a cheap digest
     of the small mapping table); a change starts a role reconciliation at once."""

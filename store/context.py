@@ -15,6 +15,7 @@ from typing import Any
 
 from store.config import Settings
 from store.db import open_database
+from store.migrate import check_current, upgrade
 
 
 def utc_now() -> datetime:
@@ -39,13 +40,16 @@ class Store:
 
 
 def open_store(settings: Settings, create: bool = False, **overrides: Any) -> Store:
-    """Bind the configured database. ``create`` creates or upgrades the schema first."""
-    db = open_database(
-        settings.database.url,
-        busy_timeout_ms=settings.database.busy_timeout_ms,
-        create_tables=create,
-        file_mode=settings.database.file_mode_bits,
-    )
+    """Bind the configured database. ``create`` applies the pending migrations first (under
+    the migration lock, creating a SQLite file with ``[database] file_mode``); without it
+    nothing is created, and a database that is not exactly at this code's schema (none yet,
+    newer, or not upgraded) is refused with a one-line StoreError."""
+    url, busy_ms = settings.database.url, settings.database.busy_timeout_ms
+    if create:
+        upgrade(url, busy_ms, file_mode=settings.database.file_mode_bits)
+    else:
+        check_current(url, busy_ms)
+    db = open_database(url, busy_timeout_ms=busy_ms)
     return Store(db=db, settings=settings, **overrides)
 
 

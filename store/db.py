@@ -1,7 +1,9 @@
-"""Persistence: the Pony entities, database binding and schema creation.
+"""Persistence: the Pony entities and the database binding.
 
 Entities never leave ``store/``: services and queries turn them into frozen records. Every
 timestamp is stored as naive UTC. Nothing here holds product rules; it only describes tables.
+The schema belongs to the migrations (``store.migrate``): Pony maps the tables they made and
+checks at start-up that they are there, and never creates or alters one.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from pony.orm import (
     Set,
     composite_index,
     composite_key,
-    db_session,
 )
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
@@ -32,9 +32,6 @@ from store.db_access import check_sqlite_access, denied, open_failure
 from store.errors import StoreError
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-"""Bump when a migration step is added to ``_MIGRATIONS``."""
 
 
 def define_entities(db: Database) -> None:
@@ -269,36 +266,28 @@ class _PostgresProvider(PGProvider):  # type: ignore[misc]
         return _PostgresPool(self.dbapi_module, *args, **kwargs)
 
 
-def open_database(
-    url: str,
-    busy_timeout_ms: int = 10_000,
-    create_tables: bool = False,
-    file_mode: int = 0o600,
-) -> Database:
-    """Bind a new Database with every entity; create or upgrade the schema if asked.
+def open_database(url: str, busy_timeout_ms: int = 10_000) -> Database:
+    """Bind a new Database with every entity mapped onto the tables the migrations made.
 
-    Without ``create_tables`` nothing is created: a missing SQLite file or schema is
-    ``NoDatabase``, a file this OS user may not use ``AccessDenied``, an unreachable or
-    refusing PostgreSQL ``Unavailable``, each with a one-line message saying what to do."""
+    Nothing is created here: a missing SQLite file or schema is ``NoDatabase``, a file this OS
+    user may not use ``AccessDenied``, an unreachable or refusing PostgreSQL ``Unavailable``,
+    each with a one-line message saying what to do."""
     args = parse_database_url(url)
     if args["provider"] == "sqlite":
-        if create_tables:
-            _create_private_file(args["filename"], file_mode)
         check_sqlite_access(args["filename"])
     try:
-        return _bind(args, busy_timeout_ms, create_tables)
+        return _bind(args, busy_timeout_ms)
     except StoreError:
         raise
     except Exception as exc:  # driver and Pony errors: unreachable, refused, no schema
         raise open_failure(args, exc) from None
 
 
-def _bind(args: dict[str, Any], busy_timeout_ms: int, create_tables: bool) -> Database:
-    if args["provider"] == "sqlite":
-        args = {**args, "create_db": create_tables}  # a read never leaves an empty file behind
+def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
     db = Database()
     define_entities(db)
     if args["provider"] == "sqlite":
+        args = {**args, "create_db": False}  # a read never leaves an empty file behind
 
         @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
@@ -312,14 +301,11 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int, create_tables: bool) -> Da
     else:
         db.bind(connect_timeout=10, **{**args, "provider": _PostgresProvider})
         db.provider_name = "postgres"
-    if create_tables:
-        _create_or_upgrade(db, args["provider"])
-    else:
-        db.generate_mapping(create_tables=False)
+    db.generate_mapping(create_tables=False, check_tables=True)
     return db
 
 
-def _create_private_file(filename: str, mode: int = 0o600) -> None:
+def create_private_file(filename: str, mode: int = 0o600) -> None:
     """Create a new SQLite file with ``mode`` (``[database] file_mode``: 0600 for the service
     user alone, 0660 for an operators' group), whatever the umask; SQLite gives its -wal and
     -shm files the same mode. An existing file keeps the mode its operator chose."""
@@ -337,57 +323,6 @@ def _create_private_file(filename: str, mode: int = 0o600) -> None:
         os.fchmod(fd, mode)  # the umask (e.g. systemd's UMask=0077) must not narrow it
     finally:
         os.close(fd)
-
-
-def _create_or_upgrade(db: Database, provider: str) -> None:
-    """Create missing tables under a lock so processes starting together migrate once."""
-    if provider == "postgres":
-        # A session-level advisory lock on a side connection: the first process migrates,
-        # the others wait here and then find the tables already in place.
-        lock_conn = _pg_side_connection(db)
-        try:
-            with lock_conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_lock(727271)")
-            db.generate_mapping(create_tables=True)
-            with db_session:
-                _record_schema_version(db)
-        finally:
-            with lock_conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(727271)")
-            lock_conn.close()
-        return
-    for attempt in range(50):
-        try:
-            db.generate_mapping(create_tables=True)
-            break
-        except Exception as exc:  # another process creating the same tables at once
-            if "locked" not in str(exc) and "already exists" not in str(exc):
-                raise
-            log.info("schema busy (attempt %d): %s", attempt + 1, exc)
-            time.sleep(0.1)
-    with db_session:
-        _record_schema_version(db)
-
-
-def _pg_side_connection(db: Database) -> Any:
-    import psycopg2
-
-    kwargs = dict(db.provider.pool.kwargs)
-    conn = psycopg2.connect(**kwargs)
-    conn.autocommit = True
-    return conn
-
-
-def _record_schema_version(db: Database) -> None:
-    meta = db.SchemaMeta.get(key="schema_version")
-    if meta is None:
-        db.SchemaMeta(key="schema_version", value=str(SCHEMA_VERSION))
-    elif int(meta.value) > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema {meta.value} is newer than this release ({SCHEMA_VERSION})"
-        )
-    else:
-        meta.value = str(SCHEMA_VERSION)
 
 
 def table_names(db: Database) -> list[str]:

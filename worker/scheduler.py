@@ -183,10 +183,13 @@ def wait_for_database(
 
 
 def run_blocking_when_available(
-    open_store: Callable[[], Store], settings: Settings, outage: Outage | None = None
+    open_store: Callable[[], Store],
+    settings: Settings,
+    outage: Outage | None = None,
+    run: Callable[[Store], None] | None = None,
 ) -> None:
     """``trident-scim worker``: wait for the database (SIGTERM/SIGINT end the wait), then
-    ``run_blocking``."""
+    ``run`` (by default ``run_blocking``) with the store."""
     stop = threading.Event()
 
     def stopping(_signum: int, _frame: FrameType | None) -> None:
@@ -199,7 +202,7 @@ def run_blocking_when_available(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if store is not None:
-        run_blocking(store, settings)
+        (run or (lambda opened: run_blocking(opened, settings)))(store)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """``GET /healthz``: is this process up and is its database reachable? No authentication,
-no secrets, nothing about users: a load balancer or systemd probe calls it.
+no secrets, nothing about users: a load balancer or systemd probe calls it. It names the
+release (``version``) so an operator can see which one each process runs.
 
 ``GET /livez``: is this process serving at all? It touches no database, so a database outage
 (which ``/healthz`` reports) never makes a supervisor restart API processes that would come
@@ -12,6 +13,7 @@ import falcon
 from store.context import Store
 from store.errors import Unavailable
 from store.queries.health import check_database
+from store.version import VERSION
 
 
 class Health:
@@ -24,9 +26,10 @@ class Health:
         except Unavailable:
             resp.status = falcon.HTTP_503
             resp.set_header("Retry-After", "2")
-            resp.media = {"status": "unavailable", "database": "unreachable"}
+            resp.media = {"status": "unavailable", "database": "unreachable", "version": VERSION}
             return
-        resp.media = {"status": "ok", "database": "reachable", "provider": provider}
+        resp.media = {"status": "ok", "database": "reachable", "provider": provider,
+                      "version": VERSION}  # fmt: skip
 
 
 class Liveness:

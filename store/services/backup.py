@@ -20,14 +20,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from store.config import Settings
-from store.db import SCHEMA_VERSION, parse_database_url
-from store.errors import InvalidInput, Unavailable
+from store.db import parse_database_url
+from store.errors import InvalidInput, StoreError, Unavailable
+from store.migrate import connection, has_table, status_of
+from store.services.lease import LIVE_PROCESSES, PROCESS_LEASE_PREFIX
 
 PG_TIMEOUT_SECONDS = 3600
 """Longest a pg_dump or pg_restore may run before it is abandoned."""
@@ -52,20 +55,55 @@ def backup_database(settings: Settings, destination: str | Path) -> BackupResult
     return _pg_dump(args, target)
 
 
-def restore_database(settings: Settings, source: str | Path) -> BackupResult:
+class DatabaseInUse(StoreError):
+    """``serve`` or ``worker`` processes hold the database: a restore would pull the content
+    from under their requests and jobs."""
+
+
+def restore_database(settings: Settings, source: str | Path, force: bool = False) -> BackupResult:
     """Replace the configured database's content with a backup made by ``backup_database``.
 
-    Run it with the service stopped: requests in flight would see the content change under
-    them. The backup is verified before anything of the live database is touched."""
+    Refused while a ``serve`` or ``worker`` process holds the database (an unexpired
+    ``process:`` lease: each such process keeps one while it runs) unless ``force``. The
+    backup is verified before anything of the live database is touched. The leases that
+    come with the backup belonged to processes of the past and are dropped."""
     origin = Path(source)
     if not origin.is_file():
         raise InvalidInput(f"backup file not found: {origin}", "path")
     args = parse_database_url(settings.database.url)
+    busy_ms = settings.database.busy_timeout_ms
+    holders = live_holders(args, busy_ms)
+    if holders and not force:
+        raise DatabaseInUse(
+            f"the database is in use by {len(holders)} running process(es) "
+            f"({'; '.join(holders[:3])}): stop every serve and worker process, then run "
+            f"again (a killed process frees its hold within "
+            f"{settings.worker.lease_ttl_seconds} s), or pass --force"
+        )
     if args["provider"] == "sqlite":
-        database = settings.database
         target = Path(args["filename"])
-        return _sqlite_restore(origin, target, database.busy_timeout_ms, database.file_mode_bits)
-    return _pg_restore(args, origin)
+        result = _sqlite_restore(origin, target, busy_ms, settings.database.file_mode_bits)
+    else:
+        result = _pg_restore(args, origin)
+    with connection(args, busy_ms) as conn:
+        conn.cursor().execute("DELETE FROM worker_lease")
+    return result
+
+
+def live_holders(args: dict[str, Any], busy_timeout_ms: int) -> list[str]:
+    """The running serve and worker processes of the database, from their unexpired process
+    leases (none when the database has no lease table yet)."""
+    if args["provider"] == "sqlite" and not Path(args["filename"]).exists():
+        return []  # nothing serves a database that is not there (and connecting would make it)
+    now = time.time()
+    with connection(args, busy_timeout_ms) as conn:
+        provider = "sqlite" if args["provider"] == "sqlite" else "postgresql"
+        if not has_table(conn, provider, "worker_lease"):
+            return []
+        cursor = conn.cursor()
+        query = LIVE_PROCESSES.format(p="?" if provider == "sqlite" else "%s")
+        cursor.execute(query, (f"{PROCESS_LEASE_PREFIX}%", now))
+        return sorted({str(holder) for _, holder in cursor.fetchall()})
 
 
 # ---- SQLite --------------------------------------------------------------------------------
@@ -133,9 +171,9 @@ def _verify_sqlite(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
     missing = [t for t in _REQUIRED_TABLES if t not in tables]
     if missing:
         raise InvalidInput(f"{path} is not a trident-scim database (no {missing[0]})", "path")
-    row = conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
-    if row is None or not str(row[0]).isdigit() or int(row[0]) > SCHEMA_VERSION:
-        raise InvalidInput(f"{path} has an unknown schema version ({row and row[0]})", "path")
+    unknown = status_of(conn, "sqlite").unknown
+    if unknown:
+        raise InvalidInput(f"{path} is newer than this release (migration {unknown[-1]})", "path")
     users = conn.execute("SELECT count(*) FROM scim_user WHERE deleted_at IS NULL").fetchone()
     groups = conn.execute("SELECT count(*) FROM scim_group").fetchone()
     return int(users[0]), int(groups[0])

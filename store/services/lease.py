@@ -66,3 +66,14 @@ def lease_expiry(store: Store, name: str) -> float | None:
     """Epoch seconds at which lease ``name`` expires, or None when there is no row."""
     rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
     return float(rows[0][1]) if rows else None
+
+
+PROCESS_LEASE_PREFIX = "process:"
+"""Leases named ``process:<nonce>`` are held by each running ``serve`` and ``worker`` process
+for as long as it runs (renewed, released on exit): the database is in use while one lives."""
+
+LIVE_PROCESSES = (
+    "SELECT name, holder FROM worker_lease WHERE name LIKE {p} AND expires_at >= {p} ORDER BY name"
+)
+"""The unexpired process leases. ``{p}`` is the driver's placeholder; the parameters are
+``PROCESS_LEASE_PREFIX + "%"`` and the epoch seconds now."""

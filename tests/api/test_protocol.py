@@ -129,6 +129,7 @@ def test_healthz_is_open_and_reports_the_database(scim: Scim) -> None:
     result = scim.get("/healthz", token=None)
     assert result.status_code == 200
     assert result.json["database"] == "reachable"
+    assert result.json["version"] == "0.2.0"
 
 
 @pytest.mark.parametrize("text", ["nul\x00byte", "x" * 100_000, "\ud800", "é" * 600, " "])

@@ -24,6 +24,7 @@ READ_COMMANDS = [
     ("worker", "status"),
     ("worker", "--list"),
     ("activity",),
+    ("db", "status"),
 ]
 
 
