@@ -203,6 +203,42 @@ def test_processes_upgrading_a_0_1_0_database_at_once_adopt_it_once(v010_url: st
     assert execute(v010_url, "SELECT count(*) FROM _yoyo_migration") == [(len(known_migrations()),)]
 
 
+def test_upgrading_rekeys_group_names_and_drops_roles_only_a_look_alike_gave(
+    backend: str, v010_url: str
+) -> None:
+    """0.1.0 matched group names by NFKC + casefold, so a fullwidth "Ａdmins" group received
+    the role mapped to "Admins". After the upgrade the keys follow ``group_key`` and that role
+    is gone (audited); the ASCII group keeps its key and its members keep their roles."""
+    [(grace,)] = execute(v010_url, "SELECT id FROM scim_user WHERE user_name = 'grace@example.com'")
+    stamp = "'2026-01-05 09:00:00'"
+    for sql in (
+        "INSERT INTO sso_group_role_mapping (id, group_name, group_name_key, role, created, "
+        f"created_by) VALUES (2, 'Admins', 'admins', 'admin', {stamp}, 'operator:seed')",
+        "INSERT INTO scim_group (id, display_name, display_name_key, external_id, document, "
+        f"created, last_modified, version, member_count) VALUES ('g-fullwidth', 'Ａdmins', "
+        f"'admins', NULL, '{{}}', {stamp}, {stamp}, 1, 1)",
+        'INSERT INTO scim_membership ("group", "user", created) '
+        f"VALUES ('g-fullwidth', '{grace}', {stamp})",
+        'INSERT INTO control_role_assignment (id, "user", role, source, via_group, created, '
+        f"granted_by) VALUES (3, '{grace}', 'admin', 'idp', 'admins', {stamp}, 'token:x')",
+    ):
+        execute(v010_url, sql)
+
+    upgrade(v010_url)
+
+    keys = dict(execute(v010_url, "SELECT id, display_name_key FROM scim_group"))
+    assert keys["g-fullwidth"] == "ａdmins" and "engineering" in keys.values()
+    roles = execute(
+        v010_url, f"SELECT role, source FROM control_role_assignment WHERE \"user\" = '{grace}'"
+    )
+    assert sorted(roles) == [("viewer", "manual")]
+    assert execute(
+        v010_url, "SELECT count(*) FROM control_role_assignment WHERE role = 'operator'"
+    ) == [(1,)]
+    audited = execute(v010_url, f"SELECT actor FROM audit_event WHERE target_id = '{grace}'")
+    assert ("system:upgrade",) in audited
+
+
 def _index_names(url: str, table: str) -> set[str]:
     if url.startswith("sqlite"):
         sql = f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}'"
@@ -212,7 +248,7 @@ def _index_names(url: str, table: str) -> set[str]:
 
 
 def test_external_ids_may_be_shared_after_the_upgrade(backend: str, v010_url: str) -> None:
-    """0002: externalId loses its unique constraints (RFC 7643 §3.1) and keeps an index; the
+    """0003: externalId loses its unique constraints (RFC 7643 §3.1) and keeps an index; the
     rebuilt SQLite tables are still the parents of memberships, e-mails, sessions and roles."""
     facts = fixture_facts(backend)
     upgrade(v010_url)

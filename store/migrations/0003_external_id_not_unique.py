@@ -13,9 +13,9 @@ from yoyo import step
 
 from store.migrate import sql_step
 
-__depends__ = {"0001_baseline"}
+__depends__ = {"0002_group_name_keys"}
 
-NAME = "0002_external_id_not_unique"
+NAME = "0003_external_id_not_unique"
 
 
 def apply(connection: Any) -> None:
