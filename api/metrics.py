@@ -121,7 +121,7 @@ class RequestMetrics:
                                     self._trusted)  # fmt: skip
             access_log.info("%s %s %d %.1fms token=%s client=%s", safe_text(req.method[:16]),
                             safe_field(req.path[:256]), status, seconds * 1000.0,
-                            safe_text(connection) or "-", safe_field(client))  # fmt: skip
+                            safe_field(connection) or "-", safe_field(client))  # fmt: skip
 
     def _template(self, req: falcon.Request) -> str | None:
         """The route of a request refused before routing (401, 413, 429...)."""

@@ -1,14 +1,15 @@
 """``trident-scim mapping``: the SSO group-to-role mapping (IdP group name -> role).
 
 Translation only (``store.services.roles``). Setting or removing a row recomputes the IdP
-roles of the group's members at once; ``mapping preview`` shows who would gain or lose
-which role before anything changes.
+roles of the group's members in batches, each committed as it goes, with progress on stderr;
+``mapping preview`` shows who would gain or lose which role before anything changes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from cli.context import CliContext, add_json_flag, iso_utc, table
 from store.domain.display import safe_text
@@ -37,15 +38,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     preview.set_defaults(func=_preview)
 
 
+def _progress(ctx: CliContext) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        ctx.note(f"IdP roles recomputed: {done}/{total} user(s)")
+
+    return report
+
+
 def _set(ctx: CliContext) -> int:
-    record = set_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor)
+    args = ctx.args
+    record = set_mapping(ctx.store(), args.group, args.role, ctx.actor, _progress(ctx))
     ctx.out(f"IdP group '{safe_text(record.group_name)}' -> role {safe_text(record.role)}")
     return 0
 
 
 def _remove(ctx: CliContext) -> int:
     group, role = safe_text(ctx.args.group), safe_text(ctx.args.role)
-    if remove_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor):
+    if remove_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor, _progress(ctx)):
         ctx.out(f"removed IdP group '{group}' -> role {role}")
     else:
         ctx.out(f"no mapping '{group}' -> {role}: nothing changed")

@@ -214,6 +214,19 @@ def define_entities(db: Database) -> None:
         holder = Required(str, 256)
         expires_at = Required(float)
 
+    class PendingRecompute(db.Entity):  # type: ignore[name-defined]
+        """A batched role recomputation not yet finished (``services.recompute_queue``)."""
+
+        _table_ = "role_recompute_pending"
+        id = PrimaryKey(int, auto=True)
+        group_name_key = Required(str, 1024)
+        cause = Required(Json)
+        actor = Required(str, 256)
+        after_user = Optional(str, 64, default="")  # the last user id a committed batch did
+        done = Required(int, default=0)
+        changed = Required(int, default=0)
+        created = Required(datetime, precision=6)
+
     class SchemaMeta(db.Entity):  # type: ignore[name-defined]
         _table_ = "schema_meta"
         key = PrimaryKey(str, 64)

@@ -92,5 +92,13 @@ class GroupsKnown(Message):
 
 
 @dataclass
+class MappingProgress(Message):
+    """A batch of a mapping edit's role recomputation committed: users done of the total."""
+
+    done: int
+    total: int
+
+
+@dataclass
 class MappingChanged(Message):
     summary: str

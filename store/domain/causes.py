@@ -62,6 +62,27 @@ def grants(
     ]
 
 
+def recomputed(
+    held: Iterable[tuple[str, str]],
+    wanted: Iterable[tuple[str, str]],
+    added: Iterable[tuple[str, str]],
+    removed: Iterable[tuple[str, str]],
+    table: Mapping[str, Mapping[str, int]],
+    cause: Cause,
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The ``roles.recomputed`` event's before, after and detail, from (role, folded group
+    name) pairs: held before, wanted now, and the ones added and removed."""
+    added, removed = list(added), list(removed)
+    after = {
+        "roles": sorted({role for role, _ in wanted}),
+        "cause": cause,
+        "added": grants(added, table),
+        "removed": grants(removed, table),
+    }
+    detail = f"+{len(added)} -{len(removed)} IdP role assignment(s): {describe(cause)}"
+    return {"roles": sorted({role for role, _ in held})}, after, detail
+
+
 def describe(cause: Cause) -> str:
     """One line for the audit event's detail: the tag and its most telling value."""
     tag = str(cause.get("cause", "?"))

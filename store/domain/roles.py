@@ -41,3 +41,18 @@ class GrantDiff:
 def diff_grants(current: Iterable[IdpGrant], wanted: Iterable[IdpGrant]) -> GrantDiff:
     cur, want = set(current), set(wanted)
     return GrantDiff(add=frozenset(want - cur), remove=frozenset(cur - want))
+
+
+def sql_rule(users: str, memberships: str, groups: str, mapping: str) -> str:
+    """``idp_grants`` rendered in SQL over the given tables: a SELECT of every wanted IdP
+    grant as ``("user", "role", "via_group")`` rows, for a store that diffs and applies
+    grants for many users at once. A user holds a grant per membership of a group whose
+    folded name a mapping row names, and only while live (active, not deleted). The caller
+    may narrow it with ``AND`` conditions on ``u`` (the user table's alias)."""
+    return (
+        f'SELECT u."id" AS "user", m."role" AS "role", g."display_name_key" AS "via_group" '
+        f'FROM {users} u JOIN {memberships} ms ON ms."user" = u."id" '
+        f'JOIN {groups} g ON g."id" = ms."group" '
+        f'JOIN {mapping} m ON m."group_name_key" = g."display_name_key" '
+        f'WHERE u."active" AND u."deleted_at" IS NULL'
+    )

@@ -26,7 +26,7 @@ from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import GroupInput, GroupRecord, MembershipChange
-from store.services import lifecycle
+from store.services import lifecycle, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
@@ -320,16 +320,28 @@ def replace_group(
     return group_record(group, members_of(store, [group.id]).get(group.id, ()))
 
 
-@transaction
 def delete_group(store: Store, group_id: str, actor: str, if_match: int | None = None) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
-    history stays."""
+    history stays. A mapped group of more than one batch of members is deleted first and
+    its former members' roles follow in batches (``recompute_queue``), so the deletion
+    never holds the locks of thousands of users at once."""
+    queued = _delete_group(store, group_id, actor, if_match)
+    if queued is not None:
+        recompute_queue.run(store, *queued)
+
+
+@transaction
+def _delete_group(
+    store: Store, group_id: str, actor: str, if_match: int | None
+) -> tuple[int, str] | None:
     group = _lock_group(store, group_id, if_match)
-    lifecycle.lock_group_names(store, [group.display_name_key])
+    key = group.display_name_key
+    lifecycle.lock_group_names(store, [key])
     memberships = store.db.Membership
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
-    users = _lock_users(store, member_ids) if group.display_name_key in mapping else {}
+    large = key in mapping and len(member_ids) > role_sync.BATCH
+    users = _lock_users(store, member_ids) if key in mapping and not large else {}
     before = {
         "displayName": group.display_name,
         "externalId": group.external_id,
@@ -341,6 +353,8 @@ def delete_group(store: Store, group_id: str, actor: str, if_match: int | None =
     cause = causes.group_deleted(group_id, before["displayName"])
     for user_id in sorted(users):
         lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
+    queued = recompute_queue.enqueue(store, key, cause, actor) if large else None
     record_event(
         store, actor, "group.deleted", "group", group_id, before["displayName"], before=before
     )
+    return (queued, key) if queued is not None else None

@@ -103,25 +103,24 @@ def recompute_user_roles(
             created=now,
             granted_by=actor,
         )
-    record_event(
-        store,
-        actor,
-        "roles.recomputed",
-        "user",
-        user.id,
-        user.user_name,
-        before={"roles": sorted({g.role for g in rows})},
-        after={
-            "roles": sorted({g.role for g in wanted}),
-            "cause": cause,
-            "added": causes.grants(((g.role, g.via_group) for g in diff.add), mapping),
-            "removed": causes.grants(((g.role, g.via_group) for g in diff.remove), mapping),
-        },
-        detail=(
-            f"+{len(diff.add)} -{len(diff.remove)} IdP role assignment(s): {causes.describe(cause)}"
-        ),
+    before, after, detail = causes.recomputed(
+        grant_pairs(rows),
+        grant_pairs(wanted),
+        grant_pairs(diff.add),
+        grant_pairs(diff.remove),
+        mapping,
+        cause,
     )
+    record_event(
+        store, actor, "roles.recomputed", "user", user.id, user.user_name,
+        before=before, after=after, detail=detail,
+    )  # fmt: skip
     return diff.changed
+
+
+def grant_pairs(grants: Iterable[IdpGrant]) -> list[tuple[str, str]]:
+    """Grants as the (role, folded group name) pairs ``causes.recomputed`` takes."""
+    return [(g.role, g.via_group) for g in grants]
 
 
 _END_SESSIONS = (

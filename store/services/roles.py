@@ -3,8 +3,9 @@
 Every role assignment has a source: ``manual`` rows are granted and revoked here by an
 operator; ``idp`` rows are derived from IdP group memberships through the mapping and are
 only ever written by ``lifecycle.recompute_user_roles``. So this module never touches an
-``idp`` row directly: a mapping change recomputes the members of the affected groups in the
-same transaction (the worker's periodic reconcile repairs anything a race left behind).
+``idp`` row directly: a mapping change queues the recomputation of the affected group's
+members (``recompute_queue``), run in batches right after the edit commits; the worker
+finishes it if the process stops, and its periodic reconcile repairs any other drift.
 """
 
 from __future__ import annotations
@@ -21,16 +22,9 @@ from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
+from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
-from store.services.lifecycle import (
-    IDP,
-    MANUAL,
-    SUSPENDED,
-    lock_group_names,
-    lock_user,
-    mapping_table,
-    recompute_user_roles,
-)
+from store.services.lifecycle import IDP, MANUAL, SUSPENDED, lock_user, mapping_table
 from store.services.validation import check_name
 from store.tx import read, transaction
 
@@ -197,18 +191,34 @@ def _mapping_record(mapping: Any) -> MappingRecord:
     )
 
 
-@transaction
-def set_mapping(store: Store, group_name: str, role: str, actor: str) -> MappingRecord:
+def set_mapping(
+    store: Store,
+    group_name: str,
+    role: str,
+    actor: str,
+    progress: role_sync.Progress | None = None,
+) -> MappingRecord:
     """Map an IdP group to a role; idempotent. Group names match as ``names.group_key``
-    says (trimmed, NFC, case-insensitive, no compatibility folding). The group's
-    members gain the role in the same transaction."""
+    says (trimmed, NFC, case-insensitive, no compatibility folding). The edit commits
+    first; the group's members then gain the role in batches (``recompute_queue``), with
+    ``progress(done, total)`` after each. Interrupted, the worker finishes them."""
+    record, queued = _save_mapping(store, group_name, role, actor)
+    if queued is not None:
+        recompute_queue.run(store, queued, group_key(record.group_name), progress)
+    return record
+
+
+@transaction
+def _save_mapping(
+    store: Store, group_name: str, role: str, actor: str
+) -> tuple[MappingRecord, int | None]:
     group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
     key = group_key(group_name)
-    _serialize_mapping_edits(store, key)
+    recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
     existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if existing is not None:
-        return _mapping_record(existing)
+        return _mapping_record(existing), None
     mapping = store.db.GroupRoleMapping(
         group_name=group_name,
         group_name_key=key,
@@ -218,7 +228,7 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
     )
     flush()  # the row's id names the cause in the members' audit
     cause = causes.mapping("set", mapping.id, group_name, role_row.name)
-    changed = recompute_group_members(store, key, actor, cause)
+    queued = recompute_queue.enqueue(store, key, cause, actor)
     record_event(
         store,
         actor,
@@ -227,28 +237,43 @@ def set_mapping(store: Store, group_name: str, role: str, actor: str) -> Mapping
         key[:64],
         f"{group_name} -> {role_row.name}",
         after={"group": group_name, "role": role_row.name, "mapping_id": mapping.id},
-        detail=f"{changed} IdP role assignment(s) changed",
+        detail=_queued_detail(store, key),
     )
-    return _mapping_record(mapping)
+    return _mapping_record(mapping), queued
+
+
+def remove_mapping(
+    store: Store,
+    group_name: str,
+    role: str,
+    actor: str,
+    progress: role_sync.Progress | None = None,
+) -> bool:
+    """Remove one mapping row; the group's members lose the role unless another group or a
+    manual grant gives it, in batches as ``set_mapping`` says. Returns False when there was
+    no such mapping."""
+    queued = _delete_mapping(store, group_name, role, actor)
+    if queued is None:
+        return False
+    recompute_queue.run(store, queued[0], queued[1], progress)
+    return True
 
 
 @transaction
-def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool:
-    """Remove one mapping row; the group's members lose the role unless another group or a
-    manual grant gives it. Returns False when there was no such mapping."""
+def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tuple[int, str] | None:
     group_name = _clean_group_name(group_name)
     key = group_key(group_name)
-    _serialize_mapping_edits(store, key)
+    recompute_queue.lock_mapping_edits(store, key)
     role_row = find_role(store, role)
     if role_row is None:
-        return False
+        return None
     mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
     if mapping is None:
-        return False
+        return None
     shown, mapping_id = mapping.group_name, mapping.id
     mapping.delete()
     cause = causes.mapping("removed", mapping_id, shown, role_row.name)
-    changed = recompute_group_members(store, key, actor, cause)
+    queued = recompute_queue.enqueue(store, key, cause, actor)
     record_event(
         store,
         actor,
@@ -257,38 +282,14 @@ def remove_mapping(store: Store, group_name: str, role: str, actor: str) -> bool
         key[:64],
         f"{shown} -> {role_row.name}",
         before={"group": shown, "role": role_row.name, "mapping_id": mapping_id},
-        detail=f"{changed} IdP role assignment(s) changed",
+        detail=_queued_detail(store, key),
     )
-    return True
+    return queued, key
 
 
-def recompute_group_members(store: Store, key: str, actor: str, cause: causes.Cause) -> int:
-    """Recompute the IdP roles of every member of the group with this folded name, in the
-    caller's transaction, which holds the name's lock (``_serialize_mapping_edits``): no
-    group can be created, renamed, deleted or change members under that name meanwhile. The
-    members are locked in id order (the order a membership change locks them), so a
-    concurrent deactivation waits instead of interleaving; the mapping is read after."""
-    group = store.db.Group.get(display_name_key=key)
-    if group is None:
-        return 0  # the IdP has not pushed this group (yet)
-    members = _locked_members(store, group)
-    mapping = mapping_table(store)
-    return sum(recompute_user_roles(store, u, actor, mapping, cause=cause) for u in members)
-
-
-def _serialize_mapping_edits(store: Store, key: str) -> None:
-    """Mapping edits are rare: run them one at a time across processes, so each recomputes
-    with a mapping no other edit is changing underneath it, and hold the group name's lock,
-    which the group use cases take too before they read the mapping. On SQLite the name
-    lock is the single writer lock."""
-    if store.provider == "postgres":
-        store.db.execute("SELECT pg_advisory_xact_lock(727273)")
-    lock_group_names(store, [key])
-
-
-def _locked_members(store: Store, group: Any) -> list[Any]:
-    query = store.db.User.select(lambda u: group in u.memberships.group)
-    return list(query.order_by(lambda u: u.id).for_update())
+def _queued_detail(store: Store, key: str) -> str:
+    count = recompute_queue.affected_count(store, key)
+    return f"IdP roles of {count} user(s) recomputed in batches"
 
 
 # ---- preview --------------------------------------------------------------------------------

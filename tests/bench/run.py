@@ -19,6 +19,7 @@ environment:
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
   BENCH_KEEP      keep the PostgreSQL database when set
   BENCH_ONLY      "abuse": only the rows of tests/bench/abuse.py (after seeding)
+  BENCH_MAPPING_GROUP, BENCH_REPAIR_SHARE  the large role changes (tests/bench/batching.py)
 
 Client and server share the machine, so other load on it lowers every figure: the header and
 each table print the load average. On PostgreSQL the seeded tables get ``VACUUM ANALYZE``
@@ -43,6 +44,8 @@ from tests.bench.abuse import (
     session_during_slow_connections,
     session_under_scim_saturation,
 )
+from tests.bench.batching import large_changes
+from tests.bench.batching import print_targets as print_large_change_targets
 from tests.bench.report import print_header, print_table
 from tests.bench.scenarios import (
     Bench,
@@ -151,6 +154,8 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     next_ceiling()
     rows.append(against_ceiling(session_checks(bench, "control_session", cookie, sizes.requests)))
     rows += abuse_rows(bench, config, sizes, url)
+    large_rows, extra["large_changes"] = large_changes(bench, url, ids)
+    rows += large_rows
     extra["memory_kb"] = server.memory_kb()
     return [merged_ceiling(ceilings), *rows], extra
 
@@ -177,6 +182,7 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     extra["total_seconds"] = time.perf_counter() - began
     extra["load"] = os.getloadavg()
     print_table(name, rows, extra, sizes.users)
+    print_large_change_targets(extra["large_changes"], rows[-2:])
 
 
 def git_commit() -> str:

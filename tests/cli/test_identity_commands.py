@@ -83,8 +83,9 @@ def test_roles_and_mappings(cli: Run, live: Store) -> None:
     ]
     assert roles_of(live, jane) == set()
 
-    code, out, _ = cli("mapping", "set", "ENGINEERING", "auditor")
+    code, out, err = cli("mapping", "set", "ENGINEERING", "auditor")
     assert code == 0 and "ENGINEERING" in out
+    assert "IdP roles recomputed: 1/1 user(s)" in err
     assert roles_of(live, jane) == {("auditor", "idp")}
     code, out, _ = cli("mapping", "list", "--json")
     assert [(m["group"], m["role"]) for m in json.loads(out)] == [("ENGINEERING", "auditor")]

@@ -87,6 +87,10 @@ async def test_help_in_the_user_detail_offers_only_what_applies(
         }
         assert expected <= rows
         assert ("d", "Reactivate") not in rows  # alice is active
+        # The screen's own keys come first: at 80x24 they are the rows an operator sees.
+        ordered = [what for _, what, _ in _help_rows(app)]
+        first_scroll = min(i for i, what in enumerate(ordered) if what.startswith("Scroll"))
+        assert max(ordered.index(what) for _, what in expected) < first_scroll
 
 
 async def test_dialogs_show_their_own_keys(

@@ -12,6 +12,7 @@ from store.queries.identity import audit_events, list_mappings, user_detail
 from tests.tui.conftest import settle, table_rows, wait_until
 from tests.tui.data import Seeded
 from tui.app import ControlApp
+from tui.messages import MappingProgress
 from tui.screens.mapping_dialog import MappingDialog
 from tui.widgets.fitted_table import FittedTable
 
@@ -192,3 +193,28 @@ async def test_a_large_group_preview_counts_and_does_not_block(
         assert "601 role gain(s), 0 role loss(es) for 601 user(s), first 500 listed" in summary
         assert "group “Support” has 601 member(s)" in summary
         assert len(table_rows(app, "#preview")) == 500
+
+
+async def test_saving_reports_the_recomputation_progress(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    progress: list[tuple[int, int]] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, MappingProgress):
+            progress.append((message.done, message.total))
+
+    app = make_app()
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        await pilot.press(*"support")
+        dialog.query_one("#role", Select).value = "admin"
+        await settle(pilot)
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: ("support", "admin") in _pairs(tui_store))
+        await settle(pilot)
+    assert progress and progress[-1][0] == progress[-1][1] >= 1

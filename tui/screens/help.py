@@ -37,9 +37,15 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
             continue
         seen.add((key, description))
         rows.append((key, description, _where(active.node, screen)))
-    # The screen's own keys first, then the app's, then moving around a table.
-    order = {"table": 2, "everywhere": 1}
-    return sorted(rows, key=lambda row: order.get(row[2], 0))
+    # The screen's and its panels' own keys first, then the app's, then moving around a
+    # table, then the scrolling keys of plain containers (at 80x24 the first rows are seen).
+    plain = {type(node).__name__ for node in screen.walk_children() if not _named(node)}
+    order = {"everywhere": 1, "table": 2}
+    return sorted(rows, key=lambda row: 3 if row[2] in plain else order.get(row[2], 0))
+
+
+def _named(node: object) -> bool:
+    return bool(getattr(node, "HELP_NAME", ""))
 
 
 def _where(node: object, screen: Screen[object]) -> str:

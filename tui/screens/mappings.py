@@ -2,8 +2,8 @@
 preview of who gains or loses which role.
 
 Members of a mapped IdP group hold the role while they are active; changing the mapping
-recomputes them in the store's use case (``set_mapping`` / ``remove_mapping``). This panel
-only lists, asks and calls. No Pony here.
+recomputes them in the store's use case (``set_mapping`` / ``remove_mapping``), in batches
+whose progress the status line shows. This panel only lists, asks and calls. No Pony here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from store.services.roles import remove_mapping, set_mapping
 from tui.calls import store_call
 from tui.context import TuiContext
 from tui.format import timestamp
-from tui.messages import MappingChanged, MappingsLoaded
+from tui.messages import MappingChanged, MappingProgress, MappingsLoaded
 from tui.screens.mapping_dialog import MappingDialog
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
@@ -121,14 +121,22 @@ class MappingsPanel(RefreshingPanel):
     def change(self, pair: tuple[str, str], remove: bool) -> None:
         group, role = pair
         store, actor = self.ctx.store, self.ctx.actor
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(MappingProgress(done, total))
+
         with store_call(self.ctx, self.app, "remove mapping" if remove else "add mapping"):
             if remove:
-                removed = remove_mapping(store, group, role, actor)
+                removed = remove_mapping(store, group, role, actor, progress)
                 summary = f"Removed {group} -> {role}." if removed else "That mapping was gone."
             else:
-                saved = set_mapping(store, group, role, actor)
+                saved = set_mapping(store, group, role, actor, progress)
                 summary = f"Mapped IdP group {saved.group_name} -> {saved.role}."
             self.post_message(MappingChanged(summary))
+
+    def on_mapping_progress(self, message: MappingProgress) -> None:
+        text = f"Recomputing IdP roles: {message.done}/{message.total} user(s) done"
+        self.query_one("#mapping-count", Static).update(text)
 
     def on_mapping_changed(self, message: MappingChanged) -> None:
         self.notify(message.summary, markup=False)
