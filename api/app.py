@@ -18,7 +18,13 @@ from api.errors import register_error_handlers
 from api.media import JSON_MEDIA_TYPE, SCIM_MEDIA_TYPE, json_handler
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics_db import DatabaseCollector
-from api.middleware import SCIM_PREFIX, BodyLimit, JsonContentType, RequestActivity
+from api.middleware import (
+    SCIM_PREFIX,
+    BodyLimit,
+    CanonicalPath,
+    JsonContentType,
+    RequestActivity,
+)
 from api.request_id import RequestId
 from api.resources import discovery
 from api.resources.auth_session import AuthSessionResource
@@ -40,6 +46,7 @@ def create_app(
                               settings.api.trusted_proxies)  # fmt: skip
     middleware: list[Any] = [
         RequestId(),  # first in, last out: every later step and log line sees the id
+        CanonicalPath(),  # before anything else reads the path
         observer,
         RequestActivity(store, recorder),
         BodyLimit(settings.api.max_body_bytes),

@@ -1,10 +1,10 @@
 """Request gates that run before any responder, and the per-request activity record.
 
-``BodyLimit`` refuses oversized bodies (413) by their declared length and also caps what is
-actually read from the stream; ``JsonContentType`` refuses non-JSON bodies (415);
-``RequestActivity`` times each SCIM request and hands one ``ActivityInput`` to the recorder.
-Nothing here reads or records secrets: the Authorization header and request bodies never
-reach the activity log.
+``CanonicalPath`` re-spells differently-cased endpoint names; ``BodyLimit`` refuses oversized
+bodies (413) by their declared length and also caps what is actually read from the stream;
+``JsonContentType`` refuses non-JSON bodies (415); ``RequestActivity`` times each SCIM request
+and hands one ``ActivityInput`` to the recorder. Nothing here reads or records secrets: the
+Authorization header and request bodies never reach the activity log.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import falcon
 from api.activity import ActivityRecorder
 from api.client import request_client
 from api.media import ACCEPTED_MEDIA_TYPES, media_type_of
+from api.scim.endpoints import BASE_PATH, canonical_path
 from api.scim.errors import ScimError
 from store.context import Store
 from store.records import ActivityInput
 
-SCIM_PREFIX = "/scim/v2"
+SCIM_PREFIX = BASE_PATH
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -51,6 +52,16 @@ class _LimitedInput:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+class CanonicalPath:
+    """Routes ``/scim/v2/users`` and other differently-cased endpoint names as the canonical
+    ones. First of the gates, so authentication and routing see one spelling only."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        canonical = canonical_path(req.path)
+        if canonical != req.path:
+            req.path = canonical
 
 
 class BodyLimit:

@@ -43,7 +43,8 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(str, 64)
         user_name = Required(str, 512)
         user_name_key = Optional(str, 512, unique=True, nullable=True)
-        external_id = Optional(str, 512, unique=True, nullable=True)
+        # The client's value (RFC 7643 §3.1): not unique, indexed for filters.
+        external_id = Optional(str, 512, nullable=True, index=True)
         display_name = Optional(str, 1024, nullable=True)
         display_name_key = Optional(str, 1024, nullable=True, index=True)
         given_name_key = Optional(str, 512, nullable=True, index=True)
@@ -86,7 +87,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(str, 64)
         display_name = Required(str, 1024)
         display_name_key = Required(str, 1024, unique=True)
-        external_id = Optional(str, 512, unique=True, nullable=True)
+        external_id = Optional(str, 512, nullable=True, index=True)  # not unique: the client's
         document = Required(Json)
         created = Required(datetime, precision=6, index=True)
         last_modified = Required(datetime, precision=6, index=True)

@@ -72,19 +72,28 @@ class Projection:
         return bool(self.attributes or self.excluded)
 
     def wants(self, attribute: str) -> bool:
-        """Whether the (top-level) attribute is part of the answer."""
+        """Whether the (top-level) attribute is part of the answer; names may carry their
+        schema URN (``urn:...:Group:members.value``)."""
         name = attribute.lower()
-        if any(a.lower() == name for a in self.excluded):
+        if any(_top_level(a) == name and "." not in _unqualified(a) for a in self.excluded):
             return False
         if self.attributes:
-            return any(a.lower().split(".")[0] == name for a in self.attributes)
+            return any(_top_level(a) == name for a in self.attributes)
         return True
+
+
+def _unqualified(name: str) -> str:
+    return name.rpartition(":")[2].lower()
+
+
+def _top_level(name: str) -> str:
+    return _unqualified(name).split(".")[0]
 
 
 def projection(params: Mapping[str, Any]) -> Projection:
     return Projection(
         parse_attribute_list(params.get("attributes")),
-        parse_attribute_list(params.get("excludedAttributes")),
+        parse_attribute_list(params.get("excludedAttributes"), "excludedAttributes"),
     )
 
 

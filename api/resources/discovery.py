@@ -10,10 +10,15 @@ from typing import Any
 
 import falcon
 
+from api.resources.common import projection, query_params
 from api.scim import schemas
 from api.scim.errors import not_found
+from api.scim.filter import FILTER_MAX_DEPTH
+from api.scim.limits import Limits
 from api.scim.mapping import list_response
+from store.config import Settings
 from store.context import Store
+from store.queries.filtering import MAX_TERMS
 
 
 def _listed(resp: falcon.Response, documents: list[dict[str, Any]]) -> None:
@@ -27,15 +32,29 @@ def _find(documents: list[dict[str, Any]], key: str, wanted: str, what: str) -> 
     raise not_found(f"{what} {wanted!r} not found")
 
 
+def enforced_limits(settings: Settings) -> Limits:
+    """The limits in force: the configured ones and the filter parsers' fixed bounds."""
+    api = settings.api
+    return Limits(
+        max_payload_bytes=api.max_body_bytes,
+        max_results=api.max_results,
+        max_operations=api.max_operations,
+        max_filter_length=api.max_filter_length,
+        max_filter_depth=FILTER_MAX_DEPTH,
+        max_filter_comparisons=MAX_TERMS,
+    )
+
+
 class ServiceProviderConfig:
     def __init__(self, store: Store) -> None:
-        api = store.settings.api
-        self._document = schemas.service_provider_config(
-            store.settings.scim_base_url, api.max_results, api.max_operations, api.max_body_bytes
-        )
+        self._base = store.settings.scim_base_url
+        self._limits = enforced_limits(store.settings)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self._document
+        shown = projection(query_params(req))
+        resp.media = schemas.service_provider_config(
+            self._base, self._limits, shown.attributes, shown.excluded
+        )
 
 
 class ResourceTypes:

@@ -199,7 +199,8 @@ GROUP_ATTRIBUTES: tuple[Attr, ...] = (
                    case_exact=True),
              Attr("$ref", "reference", description="The URI of the member User.",
                   mutability="immutable", reference_types=("User",)),
-             _text("display", "The member's userName.", mutability="readOnly"),
+             _text("display", "The member's userName (returned when asked for with "
+                   "attributes=members.display).", mutability="readOnly", returned="request"),
              _text("type", "The type of the member; only \"User\" is supported.",
                    mutability="immutable", canonical_values=("User",)),
          )),

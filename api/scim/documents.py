@@ -5,8 +5,9 @@ rules: canonical attribute-name case, nulls mean "unset" and are dropped, readOn
 (sub-)attributes are dropped quietly (IdPs send extras), booleans may arrive as Entra's
 ``"True"``/``"False"`` strings, a bare string for a complex attribute with a ``value``
 (Entra's ``manager``) means ``{"value": ...}``, at most one ``primary`` per multi-valued
-attribute, and no string the database cannot hold (NUL, lone surrogates, too long).
-Pure: raises only ``ScimError`` (invalidValue).
+attribute, and no string the database cannot hold (NUL, lone surrogates, too long). Members
+under a schema URN the resource does not have are refused (``refuse_unknown_schemas``).
+Pure: raises only ``ScimError`` (invalidValue, invalidSyntax).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.scim.attributes import Attr
-from api.scim.errors import invalid_value
+from api.scim.errors import invalid_syntax, invalid_value
 from api.scim.filter_lexer import check_text
 from store.domain.names import fold
 
@@ -87,6 +88,22 @@ def clean_object(attrs: dict[str, Attr], value: Any, where: str) -> dict[str, An
         if cleaned is not None:
             kept[attr.name] = cleaned
     return kept
+
+
+def refuse_unknown_schemas(body: dict[str, Any], kept: tuple[str, ...]) -> None:
+    """A top-level member under a schema URN this resource does not have is refused.
+
+    Unknown plain names stay ignored (IdPs send extras, RFC 7644 §3.5.1), but a whole
+    extension this service does not keep, or a misspelt enterprise URN, would be dropped
+    without a word while the IdP believes it synced it. ``kept`` are the schemas whose
+    members are read or knowingly ignored (Entra's attribute-less group schema)."""
+    known = {urn.lower() for urn in kept}
+    for key in body:
+        if not isinstance(key, str) or ":" not in key:
+            continue
+        if key.lower() not in known and key.rpartition(":")[0].lower() not in known:
+            shown = key if len(key) <= 120 else key[:117] + "..."
+            raise invalid_syntax(f'"{shown}" is not a schema of this resource')
 
 
 def _single(attr: Attr, value: Any, where: str) -> Any:

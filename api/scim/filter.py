@@ -32,11 +32,15 @@ from store.domain.criteria import (
 from store.domain.names import fold
 
 _CATALOGUES = {"User": (USER, USER_ATTRIBUTES), "Group": (GROUP, GROUP_ATTRIBUTES)}
+FILTER_MAX_DEPTH = 20
+"""Deepest nesting of parentheses, ``not`` and value paths a filter may have."""
 _ORDERING = ("gt", "ge", "lt", "le")
 _SUBSTRING = ("co", "sw", "ew")
 
 
-def parse_filter(text: str, resource: str, max_length: int = 4096, max_depth: int = 20) -> Criteria:
+def parse_filter(
+    text: str, resource: str, max_length: int = 4096, max_depth: int = FILTER_MAX_DEPTH
+) -> Criteria:
     """Parse a SCIM filter for ``resource`` ("User" or "Group") into criteria."""
     if resource not in _CATALOGUES:
         raise ValueError(f"unknown resource type {resource!r}")

@@ -57,7 +57,7 @@ def _plan_path(
     group: dict[str, Any], op: str, path: PatchPath, value: Any
 ) -> list[MembershipChange]:
     if not path.schema_known:
-        return []  # a client's own extension (e.g. Entra's ADSCIM group schema): not kept
+        return []  # Entra's ADSCIM group schema: nothing of it is kept
     schema = known_schema(path.schema) if path.schema else GROUP
     if schema != GROUP:
         raise invalid_path(f'"{path.attribute or schema}" is not an attribute of Group')

@@ -15,10 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.scim.attributes import ENTERPRISE_ATTRIBUTES, EXTERNAL_ID, USER_ATTRIBUTES
-from api.scim.documents import check_length, clean_object, clean_value, to_bool
+from api.scim.documents import (
+    check_length,
+    clean_object,
+    clean_value,
+    refuse_unknown_schemas,
+    to_bool,
+)
 from api.scim.errors import invalid_syntax, invalid_value, precondition_failed
-from api.scim.projection import project
-from api.scim.urns import ENTERPRISE_USER, GROUP, LIST_RESPONSE, USER
+from api.scim.projection import names, project
+from api.scim.urns import ENTERPRISE_USER, ENTRA_GROUP, GROUP, LIST_RESPONSE, USER
 from store.records import EmailInput, GroupInput, GroupRecord, UserInput, UserRecord
 
 USER_NAME_MAX = 512
@@ -44,6 +50,7 @@ def user_input_from_scim(body: Any, mode: str = "create") -> UserInput:
     if mode not in _MODES:
         raise ValueError(f"unknown mode {mode!r}")
     _require_schemas(body, USER, required=mode != "patch")
+    refuse_unknown_schemas(body, (USER, ENTERPRISE_USER))
     document = clean_object(_CORE, body, "")
     extension = _extension(body)
     if extension:
@@ -166,6 +173,7 @@ def group_input_from_scim(body: Any) -> tuple[GroupInput, tuple[str, ...]]:
     """Check a Group body (POST, PUT) and return the store input and its member user ids.
     Entra's extra group schema is tolerated; members must be Users."""
     _require_schemas(body, GROUP)
+    refuse_unknown_schemas(body, (GROUP, ENTRA_GROUP))
     fields = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
     display_name = fields.get("displayname")
     if not isinstance(display_name, str) or not display_name.strip():
@@ -213,15 +221,14 @@ def group_to_scim(
         resource["externalId"] = record.external_id
     resource["displayName"] = record.display_name
     if record.members is not None:
+        # "display" is returned on request only: clients that compare what they wrote with
+        # what they read back (strict checkers) do not expect a value they never sent.
+        display = names(attributes, GROUP, "members.display")
         resource["members"] = [
-            {
-                "value": m.id,
-                "display": m.display,
-                "$ref": f"{base_url}/Users/{m.id}",
-                "type": "User",
-            }
+            {"value": m.id, **({"display": m.display} if display else {}),
+             "$ref": f"{base_url}/Users/{m.id}", "type": "User"}
             for m in record.members
-        ]
+        ]  # fmt: skip
     resource["meta"] = _meta("Group", record, f"{base_url}/Groups/{record.id}")
     return project(resource, GROUP, attributes, excluded)
 

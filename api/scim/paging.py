@@ -74,14 +74,30 @@ def parse_sort(sort_by: str | None, sort_order: str | None, resource: str) -> So
     return Sort(canonical, descending=order == "descending")
 
 
-def parse_attribute_list(text: str | list[str] | None) -> list[str]:
-    """``attributes=a,b.c`` (or the array form of a search body) as a list of names."""
+_ATTRIBUTE_NAME = r"(?:[A-Za-z][\w\-]*|\$ref)"
+_ATTRIBUTE_PATH = re.compile(
+    rf"(?:[Uu][Rr][Nn]:[A-Za-z0-9][\w\-.:]*:)?{_ATTRIBUTE_NAME}(?:\.{_ATTRIBUTE_NAME})?"
+)
+"""RFC 7644 §3.10 attribute notation: ``[schema URN:]name[.subName]`` (a URN alone included)."""
+
+
+def parse_attribute_list(text: str | list[str] | None, name: str = "attributes") -> list[str]:
+    """``attributes=a,b.c`` (or the array form of a search body) as a list of names.
+
+    Each entry must be an attribute path (§3.10); anything else, such as a filter expression
+    given by mistake, is 400 invalidValue rather than a silently empty projection. Names that
+    are well formed but unknown still match nothing and are ignored."""
     if text is None:
         return []
     items = text if isinstance(text, list) else str(text).split(",")
     if not all(isinstance(item, str) for item in items):
         raise invalid_value("attribute lists must hold attribute names")
-    return [item.strip() for item in items if item.strip()]
+    names = [item.strip() for item in items if item.strip()]
+    for entry in names:
+        if not _ATTRIBUTE_PATH.fullmatch(entry):
+            shown = entry if len(entry) <= 80 else entry[:77] + "..."
+            raise invalid_value(f'"{name}" must list attribute names; {shown!r} is not one')
+    return names
 
 
 @dataclass(frozen=True)
@@ -130,7 +146,9 @@ def search_request_from_body(body: Any) -> SearchRequest:
         sort_by=values["sortby"],
         sort_order=values["sortorder"],
         attributes=parse_attribute_list(fields.get("attributes")),
-        excluded_attributes=parse_attribute_list(fields.get("excludedattributes")),
+        excluded_attributes=parse_attribute_list(
+            fields.get("excludedattributes"), "excludedAttributes"
+        ),
     )
 
 

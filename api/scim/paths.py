@@ -2,9 +2,11 @@
 ``attr[filter]`` and ``attr[filter].sub``.
 
 Attribute names are canonicalised in any case against the schema catalogue; a name the
-catalogue does not know is an invalidPath error, except under a schema URN this service does
-not keep (a client's own extension), whose names are kept as given so the caller can ignore
-them. Pure: raises only ``ScimError`` (invalidPath).
+catalogue does not know is an invalidPath error, and so is a schema URN this service does not
+keep (a misspelt enterprise URN such as ``...:enterprise:2.0:User.manager`` would otherwise
+change nothing and answer 200). The one exception is Entra's own group schema, which carries
+no attribute: its names are kept as given so the caller can ignore them.
+Pure: raises only ``ScimError`` (invalidPath).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from api.scim.attributes import Attr, find_attribute, known_schema
 from api.scim.errors import invalid_path
 from api.scim.filter_lexer import Token, tokenize
 from api.scim.filter_parser import Parser
-from api.scim.urns import GROUP, USER
+from api.scim.urns import ENTRA_GROUP, GROUP, USER
 from store.domain.criteria import Criteria
 
 MAX_PATH_LENGTH = 4096
@@ -88,8 +90,10 @@ def _definition(schema: str | None, attr: str, written: str) -> Attr | None:
         found = find_attribute(attr, USER) or find_attribute(attr, GROUP)
     elif known_schema(schema):
         found = find_attribute(attr, schema)
+    elif schema.lower() == ENTRA_GROUP.lower():
+        return None  # Entra's own group schema: it has no attribute we keep
     else:
-        return None  # a client's own extension: kept as given
+        raise invalid_path(f'unknown schema "{schema}" in path "{written}"')
     if found is None:
         raise invalid_path(f'unknown attribute "{written}"')
     return found

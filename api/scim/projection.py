@@ -42,6 +42,17 @@ def project(
     return resource
 
 
+def names(attributes: list[str] | None, core_schema: str, wanted: str) -> bool:
+    """Whether ``attributes`` names ``wanted`` itself (a ``returned: "request"`` attribute is
+    part of the answer only then, RFC 7643 §7), bare or after the core schema URN."""
+    prefix = core_schema.lower() + ":"
+    for name in attributes or ():
+        name = name.strip().lower()
+        if name.removeprefix(prefix) == wanted.lower():
+            return True
+    return False
+
+
 def _key(container: Any, name: str) -> str | None:
     """The key of ``container`` equal to ``name`` in any case."""
     if not isinstance(container, dict):

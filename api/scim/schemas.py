@@ -3,7 +3,9 @@
 ``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas`` are built from the same
 attribute catalogue the mapping and PATCH engine enforce, and from the limits the service
 really applies, so they tell the truth: PATCH, filtering, sorting and ETags are supported;
-bulk and password changes are not. Pure: the base URL and limits are passed in.
+bulk and password changes are not. Every document validates against strict RFC 7643 models
+(no member outside the RFC's; this service's own limits are an extension, ``api.scim.limits``).
+Pure: the base URL and limits are passed in.
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from api.scim.attributes import (  # noqa: F401  (re-exported: the schema API li
     is_read_only,
     known_schema,
 )
-from api.scim.urns import ENTERPRISE_USER, GROUP, RESOURCE_TYPE, SCHEMA, SP_CONFIG, USER
+from api.scim.limits import Limits, asked_for, limits_schema
+from api.scim.projection import project
+from api.scim.urns import (
+    ENTERPRISE_USER,
+    GROUP,
+    LIMITS,
+    RESOURCE_TYPE,
+    SCHEMA,
+    SP_CONFIG,
+    USER,
+)
 
 _SCHEMA_NAMES = {
     USER: ("User", "User Account"),
@@ -33,16 +45,23 @@ _SCHEMA_NAMES = {
 
 
 def service_provider_config(
-    base_url: str, max_results: int, max_operations: int, max_payload_bytes: int
+    base_url: str,
+    limits: Limits,
+    attributes: list[str] | None = None,
+    excluded: list[str] | None = None,
 ) -> dict[str, Any]:
-    """RFC 7643 §5. ``patch.maxOperations`` (not in the RFC's schema, ignored by clients
-    that do not know it) tells how many operations one PATCH request may carry."""
-    return {
-        "schemas": [SP_CONFIG],
+    """RFC 7643 §5, with only its members; the limits it has no member for are in the
+    ``LIMITS`` extension, returned when ``attributes`` asks for it (``api.scim.limits``)."""
+    document: dict[str, Any] = {
+        "schemas": [SP_CONFIG, LIMITS],
         "documentationUri": "https://www.rfc-editor.org/rfc/rfc7644",
-        "patch": {"supported": True, "maxOperations": max_operations},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": max_payload_bytes},
-        "filter": {"supported": True, "maxResults": max_results},
+        "patch": {"supported": True},
+        "bulk": {
+            "supported": False,
+            "maxOperations": 0,
+            "maxPayloadSize": limits.max_payload_bytes,
+        },  # fmt: skip
+        "filter": {"supported": True, "maxResults": limits.max_results},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
@@ -56,11 +75,17 @@ def service_provider_config(
                 "primary": True,
             }
         ],
+        LIMITS: limits.to_extension(),
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": f"{base_url}/ServiceProviderConfig",
         },
     }
+    if not asked_for(attributes):
+        del document[LIMITS]  # returned "request": only when asked for
+    shown = project(document, SP_CONFIG, attributes, excluded)
+    shown["schemas"] = [urn for urn in (SP_CONFIG, LIMITS) if urn == SP_CONFIG or urn in shown]
+    return shown
 
 
 def resource_types(base_url: str) -> list[dict[str, Any]]:
@@ -101,7 +126,9 @@ def schema_document(base_url: str, urn: str) -> dict[str, Any]:
 
 
 def schemas_documents(base_url: str) -> list[dict[str, Any]]:
-    return [schema_document(base_url, urn) for urn in (USER, ENTERPRISE_USER, GROUP)]
+    """The resource schemas, then this service's ``ServiceProviderConfig`` extension."""
+    resources = [schema_document(base_url, urn) for urn in (USER, ENTERPRISE_USER, GROUP)]
+    return [*resources, limits_schema(base_url)]
 
 
 def resource_type(base_url: str, name: str) -> dict[str, Any] | None:
@@ -111,5 +138,7 @@ def resource_type(base_url: str, name: str) -> dict[str, Any] | None:
 
 def find_schema_document(base_url: str, urn: str) -> dict[str, Any] | None:
     """One schema by URN (any case), for /Schemas/{id}."""
+    if urn.lower() == LIMITS.lower():
+        return limits_schema(base_url)
     known = known_schema(urn)
     return schema_document(base_url, known) if known else None

@@ -22,5 +22,10 @@ SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 ENTRA_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 """Extra schema Entra ID lists when it creates a group; it carries no attribute we keep."""
 
+LIMITS = "urn:tridentstack:params:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
+"""This service's own extension of ``/ServiceProviderConfig``: the limits it enforces that
+RFC 7643 §5 has no member for. A URN namespace of the product, not under ``urn:ietf`` (which
+IANA manages); returned only when asked for with ``attributes`` (see ``api.scim.limits``)."""
+
 RESOURCE_SCHEMAS = (USER, ENTERPRISE_USER, GROUP)
 """The schemas whose attributes this service stores, in the order /Schemas lists them."""

@@ -52,7 +52,7 @@ def _apply_object(resource: dict[str, Any], op: str, value: Any) -> None:
 
 def _apply_path(resource: dict[str, Any], op: str, path: PatchPath, value: Any) -> None:
     if not path.schema_known:
-        return  # a client's own extension: not kept, so nothing to change
+        return  # Entra's group schema: nothing of it is kept, so nothing to change
     schema = known_schema(path.schema) if path.schema else USER
     if schema not in (USER, ENTERPRISE_USER):
         raise invalid_path(f'"{path.attribute or schema}" is not an attribute of User')
@@ -86,7 +86,7 @@ def _apply_schema(resource: dict[str, Any], op: str, schema: str, value: Any) ->
         _apply_object(resource, op, value)
         return
     for key, item in value.items():
-        if isinstance(key, str):
+        if isinstance(key, str) and key.lower() != "schemas":  # clients echo the extension's
             _apply_path(resource, op, parse_path(f"{schema}:{key}"), item)
 
 

@@ -48,12 +48,11 @@ def _external_id(value: Any) -> str | None:
     return check_text(value or None, "externalId", 512)
 
 
-def _check_unique(store: Store, group: Any, key: str | None, external_id: str | None) -> None:
-    Group = store.db.Group  # noqa: N806 (an entity class)
-    if key is not None and (other := Group.get(display_name_key=key)) not in (None, group):
+def _check_unique(store: Store, group: Any, key: str) -> None:
+    """Group names are unique (folded); externalId is the client's and need not be
+    (RFC 7643 §3.1)."""
+    if (other := store.db.Group.get(display_name_key=key)) not in (None, group):
         raise Conflict(f"a group named {other.display_name!r} exists", attribute="displayName")
-    if external_id is not None and Group.get(external_id=external_id) not in (None, group):
-        raise Conflict(f"externalId {external_id!r} is already taken", attribute="externalId")
 
 
 def _unknown_member(user_id: object) -> InvalidInput:
@@ -191,12 +190,11 @@ class _GroupEdit:
         if kind == "rename":
             name, key = _name(value, kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
-                _check_unique(self.store, group, key, None)
+                _check_unique(self.store, group, key)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":
             external_id = _external_id(value)
             if external_id != group.external_id:
-                _check_unique(self.store, group, None, external_id)
                 group.external_id = external_id
         elif (document := check_document(value, "document")) != group.document:
             group.document = document
@@ -251,7 +249,7 @@ def create_group(
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
     lifecycle.lock_group_names(store, [key])
-    _check_unique(store, None, key, external_id)
+    _check_unique(store, None, key)
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
         if user_id not in users:

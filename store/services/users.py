@@ -1,12 +1,14 @@
 """Writing SCIM Users: create, replace, modify (PATCH) and delete.
 
-Each function is one transaction with audit events. userName is unique through its folded key,
-externalId (case-exact) when set. A create never takes over an existing user: a userName or
-externalId already held, by an active or an inactive user, is a Conflict, and the id of a
-deleted user is never given to anyone else (RFC 7643 §3.1). Every change of the active flag
-goes through ``lifecycle.set_active``, so each path that deactivates a user ends sessions and
-drops IdP roles the same way; an unassigned ``active`` (``domain.active``) grants no access.
-This module must not know SCIM wire formats: callers hand it ``UserInput``.
+Each function is one transaction with audit events. userName is unique through its folded key.
+externalId is the client's value (RFC 7643 §3.1): kept case-exact, never required to be unique
+and never used to find a user, since two users (or two IdPs) may share one. A create never
+takes over an existing user: a userName already held, by an active or an inactive user, is a
+Conflict, and the id of a deleted user is never given to anyone else (RFC 7643 §3.1). Every
+change of the active flag goes through ``lifecycle.set_active``, so each path that deactivates
+a user ends sessions and drops IdP roles the same way; an unassigned ``active``
+(``domain.active``) grants no access. This module must not know SCIM wire formats: callers
+hand it ``UserInput``.
 """
 
 from __future__ import annotations
@@ -84,23 +86,17 @@ def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
     )
 
 
-def _claims(store: Store, cols: _Columns) -> tuple[Any, Any]:
-    """The live users (locked) already holding this userName / externalId, if any."""
-    by_name = store.db.User.get_for_update(user_name_key=cols.user_name_key)
-    by_ext = None
-    if cols.external_id is not None:
-        by_ext = store.db.User.get_for_update(external_id=cols.external_id)
-    return by_name, by_ext
+def _holder(store: Store, cols: _Columns) -> Any:
+    """The live user (locked) already holding this userName, if any."""
+    return store.db.User.get_for_update(user_name_key=cols.user_name_key)
 
 
 def _check_others(store: Store, cols: _Columns, user: Any = None) -> None:
-    """Conflict when another user, active or inactive, already holds the userName or
-    externalId. The answer names nothing of that user (not even whether it is active)."""
-    by_name, by_ext = _claims(store, cols)
-    if by_name is not None and by_name is not user:
+    """Conflict when another user, active or inactive, already holds the userName. The
+    answer names nothing of that user (not even whether it is active)."""
+    holder = _holder(store, cols)
+    if holder is not None and holder is not user:
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
-    if by_ext is not None and by_ext is not user:
-        raise Conflict(_TAKEN.format("externalId"), attribute="externalId")
 
 
 _TAKEN = (
@@ -172,8 +168,9 @@ def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, re
 
 @transaction
 def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
-    """Create a user with a new id. Conflict when its userName or externalId is held by any
-    live user, active or inactive: reactivation is a PATCH or PUT of that user's id."""
+    """Create a user with a new id. Conflict when its userName is held by any live user,
+    active or inactive: reactivation is a PATCH or PUT of that user's id. A shared externalId
+    is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
     _check_others(store, cols)
@@ -236,7 +233,7 @@ def modify_user(
 @transaction
 def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersions = None) -> None:
     """DELETE: deactivate (sessions end, IdP roles drop), leave every group, and soft-delete
-    so the id is never reused while userName and externalId become free. Manual role rows
+    so the id is never reused while userName becomes free (externalId is cleared). Manual role rows
     and the audit history stay."""
     group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first

@@ -18,6 +18,8 @@ from tests.api.conftest import (
 )
 
 SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+SP_CONFIG_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+LIMITS_URN = "urn:tridentstack:params:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
 
 
 def test_service_provider_config_matches_behaviour(scim: Scim) -> None:
@@ -34,8 +36,14 @@ def test_advertised_limits_are_the_enforced_ones(api_store: Store) -> None:
     api = replace(api_store.settings.api, max_results=2, max_operations=3, max_body_bytes=4000)
     small = replace(api_store, settings=replace(api_store.settings, api=api))
     scim = Scim(create_app(small), issue_token(small, "t", "op", rate_limit=10**6).secret)
-    config = scim.get("/ServiceProviderConfig").json
-    assert config["filter"]["maxResults"] == 2 and config["patch"]["maxOperations"] == 3
+    config = scim.get("/ServiceProviderConfig", params={"attributes": LIMITS_URN}).json
+    assert config["schemas"] == [SP_CONFIG_URN, LIMITS_URN]
+    limits = config[LIMITS_URN]
+    assert limits["maxResults"] == 2 and limits["maxOperations"] == 3
+    assert limits["maxPayloadSize"] == 4000
+    core = scim.get("/ServiceProviderConfig").json
+    assert core["filter"]["maxResults"] == 2 and core["bulk"]["maxPayloadSize"] == 4000
+    assert "maxOperations" not in core["patch"] and LIMITS_URN not in core
     users = [scim.create_user(f"u{i}@x.io") for i in range(3)]
     page = scim.get("/Users", params={"count": "50"}).json
     assert page["totalResults"] == 3 and page["itemsPerPage"] == 2
@@ -57,7 +65,9 @@ def test_resource_types_and_schemas(scim: Scim) -> None:
     assert user_type["schemaExtensions"][0]["schema"] == ENTERPRISE_URN
     assert_scim_error(scim.get("/ResourceTypes/Printer"), 404)
     schemas = scim.get("/Schemas").json
-    assert {s["id"] for s in schemas["Resources"]} == {USER_URN, ENTERPRISE_URN, GROUP_URN}
+    assert {s["id"] for s in schemas["Resources"]} == {USER_URN, ENTERPRISE_URN, GROUP_URN,
+                                                       LIMITS_URN}  # fmt: skip
+    assert scim.get(f"/Schemas/{LIMITS_URN}").json["name"] == "Limits"
     user_schema = scim.get(f"/Schemas/{USER_URN}").json
     names = {a["name"] for a in user_schema["attributes"]}
     assert {"userName", "name", "emails", "active", "displayName", "groups"} <= names

@@ -80,12 +80,21 @@ def test_post_of_a_held_user_name_is_409_and_takes_nothing_over(
     assert [m["value"] for m in scim.get(f"/Groups/{group_id}").json["members"]] == [old["id"]]
 
 
-def test_post_with_an_inactive_users_external_id_is_409(scim: Scim, api_store: Store) -> None:
-    old, _ = _privileged(scim, api_store, "jane@example.com")
+def test_post_with_an_inactive_users_external_id_is_a_new_person(
+    scim: Scim, api_store: Store
+) -> None:
+    """externalId is the client's and may be shared (RFC 7643 §3.1): it is no conflict, and
+    it reaches nobody: the POST makes a new user with nothing of the old one."""
+    old, group_id = _privileged(scim, api_store, "jane@example.com")
     _deactivate(scim, old["id"])
-    assert_scim_error(scim.post("/Users", _user("other@example.com", "00uOLD")), 409, "uniqueness")
-    assert scim.get(f"/Users/{old['id']}").json["userName"] == "jane@example.com"
-    assert scim.get(f"/Users/{old['id']}").json["active"] is False
+    before = scim.get(f"/Users/{old['id']}").json
+    created = scim.post("/Users", _user("other@example.com", "00uOLD"))
+    assert created.status_code == 201, created.text
+    new = created.json
+    assert new["id"] != old["id"] and new["externalId"] == "00uOLD" and "groups" not in new
+    assert roles_of(api_store, new["id"]) == set()
+    assert scim.get(f"/Users/{old['id']}").json == before
+    assert [m["value"] for m in scim.get(f"/Groups/{group_id}").json["members"]] == [old["id"]]
 
 
 def test_reactivation_is_filter_then_patch_of_the_found_id(scim: Scim, api_store: Store) -> None:

@@ -92,7 +92,10 @@ LENIENT = [
     ({"DisplayName": "X"}, lambda u: u.document["displayName"] == "X" and u.display_name == "X"),
     ({"id": "forged", "meta": {"version": "W/\"9\""}}, lambda u: "id" not in u.document),
     ({"customThing": {"a": 1}}, lambda u: "customThing" not in u.document),
-    ({"urn:example:custom:1.0:User": {"x": 1}}, lambda u: len(u.document) == 4),
+    ({"userNmae": "typo@example.com", "favouriteColour": "blue"},  # core-looking: ignored
+     lambda u: u.user_name == "jane@example.com" and "userNmae" not in u.document),
+    ({"schemas": [CORE, "urn:example:custom:1.0:User"]}, lambda u: len(u.document) == 4),
+    ({f"{ENTERPRISE}:employeeNumber": "7"}, lambda u: ENTERPRISE not in u.document),
     ({"emails": [{"value": "a@x", "primary": "True"}]}, lambda u: u.emails[0].primary is True),
     ({"emails": [{"value": "a@x", "unknownSub": 1}]},
      lambda u: u.document["emails"] == [{"value": "a@x"}]),
@@ -142,6 +145,11 @@ REFUSED = [
     ({"name": "Jane Doe"}, "invalidValue", "name"),
     ({"externalId": {"id": 1}}, "invalidValue", "externalId"),
     ({ENTERPRISE: "x"}, "invalidValue", ENTERPRISE),
+    ({"urn:example:custom:1.0:User": {"x": 1}}, "invalidSyntax", "urn:example:custom:1.0:User"),
+    ({ENTERPRISE + "s": {"employeeNumber": "7"}}, "invalidSyntax", "not a schema"),
+    ({ENTERPRISE.replace(":User", ".User"): {"employeeNumber": "7"}}, "invalidSyntax",
+     "not a schema"),
+    ({"urn:example:custom:1.0:User:badge": "7"}, "invalidSyntax", "not a schema"),
 ]  # fmt: skip
 
 
@@ -248,6 +256,8 @@ GROUP_INPUTS = [
     ({"schemas": [GROUP], "displayName": "Eng", "members": []}, "Eng", None, ()),
     ({"schemas": [GROUP, ADSCIM_GROUP], "displayName": "Sales", "externalId": "e-9"},
      "Sales", "e-9", ()),
+    ({"schemas": [GROUP, ADSCIM_GROUP], "displayName": "Sales", ADSCIM_GROUP: {}},
+     "Sales", None, ()),
     ({"schemas": [GROUP], "displayName": "Ops",
       "members": [{"value": "u1", "display": "a@x"}, {"value": "u2", "type": "User", "$ref": None},
                   {"value": "u1"}]},
@@ -274,6 +284,8 @@ GROUP_REFUSED = [
     ({"schemas": [GROUP], "displayName": "E", "members": ["u1"]}, "invalidValue"),
     ({"schemas": [GROUP], "displayName": "E", "members": "u1"}, "invalidValue"),
     ({"schemas": [GROUP], "displayName": "E", "externalId": []}, "invalidValue"),
+    ({"schemas": [GROUP], "displayName": "E", "urn:example:custom:1.0:Group": {}},
+     "invalidSyntax"),
 ]  # fmt: skip
 
 
@@ -292,12 +304,15 @@ def test_group_representation() -> None:
         "id": "g-1",
         "externalId": "e-1",
         "displayName": "Engineering",
-        "members": [{"value": "u-1", "display": "jane@example.com",
-                     "$ref": f"{BASE}/Users/u-1", "type": "User"}],
+        "members": [{"value": "u-1", "$ref": f"{BASE}/Users/u-1", "type": "User"}],
         "meta": {"resourceType": "Group", "created": "2024-05-01T12:00:00Z",
                  "lastModified": "2024-05-02T08:30:15Z", "location": f"{BASE}/Groups/g-1",
                  "version": 'W/"2"'},
     }  # fmt: skip
+    for asked in (["members.value", "members.display"], [f"{GROUP}:MEMBERS.DISPLAY"]):
+        shown = group_to_scim(group_record(members), BASE, asked)
+        assert shown["members"][0]["display"] == "jane@example.com"
+    assert "display" not in group_to_scim(group_record(members), BASE, ["members"])["members"][0]
     assert "members" not in group_to_scim(group_record(None), BASE)
     assert "members" not in group_to_scim(group_record(members), BASE, excluded=["members"])
     assert set(group_to_scim(group_record(members), BASE, ["displayName"])) == {

@@ -115,6 +115,25 @@ def test_attribute_lists() -> None:
     assert parse_attribute_list("") == []
     assert parse_attribute_list("userName, name.givenName,,") == ["userName", "name.givenName"]
     assert parse_attribute_list(["members"]) == ["members"]
+    names = (
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value,"
+        "URN:ietf:params:scim:schemas:core:2.0:User:name.givenName, members.$ref,nick-Name_2"
+    )
+    assert len(parse_attribute_list(names)) == 4
+    assert parse_attribute_list("unknownButWellFormed") == ["unknownButWellFormed"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['userName eq "jane@example.com"', "userName pr", 'emails[type eq "work"]', "name..given",
+     "1userName", "a.b.c", "userName;drop", "urn:x", '"userName"', "name.", "*"],
+)  # fmt: skip
+def test_attribute_lists_refuse_what_is_not_an_attribute_name(text: str) -> None:
+    for name in ("attributes", "excludedAttributes"):
+        with pytest.raises(ScimError) as caught:
+            parse_attribute_list(text, name)
+        assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+        assert caught.value.detail.startswith(f'"{name}" must list attribute names')
 
 
 def test_search_request() -> None:

@@ -128,6 +128,10 @@ REFUSED = [
     ({"op": "remove", "path": "members[value eq 5]"}, "invalidFilter", "non-empty"),
     ({"op": "replace", "path": "members.value", "value": "x"}, "invalidPath", "members.value"),
     ({"op": "replace", "path": "displayName.x", "value": "x"}, "invalidPath", "displayName.x"),
+    ({"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Groups:displayName",
+      "value": "x"}, "invalidPath", "unknown schema"),
+    ({"op": "add", "path": "urn:example:custom:2.0:Group:badge", "value": "x"}, "invalidPath",
+     "unknown schema"),
 ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from tests.scim.payloads import (
 )
 
 MANAGER = f"{ENTERPRISE}:manager"
+ENTRA_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 
 def resource(body: dict[str, Any] = OKTA_CREATE, **changes: Any) -> dict[str, Any]:
@@ -192,8 +193,19 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = [
      ops({"op": "replace", "path": "password", "value": "s3cret"},
          {"op": "replace", "value": {"password": "s3cret", "nickName": "J"}}),
      lambda u: "password" not in u and "s3cret" not in repr(u) and u["nickName"] == "J"),
-    ("a client's own extension is ignored", OKTA_CREATE,
-     ops({"op": "add", "path": "urn:example:custom:2.0:User:badge", "value": "7"}),
+    ("the whole extension with its own schemas member", OKTA_CREATE,
+     ops({"op": "add", "path": ENTERPRISE,
+          "value": {"schemas": [ENTERPRISE], "employeeNumber": "7", "manager": {"value": "m"}}}),
+     lambda u: ext(u) == {"employeeNumber": "7", "manager": {"value": "m"}}),
+    ("replace the whole extension with its own schemas member", ENTRA_CREATE,
+     ops({"op": "replace", "path": ENTERPRISE,
+          "value": {"Schemas": [ENTERPRISE], "employeeNumber": "8"}}),
+     lambda u: ext(u)["employeeNumber"] == "8"),
+    ("no-path extension object with its own schemas member", OKTA_CREATE,
+     ops({"op": "replace", "value": {ENTERPRISE: {"schemas": [ENTERPRISE], "division": "D"}}}),
+     lambda u: ext(u) == {"division": "D"}),
+    ("entra's group schema in a user path changes nothing", OKTA_CREATE,
+     ops({"op": "add", "path": f"{ENTRA_GROUP}:x", "value": "7"}),
      lambda u: u == resource()),
     ("operations apply in order", OKTA_CREATE,
      ops({"op": "add", "path": "nickName", "value": "A"},
@@ -248,6 +260,16 @@ REFUSED = [
           "value": "x"}), "invalidPath", "not an attribute of User"),
     (ops({"op": "replace", "path": "name.nickname", "value": "x"}), "invalidPath",
      "name.nickname"),
+    (ops({"op": "add", "path": f"{ENTERPRISE}.manager", "value": {"value": "m"}}), "invalidPath",
+     "unknown schema"),
+    (ops({"op": "replace", "path": f"{ENTERPRISE}s:employeeNumber", "value": "1"}),
+     "invalidPath", "unknown schema"),
+    (ops({"op": "add", "path": "urn:example:custom:2.0:User:badge", "value": "7"}),
+     "invalidPath", "urn:example:custom:2.0:User"),
+    (ops({"op": "add", "path": "urn:example:custom:2.0:User", "value": {"badge": "7"}}),
+     "invalidPath", "unknown schema"),
+    (ops({"op": "replace", "value": {"urn:example:custom:2.0:User:badge": "7"}}), "invalidPath",
+     "unknown schema"),
     (ops({"op": "replace", "path": 'emails[type eq "x" or type eq "y"].value', "value": "a"}),
      "noTarget", "matches"),
     (ops({"op": "replace", "path": "name", "value": "Jane Doe"}), "invalidValue", "name"),

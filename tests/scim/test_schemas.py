@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+from scim2_models import Context, ResourceType, Schema, ServiceProviderConfig
 
 from api.scim import errors
 from api.scim.errors import ScimError
+from api.scim.limits import Limits
 from api.scim.mapping import user_input_from_scim
 from api.scim.schemas import (
     canonical_name,
@@ -19,15 +22,20 @@ from api.scim.schemas import (
     schemas_documents,
     service_provider_config,
 )
+from api.scim.urns import SP_CONFIG
 from tests.scim.payloads import BASE, CORE, ENTERPRISE, GROUP
+
+LIMITS = Limits(max_payload_bytes=1_048_576, max_results=1000, max_operations=250,
+                max_filter_length=4096, max_filter_depth=20,
+                max_filter_comparisons=200)  # fmt: skip
+LIMITS_URN = "urn:tridentstack:params:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
 
 
 def test_service_provider_config() -> None:
-    config = service_provider_config(BASE, max_results=1000, max_operations=250,
-                                     max_payload_bytes=1_048_576)  # fmt: skip
+    config = service_provider_config(BASE, LIMITS)
     assert config["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
-    assert config["patch"] == {"supported": True, "maxOperations": 250}
-    assert config["bulk"]["supported"] is False
+    assert config["patch"] == {"supported": True}
+    assert config["bulk"] == {"supported": False, "maxOperations": 0, "maxPayloadSize": 1_048_576}
     assert config["filter"] == {"supported": True, "maxResults": 1000}
     assert config["changePassword"] == {"supported": False}
     assert config["sort"] == {"supported": True}
@@ -36,6 +44,46 @@ def test_service_provider_config() -> None:
     assert scheme["type"] == "oauthbearertoken" and scheme["primary"] is True
     assert config["meta"] == {"resourceType": "ServiceProviderConfig",
                               "location": f"{BASE}/ServiceProviderConfig"}  # fmt: skip
+    assert LIMITS_URN not in config
+
+
+def test_the_limits_extension_is_returned_when_asked_for() -> None:
+    config = service_provider_config(BASE, LIMITS, [LIMITS_URN.upper()])
+    assert config["schemas"] == [SP_CONFIG, LIMITS_URN]
+    assert config[LIMITS_URN] == {
+        "maxPayloadSize": 1_048_576, "maxResults": 1000, "maxOperations": 250,
+        "maxFilterLength": 4096, "maxFilterDepth": 20, "maxFilterComparisons": 200,
+    }  # fmt: skip
+    assert "patch" not in config  # attributes= selects, as for any resource
+    one = service_provider_config(BASE, LIMITS, [f"{LIMITS_URN}:maxOperations", "patch"])
+    assert one[LIMITS_URN] == {"maxOperations": 250} and one["patch"] == {"supported": True}
+    assert LIMITS_URN not in service_provider_config(BASE, LIMITS, ["patch"])
+    assert LIMITS_URN not in service_provider_config(BASE, LIMITS, None, ["etag"])
+
+
+def test_discovery_documents_validate_against_strict_rfc_models() -> None:
+    """Strict clients (unknown members forbidden) must be able to read every document."""
+    strict = {"scim": Context.RESOURCE_QUERY_RESPONSE}
+    ServiceProviderConfig.model_validate(service_provider_config(BASE, LIMITS), context=strict)
+    for document in resource_types(BASE):
+        ResourceType.model_validate(document, context=strict)
+    for document in schemas_documents(BASE):
+        Schema.model_validate(document, context=strict)
+    with pytest.raises(ValidationError):  # the extension is for clients that know it
+        ServiceProviderConfig.model_validate(
+            service_provider_config(BASE, LIMITS, [LIMITS_URN]), context=strict
+        )
+
+
+def test_the_limits_schema_is_served() -> None:
+    documents = {d["id"]: d for d in schemas_documents(BASE)}
+    limits = documents[LIMITS_URN]
+    assert find_schema_document(BASE, LIMITS_URN.lower()) == limits
+    attributes = _attributes(limits)
+    assert set(attributes) == set(LIMITS.to_extension())
+    assert {(a["type"], a["mutability"], a["returned"]) for a in attributes.values()} == {
+        ("integer", "readOnly", "request")
+    }
 
 
 def test_resource_types() -> None:
@@ -53,7 +101,7 @@ def _attributes(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_schema_documents() -> None:
-    user, enterprise, group = schemas_documents(BASE)
+    user, enterprise, group, _limits = schemas_documents(BASE)
     assert [d["id"] for d in (user, enterprise, group)] == [CORE, ENTERPRISE, GROUP]
     users = _attributes(user)
     assert users["userName"]["required"] is True
@@ -86,7 +134,7 @@ def _sample(attr: dict[str, Any]) -> Any:
 
 
 def test_every_advertised_writable_attribute_is_kept_and_read_only_ones_are_not() -> None:
-    user, enterprise, _ = schemas_documents(BASE)
+    user, enterprise, *_ = schemas_documents(BASE)
     body: dict[str, Any] = {"schemas": [CORE, ENTERPRISE], ENTERPRISE: {}}
     for attr in user["attributes"]:
         body[attr["name"]] = _sample(attr)

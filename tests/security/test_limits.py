@@ -28,10 +28,16 @@ def _error(answer: Answer, status: int, scim_type: str | None = None) -> None:
     assert answer.json.get("scimType") == scim_type
 
 
+LIMITS_URN = "urn:tridentstack:params:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
+
+
 def _advertised(api: RunningApi) -> dict[str, object]:
-    answer = api.request("GET", "/scim/v2/ServiceProviderConfig")
+    """The core document, with this service's limits extension asked for."""
+    answer = api.request("GET", f"/scim/v2/ServiceProviderConfig?attributes={LIMITS_URN},bulk")
     assert answer.status == 200
-    return answer.json
+    core = api.request("GET", "/scim/v2/ServiceProviderConfig").json
+    assert core["bulk"] == answer.json["bulk"] and LIMITS_URN not in core
+    return {**answer.json, **answer.json[LIMITS_URN]}
 
 
 def _body_of_size(size: int) -> bytes:
@@ -48,14 +54,16 @@ def test_service_provider_config_tells_the_defaults_truthfully(store: Store) -> 
     defaults = ApiSettings()
     with running_api(store) as api:
         config = _advertised(api)
-    assert config["filter"] == {"supported": True, "maxResults": defaults.max_results}
-    assert config["patch"]["maxOperations"] == defaults.max_operations  # type: ignore[index]
+    assert config["maxResults"] == defaults.max_results
+    assert config["maxOperations"] == defaults.max_operations
+    assert config["maxPayloadSize"] == defaults.max_body_bytes
+    assert config["maxFilterLength"] == defaults.max_filter_length
     assert config["bulk"]["maxPayloadSize"] == defaults.max_body_bytes  # type: ignore[index]
 
 
 def test_body_size_limit_is_413_and_advertised(store: Store) -> None:
     with running_api(store, **LIMITS) as api:
-        limit = _advertised(api)["bulk"]["maxPayloadSize"]  # type: ignore[index]
+        limit = _advertised(api)["maxPayloadSize"]
         assert limit == LIMITS["max_body_bytes"]
         at_limit = api.request("POST", "/scim/v2/Users", raw=_body_of_size(limit))
         assert at_limit.status == 201, at_limit.body
@@ -76,7 +84,7 @@ def test_body_size_limit_is_413_and_advertised(store: Store) -> None:
 
 def test_count_is_capped_at_the_advertised_maximum(store: Store) -> None:
     with running_api(store, **LIMITS) as api:
-        most = _advertised(api)["filter"]["maxResults"]  # type: ignore[index]
+        most = _advertised(api)["maxResults"]
         assert most == LIMITS["max_results"]
         for i in range(most + 3):
             body = {"schemas": [USER_URN], "userName": f"u{i}@example.com"}
@@ -94,7 +102,7 @@ def test_count_is_capped_at_the_advertised_maximum(store: Store) -> None:
 
 def test_patch_operation_count_limit_is_enforced_and_advertised(store: Store) -> None:
     with running_api(store, **LIMITS) as api:
-        most = _advertised(api)["patch"]["maxOperations"]  # type: ignore[index]
+        most = _advertised(api)["maxOperations"]
         assert most == LIMITS["max_operations"]
         user = api.request(
             "POST", "/scim/v2/Users", {"schemas": [USER_URN], "userName": "p@example.com"}

@@ -70,12 +70,13 @@ def test_user_name_is_unique_case_insensitively(store: Store, first: str, second
     assert found is not None and found.id == user_id and found.user_name == first
 
 
-def test_external_id_is_unique_and_case_exact(store: Store) -> None:
-    new_user(store, "a@example.com", external_id="abc")
+def test_external_id_is_case_exact_and_need_not_be_unique(store: Store) -> None:
+    a = new_user(store, "a@example.com", external_id="abc")
     new_user(store, "b@example.com", external_id="ABC")  # a different id
-    with pytest.raises(Conflict) as caught:
-        create_user(store, user_input("c@example.com", external_id="abc"), ACTOR)
-    assert caught.value.attribute == "externalId"
+    record = create_user(store, user_input("c@example.com", external_id="abc"), ACTOR)
+    assert record.id != a and record.external_id == "abc"
+    both = list_users(store, Compare("externalId", "eq", "abc"), 1, 10)
+    assert sorted(u.id for u in both.items) == sorted((a, record.id))
 
 
 def test_create_never_takes_over_an_inactive_user(store: Store, clock: FakeClock) -> None:
@@ -88,7 +89,6 @@ def test_create_never_takes_over_an_inactive_user(store: Store, clock: FakeClock
     before = get_user(store, user_id)
     for attempt in (
         user_input("JANE@example.com", display_name="J"),
-        user_input("someone@example.com", external_id="ext-1"),
         replace(user_input("jane@example.com"), active=False),
     ):
         clock.advance(60)
@@ -99,20 +99,24 @@ def test_create_never_takes_over_an_inactive_user(store: Store, clock: FakeClock
     assert "user.restored" not in audit_actions(store, user_id)
 
 
-def test_create_matching_an_active_user_conflicts(store: Store) -> None:
+def test_an_external_id_never_takes_over_another_user(store: Store) -> None:
+    """externalId is the client's value, possibly shared (another IdP may number its users the
+    same way): a create carrying an inactive user's externalId makes a new user."""
+    user_id = new_user(store, "old@example.com", external_id="entra-object-1", active=False)
+    before = get_user(store, user_id)
+    record = create_user(store, user_input("new@example.com", external_id="entra-object-1"),
+                         ACTOR)  # fmt: skip
+    assert record.id != user_id and record.external_id == "entra-object-1"
+    assert get_user(store, user_id) == before
+
+
+def test_create_matching_an_active_user_name_conflicts(store: Store) -> None:
     new_user(store, "jane@example.com", external_id="ext-1")
     with pytest.raises(Conflict) as caught:
-        create_user(store, user_input("other@example.com", external_id="ext-1"), ACTOR)
-    assert caught.value.attribute == "externalId"
-
-
-def test_user_name_and_external_id_of_two_inactive_users_conflict(store: Store) -> None:
-    a = new_user(store, "a@example.com", active=False)
-    b = new_user(store, "b@example.com", external_id="ext-b", active=False)
-    with pytest.raises(Conflict):
-        create_user(store, user_input("a@example.com", external_id="ext-b"), ACTOR)
-    assert get_user(store, a).user_name == "a@example.com"
-    assert get_user(store, b).external_id == "ext-b"
+        create_user(store, user_input("JANE@example.com", external_id="ext-2"), ACTOR)
+    assert caught.value.attribute == "userName"
+    record = create_user(store, user_input("other@example.com", external_id="ext-1"), ACTOR)
+    assert record.external_id == "ext-1"  # a shared externalId is no conflict
 
 
 def test_deleted_users_are_never_restored(store: Store) -> None:
@@ -165,10 +169,10 @@ def test_replace_cannot_take_another_users_names(store: Store) -> None:
     with pytest.raises(Conflict) as caught:
         replace_user(store, user_id, user_input("TAKEN@example.com"), ACTOR)
     assert caught.value.attribute == "userName"
-    with pytest.raises(Conflict) as caught:
-        replace_user(store, user_id, user_input("j@example.com", external_id="ext-taken"), ACTOR)
-    assert caught.value.attribute == "externalId"
     assert get_user(store, user_id).user_name == "jane@example.com"
+    shared = replace_user(store, user_id, user_input("j@example.com", external_id="ext-taken"),
+                          ACTOR)  # fmt: skip
+    assert shared.external_id == "ext-taken"  # the client's value: not ours to refuse
 
 
 def test_modify_to_a_taken_user_name_is_a_uniqueness_conflict_at_once(store: Store) -> None:

@@ -237,3 +237,49 @@ def test_upgrading_rekeys_group_names_and_drops_roles_only_a_look_alike_gave(
     ) == [(1,)]
     audited = execute(v010_url, f"SELECT actor FROM audit_event WHERE target_id = '{grace}'")
     assert ("system:upgrade",) in audited
+
+
+def _index_names(url: str, table: str) -> set[str]:
+    if url.startswith("sqlite"):
+        sql = f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}'"
+    else:
+        sql = f"SELECT indexname FROM pg_indexes WHERE tablename = '{table}'"
+    return {row[0] for row in execute(url, sql)}
+
+
+def test_external_ids_may_be_shared_after_the_upgrade(backend: str, v010_url: str) -> None:
+    """0005: externalId loses its unique constraints (RFC 7643 §3.1) and keeps an index; the
+    rebuilt SQLite tables are still the parents of memberships, e-mails, sessions and roles."""
+    facts = fixture_facts(backend)
+    upgrade(v010_url)
+    for table in ("scim_user", "scim_group"):
+        assert f"idx_{table}__external_id" in _index_names(v010_url, table)
+    if backend == "sqlite":
+        assert execute(v010_url, "PRAGMA foreign_key_check") == []
+        child = execute(v010_url, "SELECT sql FROM sqlite_master WHERE name = 'scim_membership'")
+        assert 'REFERENCES "scim_user"' in child[0][0]
+    store = api_store(v010_url, FakeClock(SEEDED_AT.replace(minute=5)))
+    try:
+        client = falcon.testing.TestClient(create_app(store))
+        auth = {"Authorization": f"Bearer {facts['token']}"}
+        holder = facts["users"][0]
+        operation = {"op": "replace", "path": "externalId", "value": "shared"}
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                 "Operations": [operation]}  # fmt: skip
+        done = client.simulate_patch(f"/scim/v2/Users/{holder}", headers=auth, json=patch)
+        assert done.status_code == 200, done.text
+        twin = {"schemas": [USER], "userName": "twin@example.com", "externalId": "shared"}
+        created = client.simulate_post("/scim/v2/Users", headers=auth, json=twin)
+        assert created.status_code == 201, created.text
+        found = client.simulate_get("/scim/v2/Users", headers=auth,
+                                    params={"filter": 'externalId eq "shared"'})  # fmt: skip
+        assert {u["id"] for u in found.json["Resources"]} == {holder, created.json["id"]}
+        group = client.simulate_get(f"/scim/v2/Groups/{facts['group']}", headers=auth).json
+        assert [m["value"] for m in group["members"]] == [holder]  # memberships survived
+        shared_group = group.get("externalId", "g")
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Twin group", "externalId": shared_group}  # fmt: skip
+        again = client.simulate_post("/scim/v2/Groups", headers=auth, json=body)
+        assert again.status_code == 201, again.text
+    finally:
+        store.close()
