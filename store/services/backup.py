@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from store.config import Settings
-from store.db import parse_database_url
+from store.db import create_private_file, parse_database_url
 from store.errors import InvalidInput, StoreError, Unavailable
 from store.migrate import connection, has_table, status_of
 from store.services.lease import LIVE_PROCESSES, PROCESS_LEASE_PREFIX
@@ -155,11 +155,7 @@ def _create_private(path: Path, mode: int = 0o600) -> None:
     can read, whatever the umask (an empty file is a valid database)."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a leftover of an interrupted backup
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
+    create_private_file(str(path), mode)
 
 
 def _verify_sqlite(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
