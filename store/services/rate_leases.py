@@ -66,9 +66,12 @@ class ProcessLeases:
                 del self.held[key]
             return False
 
-    def keep(self, key: str, terms: tuple[Any, ...], lease: Lease, offset: float) -> None:
+    def asked(self) -> None:
         with self.lock:
             self.grants += 1
+
+    def keep(self, key: str, terms: tuple[Any, ...], lease: Lease, offset: float) -> None:
+        with self.lock:
             leases = self.held.setdefault(key, [])
             leases.append(_Held(lease, terms, offset))
             del leases[:-_HELD_PER_KEY]

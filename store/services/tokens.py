@@ -292,6 +292,7 @@ def _lease(store: Store, key: str, terms: tuple[int, int, str]) -> ratelimit.Gra
     the burst and the token's hash: a changed limit, or another token, never uses it)."""
     per_minute, burst, _digest = terms
     want = ratelimit.lease_size(burst)
+    leases_of(store).asked()
     if store.provider == "postgres":
         granted, offset = _lease_postgres(store, key, per_minute, burst, want)
     else:
