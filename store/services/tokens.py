@@ -213,7 +213,12 @@ _ROW_COLUMNS = '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_u
 TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
 # An unlocked read, on every request; a bucket is locked only to grant a lease, and only for
 # a valid token, so a flood of bad tokens never queues for the lock.
-_LOOKUP = f'SELECT {_ROW_COLUMNS} FROM "scim_token" WHERE "secret_hash" = $digest'
+# With the token, in the same read, the client address's failure bucket (NULL when none).
+_COLUMNS_OF_T = ", ".join(f"t.{column.strip()}" for column in _ROW_COLUMNS.split(","))
+_LOOKUP = (
+    f'SELECT (SELECT "tat" FROM "rate_bucket" WHERE "key" = $failures), {_COLUMNS_OF_T} '
+    'FROM (SELECT 1 AS "one") AS x LEFT JOIN "scim_token" AS t ON t."secret_hash" = $digest'
+)
 # PostgreSQL grants a lease in one message, outside any open transaction: the bucket row is
 # made if missing (a TAT of 0 is the same as no bucket), locked, and advanced by
 # ``ratelimit.grant``'s rule rendered in SQL; the answer carries the TAT it found and the
@@ -257,18 +262,19 @@ _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
-    # The address's failure limit comes first, before any token lookup: past it, even a
+    # The address's failure limit comes first, before any token is judged: past it, even a
     # correct guess is refused, so guessing gets no faster than the limit, and a flood from
-    # one address costs one indexed read per request.
-    refused = _over_failure_limit(store, f"authfail:{client}")
+    # one address costs one indexed read per request (the same read finds the token).
+    failures = f"authfail:{client}"
+    if reason:
+        return _over_failure_limit(store, failures) or _count_failure(store, failures, reason)
+    params = {"digest": hash_secret(secret), "failures": failures}
+    failed_tat, *row = fetch_rows(store, _LOOKUP, params)[0]
+    refused = _past_failure_limit(store, failed_tat)
     if refused is not None:
         return refused
-    if reason:
-        return _count_failure(store, f"authfail:{client}", reason)
-    rows = fetch_rows(store, _LOOKUP, {"digest": hash_secret(secret)})
-    row = rows[0] if rows else None
-    if row is None or not hashes_match(row[2], secret):
-        return _count_failure(store, f"authfail:{client}", "unknown")
+    if row[0] is None or not hashes_match(row[2], secret):
+        return _count_failure(store, failures, "unknown")
     token_id, name, _digest, revoked_at, rate_limit, last_used = row
     key = _token_bucket(token_id)
     if revoked_at is not None:
@@ -385,13 +391,16 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
 def _over_failure_limit(store: Store, key: str) -> AuthResult | None:
     """The refusal when the address has used up its failures, from an unlocked read (a
     flood past the limit costs no write lock at all); None while it may still try."""
-    per_minute, burst = _failure_limit(store)
-    if per_minute <= 0:
-        return None
     rows = fetch_rows(store, _BUCKET, {"key": key})
-    if not rows:
+    return _past_failure_limit(store, rows[0][0] if rows else None)
+
+
+def _past_failure_limit(store: Store, tat: Any) -> AuthResult | None:
+    """The refusal when the address's failure bucket (its TAT, None for none) is used up."""
+    per_minute, burst = _failure_limit(store)
+    if per_minute <= 0 or tat is None:
         return None
-    peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
+    peek = ratelimit.decide(float(tat), _epoch(store.clock()), per_minute, burst)
     if peek.allowed:
         return None
     return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
