@@ -1,11 +1,31 @@
 """Audit events: who changed what, with before and after. Called inside a use case's
-transaction so an event exists exactly when its change does; never pruned."""
+transaction so an event exists exactly when its change does; never pruned.
+
+An event is one bound INSERT, written at once in the caller's transaction (building a Pony
+entity for it cost more than the statement on every audited write). Its JSON columns hold
+what Pony would store for them: the same text on SQLite, jsonb on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from store.context import Store
+from store.queries.filtering import sql_timestamp
+
+# Bound parameters only: every $name is a Python name of ``record_event``.
+_INSERT = {
+    provider: 'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
+    f'"target_name", "before", "after", "detail") VALUES ($at, $actor, $action, $target_type, '
+    f"$target_id, $target_name, $before{cast}, $after{cast}, $detail)"
+    for provider, cast in (("sqlite", ""), ("postgres", "::jsonb"))
+}
+_JSON = {"separators": (",", ":"), "sort_keys": True, "ensure_ascii": False}
+"""Pony's own JSON text on SQLite, so rows written either way read the same."""
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, **_JSON)  # type: ignore[arg-type]
 
 
 def record_event(
@@ -19,14 +39,15 @@ def record_event(
     after: Any = None,
     detail: str = "",
 ) -> None:
-    store.db.AuditEvent(
-        at=store.clock(),
-        actor=actor[:256] or "system",
-        action=action[:64],
-        target_type=target_type[:32],
-        target_id=str(target_id)[:64],
-        target_name=(target_name or "")[:1024],
-        before=before,
-        after=after,
-        detail=(detail or "")[:2048],
-    )
+    params = {
+        "at": sql_timestamp(store, store.clock()),
+        "actor": actor[:256] or "system",
+        "action": action[:64],
+        "target_type": target_type[:32],
+        "target_id": str(target_id)[:64],
+        "target_name": (target_name or "")[:1024],
+        "before": _json(before),
+        "after": _json(after),
+        "detail": (detail or "")[:2048],
+    }
+    store.db.execute(_INSERT[store.provider], {}, params)

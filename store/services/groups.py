@@ -23,6 +23,7 @@ from store.domain import causes
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.filtering import sql_timestamp
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
@@ -60,17 +61,43 @@ def _unknown_member(user_id: object) -> InvalidInput:
     return InvalidInput(f"member {shown} is not a known user", attribute="members")
 
 
-def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
-    """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
+def _lock_users(store: Store, user_ids: Iterable[str], entities: bool = True) -> dict[str, Any]:
+    """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
+    Without ``entities`` (no role of theirs can change) only their ids are read: the values
+    are None, and loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
     locked: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        if not entities:
+            locked.update(dict.fromkeys(_live_ids(store, chunk)))
+            continue
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
             locked[user.id] = user
     return locked
+
+
+def _live_ids(store: Store, chunk: list[str]) -> list[str]:
+    """One bound statement: the live users of ``chunk``, locked in id order (SQLite: the
+    write lock, which ``execute`` takes)."""
+    names = [f"p{n}" for n in range(len(chunk))]
+    marks = ", ".join(f"${name}" for name in names)
+    sql = f'SELECT "id" FROM "scim_user" WHERE "id" IN ({marks}) AND "deleted_at" IS NULL'
+    sql += ' ORDER BY "id"'
+    if store.provider == "postgres":
+        sql += " FOR UPDATE"
+    return [row[0] for row in store.db.execute(sql, {}, dict(zip(names, chunk, strict=True)))]
+
+
+# A change of membership is checked and made with bound statements: neither the member nor
+# the membership is loaded as a Pony entity.
+_ADD_MEMBER = (
+    'INSERT INTO "scim_membership" ("group", "user", "created") VALUES ($gid, $uid, $at) '
+    'ON CONFLICT ("group", "user") DO NOTHING'
+)
+_DROP_MEMBER = 'DELETE FROM "scim_membership" WHERE "group" = $gid AND "user" = $uid'
 
 
 def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
@@ -131,7 +158,7 @@ class _GroupEdit:
                     ids.update(change.member_ids)
             if whole_group:
                 ids.update(self.current_members())
-        self.users = _lock_users(self.store, ids)
+        self.users = _lock_users(self.store, ids, entities=self.mapped)
 
     @property
     def mapped(self) -> bool:
@@ -155,27 +182,23 @@ class _GroupEdit:
             self.set_attribute(kind, change.value)
 
     def add(self, user_id: str) -> None:
-        user = self.users.get(user_id)
-        if user is None:
+        if user_id not in self.users:
             raise _unknown_member(user_id)
-        if self.members is not None:
-            present = user_id in self.members
-        else:
-            present = self.store.db.Membership.get(group=self.group, user=user) is not None
-        if present:
+        if self.members is not None and user_id in self.members:
             return  # adds are idempotent: IdPs repeat them
-        self.store.db.Membership(group=self.group, user=user, created=self.store.clock())
+        at = sql_timestamp(self.store, self.store.clock())
+        params = {"gid": self.group.id, "uid": user_id, "at": at}
+        if not self.store.db.execute(_ADD_MEMBER, {}, params).rowcount:
+            return  # already a member
         self.group.member_count += 1
         self._note(user_id, self.added, True)
 
     def remove(self, user_id: str) -> None:
         if not is_resource_id(user_id):
             return  # never issued, so never a member
-        membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
-        if membership is None:
+        ids = {"gid": self.group.id, "uid": user_id}
+        if not self.store.db.execute(_DROP_MEMBER, {}, ids).rowcount:
             return  # removing a non-member is not an error
-        membership.delete()
-        membership.flush()  # lets the same member be added back within this request
         self.group.member_count -= 1
         self._note(user_id, self.removed, False)
 

@@ -17,13 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pony.orm import select
+from pony.orm import flush, select
 
 from store.context import Store
 from store.domain import causes
 from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.names import fold
 from store.errors import Conflict
+from store.queries.filtering import fetch_rows
 from store.queries.users import plain, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import lifecycle
@@ -111,6 +112,19 @@ def _snapshot(user: Any) -> dict[str, Any]:
     return snap
 
 
+# The email rows of a user are only ever read and written with these bound statements (never
+# as Pony entities, whose loading cost more than the rest of a PATCH): no Pony collection of
+# them can go stale within a transaction.
+_EMAILS = (
+    'SELECT "value", "value_key", "type", "primary" FROM "scim_user_email" WHERE "user" = $uid'
+)
+_DROP_EMAILS = 'DELETE FROM "scim_user_email" WHERE "user" = $uid'
+_ADD_EMAIL = (
+    'INSERT INTO "scim_user_email" ("user", "value", "value_key", "type", "primary") '
+    "VALUES ($uid, $value, $value_key, $kind, $primary)"
+)
+
+
 def _write(store: Store, user: Any, cols: _Columns) -> None:
     """Put ``cols`` into the user's columns and email rows (only what differs)."""
     for name in (
@@ -121,14 +135,20 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             setattr(user, name, getattr(cols, name))
     if plain(user.document) != cols.document:
         user.document = cols.document
-    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
+    rows = fetch_rows(store, _EMAILS, {"uid": user.id})
+    current = sorted(((v, k, t, bool(p)) for v, k, t, p in rows), key=repr)
     if current != sorted(cols.emails, key=repr):
-        for email in list(user.emails):
-            email.delete()
-        for value, value_key, kind, primary in cols.emails:
-            store.db.UserEmail(
-                user=user, value=value, value_key=value_key, type=kind, primary=primary
-            )
+        store.db.execute(_DROP_EMAILS, {}, {"uid": user.id})
+        _add_emails(store, user.id, cols.emails)
+
+
+def _add_emails(
+    store: Store, uid: str, emails: tuple[tuple[str, str, str | None, bool], ...]
+) -> None:
+    for value, value_key, kind, primary in emails:
+        params = {"uid": uid, "value": value, "value_key": value_key, "kind": kind,
+                  "primary": primary}  # fmt: skip
+        store.db.execute(_ADD_EMAIL, {}, params)
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -182,8 +202,8 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
         family_name_key=cols.family_name_key, active=has_access(state), document=cols.document,
         created=now, last_modified=now, version=1,
     )  # fmt: skip
-    for value, value_key, kind, primary in cols.emails:
-        store.db.UserEmail(user=user, value=value, value_key=value_key, type=kind, primary=primary)
+    flush()  # the user row first: the email rows refer to it
+    _add_emails(store, user.id, cols.emails)
     record_event(
         store, actor, "user.created", "user", user.id, cols.user_name,
         after={name: getattr(user, column) for name, column in _SUMMARY.items()},
@@ -255,8 +275,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
-    for email in list(user.emails):
-        email.delete()
+    store.db.execute(_DROP_EMAILS, {}, {"uid": user.id})
     user.deleted_at = store.clock()
     user.user_name_key = None
     user.external_id = None
