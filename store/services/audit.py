@@ -7,11 +7,10 @@ what Pony would store for them: the same text on SQLite, jsonb on PostgreSQL."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from store.context import Store
-from store.queries.filtering import sql_timestamp
+from store.queries.filtering import json_param, sql_timestamp
 
 # Bound parameters only: every $name is a Python name of ``record_event``.
 _INSERT = {
@@ -20,12 +19,6 @@ _INSERT = {
     f"$target_id, $target_name, $before{cast}, $after{cast}, $detail)"
     for provider, cast in (("sqlite", ""), ("postgres", "::jsonb"))
 }
-_JSON = {"separators": (",", ":"), "sort_keys": True, "ensure_ascii": False}
-"""Pony's own JSON text on SQLite, so rows written either way read the same."""
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, **_JSON)  # type: ignore[arg-type]
 
 
 def record_event(
@@ -46,8 +39,8 @@ def record_event(
         "target_type": target_type[:32],
         "target_id": str(target_id)[:64],
         "target_name": (target_name or "")[:1024],
-        "before": _json(before),
-        "after": _json(after),
+        "before": json_param(before),
+        "after": json_param(after),
         "detail": (detail or "")[:2048],
     }
     store.db.execute(_INSERT[store.provider], {}, params)
