@@ -1,13 +1,14 @@
 """``make bench``: trident-scim beside the reference server, the same client, one run.
 
 The reference is python-scim's ``scim2-server`` (in memory, nothing durable; the ``bench``
-extra installs it). Both servers run at once on 127.0.0.1; each operation is measured on the
-reference and right after on ``trident-scim serve`` on SQLite, with the same load client
-(keep-alive connections, ``BENCH_THREADS`` client threads, a fixed request count, a deadline),
-so that the ratio of the two compares figures taken a few seconds apart under the same load
-of this shared machine. Figures of two different runs are not comparable, only the ratios
-within one run. Then the same rows for ``trident-scim serve`` on PostgreSQL (a fresh
-database, when 127.0.0.1:5432 answers), with no reference beside them.
+extra installs it). Both servers run at once on 127.0.0.1; each operation alternates between
+the reference and ``trident-scim serve`` on SQLite in a few rounds (``ROUNDS``), with the same
+load client (keep-alive connections, ``BENCH_THREADS`` client threads, a fixed request count,
+a deadline), so that the ratio compares figures taken under the same load of this shared
+machine. Figures of two different runs are not comparable, only the ratios within one run;
+the server CPU per request of each side is printed too (less sensitive to the machine's
+load than requests a second). Then the same rows for ``trident-scim serve`` on PostgreSQL (a
+fresh database, when 127.0.0.1:5432 answers), with no reference beside them.
 
 Operations (the IdPs' own shapes, IDP_QUIRKS): Okta's create; a ``userName eq`` filter;
 Okta's no-path PATCH ``active=false``; single-member group adds from all threads until the
@@ -33,6 +34,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,124 +104,151 @@ class Measure:
         return None
 
 
-def measure(
-    side: Side,
-    step: Callable[[Client, int], int],
-    count: int,
-    ok: set[int],
-    sizes: Sizes,
-    client: Callable[[], Client] | None = None,
-) -> tuple[Measure, Run]:
-    cpu = side.cpu_seconds()
-    run = drive(client or side.make_client, step, count, sizes.threads, sizes.timeout)
-    used = side.cpu_seconds() - cpu
-    values = list(run.latencies.values())
-    result = Measure(
-        run.done,
-        run.rate,
-        percentile(values, 50) * 1000,
-        used * 1000 / run.done if run.done else None,
-    )
-    bad = {status: n for status, n in run.status_counts().items() if status not in ok}
-    if bad:
-        result.notes.append(f"{side.label}: unexpected statuses {bad}")
-    if run.errors:
-        result.notes.append(f"{side.label}: {len(run.errors)} client errors: {run.errors[0]}")
-    if run.timed_out:
-        result.notes.append(f"{side.label}: stopped at the deadline after {run.done}")
-    return result, run
+ROUNDS = 4
+"""Each operation alternates between the servers in this many rounds (reference, ours,
+reference, ours...), so that a change of load on the shared machine during the run falls on
+both sides alike."""
+
+Step = Callable[[Client, int], int]
 
 
-def post_users(side: Side, first: int, count: int, sizes: Sizes) -> tuple[Measure, list[str]]:
-    ids: dict[int, str] = {}
+@dataclass
+class _Tally:
+    """One side's requests of one operation, over its rounds."""
 
+    wall: float = 0.0
+    cpu: float = 0.0
+    latencies: dict[int, float] = field(default_factory=dict)
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    def add(self, run: Run, offset: int, cpu: float) -> None:
+        self.wall += run.wall
+        self.cpu += cpu
+        self.latencies.update({offset + i: t for i, t in run.latencies.items()})
+        self.statuses.update(run.statuses.values())
+        self.errors += run.errors
+        self.stopped = self.stopped or run.timed_out
+
+    def measure(self, label: str, ok: set[int], tenths: bool = False) -> Measure:
+        done = len(self.latencies)
+        values = list(self.latencies.values())
+        result = Measure(done, done / self.wall if self.wall else 0.0,
+                         percentile(values, 50) * 1000,
+                         self.cpu * 1000 / done if done else None)  # fmt: skip
+        if tenths and values:
+            ordered = [self.latencies[i] for i in sorted(self.latencies)]
+            tenth = max(1, len(ordered) // 10)
+            result.first_p50_ms = percentile(ordered[:tenth], 50) * 1000
+            result.last_p50_ms = percentile(ordered[-tenth:], 50) * 1000
+        bad = {status: n for status, n in self.statuses.items() if status not in ok}
+        if bad:
+            result.notes.append(f"{label}: unexpected statuses {bad}")
+        if self.errors:
+            result.notes.append(f"{label}: {len(self.errors)} client errors: {self.errors[0]}")
+        if self.stopped:
+            result.notes.append(f"{label}: stopped at the deadline after {done} requests")
+        return result
+
+
+def alternate(sides: list[Side], steps: dict[str, Step], count: int, ok: set[int],
+              sizes: Sizes, tenths: bool = False) -> dict[str, Measure]:  # fmt: skip
+    """``count`` requests per side, in ``ROUNDS`` alternating rounds of consecutive indexes
+    (each side's ``step`` gets 0..count-1 once). A side past ``sizes.timeout`` seconds in
+    all stops there."""
+    tallies = {side.label: _Tally() for side in sides}
+    chunk = max(1, -(-count // ROUNDS))
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        for side in sides:
+            tally = tallies[side.label]
+            left = sizes.timeout - tally.wall
+            if tally.stopped or left <= 0:
+                tally.stopped = True
+                continue
+            step = steps[side.label]
+            cpu = side.cpu_seconds()
+            run = drive(side.make_client, lambda c, i, s=step, f=first: s(c, f + i), size,
+                        sizes.threads, left)  # fmt: skip
+            tally.add(run, first, side.cpu_seconds() - cpu)
+    return {label: tally.measure(label, ok, tenths) for label, tally in tallies.items()}
+
+
+def post_users(side: Side, first: int, ids: dict[int, str]) -> Step:
     def step(client: Client, i: int) -> int:
         reply = client.post(side.prefix + "/Users", okta_user(first + i))
         if reply.status == 201:
             ids[i] = reply.json["id"]
         return reply.status
 
-    result, _run = measure(side, step, count, {201}, sizes)
-    return result, [ids[i] for i in sorted(ids)]
+    return step
 
 
-def filters(side: Side, population: int, sizes: Sizes) -> Measure:
-    rng = random.Random(7)
-    picks = [rng.randrange(population) for _ in range(sizes.requests)]
-    misses: list[int] = []
-
+def filters(side: Side, picks: list[int], misses: list[int]) -> Step:
     def step(client: Client, i: int) -> int:
         wanted = f'userName eq "{user_name(picks[i])}"'
-        reply = client.get(
-            side.prefix + "/Users", params={"filter": wanted, "startIndex": 1, "count": 100}
-        )
+        reply = client.get(side.prefix + "/Users", params={"filter": wanted, "startIndex": 1,
+                                                           "count": 100})  # fmt: skip
         if reply.status == 200 and reply.json["totalResults"] != 1:
             misses.append(i)
         return reply.status
 
-    result, _run = measure(side, step, sizes.requests, {200}, sizes)
-    if misses:
-        result.notes.append(f"{side.label}: {len(misses)} lookups missed")
-    return result
+    return step
 
 
-def patch_active(side: Side, user_ids: list[str], sizes: Sizes) -> Measure:
+OKTA_DEACTIVATE = {"schemas": [PATCH], "Operations": [{"op": "replace",
+                                                       "value": {"active": False}}]}  # fmt: skip
+
+
+def patch_active(side: Side, user_ids: list[str]) -> Step:
     """Okta's deactivation (no-path replace); the reference answers 204, we answer 200."""
-    body = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
 
     def step(client: Client, i: int) -> int:
-        return client.patch(f"{side.prefix}/Users/{user_ids[i]}", body).status
+        return client.patch(f"{side.prefix}/Users/{user_ids[i]}", OKTA_DEACTIVATE).status
 
-    return measure(side, step, len(user_ids), {200, 204}, sizes)[0]
+    return step
 
 
-def group_adds(side: Side, user_ids: list[str], sizes: Sizes) -> Measure:
-    """One group grows from empty to every user by single-member adds (Okta's form)."""
+def new_group(side: Side) -> str:
     client = side.make_client()
     try:
-        created = client.post(
-            side.prefix + "/Groups",
-            {"schemas": [GROUP], "members": [], "displayName": "Bench everyone"},
-        )
+        body = {"schemas": [GROUP], "members": [], "displayName": "Bench everyone"}
+        created = client.post(side.prefix + "/Groups", body)
     finally:
         client.close()
     if created.status != 201:
         raise RuntimeError(f"{side.label}: group create {created.status} {created.raw[:300]!r}")
-    path = f"{side.prefix}/Groups/{created.json['id']}"
+    return f"{side.prefix}/Groups/{created.json['id']}"
+
+
+def group_adds(path: str, user_ids: list[str]) -> Step:
+    """One group grows from empty to every user by single-member adds (Okta's form)."""
 
     def step(client: Client, i: int) -> int:
         value = [{"value": user_ids[i], "display": user_name(i)}]
-        body = {
-            "schemas": [PATCH],
-            "Operations": [{"op": "add", "path": "members", "value": value}],
-        }
+        body = {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members",
+                                                    "value": value}]}  # fmt: skip
         return client.patch(path, body).status
 
-    result, run = measure(side, step, len(user_ids), {200, 204}, sizes)
-    ordered = run.ordered()
-    tenth = max(1, len(ordered) // 10)
-    result.first_p50_ms = percentile(ordered[:tenth], 50) * 1000
-    result.last_p50_ms = percentile(ordered[-tenth:], 50) * 1000
+    return step
+
+
+def member_count(side: Side, path: str) -> int:
     client = side.make_client()
     try:
-        members = len(client.get(path).json.get("members") or [])
+        return len(client.get(path).json.get("members") or [])
     finally:
         client.close()
-    if members != run.done:
-        result.notes.append(f"{side.label}: MEMBER COUNT {members} after {run.done} adds")
-    return result
 
 
-def noop(side: Side, sizes: Sizes) -> Measure:
+def noop(side: Side) -> Step:
     path = side.prefix + "/ServiceProviderConfig"
-    return measure(side, lambda c, i: c.get(path).status, sizes.requests, {200}, sizes)[0]
+    return lambda c, i: c.get(path).status
 
 
-def livez(side: Side, sizes: Sizes) -> Measure:
-    assert side.base_client is not None
-    return measure(
-        side, lambda c, i: c.get("/livez").status, sizes.requests, {200}, sizes, side.base_client
-    )[0]
+def livez(c: Client, i: int) -> int:
+    return c.get("/livez").status
 
 
 @dataclass
@@ -236,6 +265,12 @@ class Line:
             return None
         return self.ours.rate / self.base.rate
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        if self.base is None or not self.base.cpu_ms or not self.ours.cpu_ms:
+            return None
+        return self.base.cpu_ms / self.ours.cpu_ms
+
     def verdict(self) -> str:
         target = TARGETS.get(self.key)
         if target is None or self.ratio is None:
@@ -248,43 +283,52 @@ class Line:
 
 
 def run_comparison(ref: Side | None, ours: Side, sizes: Sizes) -> list[Line]:
-    """Every operation on the reference (when given) and right after on ours."""
-
-    def both(fn: Callable[[Side], Measure]) -> tuple[Measure | None, Measure]:
-        return (fn(ref) if ref else None), fn(ours)
-
-    seeded = sizes.users - sizes.users // 2
-    created = sizes.users // 2
-    ids: dict[str, list[str]] = {}
-    for side in [s for s in (ref, ours) if s]:
-        _seeding, ids[side.label] = post_users(side, 0, seeded, sizes)
-    base, mine = both(lambda s: noop(s, sizes))  # warm-up of both, then measured again
+    """Every operation on both servers, alternating (``alternate``)."""
+    sides = [s for s in (ref, ours) if s]
+    seeded, created = sizes.users - sizes.users // 2, sizes.users // 2
+    found: dict[str, dict[int, str]] = {side.label: {} for side in sides}
+    alternate(sides, {s.label: post_users(s, 0, found[s.label]) for s in sides}, seeded,
+              {201}, sizes)  # fmt: skip
+    alternate(sides, {s.label: noop(s) for s in sides}, 500, {200}, sizes)  # warm-up
     lines: list[Line] = []
 
-    def create(side: Side) -> Measure:
-        measured, more = post_users(side, seeded, created, sizes)
-        ids[side.label] += more
-        return measured
+    def line(name: str, key: str, measured: dict[str, Measure]) -> None:
+        lines.append(Line(name, key, measured.get(ref.label) if ref else None,
+                          measured[ours.label]))  # fmt: skip
 
-    base, mine = both(create)
-    lines.append(Line("create user (POST /Users)", "create", base, mine))
-    base, mine = both(lambda s: filters(s, sizes.users, sizes))
-    lines.append(Line("filter userName eq", "filter", base, mine))
-    base, mine = both(lambda s: patch_active(s, ids[s.label][seeded:], sizes))
-    lines.append(Line("PATCH active=false (Okta, no path)", "patch", base, mine))
-    base, mine = both(lambda s: group_adds(s, ids[s.label], sizes))
-    lines.append(Line(f"group add, 1 member per PATCH, to {sizes.users}", "group", base, mine))
-    base, mine = both(lambda s: noop(s, sizes))
-    lines.append(Line("authenticated no-op (GET /ServiceProviderConfig)", "", base, mine))
-    before, mine, after = livez(ours, sizes), noop(ours, sizes), livez(ours, sizes)
-    ceiling = Measure(
-        before.requests + after.requests,
-        (before.rate + after.rate) / 2,
-        (before.p50_ms + after.p50_ms) / 2,
-        ((before.cpu_ms or 0) + (after.cpu_ms or 0)) / 2,
-        notes=before.notes + after.notes,
-    )
-    lines.append(Line("authenticated no-op vs GET /livez", "noop", ceiling, mine, "/livez"))
+    more: dict[str, dict[int, str]] = {side.label: {} for side in sides}
+    steps = {s.label: post_users(s, seeded, more[s.label]) for s in sides}
+    line("create user (POST /Users)", "create", alternate(sides, steps, created, {201}, sizes))
+    ids = {label: [found[label][i] for i in sorted(found[label])]
+           + [more[label][i] for i in sorted(more[label])] for label in found}  # fmt: skip
+    rng = random.Random(7)
+    picks = [rng.randrange(sizes.users) for _ in range(sizes.requests)]
+    misses: list[int] = []
+    steps = {s.label: filters(s, picks, misses) for s in sides}
+    line("filter userName eq", "filter", alternate(sides, steps, sizes.requests, {200}, sizes))
+    if misses:
+        lines[-1].ours.notes.append(f"{len(misses)} lookups missed")
+    steps = {s.label: patch_active(s, ids[s.label][seeded:]) for s in sides}
+    line("PATCH active=false (Okta, no path)", "patch",
+         alternate(sides, steps, created, {200, 204}, sizes))  # fmt: skip
+    paths = {s.label: new_group(s) for s in sides}
+    steps = {s.label: group_adds(paths[s.label], ids[s.label]) for s in sides}
+    measured = alternate(sides, steps, sizes.users, {200, 204}, sizes, tenths=True)
+    for side in sides:
+        members = member_count(side, paths[side.label])
+        if members != measured[side.label].requests:
+            measured[side.label].notes.append(f"{side.label}: MEMBER COUNT {members}")
+    line(f"group add, 1 member per PATCH, to {sizes.users}", "group", measured)
+    steps = {s.label: noop(s) for s in sides}
+    line("authenticated no-op (GET /ServiceProviderConfig)", "",
+         alternate(sides, steps, sizes.requests, {200}, sizes))  # fmt: skip
+    # The no-op against /livez of the same server, alternating the two.
+    assert ours.base_client is not None
+    livez_side = Side("/livez", ours.prefix, ours.base_client, ours.cpu_seconds)
+    measured = alternate([livez_side, ours], {"/livez": livez, ours.label: noop(ours)},
+                         sizes.requests, {200}, sizes)  # fmt: skip
+    lines.append(Line("authenticated no-op vs GET /livez", "noop", measured["/livez"],
+                      measured[ours.label], "/livez"))  # fmt: skip
     return lines
 
 
@@ -294,41 +338,31 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def print_lines(title: str, lines: list[Line], reference: str | None) -> None:
     base_name = reference or "(no reference)"
-    headers = [
-        "operation",
-        f"{base_name} req/s",
-        "p50 ms",
-        "CPU ms/req",
-        "trident req/s",
-        "p50 ms",
-        "CPU ms/req",
-        "ratio",
-        "target",
-    ]
+    headers = ["operation", f"{base_name} req/s", "p50 ms", "CPU ms/req", "trident req/s",
+               "p50 ms", "CPU ms/req", "ratio", "CPU ratio", "target (on ratio)"]  # fmt: skip
     rows = []
     for line in lines:
         base = line.base
-        label = line.name if line.base_label == "reference" else f"{line.name} (baseline: "
+        label = line.name
         if line.base_label != "reference":
-            label += f"{line.base_label} of the same server)"
-        rows.append(
-            [
-                label,
-                _fmt(base.rate if base else None),
-                _fmt(base.p50_ms if base else None, 1),
-                _fmt(base.cpu_ms if base else None, 2),
-                _fmt(line.ours.rate),
-                _fmt(line.ours.p50_ms, 1),
-                _fmt(line.ours.cpu_ms, 2),
-                "-" if line.ratio is None else f"{line.ratio:.2f}x",
-                line.verdict(),
-            ]
-        )
+            label += f" (baseline: {line.base_label} of the same server)"
+        rows.append([
+            label,
+            _fmt(base.rate if base else None), _fmt(base.p50_ms if base else None, 1),
+            _fmt(base.cpu_ms if base else None, 2),
+            _fmt(line.ours.rate), _fmt(line.ours.p50_ms, 1), _fmt(line.ours.cpu_ms, 2),
+            "-" if line.ratio is None else f"{line.ratio:.2f}x",
+            "-" if line.cpu_ratio is None else f"{line.cpu_ratio:.2f}x", line.verdict(),
+        ])  # fmt: skip
     print(f"\n== {title} ==")
     print("| " + " | ".join(headers) + " |")
     print("|" + "|".join("---" for _ in headers) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print(
+        "ratio: our requests a second over the baseline's, measured in alternating rounds; "
+        "CPU ratio: the baseline's server CPU per request over ours."
+    )
     for line in lines:
         if line.ours.first_p50_ms is not None:
             parts = [f"trident {_growth(line.ours)}"]
