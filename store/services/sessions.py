@@ -34,6 +34,7 @@ from store.queries.identity import find_user_entity, session_record
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
 from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
+from store.sql import execute
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def _check(store: Store, secret: str) -> SessionCheck:
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
     if now > state.last_seen:
-        db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
+        execute(db, _SEEN, {"now": sql_timestamp(store, now), "session_id": session_id})
     roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id, "suspended": SUSPENDED})
     return SessionCheck(
         True,
