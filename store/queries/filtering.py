@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -421,8 +421,8 @@ def linked(
 
 
 def chunked_in(
-    column: str, values: list[str], size: int = 500
-) -> Iterator[tuple[str, dict[str, str]]]:
+    column: str, values: Sequence[Any], size: int = 500
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """``column IN (...)`` conditions over ``values``, ``size`` at a time, with their bound
     parameters; one statement text per chunk length."""
     for start in range(0, len(values), size):

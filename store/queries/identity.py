@@ -8,7 +8,6 @@ store's own services; outside ``store/`` only the records leave.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from pony.orm import desc
@@ -16,7 +15,9 @@ from pony.orm import desc
 from store.context import Store, as_utc
 from store.domain.active import stored_state
 from store.domain.names import fold
+from store.domain.sessions import idle_cut, idle_timeout, sql_invalid
 from store.errors import Ambiguous, NotFound
+from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import (
     AuditRecord,
     GroupRef,
@@ -139,21 +140,25 @@ def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
     return sorted(records, key=lambda r: (r.role, r.source, r.via_group or ""))
 
 
-def _active_sessions(store: Store, user: Any) -> Any:
-    """The user's sessions that are still valid (not ended, not past either timeout)."""
+# The user's valid sessions (``store.domain.sessions``), most recently seen first.
+_VALID = (
+    'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
+    'WHERE s."user" = $user_id AND NOT ' + sql_invalid("s", "u", "$now", "$cut")
+)
+
+
+def _valid_params(store: Store, user: Any) -> dict[str, Any]:
     now = store.clock()
-    minutes = store.settings.sessions.idle_timeout_minutes
-    idle_cut = now - timedelta(minutes=minutes) if minutes > 0 else None
-    sessions = store.db.Session.select(
-        lambda s: s.user == user and s.ended_at is None and s.expires_at > now
-    )
-    if idle_cut is not None:
-        sessions = sessions.filter(lambda s: s.last_seen > idle_cut)
-    return sessions
+    cut = idle_cut(now, idle_timeout(store.settings.sessions.idle_timeout_minutes))
+    return {
+        "user_id": user.id,
+        "now": sql_timestamp(store, now),
+        "cut": sql_timestamp(store, cut),
+    }
 
 
 def _active_session_count(store: Store, user: Any) -> int:
-    return int(_active_sessions(store, user).count())
+    return int(fetch_rows(store, f"SELECT COUNT(*) {_VALID}", _valid_params(store, user))[0][0])
 
 
 def session_record(session: Any) -> SessionRecord:
@@ -176,8 +181,9 @@ def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[Sessio
     user = find_user_entity(store, user_id, by_id=True)
     if user is None:
         raise NotFound(f"user {user_id!r} not found")
-    query = _active_sessions(store, user).order_by(lambda s: (desc(s.last_seen), desc(s.id)))
-    return [session_record(s) for s in query[: max(1, limit)]]
+    sql = f'SELECT s."id" {_VALID} ORDER BY s."last_seen" DESC, s."id" DESC LIMIT $limit'
+    rows = fetch_rows(store, sql, {**_valid_params(store, user), "limit": max(1, limit)})
+    return [session_record(store.db.Session[session_id]) for (session_id,) in rows]
 
 
 def _hold(user: Any) -> HoldRecord | None:
