@@ -217,16 +217,24 @@ def touch(store: Store, entity: Any) -> None:
     entity.last_modified = store.clock()
 
 
+def idp_active_changes(user: Any, active: bool) -> bool:
+    """Whether ``apply_idp_active`` with ``active`` changes the user's row: its active flag,
+    or under an operator's hold the IdP's recorded value."""
+    return bool(user.active != active if user.held_at is None else user.idp_active != active)
+
+
 def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
     """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
     IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
-    until an operator reactivates. Returns whether the user changed."""
+    until an operator reactivates. Returns whether the user changed. The row's columns change
+    before the first statement, so they reach the database with the caller's other changes."""
     if user.held_at is None:
         return set_active(store, user, active, actor, reason)
-    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
-    if user.idp_active == active:
-        return False
+    changed = idp_active_changes(user, active)
     before, user.idp_active = user.idp_active, active
+    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
+    if not changed:
+        return False
     record_event(
         store, actor, "user.hold_kept", "user", user.id, user.user_name,
         before={"idp_active": before}, after={"idp_active": active, "active": False},
