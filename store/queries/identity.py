@@ -8,26 +8,26 @@ store's own services; outside ``store/`` only the records leave.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pony.orm import desc
 
 from store.context import Store, as_utc
-from store.domain.active import stored_state
 from store.domain.names import fold
 from store.domain.sessions import idle_cut, idle_timeout, sql_invalid
 from store.errors import Ambiguous, NotFound
 from store.queries.filtering import fetch_rows, sql_timestamp
+from store.queries.users import user_record
 from store.records import (
     AuditRecord,
-    GroupRef,
     HoldRecord,
     MappingRecord,
     RoleAssignmentRecord,
     RoleRecord,
+    RoleSource,
     SessionRecord,
     UserDetail,
-    UserRecord,
 )
 from store.tx import read
 
@@ -90,25 +90,6 @@ def effective_role_names(store: Store, user: Any) -> list[str]:
     return sorted({a.role.name for a in names})
 
 
-def _user_record(user: Any) -> UserRecord:
-    groups = sorted(
-        (GroupRef(m.group.id, m.group.display_name) for m in user.memberships),
-        key=lambda g: (g.display_name.lower(), g.id),
-    )
-    return UserRecord(
-        id=user.id,
-        user_name=user.user_name,
-        external_id=user.external_id,
-        display_name=user.display_name,
-        active=stored_state(user.active, user.document or {}),
-        document=dict(user.document or {}),
-        created=as_utc(user.created),  # type: ignore[arg-type]
-        last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
-        version=user.version,
-        groups=tuple(groups),
-    )
-
-
 def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
     """Folded IdP group key -> the name as configured in the mapping (or as the group is
     called, when the mapping row is gone and the reconciler has not caught up yet)."""
@@ -124,20 +105,30 @@ def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
     return names
 
 
-def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
-    rows = list(store.db.RoleAssignment.select(lambda a: a.user == user))
+def role_sources(store: Store, rows: Iterable[Any]) -> list[tuple[Any, RoleSource]]:
+    """The one role-source builder: each RoleAssignment row with the role it grants and where
+    it comes from (an IdP group named as mapped), ordered by role, source, then group."""
+    rows = list(rows)
     names = _mapped_names(store, {a.via_group for a in rows if a.source == "idp"})
-    records = [
+    sources = []
+    for a in rows:
+        via = names.get(a.via_group, a.via_group) if a.source == "idp" else None
+        sources.append((a, RoleSource(a.role.name, a.source, via or None)))
+    return sorted(sources, key=lambda pair: (pair[1].role, pair[1].source, pair[1].via_group or ""))
+
+
+def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
+    rows = store.db.RoleAssignment.select(lambda a: a.user == user)
+    return [
         RoleAssignmentRecord(
-            role=a.role.name,
-            source=a.source,
-            via_group=names.get(a.via_group, a.via_group) if a.source == "idp" else None,
+            role=source.role,
+            source=source.source,
+            via_group=source.via_group,
             granted_by=a.granted_by,
             created=as_utc(a.created),  # type: ignore[arg-type]
         )
-        for a in rows
+        for a, source in role_sources(store, rows)
     ]
-    return sorted(records, key=lambda r: (r.role, r.source, r.via_group or ""))
 
 
 # The user's valid sessions (``store.domain.sessions``), most recently seen first.
@@ -222,7 +213,7 @@ def user_detail(
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return UserDetail(
-        user=_user_record(user),
+        user=user_record(store, user),
         roles=tuple(_assignments(store, user)),
         active_sessions=_active_session_count(store, user),
         audit=tuple(audit_events(store, "user", user.id, audit_limit)),
