@@ -11,6 +11,7 @@ from typing import Any
 
 from store.context import Store
 from store.queries.filtering import json_param, sql_timestamp
+from store.sql import execute_unflushed
 
 # Bound parameters only: every $name is a Python name of ``record_event``.
 _INSERT = {
@@ -43,4 +44,6 @@ def record_event(
         "after": json_param(after),
         "detail": (detail or "")[:2048],
     }
-    store.db.execute(_INSERT[store.provider], {}, params)
+    # Pending changes of the audited rows are not written first: each is written once, with
+    # all its columns, by the next statement of the use case or at commit.
+    execute_unflushed(store.db, _INSERT[store.provider], params)

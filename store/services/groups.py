@@ -30,6 +30,7 @@ from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipC
 from store.services import lifecycle, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
+from store.sql import execute
 from store.tx import transaction
 
 AUDIT_ID_LIMIT = 1000
@@ -88,7 +89,7 @@ def _live_ids(store: Store, chunk: list[str]) -> list[str]:
     sql += ' ORDER BY "id"'
     if store.provider == "postgres":
         sql += " FOR UPDATE"
-    return [row[0] for row in store.db.execute(sql, {}, dict(zip(names, chunk, strict=True)))]
+    return [row[0] for row in execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows]
 
 
 # A change of membership is checked and made with bound statements: neither the member nor
@@ -188,7 +189,7 @@ class _GroupEdit:
             return  # adds are idempotent: IdPs repeat them
         at = sql_timestamp(self.store, self.store.clock())
         params = {"gid": self.group.id, "uid": user_id, "at": at}
-        if not self.store.db.execute(_ADD_MEMBER, {}, params).rowcount:
+        if not execute(self.store.db, _ADD_MEMBER, params).rowcount:
             return  # already a member
         self.group.member_count += 1
         self._note(user_id, self.added, True)
@@ -197,7 +198,7 @@ class _GroupEdit:
         if not is_resource_id(user_id):
             return  # never issued, so never a member
         ids = {"gid": self.group.id, "uid": user_id}
-        if not self.store.db.execute(_DROP_MEMBER, {}, ids).rowcount:
+        if not execute(self.store.db, _DROP_MEMBER, ids).rowcount:
             return  # removing a non-member is not an error
         self.group.member_count -= 1
         self._note(user_id, self.removed, False)

@@ -40,6 +40,7 @@ from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
 from store.services.rate_leases import leases_of
+from store.sql import execute
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -344,8 +345,8 @@ def release_rate_leases(store: Store) -> int:
     granted after the lease. Returns how many buckets took budget back."""
     returned = 0
     for key, end, back in leases_of(store).release(_epoch(store.clock())):
-        cursor = store.db.execute(_GIVE_BACK, {}, {"key": key, "end": end, "back": back})
-        returned += int(cursor.rowcount or 0)
+        params = {"key": key, "end": end, "back": back}
+        returned += execute(store.db, _GIVE_BACK, params).rowcount
     return returned
 
 
@@ -358,7 +359,7 @@ def _revoked(store: Store, client: str, name: str) -> AuthResult:
 def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
-        store.db.execute(_LAST_USED, {}, params)
+        execute(store.db, _LAST_USED, params)
 
 
 def _token_bucket(token_id: int) -> str:
@@ -416,12 +417,12 @@ def _consume(
     clock is read after the lock: a request that waited for another must not be judged at
     the time it started waiting."""
     db = store.db
-    found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
+    locked = execute(db, _BUCKET_LOCKED[store.provider], {"key": key}).rows
     now = _epoch(store.clock())
-    tat = None if found is None else float(found[0])
+    tat = float(locked[0][0]) if locked else None
     granted = ratelimit.grant(tat, now, per_minute, burst, want)
     if granted.units:
-        db.execute(_CREATE if tat is None else _ADVANCE, {}, {"key": key, "tat": granted.new_tat})
+        execute(db, _CREATE if tat is None else _ADVANCE, {"key": key, "tat": granted.new_tat})
     return granted, now
 
 

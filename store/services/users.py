@@ -19,17 +19,18 @@ from typing import Any
 
 from pony.orm import select
 
-from store.context import Store, as_utc
+from store.context import Store
 from store.domain import causes
 from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.names import fold
 from store.errors import Conflict
-from store.queries.filtering import fetch_rows, json_param, sql_timestamp
-from store.queries.users import plain, user_record
+from store.queries.filtering import json_param, sql_timestamp
+from store.queries.users import plain, row_record, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import lifecycle
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
+from store.sql import execute, select_rows
 from store.tx import transaction
 
 # Audited under their SCIM names; active is audited by the lifecycle's own events.
@@ -96,8 +97,8 @@ def _check_others(store: Store, cols: _Columns, user: Any = None) -> None:
     user's row is locked, SQLite: the write lock ``execute`` takes). The answer names
     nothing of that user (not even whether it is active)."""
     params = {"key": cols.user_name_key}
-    found = store.db.execute(_HOLDER_LOCKED[store.provider], {}, params).fetchone()
-    if found is not None and (user is None or found[0] != user.id):
+    found = execute(store.db, _HOLDER_LOCKED[store.provider], params).rows
+    if found and (user is None or found[0][0] != user.id):
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
 
 
@@ -126,8 +127,12 @@ _ADD_EMAIL = (
 )
 
 
-def _write(store: Store, user: Any, cols: _Columns) -> None:
-    """Put ``cols`` into the user's columns and email rows (only what differs)."""
+def _write(store: Store, user: Any, cols: _Columns) -> bool:
+    """Put ``cols`` into the user's columns (only what differs); whether its email rows
+    differ from ``cols`` (``_replace_emails`` writes them, after every column is set). The
+    email rows are read first: a read after a column changed would write the row early."""
+    rows = select_rows(store.db, _EMAILS, {"uid": user.id})
+    current = sorted(((v, k, t, bool(p)) for v, k, t, p in rows), key=repr)
     for name in (
         "user_name", "user_name_key", "external_id", "display_name", "display_name_key",
         "given_name_key", "family_name_key",
@@ -136,11 +141,12 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             setattr(user, name, getattr(cols, name))
     if plain(user.document) != cols.document:
         user.document = cols.document
-    rows = fetch_rows(store, _EMAILS, {"uid": user.id})
-    current = sorted(((v, k, t, bool(p)) for v, k, t, p in rows), key=repr)
-    if current != sorted(cols.emails, key=repr):
-        store.db.execute(_DROP_EMAILS, {}, {"uid": user.id})
-        _add_emails(store, user.id, cols.emails)
+    return current != sorted(cols.emails, key=repr)
+
+
+def _replace_emails(store: Store, user: Any, cols: _Columns) -> None:
+    execute(store.db, _DROP_EMAILS, {"uid": user.id})
+    _add_emails(store, user.id, cols.emails)
 
 
 def _add_emails(
@@ -149,7 +155,7 @@ def _add_emails(
     for value, value_key, kind, primary in emails:
         params = {"uid": uid, "value": value, "value_key": value_key, "kind": kind,
                   "primary": primary}  # fmt: skip
-        store.db.execute(_ADD_EMAIL, {}, params)
+        execute(store.db, _ADD_EMAIL, params)
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -168,23 +174,31 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
 
 def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
-    lifecycle (which audits it); bump the version once and audit the rest of the difference."""
+    lifecycle (which audits it); bump the version once and audit the rest of the difference.
+
+    Every column of the row (attributes, version, lastModified, the active flag) is set
+    before the first statement the lifecycle sends, so the row is written by one UPDATE."""
     before, old_key = _snapshot(user), user.user_name_key
     was = stored_state(user.active, before["document"])
-    _write(store, user, cols)
+    renamed = cols.user_name_key != old_key
+    if renamed:
+        user.role_assignments.load()  # read now: a read after the write below would flush it
+    emails = _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
     if was != state and None in (was, state):  # to or from unassigned: the lifecycle's
         old["active"], new["active"] = was, state  # events only know access on or off
+    if old or new or lifecycle.idp_active_changes(user, has_access(state)):
+        lifecycle.touch(store, user)
     if old or new:
         record_event(
             store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
         )
-    if user.user_name_key != old_key:
+    if renamed:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
-    flipped = lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
-    if old or new or flipped:
-        lifecycle.touch(store, user)
+    lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
+    if emails:  # statements: the row's columns are all set by now
+        _replace_emails(store, user, cols)
 
 
 @transaction
@@ -203,17 +217,14 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
         "family_name_key": cols.family_name_key, "active": active,
         "document": json_param(cols.document), "now": sql_timestamp(store, now),
     }  # fmt: skip
-    store.db.execute(_CREATE[store.provider], {}, params)
+    execute(store.db, _CREATE[store.provider], params)
     _add_emails(store, user_id, cols.emails)
     summary = {"userName": cols.user_name, "externalId": cols.external_id,
                "displayName": cols.display_name, "active": active}  # fmt: skip
     record_event(store, actor, "user.created", "user", user_id, cols.user_name, after=summary)
-    stamp = as_utc(now)
-    return UserRecord(
-        id=user_id, user_name=cols.user_name, external_id=cols.external_id,
-        display_name=cols.display_name, active=stored_state(active, cols.document),
-        document=cols.document, created=stamp, last_modified=stamp, version=1, groups=(),  # type: ignore[arg-type]
-    )  # fmt: skip
+    values = (user_id, cols.user_name, cols.external_id, cols.display_name, active,
+              cols.document, now, now, 1)  # fmt: skip
+    return row_record(values, ())
 
 
 # A new user is one bound INSERT (building the Pony entity cost more than the statement);
@@ -292,7 +303,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
-    store.db.execute(_DROP_EMAILS, {}, {"uid": user.id})
+    execute(store.db, _DROP_EMAILS, {"uid": user.id})
     user.deleted_at = store.clock()
     user.user_name_key = None
     user.external_id = None
