@@ -16,8 +16,8 @@ from typing import Any
 
 from api.scim.attributes import Attr
 from api.scim.errors import invalid_syntax, invalid_value
-from api.scim.filter_lexer import check_text
 from store.domain.names import fold
+from store.domain.text import text_problem
 
 MAX_TEXT = 8192
 """Longest string kept in the document (certificates and photo URLs included)."""
@@ -57,6 +57,13 @@ def check_length(value: str, limit: int, where: str) -> str:
     """Refuse strings longer than a column holds (also once case-folded, as keys are)."""
     if len(value) > limit or len(fold(value)) > limit:
         raise invalid_value(f'"{where}" is longer than {limit} characters')
+    return value
+
+
+def check_storable(value: str, where: str) -> str:
+    """Refuse a string no database can hold (``store.domain.text``: NUL, lone surrogates)."""
+    if (problem := text_problem(value)) is not None:
+        raise invalid_value(f'"{where}" {problem}')
     return value
 
 
@@ -127,7 +134,4 @@ def _text(value: Any, where: str) -> str:
         raise invalid_value(f'"{where}" must be a string')
     if not isinstance(value, str):
         value = str(value)  # a number mapped to a string attribute by an IdP admin
-    problem = check_text(value)
-    if problem:
-        raise invalid_value(f'"{where}" {problem}')
-    return check_length(value, MAX_TEXT, where)
+    return check_length(check_storable(value, where), MAX_TEXT, where)

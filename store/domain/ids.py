@@ -13,4 +13,5 @@ MAX_ID_LENGTH = 64
 def is_resource_id(value: object) -> bool:
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         return False
-    return all(ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    # Printable excludes NUL and lone surrogates (categories Cc and Cs) with every other control.
+    return value.isprintable()

@@ -41,6 +41,7 @@ from store.domain.criteria import (
     Sort,
     ValuePath,
 )
+from store.domain.text import text_problem
 from store.errors import InvalidInput
 from store.queries.filter_catalogue import (
     BOOLEAN,
@@ -260,12 +261,8 @@ def _null_compare(column: Column, op: str, attribute: str) -> str:
 
 
 def _check_text(text: str, attribute: str) -> str:
-    if "\x00" in text:
-        raise _bad(f"the value for {attribute!r} contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad(f"the value for {attribute!r} is not valid Unicode") from None
+    if (problem := text_problem(text)) is not None:
+        raise _bad(f"the value for {attribute!r} {problem}")
     return text
 
 

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from store.domain.names import deceiving_character, describe_character
+from store.domain.text import text_problem
 from store.errors import InvalidInput
 
 MAX_DOCUMENT_DEPTH = 32
@@ -58,12 +59,8 @@ def check_name(
 
 
 def _check_chars(value: str, attribute: str) -> None:
-    if "\x00" in value:
-        raise InvalidInput(f"{attribute} contains a NUL character", attribute=attribute)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{attribute} is not valid Unicode", attribute=attribute) from None
+    if (problem := text_problem(value)) is not None:
+        raise InvalidInput(f"{attribute} {problem}", attribute=attribute)
 
 
 def check_document(document: Any, attribute: str) -> dict[str, Any]:
