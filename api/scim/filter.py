@@ -17,6 +17,7 @@ from api.scim.filter_lexer import tokenize
 from api.scim.filter_parser import Parser
 from api.scim.paths import PatchPath, parse_path  # noqa: F401  (part of this module's API)
 from api.scim.urns import GROUP, USER
+from store.domain import limits
 from store.domain.criteria import (
     GROUP_ATTRIBUTES,
     MULTI_VALUED,
@@ -32,14 +33,15 @@ from store.domain.criteria import (
 from store.domain.names import fold
 
 _CATALOGUES = {"User": (USER, USER_ATTRIBUTES), "Group": (GROUP, GROUP_ATTRIBUTES)}
-FILTER_MAX_DEPTH = 20
-"""Deepest nesting of parentheses, ``not`` and value paths a filter may have."""
 _ORDERING = ("gt", "ge", "lt", "le")
 _SUBSTRING = ("co", "sw", "ew")
 
 
 def parse_filter(
-    text: str, resource: str, max_length: int = 4096, max_depth: int = FILTER_MAX_DEPTH
+    text: str,
+    resource: str,
+    max_length: int = limits.FILTER_LENGTH,
+    max_depth: int = limits.FILTER_DEPTH,
 ) -> Criteria:
     """Parse a SCIM filter for ``resource`` ("User" or "Group") into criteria."""
     if resource not in _CATALOGUES:

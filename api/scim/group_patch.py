@@ -17,10 +17,11 @@ from typing import Any
 from api.scim.attributes import find_attribute, known_schema
 from api.scim.documents import check_length, check_storable
 from api.scim.errors import ScimError, invalid_filter, invalid_path, invalid_value, mutability
-from api.scim.mapping import DISPLAY_NAME_MAX, EXTERNAL_ID_MAX, member_ids
+from api.scim.mapping import member_ids
 from api.scim.patch_ops import PatchOp, in_operation
 from api.scim.paths import PatchPath, parse_path
 from api.scim.urns import GROUP
+from store.domain import limits
 from store.domain.criteria import Compare, Criteria, Or
 from store.records import MembershipChange
 
@@ -85,7 +86,7 @@ def _display_name(op: str, value: Any) -> str:
         raise mutability('"displayName" is required and cannot be removed')
     if not isinstance(value, str) or not value.strip():
         raise invalid_value('"displayName" must be a non-empty string')
-    return check_length(check_storable(value, "displayName"), DISPLAY_NAME_MAX, "displayName")
+    return check_length(check_storable(value, "displayName"), limits.DISPLAY_NAME, "displayName")
 
 
 def _external_id(op: str, value: Any) -> str | None:
@@ -93,7 +94,7 @@ def _external_id(op: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise invalid_value('"externalId" must be a string')
-    return check_length(check_storable(value, "externalId"), EXTERNAL_ID_MAX, "externalId")
+    return check_length(check_storable(value, "externalId"), limits.EXTERNAL_ID, "externalId")
 
 
 def _plan_members(op: str, path: PatchPath, value: Any) -> list[MembershipChange]:

@@ -7,11 +7,11 @@ the caller gets NotFound (or InvalidInput for a member list), never a driver err
 
 from __future__ import annotations
 
-MAX_ID_LENGTH = 64
+from store.domain import limits
 
 
 def is_resource_id(value: object) -> bool:
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > limits.ID:
         return False
     # Printable excludes NUL and lone surrogates (categories Cc and Cs) with every other control.
     return value.isprintable()

@@ -30,6 +30,7 @@ from pony.orm import core as pony_core
 
 from store.budget import postgres_prefix, query_budget
 from store.context import Store
+from store.domain import limits
 from store.domain.criteria import (
     COMPARISON_OPERATORS,
     And,
@@ -55,8 +56,6 @@ from store.queries.filter_catalogue import (
     MultiValued,
 )
 
-MAX_TERMS = 200
-"""Comparisons one filter may hold (a few dozen is already unusual for an IdP)."""
 MAX_NESTING = 50
 """Nesting of not / value paths / mixed and-or groups after flattening same-operator chains."""
 
@@ -140,8 +139,8 @@ class _Compiler:
 
     def _leaf(self, node: Compare | Present, scope: MultiValued | None) -> str:
         self.terms += 1
-        if self.terms > MAX_TERMS:
-            raise _bad(f"the filter has more than {MAX_TERMS} comparisons")
+        if self.terms > limits.FILTER_COMPARISONS:
+            raise _bad(f"the filter has more than {limits.FILTER_COMPARISONS} comparisons")
         column, multi = self._resolve(node.attribute, scope)
         if isinstance(node, Present):
             sql = _present(column)

@@ -19,7 +19,7 @@ from typing import Any
 from pony.orm import flush, select
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.errors import Conflict, InvalidInput, NotFound
@@ -39,13 +39,13 @@ _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id",
 def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
     """A group displayName as stored (trimmed, no deceiving character unless it is the name
     ``kept`` already) and its key (``names.group_key``)."""
-    name = check_text(value, "displayName", 1024, required=True)
-    name = check_name(trim(name), "displayName", 1024, required=True, kept=kept)
-    return name, check_text(group_key(name), "displayName", 1024)
+    name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
+    name = check_name(trim(name), "displayName", limits.DISPLAY_NAME, required=True, kept=kept)
+    return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
 def _external_id(value: Any) -> str | None:
-    return check_text(value or None, "externalId", 512)
+    return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
 def _check_unique(store: Store, group: Any, key: str) -> None:

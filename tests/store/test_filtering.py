@@ -12,9 +12,10 @@ from pony.orm import db_session
 
 from store.context import Store
 from store.domain.criteria import And, Compare, Criteria, Not, Or, Present, Sort, ValuePath
+from store.domain.limits import FILTER_COMPARISONS
 from store.domain.names import fold
 from store.errors import InvalidInput
-from store.queries.filtering import MAX_TERMS, USERS, compile_filter
+from store.queries.filtering import USERS, compile_filter
 from store.queries.groups import list_groups
 from store.queries.users import list_users
 from store.records import EmailInput
@@ -292,7 +293,7 @@ def test_long_chains_are_flat_and_limits_are_clear_errors(
 ) -> None:
     alice = people[0]["id"]
     chain: Criteria = Compare("userName", "eq", "alice.smith@example.com")
-    for i in range(MAX_TERMS - 1):
+    for i in range(FILTER_COMPARISONS - 1):
         chain = Or(chain, Compare("userName", "eq", f"nobody{i}@example.com"))
     assert found(store, chain) == {alice}
     with pytest.raises(InvalidInput) as caught:
