@@ -47,6 +47,10 @@ FILTER_DEPTH: Final = 20
 """Deepest nesting of parentheses, ``not`` and value paths in a filter."""
 FILTER_COMPARISONS: Final = 200
 """Most comparisons one filter may hold (a few dozen is already unusual for an IdP)."""
+TREE_DEPTH: Final = 3 * (FILTER_DEPTH + 1)
+"""Deepest filter tree, counting each ``not``, value path and run of ``and`` or of ``or``:
+what a filter within ``FILTER_DEPTH`` parses to (each level of parentheses adds at most a
+``not``, an ``or`` and an ``and``). Bounds trees built by code as well (``criteria.check``)."""
 PATH_LENGTH: Final = 4096
 """Longest PATCH path, in characters."""
 PATH_DEPTH: Final = 20
