@@ -16,12 +16,13 @@ from pony.orm import exists
 
 from store.context import Store, as_utc
 from store.domain.active import stored_state
+from store.domain.enums import GrantSource, UserStatus
 from store.domain.names import fold, group_key
 from store.errors import InvalidInput
 from store.records import Page, RoleSource, UserSummary
 from store.tx import read
 
-STATUSES = ("active", "inactive")
+STATUSES = tuple(UserStatus)
 MAX_PAGE = 500
 """Largest page one call returns; the UI asks for far fewer rows than this."""
 
@@ -79,9 +80,9 @@ def _matching(store: Store, text: str, status: str | None) -> Any:
                 or u.id == text
             )
         )
-    if status == "active":
+    if status == UserStatus.ACTIVE:
         query = query.filter(lambda u: u.active)
-    elif status == "inactive":
+    elif status == UserStatus.INACTIVE:
         query = query.filter(lambda u: not u.active)
     return query
 
@@ -109,7 +110,7 @@ def _roles_of(store: Store, user_ids: list[str]) -> dict[str, tuple[RoleSource, 
     names = _mapped_group_names(store, {a.via_group for a in rows if a.via_group})
     found: dict[str, list[RoleSource]] = {}
     for a in rows:
-        via = names.get(a.via_group, a.via_group) if a.source == "idp" else None
+        via = names.get(a.via_group, a.via_group) if a.source == GrantSource.IDP else None
         found.setdefault(a.user.id, []).append(RoleSource(a.role.name, a.source, via or None))
     return {
         user_id: tuple(sorted(sources, key=lambda r: (r.role, r.source, r.via_group or "")))

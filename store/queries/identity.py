@@ -15,6 +15,7 @@ from pony.orm import desc
 
 from store.context import Store, as_utc
 from store.domain.active import stored_state
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold
 from store.errors import Ambiguous, NotFound
 from store.records import (
@@ -30,7 +31,7 @@ from store.records import (
 )
 from store.tx import read
 
-NOTABLE_ACTIONS = ("user.renamed",)
+NOTABLE_ACTIONS = (AuditAction.USER_RENAMED,)
 """Audit actions operators must notice: a userName change of a user holding manual roles."""
 AUDIT_LIMIT = 500
 """Largest number of audit events one read returns."""
@@ -85,7 +86,9 @@ def _deleted_by_name(store: Store, name: str) -> Any:
 def effective_role_names(store: Store, user: Any) -> list[str]:
     """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
     grants suspended after a userName change do not count)."""
-    names = store.db.RoleAssignment.select(lambda a: a.user == user and a.source != "suspended")
+    names = store.db.RoleAssignment.select(
+        lambda a: a.user == user and a.source != GrantSource.SUSPENDED
+    )
     return sorted({a.role.name for a in names})
 
 
@@ -125,12 +128,12 @@ def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
 
 def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
     rows = list(store.db.RoleAssignment.select(lambda a: a.user == user))
-    names = _mapped_names(store, {a.via_group for a in rows if a.source == "idp"})
+    names = _mapped_names(store, {a.via_group for a in rows if a.source == GrantSource.IDP})
     records = [
         RoleAssignmentRecord(
             role=a.role.name,
             source=a.source,
-            via_group=names.get(a.via_group, a.via_group) if a.source == "idp" else None,
+            via_group=names.get(a.via_group, a.via_group) if a.source == GrantSource.IDP else None,
             granted_by=a.granted_by,
             created=as_utc(a.created),  # type: ignore[arg-type]
         )

@@ -17,6 +17,7 @@ from pony.orm import flush
 
 from store.context import Store, as_utc
 from store.domain import causes, limits
+from store.domain.enums import AuditAction
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
@@ -38,7 +39,7 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
     for name in store.settings.roles.defaults:
         if store.db.Role.get(name=name) is None:
             store.db.Role(name=name, description="", created=store.clock())
-            record_event(store, actor, "role.created", "role", name, name)
+            record_event(store, actor, AuditAction.ROLE_CREATED, "role", name, name)
             created.append(name)
     return created
 
@@ -89,7 +90,13 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
         raise Conflict(f"role {name!r} already exists", "name")
     store.db.Role(name=name, description=description, created=store.clock())
     record_event(
-        store, actor, "role.created", "role", name, name, after={"description": description}
+        store,
+        actor,
+        AuditAction.ROLE_CREATED,
+        "role",
+        name,
+        name,
+        after={"description": description},
     )
     return RoleRecord(name, description)
 
@@ -122,7 +129,9 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
     after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
     if suspended is not None:
         after["confirmed"] = {"userName": user.user_name}
-    record_event(store, actor, "role.granted", "user", user.id, user.user_name, after=after)
+    record_event(
+        store, actor, AuditAction.ROLE_GRANTED, "user", user.id, user.user_name, after=after
+    )
     return True
 
 
@@ -148,7 +157,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
     record_event(
         store,
         actor,
-        "role.revoked",
+        AuditAction.ROLE_REVOKED,
         "user",
         user.id,
         user.user_name,
@@ -234,7 +243,7 @@ def _save_mapping(
     record_event(
         store,
         actor,
-        "mapping.set",
+        AuditAction.MAPPING_SET,
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
@@ -279,7 +288,7 @@ def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tup
     record_event(
         store,
         actor,
-        "mapping.removed",
+        AuditAction.MAPPING_REMOVED,
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",

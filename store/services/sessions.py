@@ -20,6 +20,7 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain.enums import AuditAction, SessionEnd
 from store.domain.tokens import (
     SECRET_BYTES,
     SESSION_PREFIX,
@@ -77,7 +78,7 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
     record_event(
         store,
         actor,
-        "session.started",
+        AuditAction.SESSION_STARTED,
         "user",
         user.id,
         user.user_name,
@@ -187,19 +188,19 @@ def _check(store: Store, secret: str) -> SessionCheck:
     )
 
 
-def _invalid_reason(store: Store, state: _State, now: datetime) -> str:
+def _invalid_reason(store: Store, state: _State, now: datetime) -> SessionEnd | None:
     if state.ended_at is not None:
-        return "ended"
+        return SessionEnd.ENDED
     if now >= state.expires_at:
-        return "expired"
+        return SessionEnd.EXPIRED
     idle = _idle_timeout(store)
     if idle is not None and now - state.last_seen >= idle:
-        return "idle"
+        return SessionEnd.IDLE
     if state.user_deleted_at is not None:
-        return "user deleted"
+        return SessionEnd.USER_DELETED
     if not state.user_active:
-        return "user inactive"
-    return ""
+        return SessionEnd.USER_INACTIVE
+    return None
 
 
 @transaction
@@ -213,7 +214,7 @@ def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) 
     record_event(
         store,
         actor,
-        "sessions.ended",
+        AuditAction.SESSIONS_ENDED,
         "user",
         user.id,
         user.user_name,
@@ -236,7 +237,7 @@ def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool
     record_event(
         store,
         actor,
-        "session.ended",
+        AuditAction.SESSION_ENDED,
         "user",
         user_id,
         session.user.user_name,
@@ -266,7 +267,7 @@ def expire_sessions(store: Store) -> int:
     ).order_by(lambda s: s.id)[:SWEEP_BATCH]
     repaired = 0
     for session in stale:
-        reason = _invalid_reason(store, _State.of(session), now) or "expired"
+        reason = _invalid_reason(store, _State.of(session), now) or SessionEnd.EXPIRED
         if reason.startswith("user"):
             repaired += 1
         session.ended_at = now

@@ -22,6 +22,7 @@ from pony.orm import select
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.errors import Conflict
 from store.queries.users import plain, user_record
@@ -170,7 +171,15 @@ def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, re
         old["active"], new["active"] = was, state  # events only know access on or off
     if old or new:
         record_event(
-            store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
+            store,
+            actor,
+            AuditAction.USER_UPDATED,
+            "user",
+            user.id,
+            cols.user_name,
+            old,
+            new,
+            reason,
         )
     if user.user_name_key != old_key:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
@@ -199,7 +208,7 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
     for value, value_key, kind, primary in cols.emails:
         store.db.UserEmail(user=user, value=value, value_key=value_key, type=kind, primary=primary)
     record_event(
-        store, actor, "user.created", "user", user.id, cols.user_name,
+        store, actor, AuditAction.USER_CREATED, "user", user.id, cols.user_name,
         after={name: getattr(user, column) for name, column in _SUMMARY.items()},
     )  # fmt: skip
     return user_record(store, user, ())
@@ -265,7 +274,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
         lifecycle.touch(store, group)
         left.append({"id": group.id, "displayName": group.display_name})
         record_event(
-            store, actor, "group.updated", "group", group.id, group.display_name,
+            store, actor, AuditAction.GROUP_UPDATED, "group", group.id, group.display_name,
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
@@ -276,4 +285,6 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
     user.external_id = None
     lifecycle.touch(store, user)
     before["groups"] = left
-    record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)
+    record_event(
+        store, actor, AuditAction.USER_DELETED, "user", user.id, user.user_name, before=before
+    )
