@@ -224,10 +224,10 @@ def define_entities(db: Database) -> None:
 
         _table_ = "role_recompute_pending"
         id = PrimaryKey(int, auto=True)
-        group_name_key = Required(str, 1024)
+        group_name_key = Required(str, limits.DISPLAY_NAME)  # an IdP group key
         cause = Required(Json)
         actor = Required(str, 256)
-        after_user = Optional(str, 64, default="")  # the last user id a committed batch did
+        after_user = Optional(str, limits.ID, default="")  # the last user id a committed batch did
         done = Required(int, default=0)
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)
