@@ -21,6 +21,7 @@ from pony.orm import select
 
 from store.context import Store, naive_utc
 from store.domain import request_log
+from store.domain.text import storable
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
 from store.sql import execute
@@ -34,10 +35,7 @@ def _text(value: str | None, size: int) -> str:
     # Kept as received (cut to the column), so --json shows exactly what an IdP sent; every
     # edge renders it through store.domain.display before a terminal sees it. Only what no
     # database holds is replaced: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
-    value = (value or "")[:size]
-    if "\x00" not in value and value.isascii():
-        return value
-    return "".join("\ufffd" if ch == "\x00" or 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    return storable((value or "")[:size])
 
 
 _COLUMNS = (

@@ -19,6 +19,7 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain.enums import AuditAction, SessionEnd
 from store.domain.sessions import (
     SessionState,
     idle_cut,
@@ -81,7 +82,7 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
     record_event(
         store,
         actor,
-        "session.started",
+        AuditAction.SESSION_STARTED,
         "user",
         user.id,
         user.user_name,
@@ -192,7 +193,7 @@ def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) 
     record_event(
         store,
         actor,
-        "sessions.ended",
+        AuditAction.SESSIONS_ENDED,
         "user",
         user.id,
         user.user_name,
@@ -215,7 +216,7 @@ def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool
     record_event(
         store,
         actor,
-        "session.ended",
+        AuditAction.SESSION_ENDED,
         "user",
         user_id,
         session.user.user_name,
@@ -236,16 +237,19 @@ def expire_sessions(store: Store) -> int:
         "cut": sql_timestamp(store, idle_cut(now, idle)),
         "batch": SWEEP_BATCH,
     }
-    by_reason: dict[str, list[int]] = {}
+    by_reason: dict[SessionEnd, list[int]] = {}
     for session_id, *columns in fetch_rows(store, _STALE, params):
-        reason = invalid_reason(_state_of_row(*columns), now, idle) or "expired"
+        reason = invalid_reason(_state_of_row(*columns), now, idle) or SessionEnd.EXPIRED
         by_reason.setdefault(reason, []).append(int(session_id))
     for reason, ids in by_reason.items():
         for condition, chunk in chunked_in('"id"', ids):
             execute(
-                store.db, _END.format(condition=condition), {**params, **chunk, "reason": reason}
+                store.db,
+                _END.format(condition=condition),
+                {**params, **chunk, "reason": reason.value},
             )
-    repaired = sum(len(ids) for reason, ids in by_reason.items() if reason.startswith("user"))
+    users_gone = (SessionEnd.USER_DELETED, SessionEnd.USER_INACTIVE)
+    repaired = sum(len(ids) for reason, ids in by_reason.items() if reason in users_gone)
     if repaired:
         log.warning("ended %d open session(s) of inactive or deleted users", repaired)
     return sum(len(ids) for ids in by_reason.values())

@@ -21,6 +21,7 @@ from pony.orm import flush
 from store.context import Store, naive_utc, utc_now
 from store.domain import ratelimit
 from store.domain.display import safe_field
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
@@ -98,7 +99,7 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
     record_event(
         store,
         actor,
-        "token.issued",
+        AuditAction.TOKEN_ISSUED,
         "token",
         str(token.id),
         name,
@@ -123,7 +124,7 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     record_event(
         store,
         actor,
-        "token.revoked",
+        AuditAction.TOKEN_REVOKED,
         "token",
         str(token.id),
         token.name,
@@ -148,7 +149,7 @@ def set_token_rate_limit(
         record_event(
             store,
             actor,
-            "token.rate_limit",
+            AuditAction.TOKEN_RATE_LIMIT,
             "token",
             str(token.id),
             token.name,
