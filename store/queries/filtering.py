@@ -383,6 +383,13 @@ def fetch_rows(
         _remember(store, sent)
 
 
+def in_list(values: Iterable[Any], prefix: str = "v") -> tuple[str, dict[str, Any]]:
+    """``(...)`` for ``IN`` over bound parameters: the text names generated parameters only
+    (``$v0, $v1...``), the values travel as parameters and never enter the text."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f"${name}" for name in params) + ")", params
+
+
 def _remember(store: Store, sql: str) -> None:
     _drop_stats(store, sql)
     key = (sql, store.db.provider.paramstyle)
