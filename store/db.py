@@ -26,11 +26,11 @@ from pony.orm import (
     composite_index,
     composite_key,
 )
-from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
 from store.budget import install_sqlite_handler
 from store.db_access import check_sqlite_access, denied, open_failure
 from store.errors import StoreError
+from store.sql import PostgresProvider
 
 log = logging.getLogger(__name__)
 
@@ -269,26 +269,6 @@ def parse_database_url(url: str) -> dict[str, Any]:
     )
 
 
-class _PostgresPool(PGPool):  # type: ignore[misc]
-    """Pony's pool ends every db_session with ``DISCARD ALL``: a round trip and server work
-    on every transaction, to reset session state this service never sets (it only uses
-    ``SET LOCAL`` and transaction-scoped advisory locks, which end with the transaction).
-    Releasing here only ends the transaction; the connection stays this thread's."""
-
-    def release(self, con: Any) -> None:
-        assert con is self.con
-        try:
-            con.rollback()  # no round trip when no transaction is open
-        except Exception:
-            self.drop(con)
-            raise
-
-
-class _PostgresProvider(PGProvider):  # type: ignore[misc]
-    def get_pool(self, *args: Any, **kwargs: Any) -> _PostgresPool:
-        return _PostgresPool(self.dbapi_module, *args, **kwargs)
-
-
 def open_database(url: str, busy_timeout_ms: int = 10_000) -> Database:
     """Bind a new Database with every entity mapped onto the tables the migrations made.
 
@@ -323,7 +303,7 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:
-        db.bind(connect_timeout=10, **{**args, "provider": _PostgresProvider})
+        db.bind(connect_timeout=10, **{**args, "provider": PostgresProvider})
         db.provider_name = "postgres"
     db.generate_mapping(create_tables=False, check_tables=True)
     return db

@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from pony.orm import core as pony_core
 
 from store.budget import postgres_prefix, query_budget
 from store.context import Store
@@ -53,6 +50,7 @@ from store.queries.filter_catalogue import (
     Column,
     MultiValued,
 )
+from store.sql import select_rows, select_rows_transient
 
 MAX_TERMS = 200
 """Comparisons one filter may hold (a few dozen is already unusual for an IdP)."""
@@ -348,39 +346,24 @@ def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
     )
 
 
-# ---- running raw SQL through Pony without letting its caches grow per filter shape ---------
-
-MAX_CACHED_TEXTS = 64
-"""Filter-built statement texts kept parsed in Pony's cache. An IdP repeats a handful of
-shapes (``userName eq``, ``externalId eq``, ``displayName eq``), which then stay parsed; a
-client that invents new shapes only ever evicts the oldest."""
-_cached_texts: OrderedDict[tuple[str, str], None] = OrderedDict()
-_cached_lock = threading.Lock()
+# ---- running raw SQL ------------------------------------------------------------------------
 
 
 def fetch_rows(
     store: Store, sql: str, params: dict[str, Any], filter_built: bool = False
 ) -> list[tuple[Any, ...]]:
     """The rows of a raw SELECT (``$name`` parameters bound from ``params``) as plain tuples,
-    in the caller's db_session, without starting a write transaction.
+    in the caller's db_session, without starting a write transaction (``store.sql.select_rows``).
 
-    ``db.select`` builds a new row class on every call, which costs more than a short
-    statement itself; this takes the same path Pony's raw SQL takes (``_exec_raw_sql``, whose
-    signature is fixed by the pinned Pony release) and leaves the rows as they come. A text
-    built from a client's filter (``filter_built``) runs within ``[limits] query_budget_ms``
-    (``store.budget``: ``TooCostly`` past it) and is kept parsed only among the
-    ``MAX_CACHED_TEXTS`` most recent; fixed texts stay in Pony's cache."""
+    A text built from a client's filter (``filter_built``) runs within ``[limits]
+    query_budget_ms`` (``store.budget``: ``TooCostly`` past it) and is kept parsed only among
+    the most recent such texts (``store.sql.select_rows_transient``); fixed texts stay parsed."""
     if not filter_built:
-        cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
-        return [tuple(row) for row in cursor.fetchall()]
+        return select_rows(store.db, sql, params)
     budget_ms = store.settings.limits.query_budget_ms
     sent = postgres_prefix(budget_ms) + sql if store.provider == "postgres" else sql
-    try:
-        with query_budget(budget_ms):
-            cursor = store.db._exec_raw_sql(sent, {}, dict(params), 0)
-            return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        _remember(store, sent)
+    with query_budget(budget_ms):
+        return select_rows_transient(store.db, sent, params)
 
 
 def in_list(values: Iterable[Any], prefix: str = "v") -> tuple[str, dict[str, Any]]:
@@ -388,20 +371,6 @@ def in_list(values: Iterable[Any], prefix: str = "v") -> tuple[str, dict[str, An
     (``$v0, $v1...``), the values travel as parameters and never enter the text."""
     params = {f"{prefix}{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f"${name}" for name in params) + ")", params
-
-
-def _remember(store: Store, sql: str) -> None:
-    _drop_stats(store, sql)
-    key = (sql, store.db.provider.paramstyle)
-    with _cached_lock:
-        _cached_texts[key] = None
-        _cached_texts.move_to_end(key)
-        evicted = None
-        if len(_cached_texts) > MAX_CACHED_TEXTS:
-            evicted = _cached_texts.popitem(last=False)[0]
-    cache = getattr(pony_core, "adapted_sql_cache", None)
-    if evicted is not None and cache is not None:
-        cache.pop(evicted, None)
 
 
 def page_of_rows(
@@ -459,8 +428,8 @@ def linked(
 
 
 def chunked_in(
-    column: str, values: list[str], size: int = 500
-) -> Iterator[tuple[str, dict[str, str]]]:
+    column: str, values: Sequence[Any], size: int = 500
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """``column IN (...)`` conditions over ``values``, ``size`` at a time, with their bound
     parameters; one statement text per chunk length."""
     for start in range(0, len(values), size):
@@ -488,16 +457,3 @@ def sql_timestamp(store: Store, value: datetime) -> Any:
 def sql_json(value: Any) -> Any:
     """A raw JSON column as Python values (Pony leaves jsonb unparsed on PostgreSQL too)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _adapted(store: Store, sql: str) -> tuple[Any, ...] | None:
-    cache = getattr(pony_core, "adapted_sql_cache", None)
-    return None if cache is None else cache.get((sql, store.db.provider.paramstyle))
-
-
-def _drop_stats(store: Store, sql: str) -> None:
-    """Pony keeps per-thread statistics per statement text forever; this thread's entry for
-    a filter-built text goes at once (nothing here reads them)."""
-    entry = _adapted(store, sql)
-    if entry is not None:
-        store.db.local_stats.pop(entry[0], None)

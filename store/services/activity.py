@@ -24,6 +24,7 @@ from store.domain import request_log
 from store.domain.clients import storable_text
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
+from store.sql import execute
 from store.tx import transaction
 
 PRUNE_CHUNK = 5000
@@ -85,7 +86,7 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
             for row, values in enumerate(chunk)
             for col, value in enumerate(values)
         }
-        store.db.execute(_insert_sql(len(chunk)), {}, params)
+        execute(store.db, _insert_sql(len(chunk)), params)
     return sum(max(1, item.hits) for item in items)
 
 
@@ -119,7 +120,7 @@ def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
     statement = _ADD_HITS + (_SAME_UNKNOWN if unknown else _SAME_LABEL)
     if unknown:
         del params["label"]
-    return bool(store.db.execute(statement, {}, params).rowcount)
+    return bool(execute(store.db, statement, params).rowcount)
 
 
 @transaction

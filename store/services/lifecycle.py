@@ -21,6 +21,7 @@ from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ExpectedVersions
 from store.services.audit import record_event
+from store.sql import execute
 from store.tx import transaction
 
 IDP = "idp"
@@ -61,12 +62,12 @@ def lock_group_names(store: Store, keys: Iterable[str]) -> None:
     SQLite: the database's single writer lock, taken now (BEGIN IMMEDIATE) instead of at the
     first write, so the mapping read after it is the one the transaction writes against."""
     if store.provider != "postgres":
-        store.db.execute("SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
         return
     for key in sorted(set(keys)):
         digest = hashlib.sha256(key.encode("utf-8")).digest()
         lock_key = int.from_bytes(digest[:4], "big", signed=True)
-        store.db.execute(_NAME_LOCK, {}, {"lock_key": lock_key})
+        execute(store.db, _NAME_LOCK, {"lock_key": lock_key})
 
 
 def recompute_user_roles(
@@ -139,7 +140,7 @@ def end_user_sessions(store: Store, user: Any, reason: str) -> int:
         "reason": reason[:128],
         "user_id": user.id,
     }
-    return int(store.db.execute(_END_SESSIONS, {}, params).rowcount)
+    return execute(store.db, _END_SESSIONS, params).rowcount
 
 
 def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
@@ -216,16 +217,24 @@ def touch(store: Store, entity: Any) -> None:
     entity.last_modified = store.clock()
 
 
+def idp_active_changes(user: Any, active: bool) -> bool:
+    """Whether ``apply_idp_active`` with ``active`` changes the user's row: its active flag,
+    or under an operator's hold the IdP's recorded value."""
+    return bool(user.active != active if user.held_at is None else user.idp_active != active)
+
+
 def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
     """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
     IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
-    until an operator reactivates. Returns whether the user changed."""
+    until an operator reactivates. Returns whether the user changed. The row's columns change
+    before the first statement, so they reach the database with the caller's other changes."""
     if user.held_at is None:
         return set_active(store, user, active, actor, reason)
-    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
-    if user.idp_active == active:
-        return False
+    changed = idp_active_changes(user, active)
     before, user.idp_active = user.idp_active, active
+    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
+    if not changed:
+        return False
     record_event(
         store, actor, "user.hold_kept", "user", user.id, user.user_name,
         before={"idp_active": before}, after={"idp_active": active, "active": False},

@@ -24,6 +24,7 @@ from store.domain import causes
 from store.queries.filtering import fetch_rows
 from store.services import role_sync
 from store.services.lifecycle import lock_group_names
+from store.sql import execute
 from store.tx import read, transaction
 
 _AFFECTED = (
@@ -42,7 +43,7 @@ def lock_mapping_edits(store: Store, key: str) -> None:
     which the group use cases take too before they read the mapping. On SQLite the name
     lock is the single writer lock."""
     if store.provider == "postgres":
-        store.db.execute("SELECT pg_advisory_xact_lock(727273)")
+        execute(store.db, "SELECT pg_advisory_xact_lock(727273)")
     lock_group_names(store, [key])
 
 

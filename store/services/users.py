@@ -112,7 +112,9 @@ def _snapshot(user: Any) -> dict[str, Any]:
 
 
 def _write(store: Store, user: Any, cols: _Columns) -> None:
-    """Put ``cols`` into the user's columns and email rows (only what differs)."""
+    """Put ``cols`` into the user's columns and email rows (only what differs). The email
+    rows are read first: a read after a column changed would write the row early."""
+    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
     for name in (
         "user_name", "user_name_key", "external_id", "display_name", "display_name_key",
         "given_name_key", "family_name_key",
@@ -121,7 +123,6 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             setattr(user, name, getattr(cols, name))
     if plain(user.document) != cols.document:
         user.document = cols.document
-    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
     if current != sorted(cols.emails, key=repr):
         for email in list(user.emails):
             email.delete()
@@ -147,23 +148,29 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
 
 def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
-    lifecycle (which audits it); bump the version once and audit the rest of the difference."""
+    lifecycle (which audits it); bump the version once and audit the rest of the difference.
+
+    Every column of the row (attributes, version, lastModified, the active flag) is set
+    before the first statement the lifecycle sends, so the row is written by one UPDATE."""
     before, old_key = _snapshot(user), user.user_name_key
     was = stored_state(user.active, before["document"])
+    renamed = cols.user_name_key != old_key
+    if renamed:
+        user.role_assignments.load()  # read now: a read after the write below would flush it
     _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
     if was != state and None in (was, state):  # to or from unassigned: the lifecycle's
         old["active"], new["active"] = was, state  # events only know access on or off
+    if old or new or lifecycle.idp_active_changes(user, has_access(state)):
+        lifecycle.touch(store, user)
     if old or new:
         record_event(
             store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
         )
-    if user.user_name_key != old_key:
+    if renamed:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
-    flipped = lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
-    if old or new or flipped:
-        lifecycle.touch(store, user)
+    lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
 
 
 @transaction

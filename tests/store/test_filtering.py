@@ -400,12 +400,10 @@ def test_filter_shapes_do_not_pile_up_in_ponys_caches(
 ) -> None:
     """Each distinct filter shape is a distinct SQL text; Pony would keep every one forever.
     The most recent ``MAX_CACHED_TEXTS`` stay parsed; older ones are evicted."""
-    from pony.orm import core as pony_core
-
-    from store.queries.filtering import MAX_CACHED_TEXTS
+    from store.sql import MAX_CACHED_TEXTS, parsed_texts, statement_counts
 
     def sizes() -> tuple[int, int]:
-        return len(pony_core.adapted_sql_cache), len(store.db.local_stats)
+        return parsed_texts(), len(statement_counts(store.db))
 
     found(store, Present("userName"))  # warm the fixed-shape statements
     before = sizes()

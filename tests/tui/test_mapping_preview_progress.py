@@ -14,6 +14,7 @@ from textual.widgets import Button, Select, Static
 from store.context import Store
 from store.domain.names import fold, group_key
 from store.queries.identity import list_mappings
+from store.sql import connection
 from tests.tui.conftest import settle, wait_until
 from tests.tui.data import Seeded
 from tests.tui.test_mappings import _open_mappings, _visible
@@ -32,7 +33,7 @@ def _large_group(store: Store, members: int = MEMBERS) -> None:
     now = "2026-01-05 09:00:00"
     users = [(f"s{i:05d}", f"staff{i:05d}@example.com") for i in range(members)]
     with db_session:
-        cursor = store.db.get_connection().cursor()
+        cursor = connection(store.db).cursor()
         cursor.execute(
             'INSERT INTO "scim_group" ("id", "display_name", "display_name_key", "document", '
             '"created", "last_modified", "version", "member_count") '
