@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from store.domain import limits
+
 CONFIG_ENV = "TRIDENT_SCIM_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
 
@@ -61,16 +63,19 @@ class ApiSettings:
     """Largest page a list or search returns (``count`` above it is capped)."""
     max_operations: int = 1000
     """Largest number of operations in one PATCH request."""
-    max_filter_length: int = 4096
+    max_filter_length: int = limits.FILTER_LENGTH
     """Longest filter expression accepted."""
     activity_flush_seconds: float = 1.0
     """How often the request log buffer is written to the database."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of reverse proxies whose X-Forwarded-For names the real client for the
-    request log and failed-login limits; from any other peer the header is ignored. Listing
-    127.0.0.1 trusts every process on this host (any of them can connect and name any
-    address): list it only when the API port is firewalled to the proxy's user (README
-    "Reverse proxy")."""
+    request log and failed-login limits; from any other peer the header is ignored. The same
+    header names a browser session's address on GET /auth/session (nginx's auth_request, or
+    Control's web tier when it calls it itself: list its address here and have it send the
+    browser's address as X-Forwarded-For and the browser's User-Agent); from a peer not listed
+    a session records neither. Listing 127.0.0.1 trusts every process on this host (any of
+    them can connect and name any address): list it only when the API port is firewalled to
+    the proxy's user (README "Reverse proxy")."""
     session_threads: int = 2
     """Threads reserved for /auth/session, /livez, /healthz and /metrics, besides ``threads``
     (which serve SCIM only): a saturated SCIM API never delays Control's session check."""

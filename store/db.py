@@ -29,6 +29,7 @@ from pony.orm import (
 
 from store.budget import install_sqlite_handler
 from store.db_access import check_sqlite_access, denied, open_failure
+from store.domain import limits
 from store.errors import StoreError
 from store.sql import PostgresProvider
 
@@ -40,15 +41,15 @@ def define_entities(db: Database) -> None:
 
     class User(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_user"
-        id = PrimaryKey(str, 64)
-        user_name = Required(str, 512)
-        user_name_key = Optional(str, 512, unique=True, nullable=True)
+        id = PrimaryKey(str, limits.ID)
+        user_name = Required(str, limits.USER_NAME)
+        user_name_key = Optional(str, limits.USER_NAME, unique=True, nullable=True)
         # The client's value (RFC 7643 §3.1): not unique, indexed for filters.
-        external_id = Optional(str, 512, nullable=True, index=True)
-        display_name = Optional(str, 1024, nullable=True)
-        display_name_key = Optional(str, 1024, nullable=True, index=True)
-        given_name_key = Optional(str, 512, nullable=True, index=True)
-        family_name_key = Optional(str, 512, nullable=True, index=True)
+        external_id = Optional(str, limits.EXTERNAL_ID, nullable=True, index=True)
+        display_name = Optional(str, limits.DISPLAY_NAME, nullable=True)
+        display_name_key = Optional(str, limits.DISPLAY_NAME, nullable=True, index=True)
+        given_name_key = Optional(str, limits.NAME_PART, nullable=True, index=True)
+        family_name_key = Optional(str, limits.NAME_PART, nullable=True, index=True)
         active = Required(bool, default=True, index=True)
         document = Required(Json)
         created = Required(datetime, precision=6, index=True)
@@ -77,17 +78,19 @@ def define_entities(db: Database) -> None:
         _table_ = "scim_user_email"
         id = PrimaryKey(int, auto=True)
         user = Required(User, index=True)
-        value = Required(str, 512)
-        value_key = Required(str, 512, index=True)
-        type = Optional(str, 64, nullable=True)
+        value = Required(str, limits.EMAIL)
+        value_key = Required(str, limits.EMAIL, index=True)
+        type = Optional(str, limits.EMAIL_TYPE, nullable=True)
         primary = Required(bool, default=False)
 
     class Group(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_group"
-        id = PrimaryKey(str, 64)
-        display_name = Required(str, 1024)
-        display_name_key = Required(str, 1024, unique=True)
-        external_id = Optional(str, 512, nullable=True, index=True)  # not unique: the client's
+        id = PrimaryKey(str, limits.ID)
+        display_name = Required(str, limits.DISPLAY_NAME)
+        display_name_key = Required(str, limits.DISPLAY_NAME, unique=True)
+        external_id = Optional(
+            str, limits.EXTERNAL_ID, nullable=True, index=True
+        )  # not unique: the client's
         document = Required(Json)
         created = Required(datetime, precision=6, index=True)
         last_modified = Required(datetime, precision=6, index=True)
@@ -105,8 +108,8 @@ def define_entities(db: Database) -> None:
 
     class Role(db.Entity):  # type: ignore[name-defined]
         _table_ = "control_role"
-        name = PrimaryKey(str, 128)
-        description = Optional(str, 1024)
+        name = PrimaryKey(str, limits.ROLE_NAME)
+        description = Optional(str, limits.ROLE_DESCRIPTION)
         created = Required(datetime, precision=6)
         mappings = Set("GroupRoleMapping", cascade_delete=True)
         assignments = Set("RoleAssignment", cascade_delete=True)
@@ -114,8 +117,8 @@ def define_entities(db: Database) -> None:
     class GroupRoleMapping(db.Entity):  # type: ignore[name-defined]
         _table_ = "sso_group_role_mapping"
         id = PrimaryKey(int, auto=True)
-        group_name = Required(str, 1024)
-        group_name_key = Required(str, 1024, index=True)
+        group_name = Required(str, limits.DISPLAY_NAME)
+        group_name_key = Required(str, limits.DISPLAY_NAME, index=True)
         role = Required(Role)
         created = Required(datetime, precision=6)
         created_by = Required(str, 256)
@@ -127,7 +130,9 @@ def define_entities(db: Database) -> None:
         user = Required(User)
         role = Required(Role)
         source = Required(str, 16)  # "idp", "manual" or "suspended" (after a rename)
-        via_group = Optional(str, 1024, default="")  # folded IdP group name; "" for manual
+        via_group = Optional(
+            str, limits.DISPLAY_NAME, default=""
+        )  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
         granted_by = Required(str, 256)
         composite_key(user, role, source, via_group)
@@ -142,6 +147,8 @@ def define_entities(db: Database) -> None:
         expires_at = Required(datetime, precision=6, index=True)
         ended_at = Optional(datetime, precision=6, nullable=True, index=True)
         end_reason = Optional(str, 128, nullable=True)
+        client_address = Optional(str, 45, nullable=True)  # an IP address only (0008)
+        user_agent = Optional(str, 256, nullable=True)
 
     class ScimToken(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_token"
@@ -219,10 +226,10 @@ def define_entities(db: Database) -> None:
 
         _table_ = "role_recompute_pending"
         id = PrimaryKey(int, auto=True)
-        group_name_key = Required(str, 1024)
+        group_name_key = Required(str, limits.DISPLAY_NAME)  # an IdP group key
         cause = Required(Json)
         actor = Required(str, 256)
-        after_user = Optional(str, 64, default="")  # the last user id a committed batch did
+        after_user = Optional(str, limits.ID, default="")  # the last user id a committed batch did
         done = Required(int, default=0)
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+
+from store.domain.enums import SessionEnd
 
 NEVER = datetime(1970, 1, 1)
 """The idle cut when idle expiry is off: no session was last seen before it."""
@@ -38,18 +41,20 @@ def idle_cut(now: datetime, idle: timedelta | None) -> datetime:
     return now - idle if idle is not None else NEVER
 
 
-def invalid_reason(state: SessionState, now: datetime, idle: timedelta | None) -> str:
+def invalid_reason(
+    state: SessionState, now: datetime, idle: timedelta | None
+) -> SessionEnd | Literal[""]:
     """Why the session is no longer valid at ``now``, or "" while it is."""
     if state.ended_at is not None:
-        return "ended"
+        return SessionEnd.ENDED
     if now >= state.expires_at:
-        return "expired"
+        return SessionEnd.EXPIRED
     if idle is not None and state.last_seen <= now - idle:
-        return "idle"
+        return SessionEnd.IDLE
     if state.user_deleted_at is not None:
-        return "user deleted"
+        return SessionEnd.USER_DELETED
     if not state.user_active:
-        return "user inactive"
+        return SessionEnd.USER_INACTIVE
     return ""
 
 

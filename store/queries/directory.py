@@ -16,13 +16,14 @@ from pony.orm import exists
 
 from store.context import Store, as_utc
 from store.domain.active import stored_state
+from store.domain.enums import UserStatus
 from store.domain.names import fold, group_key
 from store.errors import InvalidInput
 from store.queries.identity import role_sources
 from store.records import Page, RoleSource, UserSummary
 from store.tx import read
 
-STATUSES = ("active", "inactive")
+STATUSES = tuple(UserStatus)
 MAX_PAGE = 500
 """Largest page one call returns; the UI asks for far fewer rows than this."""
 
@@ -80,9 +81,9 @@ def _matching(store: Store, text: str, status: str | None) -> Any:
                 or u.id == text
             )
         )
-    if status == "active":
+    if status == UserStatus.ACTIVE:
         query = query.filter(lambda u: u.active)
-    elif status == "inactive":
+    elif status == UserStatus.INACTIVE:
         query = query.filter(lambda u: not u.active)
     return query
 

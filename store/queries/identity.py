@@ -14,6 +14,7 @@ from typing import Any
 from pony.orm import desc
 
 from store.context import Store, as_utc
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold
 from store.domain.sessions import idle_cut, idle_timeout, sql_invalid
 from store.errors import Ambiguous, NotFound
@@ -31,7 +32,7 @@ from store.records import (
 )
 from store.tx import read
 
-NOTABLE_ACTIONS = ("user.renamed",)
+NOTABLE_ACTIONS = (AuditAction.USER_RENAMED,)
 """Audit actions operators must notice: a userName change of a user holding manual roles."""
 AUDIT_LIMIT = 500
 """Largest number of audit events one read returns."""
@@ -86,7 +87,9 @@ def _deleted_by_name(store: Store, name: str) -> Any:
 def effective_role_names(store: Store, user: Any) -> list[str]:
     """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
     grants suspended after a userName change do not count)."""
-    names = store.db.RoleAssignment.select(lambda a: a.user == user and a.source != "suspended")
+    names = store.db.RoleAssignment.select(
+        lambda a: a.user == user and a.source != GrantSource.SUSPENDED
+    )
     return sorted({a.role.name for a in names})
 
 
@@ -109,10 +112,10 @@ def role_sources(store: Store, rows: Iterable[Any]) -> list[tuple[Any, RoleSourc
     """The one role-source builder: each RoleAssignment row with the role it grants and where
     it comes from (an IdP group named as mapped), ordered by role, source, then group."""
     rows = list(rows)
-    names = _mapped_names(store, {a.via_group for a in rows if a.source == "idp"})
+    names = _mapped_names(store, {a.via_group for a in rows if a.source == GrantSource.IDP})
     sources = []
     for a in rows:
-        via = names.get(a.via_group, a.via_group) if a.source == "idp" else None
+        via = names.get(a.via_group, a.via_group) if a.source == GrantSource.IDP else None
         sources.append((a, RoleSource(a.role.name, a.source, via or None)))
     return sorted(sources, key=lambda pair: (pair[1].role, pair[1].source, pair[1].via_group or ""))
 
@@ -162,13 +165,17 @@ def session_record(session: Any) -> SessionRecord:
         expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
         ended_at=as_utc(session.ended_at),
         end_reason=session.end_reason,
+        client_address=session.client_address,
+        user_agent=session.user_agent,
     )
 
 
 @read
 def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[SessionRecord]:
     """The user's valid sessions, most recently seen first (the ones the user detail counts).
-    Sessions record when they started and were last seen; no client address is stored."""
+    Each carries when it started and was last seen, and its browser's address and User-Agent
+    as last recorded (None for a session from before they were, or never seen through a
+    trusted proxy)."""
     user = find_user_entity(store, user_id, by_id=True)
     if user is None:
         raise NotFound(f"user {user_id!r} not found")

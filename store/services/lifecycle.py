@@ -15,6 +15,7 @@ from typing import Any
 from store.context import Store
 from store.domain import causes
 from store.domain.active import stored_state, with_state
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, diff_grants, idp_grants
 from store.errors import NotFound, PreconditionFailed
@@ -24,9 +25,9 @@ from store.services.audit import record_event
 from store.sql import execute
 from store.tx import transaction
 
-IDP = "idp"
-MANUAL = "manual"
-SUSPENDED = "suspended"
+IDP = GrantSource.IDP
+MANUAL = GrantSource.MANUAL
+SUSPENDED = GrantSource.SUSPENDED
 """A manual grant held back after the user's userName changed: kept on record, never
 effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
@@ -119,7 +120,7 @@ def recompute_user_roles(
         cause,
     )
     record_event(
-        store, actor, "roles.recomputed", "user", user.id, user.user_name,
+        store, actor, AuditAction.ROLES_RECOMPUTED, "user", user.id, user.user_name,
         before=before, after=after, detail=detail,
     )  # fmt: skip
     return diff.changed
@@ -178,7 +179,7 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
     record_event(
         store,
         actor,
-        "user.reactivated" if active else "user.deactivated",
+        AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
         "user",
         user.id,
         user.user_name,
@@ -207,7 +208,7 @@ def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str
         else:
             row.source = SUSPENDED
     record_event(
-        store, actor, "user.renamed", "user", user.id, user.user_name,
+        store, actor, AuditAction.USER_RENAMED, "user", user.id, user.user_name,
         before={"userName": previous_name},
         after={"userName": user.user_name, "manual_roles": held, "suspended": held},
         detail=(
@@ -254,7 +255,7 @@ def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: 
     if not changed:
         return False
     record_event(
-        store, actor, "user.hold_kept", "user", user.id, user.user_name,
+        store, actor, AuditAction.USER_HOLD_KEPT, "user", user.id, user.user_name,
         before={"idp_active": before}, after={"idp_active": active, "active": False},
         detail=(
             f"the IdP set active={str(active).lower()}; the operator hold by {user.held_by} "
@@ -284,7 +285,7 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
         user.held_at, user.held_by = store.clock(), actor[:256]
         user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
         record_event(
-            store, actor, "user.held", "user", user.id, user.user_name,
+            store, actor, AuditAction.USER_HELD, "user", user.id, user.user_name,
             before={"hold": None}, after={"hold": _hold_json(user)},
             detail=f"operator hold: {reason}",
         )  # fmt: skip
@@ -301,7 +302,7 @@ def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     lifted = user.held_at is not None
     if lifted:
         record_event(
-            store, actor, "user.hold_released", "user", user.id, user.user_name,
+            store, actor, AuditAction.USER_HOLD_RELEASED, "user", user.id, user.user_name,
             before={"hold": _hold_json(user)}, after={"hold": None}, detail=reason,
         )  # fmt: skip
         user.held_at = user.held_by = user.hold_reason = user.idp_active = None

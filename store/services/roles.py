@@ -11,15 +11,18 @@ finishes it if the process stops, and its periodic reconcile repairs any other d
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any
 
 from pony.orm import flush
 
 from store.context import Store, as_utc
-from store.domain import causes
+from store.domain import causes, limits
+from store.domain.enums import AuditAction
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.filtering import fetch_rows, in_list
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services import recompute_queue, role_sync
@@ -28,9 +31,7 @@ from store.services.lifecycle import IDP, MANUAL, SUSPENDED, lock_user, mapping_
 from store.services.validation import check_name
 from store.tx import read, transaction
 
-ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
-MAX_GROUP_NAME = 1024
-MAX_DESCRIPTION = 1024
+ROLE_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{limits.ROLE_NAME - 1}}}$")
 
 
 @transaction
@@ -40,7 +41,7 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
     for name in store.settings.roles.defaults:
         if store.db.Role.get(name=name) is None:
             store.db.Role(name=name, description="", created=store.clock())
-            record_event(store, actor, "role.created", "role", name, name)
+            record_event(store, actor, AuditAction.ROLE_CREATED, "role", name, name)
             created.append(name)
     return created
 
@@ -50,7 +51,7 @@ def find_role(store: Store, name: str) -> Any:
     if not isinstance(name, str) or not name.strip():
         return None
     name = name.strip()
-    role = store.db.Role.get(name=name) if len(name) <= 128 else None
+    role = store.db.Role.get(name=name) if len(name) <= limits.ROLE_NAME else None
     if role is not None:
         return role
     key = fold(name)
@@ -78,18 +79,26 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     name = (name or "").strip()
     if not ROLE_NAME.match(name):
         raise InvalidInput(
-            "a role name is 1-128 letters, digits, '_', '.', ':' or '-', "
+            f"a role name is 1-{limits.ROLE_NAME} letters, digits, '_', '.', ':' or '-', "
             "starting with a letter or digit",
             "name",
         )
     description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"a description has at most {MAX_DESCRIPTION} characters", "description")
+    if len(description) > limits.ROLE_DESCRIPTION:
+        raise InvalidInput(
+            f"a description has at most {limits.ROLE_DESCRIPTION} characters", "description"
+        )
     if find_role(store, name) is not None:
         raise Conflict(f"role {name!r} already exists", "name")
     store.db.Role(name=name, description=description, created=store.clock())
     record_event(
-        store, actor, "role.created", "role", name, name, after={"description": description}
+        store,
+        actor,
+        AuditAction.ROLE_CREATED,
+        "role",
+        name,
+        name,
+        after={"description": description},
     )
     return RoleRecord(name, description)
 
@@ -122,7 +131,9 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
     after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
     if suspended is not None:
         after["confirmed"] = {"userName": user.user_name}
-    record_event(store, actor, "role.granted", "user", user.id, user.user_name, after=after)
+    record_event(
+        store, actor, AuditAction.ROLE_GRANTED, "user", user.id, user.user_name, after=after
+    )
     return True
 
 
@@ -148,7 +159,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
     record_event(
         store,
         actor,
-        "role.revoked",
+        AuditAction.ROLE_REVOKED,
         "user",
         user.id,
         user.user_name,
@@ -177,8 +188,10 @@ def _clean_group_name(group_name: str) -> str:
     if not isinstance(group_name, str) or not group_name.strip():
         raise InvalidInput("an IdP group name is required", "group")
     group_name = trim(group_name)
-    if len(group_name) > MAX_GROUP_NAME or len(group_key(group_name)) > MAX_GROUP_NAME:
-        raise InvalidInput(f"an IdP group name has at most {MAX_GROUP_NAME} characters", "group")
+    if len(group_name) > limits.DISPLAY_NAME or len(group_key(group_name)) > limits.DISPLAY_NAME:
+        raise InvalidInput(
+            f"an IdP group name has at most {limits.DISPLAY_NAME} characters", "group"
+        )
     return group_name
 
 
@@ -212,7 +225,7 @@ def set_mapping(
 def _save_mapping(
     store: Store, group_name: str, role: str, actor: str
 ) -> tuple[MappingRecord, int | None]:
-    group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
+    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
@@ -232,7 +245,7 @@ def _save_mapping(
     record_event(
         store,
         actor,
-        "mapping.set",
+        AuditAction.MAPPING_SET,
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
@@ -277,7 +290,7 @@ def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tup
     record_event(
         store,
         actor,
-        "mapping.removed",
+        AuditAction.MAPPING_REMOVED,
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",
@@ -295,13 +308,41 @@ def _queued_detail(store: Store, key: str) -> str:
 # ---- preview --------------------------------------------------------------------------------
 
 
+PREVIEW_BATCH = 500
+"""Users whose roles the preview compares per step (and per progress report)."""
+
+# Bound parameters only: the IN lists name generated parameters (``in_list``).
+_LIVE_MEMBERS = (
+    'SELECT DISTINCT u."id", u."user_name" FROM "scim_user" u '
+    'JOIN "scim_membership" ms ON ms."user" = u."id" '
+    'JOIN "scim_group" g ON g."id" = ms."group" '
+    'WHERE u."active" AND u."deleted_at" IS NULL AND g."display_name_key" IN {keys} '
+    'ORDER BY u."id"'
+)
+_GROUP_KEYS = (
+    'SELECT ms."user", g."display_name_key" FROM "scim_membership" ms '
+    'JOIN "scim_group" g ON g."id" = ms."group" WHERE ms."user" IN {ids}'
+)
+_MANUAL_ROLES = (
+    'SELECT a."user", a."role" FROM "control_role_assignment" a '
+    'WHERE a."source" = $manual AND a."user" IN {ids}'
+)
+
+
 @read
 def preview_mapping_change(
-    store: Store, add: list[tuple[str, str]], remove: list[tuple[str, str]]
+    store: Store,
+    add: list[tuple[str, str]],
+    remove: list[tuple[str, str]],
+    progress: role_sync.Progress | None = None,
 ) -> list[tuple[str, str, str]]:
     """Who would gain or lose which role if these mapping rows were added and removed:
     ``(userName, role, "gain" | "lose")`` sorted. Manual grants count as held, so a role a
-    user also holds manually is never listed as lost (nor as gained)."""
+    user also holds manually is never listed as lost (nor as gained).
+
+    The active members of the groups concerned are compared ``PREVIEW_BATCH`` at a time;
+    ``progress(done, total)`` is called once the members are counted (``done`` 0) and after
+    each batch. It may raise to stop the preview: nothing is written either way."""
     pairs_add = [(group_key(_clean_group_name(g)), _existing_role(store, r).name) for g, r in add]
     pairs_remove = [(group_key(_clean_group_name(g)), _role_name(store, r)) for g, r in remove]
     current = mapping_table(store)
@@ -313,26 +354,38 @@ def preview_mapping_change(
     keys = list({key for key, _ in pairs_add + pairs_remove})
     if not keys:
         return []
+    in_keys, params = in_list(keys, "k")
+    members = fetch_rows(store, _LIVE_MEMBERS.format(keys=in_keys), params)
+    if progress is not None:
+        progress(0, len(members))
     changes: list[tuple[str, str, str]] = []
-    for user in _active_members_of(store, keys):
-        group_keys = [m.group.display_name_key for m in user.memberships]
-        manual = {a.role.name for a in user.role_assignments if a.source == MANUAL}
-        before = {g.role for g in idp_grants(True, group_keys, current)} | manual
-        after = {g.role for g in idp_grants(True, group_keys, proposed)} | manual
-        changes += [(user.user_name, r, "gain") for r in after - before]
-        changes += [(user.user_name, r, "lose") for r in before - after]
+    for start in range(0, len(members), PREVIEW_BATCH):
+        batch = members[start : start + PREVIEW_BATCH]
+        groups, manual = _held_by(store, [str(user_id) for user_id, _ in batch])
+        for user_id, user_name in batch:
+            held = manual.get(str(user_id), set())
+            before = {g.role for g in idp_grants(True, groups[str(user_id)], current)} | held
+            after = {g.role for g in idp_grants(True, groups[str(user_id)], proposed)} | held
+            changes += [(user_name, r, "gain") for r in after - before]
+            changes += [(user_name, r, "lose") for r in before - after]
+        if progress is not None:
+            progress(start + len(batch), len(members))
     return sorted(changes)
+
+
+def _held_by(store: Store, ids: list[str]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+    """For these users: the folded names of all their groups, and their manual roles."""
+    in_ids, params = in_list(ids, "u")
+    groups: dict[str, list[str]] = defaultdict(list)
+    for user_id, key in fetch_rows(store, _GROUP_KEYS.format(ids=in_ids), params):
+        groups[str(user_id)].append(key)
+    manual: dict[str, set[str]] = defaultdict(set)
+    rows = fetch_rows(store, _MANUAL_ROLES.format(ids=in_ids), params | {"manual": MANUAL})
+    for user_id, role in rows:
+        manual[str(user_id)].add(role)
+    return groups, manual
 
 
 def _role_name(store: Store, name: str) -> str:
     role = find_role(store, name)
     return role.name if role is not None else (name or "").strip()
-
-
-def _active_members_of(store: Store, keys: list[str]) -> list[Any]:
-    """Active, live users in any group whose folded name is in ``keys`` (inactive users hold
-    no IdP role either way, so a mapping change does not affect them)."""
-    memberships = store.db.Membership.select(lambda m: m.group.display_name_key in keys)
-    users = {m.user for m in memberships}
-    live = [u for u in users if u.active and u.deleted_at is None]
-    return sorted(live, key=lambda u: (u.user_name_key or "", u.id))

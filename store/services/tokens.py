@@ -23,6 +23,7 @@ from pony.orm import flush
 from store.context import Store, naive_utc, utc_now
 from store.domain import ratelimit
 from store.domain.display import safe_field
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
@@ -101,7 +102,7 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
     record_event(
         store,
         actor,
-        "token.issued",
+        AuditAction.TOKEN_ISSUED,
         "token",
         str(token.id),
         name,
@@ -127,7 +128,7 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     record_event(
         store,
         actor,
-        "token.revoked",
+        AuditAction.TOKEN_REVOKED,
         "token",
         str(token.id),
         token.name,
@@ -152,7 +153,7 @@ def set_token_rate_limit(
         record_event(
             store,
             actor,
-            "token.rate_limit",
+            AuditAction.TOKEN_RATE_LIMIT,
             "token",
             str(token.id),
             token.name,

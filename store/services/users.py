@@ -20,8 +20,9 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.errors import Conflict
 from store.queries.filtering import json_param, sql_timestamp
@@ -63,26 +64,40 @@ def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
     """``data`` checked, with the ``active`` state it leaves marked in the document. Names the
     user already holds are kept as they are (``check_name``)."""
     kept_name, kept_display = (user.user_name, user.display_name) if user else (None, None)
-    user_name = check_name(data.user_name, "userName", 512, required=True, kept=kept_name)
+    user_name = check_name(
+        data.user_name, "userName", limits.USER_NAME, required=True, kept=kept_name
+    )
     emails = []
     for email in data.emails:
         if email.value is None or (isinstance(email.value, str) and not email.value.strip()):
             continue  # nothing to search by; the document keeps what was sent
-        value = check_text(email.value, "emails", 512, required=True)
-        kind = _key(check_text(email.type, "emails", 64), "emails", 64)
-        emails.append((value, _key(value, "emails", 512) or "", kind, bool(email.primary)))
+        value = check_text(email.value, "emails", limits.EMAIL, required=True)
+        kind = _key(
+            check_text(email.type, "emails", limits.EMAIL_TYPE), "emails", limits.EMAIL_TYPE
+        )
+        emails.append((value, _key(value, "emails", limits.EMAIL) or "", kind, bool(email.primary)))
     document = check_document(data.document, "document")
     for key in [k for k in document if k.lower() == "password"]:
         del document[key]  # never stored, whatever a caller forgot to strip
-    display_name = check_name(data.display_name, "displayName", 1024, kept=kept_display)
+    display_name = check_name(
+        data.display_name, "displayName", limits.DISPLAY_NAME, kept=kept_display
+    )
     return _Columns(
         user_name=user_name,
-        user_name_key=_key(user_name, "userName", 512) or "",
-        external_id=check_text(data.external_id or None, "externalId", 512),
+        user_name_key=_key(user_name, "userName", limits.USER_NAME) or "",
+        external_id=check_text(data.external_id or None, "externalId", limits.EXTERNAL_ID),
         display_name=display_name,
-        display_name_key=_key(display_name, "displayName", 1024),
-        given_name_key=_key(check_text(data.given_name, "name.givenName", 512), "name", 512),
-        family_name_key=_key(check_text(data.family_name, "name.familyName", 512), "name", 512),
+        display_name_key=_key(display_name, "displayName", limits.DISPLAY_NAME),
+        given_name_key=_key(
+            check_text(data.given_name, "name.givenName", limits.NAME_PART),
+            "name",
+            limits.NAME_PART,
+        ),
+        family_name_key=_key(
+            check_text(data.family_name, "name.familyName", limits.NAME_PART),
+            "name",
+            limits.NAME_PART,
+        ),
         document=with_state(document, state),
         emails=tuple(emails),
     )
@@ -191,7 +206,15 @@ def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, re
         lifecycle.touch(store, user)
     if old or new:
         record_event(
-            store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
+            store,
+            actor,
+            AuditAction.USER_UPDATED,
+            "user",
+            user.id,
+            cols.user_name,
+            old,
+            new,
+            reason,
         )
     if renamed:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
@@ -221,7 +244,9 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
     _add_emails(store, user_id, cols.emails)
     summary = {"userName": cols.user_name, "externalId": cols.external_id,
                "displayName": cols.display_name, "active": active}  # fmt: skip
-    record_event(store, actor, "user.created", "user", user_id, cols.user_name, after=summary)
+    record_event(
+        store, actor, AuditAction.USER_CREATED, "user", user_id, cols.user_name, after=summary
+    )
     values = (user_id, cols.user_name, cols.external_id, cols.display_name, active,
               cols.document, now, now, 1)  # fmt: skip
     return row_record(values, ())
@@ -299,7 +324,7 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
         lifecycle.touch(store, group)
         left.append({"id": group.id, "displayName": group.display_name})
         record_event(
-            store, actor, "group.updated", "group", group.id, group.display_name,
+            store, actor, AuditAction.GROUP_UPDATED, "group", group.id, group.display_name,
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
@@ -309,4 +334,6 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
     user.external_id = None
     lifecycle.touch(store, user)
     before["groups"] = left
-    record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)
+    record_event(
+        store, actor, AuditAction.USER_DELETED, "user", user.id, user.user_name, before=before
+    )
