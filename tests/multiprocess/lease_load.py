@@ -29,9 +29,9 @@ def main(url: str, secret: str, per_second: float, seconds: float, burst: int) -
     began = time.monotonic()
     try:
         while (elapsed := time.monotonic() - began) < seconds:
-            due = began + sent / per_second
-            if due > time.monotonic():
-                time.sleep(due - time.monotonic())
+            wait = began + sent / per_second - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             result = authenticate(store, header, "127.0.0.1")
             sent += 1
             refused += result.reason == "rate_limited"
