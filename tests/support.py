@@ -106,6 +106,7 @@ _TABLES = [
     "scim_user",
     "control_role",
     "scim_token",
+    "scim_connection",
     "rate_bucket",
     "audit_event",
     "request_activity",

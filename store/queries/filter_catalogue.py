@@ -33,6 +33,10 @@ class MultiValued:
     alias: str
     link: str  # joins the child alias to the parent row
     subs: dict[str, Column]
+    scoped: str = ""
+    """For a caller scoped to one connection, the condition a child row must also meet
+    (``{connection}`` is the bound connection id): a member of another connection is as
+    absent as an unknown one."""
 
     def exists(self, condition: str) -> str:
         return (
@@ -121,6 +125,10 @@ GROUPS = Catalogue(
             alias="m",
             link='m."group" = g."id"',
             subs={"value": _s("m", "user", EXACT)},
+            scoped=(
+                'EXISTS (SELECT 1 FROM "scim_user" mu WHERE mu."id" = m."user" '
+                'AND mu."connection_id" = {connection})'
+            ),
         )
     },
     sortable={

@@ -13,6 +13,7 @@ from typing import Any
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
@@ -20,6 +21,7 @@ from store.queries.filtering import (
     linked,
     order_by,
     page_of_rows,
+    scope_column,
     sql_datetime,
     sql_json,
 )
@@ -33,9 +35,11 @@ _MEMBERS_OF = (
 )
 
 
-def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[MemberRef, ...]]:
-    """The members of several groups in one query (per 500 groups)."""
-    found = linked(store, _MEMBERS_OF, 'm."group"', group_ids)
+def members_of(
+    store: Store, group_ids: Iterable[str], scope: Scope = OPERATOR
+) -> dict[str, tuple[MemberRef, ...]]:
+    """The members ``scope`` sees of several groups in one query (per 500 groups)."""
+    found = linked(store, _MEMBERS_OF, 'm."group"', group_ids, scope_column(scope, "u"))
     return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
@@ -54,11 +58,14 @@ def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupReco
 
 
 @read
-def get_group(store: Store, group_id: str, include_members: bool = True) -> GroupRecord:
+def get_group(
+    store: Store, group_id: str, include_members: bool = True, scope: Scope = OPERATOR
+) -> GroupRecord:
+    """One group ``scope`` sees (with the members it sees), or NotFound."""
     group = store.db.Group.get(id=group_id) if is_resource_id(group_id) else None
-    if group is None:
+    if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
-    members = members_of(store, [group.id]).get(group.id, ()) if include_members else None
+    members = members_of(store, [group.id], scope).get(group.id, ()) if include_members else None
     return group_record(group, members)
 
 
@@ -70,17 +77,19 @@ def list_groups(
     count: int,
     sort: Sort | None = None,
     include_members: bool = True,
+    scope: Scope = OPERATOR,
 ) -> Page[GroupRecord]:
-    """One page of the groups matching ``criteria``, RFC 7644 paging, stable order."""
+    """One page of the groups ``scope`` sees matching ``criteria``, RFC 7644 paging,
+    stable order."""
     start_index = min(max(start_index, 1), MAX_OFFSET)
     count = max(count, 0)
-    where = group_filter(criteria, store.provider)
+    where = group_filter(criteria, store.provider, scope)
     order = order_by(sort, GROUPS, store.provider)
     paging = (order, start_index, count)
     source = ("scim_group", GROUPS.alias)
     rows, total = page_of_rows(store, source, _COLUMNS, where.sql, where.params, paging)
     ids = [row[0] for row in rows]
-    members = members_of(store, ids) if include_members and ids else {}
+    members = members_of(store, ids, scope) if include_members and ids else {}
     items = tuple(
         _row_record(row, members.get(row[0], ()) if include_members else None) for row in rows
     )
