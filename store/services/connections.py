@@ -63,10 +63,11 @@ def new_connection(
     name = rules.clean_name(name, attribute)
     kind = rules.clean_kind(kind)
     key = rules.name_key(name)
-    if store.db.Connection.get(name_key=key) is not None:
+    existing = store.db.Connection.get(name_key=key)
+    if existing is not None:
         raise InvalidInput(
-            f"a connection named {name!r} already exists; to issue a token for it, use "
-            f"--connection {name!r}",
+            f"a connection named {existing.name!r} already exists; to issue a token for it, "
+            f"use --connection {existing.name!r}",
             attribute,
         )
     connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())

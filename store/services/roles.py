@@ -238,7 +238,7 @@ def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> di
 
 @transaction
 def _save_mapping(
-    store: Store, group_name: str, role: str, actor: str, connection: str | None
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
     group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
     key = group_key(group_name)
@@ -293,7 +293,7 @@ def remove_mapping(
 
 @transaction
 def _delete_mapping(
-    store: Store, group_name: str, role: str, actor: str, connection: str | None
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[int, str] | None:
     group_name = _clean_group_name(group_name)
     key = group_key(group_name)
