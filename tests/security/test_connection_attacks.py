@@ -533,3 +533,114 @@ def test_me_bulk_and_unknown_endpoints_hold_nothing_for_the_attacker(okta: Scim,
         reply = jc.request(method, path, body)
         assert reply.status_code in (404, 405, 501), (path, reply.status_code)
         assert "jane" not in reply.text.lower()
+
+
+# ---- transfers: what an operator is told moved is what moved ------------------------------
+
+
+def _owners(store: Store) -> dict[str, str]:
+    """Resource id -> the name of the connection owning it (live users and every group)."""
+    with db_session:
+        users = {u.id: u.connection.name for u in store.db.User.select() if u.deleted_at is None}
+        return users | {g.id: g.connection.name for g in store.db.Group.select()}
+
+
+def test_a_dry_run_changes_nothing_at_all(api_store: Store, okta: Scim, jc: Scim) -> None:
+    ensure_default_roles(api_store)
+    set_mapping(api_store, "Engineering", "operator", OPERATOR, connection="Okta")
+    set_mapping(api_store, "Engineering", "viewer", OPERATOR, connection="JumpCloud")
+    _victim(okta)
+    before = _state(api_store)
+    from store.services.connections import transfer_connection
+
+    for users_only in (False, True):
+        plan = transfer_connection(api_store, "Okta", "JumpCloud", users_only=users_only,
+                                   dry_run=True, actor=OPERATOR)  # fmt: skip
+        assert plan.dry_run and len(plan.users) == 1
+    assert _state(api_store) == before
+    assert _total(jc, "/Users") == 0 and _total(okta, "/Users") == 1
+
+
+def test_a_group_name_clash_refuses_the_whole_transfer(
+    api_store: Store, okta: Scim, jc: Scim
+) -> None:
+    from store.errors import InvalidInput
+    from store.services.connections import transfer_connection
+
+    _victim(okta)
+    okta.create_group("Design", [])
+    jc.create_group(" design ", [])  # the same group name, spelt as another IdP sends it
+    before = _state(api_store)
+    with pytest.raises(InvalidInput, match="nothing was transferred"):
+        transfer_connection(api_store, "Okta", "JumpCloud", actor=OPERATOR)
+    assert _state(api_store) == before
+    for same in ("okta", " OKTA ", "Ｏkta"):
+        with pytest.raises(InvalidInput, match="into itself"):
+            transfer_connection(api_store, "Okta", same, actor=OPERATOR)
+    assert _state(api_store) == before
+
+
+def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
+    backend: str, store_url: str, api_store: Store, okta: Scim
+) -> None:
+    """The old IdP creates a user and a group while a transfer is under way (PostgreSQL: the
+    transfer is held at its lock of mapping edits by another session, after it read what to
+    move). What the transfer reports and audits as moved is exactly what moved, and every
+    user's roles follow the mapping of the connection that owns its groups afterwards."""
+    if backend != "postgresql":
+        pytest.skip("SQLite: the transfer holds the one writer lock before it reads its plan")
+    import threading
+
+    import psycopg2
+
+    from store.queries.identity import audit_events
+    from store.services.connections import create_connection, transfer_connection
+    from tests.support import wait_until
+
+    ensure_default_roles(api_store)
+    create_connection(api_store, "Entra", None, OPERATOR)
+    set_mapping(api_store, "Late", "admin", OPERATOR, connection="Okta")
+    ann = okta.create_user("ann@example.com")
+    okta.create_group("Ops", [ann["id"]])
+
+    holder = psycopg2.connect(store_url)
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(727273)")  # the mapping-edits lock
+    outcome: dict[str, Any] = {}
+
+    def transfer() -> None:
+        try:
+            outcome["plan"] = transfer_connection(api_store, "Okta", "Entra", actor=OPERATOR)
+        except Exception as error:  # noqa: BLE001  (reported by the assertions below)
+            outcome["error"] = error
+
+    def waiting() -> bool:
+        with holder.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND NOT granted")  # fmt: skip
+            return bool(cur.fetchone()[0])
+
+    worker = threading.Thread(target=transfer)
+    worker.start()
+    try:
+        wait_until(waiting, 30, "the transfer never waited for the mapping-edits lock")
+        late = okta.create_user("late@example.com")
+        late_group = okta.create_group("Late", [late["id"]])
+        assert _roles(api_store, late["id"]) == {("admin", "idp")}
+    finally:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(727273)")
+        holder.close()
+        worker.join(60)
+    assert "error" not in outcome, outcome
+    plan = outcome["plan"]
+    owners = _owners(api_store)
+    moved = {i for i, owner in owners.items() if owner == "Entra"}
+    listed = {u.id for u in plan.users} | {g.id for g in plan.groups}
+    assert moved == listed, (moved - listed, listed - moved)
+    summary = audit_events(api_store, "connection", limit=1)[0]
+    assert set(summary.after["users"]) | set(summary.after["groups"]) == moved
+    # Roles agree with whoever owns the group now.
+    expected = {("admin", "idp")} if owners[late_group["id"]] == "Okta" else set()
+    assert _roles(api_store, late["id"]) == expected
