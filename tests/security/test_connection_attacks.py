@@ -313,6 +313,31 @@ def test_no_member_of_another_connection_can_be_put_into_the_attackers_groups(
     assert team["id"] in {g for g, _u in after["members"]}
 
 
+def test_a_users_read_only_groups_never_join_another_connections_group(
+    api_store: Store, okta: Scim, jc: Scim
+) -> None:
+    """``groups`` of a User is readOnly: sent in a POST, PUT or PATCH of the attacker's own
+    user, naming the victim's group, it joins nothing and echoes nothing back."""
+    _jane, team = _victim(okta)
+    theirs = [{"value": team["id"], "display": "Engineering"}]
+    created = jc.post("/Users", {"schemas": [USER_URN], "userName": "ed@example.com",
+                                 "groups": theirs})  # fmt: skip
+    assert created.status_code == 201 and "groups" not in created.json
+    path = f"/Users/{created.json['id']}"
+    jc.put(path, {"schemas": [USER_URN], "userName": "ed@example.com", "groups": theirs})
+    for op in (
+        {"op": "add", "path": "groups", "value": theirs},
+        {"op": "add", "value": {"groups": theirs}},
+        {"op": "replace", "path": "groups", "value": theirs},
+    ):
+        reply = jc.patch(path, patch_op(op))
+        assert reply.status_code in (200, 400), reply.text[:200]
+        assert "groups" not in (reply.json if reply.status_code == 200 else {})
+    assert "groups" not in jc.get(path).json
+    members = okta.get(f"/Groups/{team['id']}").json["members"]
+    assert created.json["id"] not in {m["value"] for m in members}
+
+
 def test_the_attacker_cannot_create_rename_or_put_a_user_onto_another_connections_user_name(
     api_store: Store, okta: Scim, jc: Scim
 ) -> None:
@@ -504,6 +529,14 @@ def test_a_revoked_token_gets_401_for_everything_and_a_rotated_one_stays_in_its_
     victim_rotated = Scim(app, rotate_token(api_store, "Okta", OPERATOR).secret)
     assert victim_rotated.get(f"/Users/{jane['id']}").status_code == 200
     assert victim_rotated.get(f"/Users/{own['id']}").status_code == 404
+    # A connection removed (it owned nothing) takes its tokens with it.
+    from store.services.connections import remove_connection
+
+    spare = Scim(app, issue_token(api_store, "Spare", OPERATOR, rate_limit=10**6).secret)
+    assert spare.get("/Users").status_code == 200
+    remove_connection(api_store, "Spare", OPERATOR)
+    assert_scim_error(spare.get("/Users"), 401)
+    assert_scim_error(spare.get(f"/Users/{jane['id']}"), 401)
 
 
 def test_one_connections_rate_limit_never_throttles_another(store: Store) -> None:
