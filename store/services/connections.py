@@ -24,7 +24,7 @@ from store.domain import causes
 from store.domain import connections as rules
 from store.domain.names import closest_names, fold
 from store.domain.scope import Scope
-from store.errors import InvalidInput, NotFound
+from store.errors import InvalidInput, NotFound, Revoked
 from store.queries.filtering import chunked_in, fetch_rows
 from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
@@ -88,12 +88,32 @@ def default_connection(store: Store, actor: str) -> Any:
     return new_connection(store, rules.DEFAULT, None, actor)
 
 
+_HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+
+
+def hold(store: Store, connection: Any, exclusive: bool = False) -> bool:
+    """Whether the connection is still live, its row then held until commit so no removal
+    interleaves: shared by whatever gives it a token, user or group (a removal waits for
+    them, and they for a removal), exclusive by a removal. PostgreSQL: FOR SHARE / FOR
+    UPDATE; SQLite: the single writer lock, taken now."""
+    sql = _HOLD
+    if store.provider == "postgres":
+        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
+    row = store.db.execute(sql, {}, {"connection_id": int(connection.id)}).fetchone()
+    return row is not None and row[0] is None
+
+
 def owner(store: Store, scope: Scope, actor: str) -> Any:
-    """The connection a resource created in ``scope`` belongs to: the token's connection,
-    or for an operator the ``default`` connection."""
+    """The connection a resource created in ``scope`` belongs to (held: ``hold``): the
+    token's connection, or for an operator the ``default`` connection. Revoked when the
+    token's connection was removed since its request authenticated: nothing may then be
+    created where no token or operator command reaches it."""
     if scope.connection_id is None:
         return default_connection(store, actor)
-    return store.db.Connection[scope.connection_id]
+    connection = store.db.Connection[scope.connection_id]
+    if not hold(store, connection):
+        raise Revoked("Invalid or revoked token: its connection was removed")
+    return connection
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -183,6 +203,8 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
     active tokens are revoked and its mapping rows removed (they matched only its groups,
     so no role changes) in the same transaction; the name is free again."""
     connection = connection_entity(store, name)
+    if not hold(store, connection, exclusive=True):  # removed meanwhile: not found now
+        raise NotFound(f"no connection named {name.strip()!r}")
     record = _records(store, [connection])[0]
     if record.user_count or record.group_count:
         raise InvalidInput(
@@ -262,8 +284,10 @@ def transfer_connection(
         )
     ids = {"source": int(source.id), "target": int(target.id)}
     lock = not dry_run
-    if lock:
-        lifecycle.lock_group_names(store, ())  # SQLite: the single writer lock, from now on
+    if lock:  # neither may be removed meanwhile (SQLite: the single writer lock, from now on)
+        for connection in (source, target):
+            if not hold(store, connection):
+                raise NotFound(f"connection {connection.name!r} was removed: nothing moved")
     groups = [] if users_only else _read(store, _GROUPS, ids, lock)
     if groups and lock:
         # The order of every group change: group rows, then (as for a mapping edit) the

@@ -677,3 +677,85 @@ def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
     # Roles agree with whoever owns the group now.
     expected = {("admin", "idp")} if owners[late_group["id"]] == "Okta" else set()
     assert _roles(api_store, late["id"]) == expected
+
+
+# ---- a connection removed while its token's requests are in flight ------------------------
+
+
+def test_writes_in_flight_when_their_connection_is_removed_leave_nothing_behind(
+    api_store: Store, okta: Scim
+) -> None:
+    """A request authenticates, then an operator removes its token's connection (it owned
+    nothing), then the request creates a user or group, or the operator issues or rotates a
+    token for it: each is refused, and nothing ends up owned by a removed connection, where
+    no token or operator command could reach it (its userName would be taken for good)."""
+    from store.domain.scope import of_connection
+    from store.errors import StoreError
+    from store.records import GroupInput, UserInput
+    from store.services.connections import create_connection, remove_connection, transfer_connection
+    from store.services.groups import create_group
+    from store.services.users import create_user
+
+    spare = create_connection(api_store, "Spare", None, OPERATOR)
+    issue_token(api_store, "Spare token", OPERATOR, connection="Spare")
+    in_flight = of_connection(spare.id)  # what the request's authentication gave it
+    remove_connection(api_store, "Spare", OPERATOR)
+    before = _state(api_store)
+    with pytest.raises(StoreError):
+        create_user(api_store, UserInput("orphan@example.com", {}), "token:Spare", in_flight)
+    with pytest.raises(StoreError):
+        create_group(api_store, GroupInput("Orphans", None, {}), (), "token:Spare", in_flight)
+    assert _state(api_store) == before
+    okta.create_user("orphan@example.com")  # the userName was never taken
+    with pytest.raises(StoreError):
+        transfer_connection(api_store, "Okta", "Spare", actor=OPERATOR)
+    assert _state(api_store)["users"][0][-1] != spare.id
+
+
+def test_a_post_waiting_on_its_connections_removal_is_refused_401(
+    backend: str, store_url: str, app: falcon.App, api_store: Store
+) -> None:
+    """PostgreSQL: the POST has authenticated and waits for the connection row, which a
+    removal holds (another session here, committing what ``remove_connection`` commits);
+    it then answers 401 like any request of a revoked token, and creates nothing."""
+    if backend != "postgresql":
+        pytest.skip("SQLite: a removal and a create never overlap (one writer at a time)")
+    import threading
+
+    import psycopg2
+
+    from tests.support import wait_until
+
+    attacker = _idp(app, api_store, "JumpCloud")
+    with db_session:
+        connection_id = api_store.db.Connection.get(name="JumpCloud").id
+    remover = psycopg2.connect(store_url)
+    cur = remover.cursor()
+    cur.execute('SELECT 1 FROM "scim_connection" WHERE "id" = %s FOR UPDATE', (connection_id,))
+    answers: list[falcon.testing.Result] = []
+    body = {"schemas": [USER_URN], "userName": "orphan@example.com"}
+    poster = threading.Thread(target=lambda: answers.append(attacker.post("/Users", body)))
+    poster.start()
+
+    def waiting() -> bool:
+        with psycopg2.connect(store_url) as probe, probe.cursor() as c:
+            c.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'tuple' "
+                      "OR (NOT granted AND locktype = 'transactionid')")  # fmt: skip
+            return bool(c.fetchone()[0])
+
+    try:
+        wait_until(waiting, 30, "the POST never waited for the connection row")
+        cur.execute('UPDATE "scim_token" SET "revoked_at" = now() WHERE "connection_id" = %s',
+                    (connection_id,))  # fmt: skip
+        cur.execute('UPDATE "scim_connection" SET "removed_at" = now(), '
+                    "\"name_key\" = 'jumpcloud#removed#' || \"id\" WHERE \"id\" = %s",
+                    (connection_id,))  # fmt: skip
+        remover.commit()
+    finally:
+        remover.close()
+        poster.join(60)
+    assert len(answers) == 1
+    assert_scim_error(answers[0], 401)
+    assert answers[0].headers.get("www-authenticate", "").startswith("Bearer")
+    with db_session:
+        assert api_store.db.User.select().count() == 0
