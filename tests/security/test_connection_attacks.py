@@ -759,3 +759,37 @@ def test_a_post_waiting_on_its_connections_removal_is_refused_401(
     assert answers[0].headers.get("www-authenticate", "").startswith("Bearer")
     with db_session:
         assert api_store.db.User.select().count() == 0
+
+
+# ---- the request log ----------------------------------------------------------------------
+
+
+def test_the_request_log_names_the_prober_and_holds_nothing_of_the_victim(
+    api_store: Store,
+) -> None:
+    """The attacker's probes are logged under its own connection (an operator filtering by
+    connection finds them, and the victim's entries hold none of them); what is logged of
+    them is what the attacker sent and got, nothing of the victim's user."""
+    from api.activity import ActivityRecorder
+    from store.queries.activity import ActivityFilter, recent_activity
+
+    recorder = ActivityRecorder(api_store, flush_seconds=3600)
+    app = create_app(api_store, recorder=recorder)
+    okta, jc = _idp(app, api_store, "Okta"), _idp(app, api_store, "JumpCloud")
+    jane, team = _victim(okta)
+    jc.get(f"/Users/{jane['id']}")
+    jc.post("/Users", {"schemas": [USER_URN], "userName": "jane@example.com"})
+    jc.get("/Users", params={"filter": 'externalId eq "00uJANE"'})
+    jc.patch(f"/Groups/{team['id']}", patch_op({"op": "remove", "path": "members"}))
+    recorder.flush()
+    probes = recent_activity(api_store, 50, wanted=ActivityFilter(connection="jumpcloud"))
+    assert sorted((a.method, a.status) for a in probes) == sorted(
+        [("GET", 404), ("POST", 409), ("GET", 200), ("PATCH", 404)]
+    )
+    assert {a.connection for a in probes} == {"JumpCloud"}
+    assert {a.token_name for a in probes} == {"JumpCloud"}
+    for entry in probes:
+        text = f"{entry.detail} {entry.query} {entry.path}"
+        assert "Jane Victim" not in text and "Okta" not in text, text
+    victims = recent_activity(api_store, 50, wanted=ActivityFilter(connection="Okta"))
+    assert victims and all(a.token_name == "Okta" for a in victims)
