@@ -11,6 +11,7 @@ finishes it if the process stops, and its periodic reconcile repairs any other d
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pony.orm import flush
@@ -342,7 +343,7 @@ def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, s
 
 @read
 def preview_mapping_change(
-    store: Store, add: list[MappingEdit], remove: list[MappingEdit]
+    store: Store, add: Sequence[MappingEdit], remove: Sequence[MappingEdit]
 ) -> list[tuple[str, str, str]]:
     """Who would gain or lose which role if these mapping rows were added and removed:
     ``(userName, role, "gain" | "lose")`` sorted. A row without a connection (or with
