@@ -22,6 +22,7 @@ from pony.orm import flush
 from store.context import Store, as_utc
 from store.domain import causes
 from store.domain import connections as rules
+from store.domain.enums import AuditAction
 from store.domain.names import closest_names, fold
 from store.domain.scope import Scope
 from store.errors import InvalidInput, NotFound, Revoked
@@ -30,6 +31,7 @@ from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
 from store.services import lifecycle, role_sync
 from store.services.audit import record_event
+from store.sql import execute
 from store.tx import read, transaction
 
 AUDIT_ID_LIMIT = 1000
@@ -73,7 +75,7 @@ def new_connection(
     connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())
     flush()
     record_event(
-        store, actor, "connection.created", "connection", str(connection.id), name,
+        store, actor, AuditAction.CONNECTION_CREATED, "connection", str(connection.id), name,
         after={"name": name, "kind": kind},
     )  # fmt: skip
     return connection
@@ -92,15 +94,16 @@ _HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
 
 
 def hold(store: Store, connection: Any, exclusive: bool = False) -> bool:
-    """Whether the connection is still live, its row then held until commit so no removal
-    interleaves: shared by whatever gives it a token, user or group (a removal waits for
-    them, and they for a removal), exclusive by a removal. PostgreSQL: FOR SHARE / FOR
-    UPDATE; SQLite: the single writer lock, taken now."""
+    """Whether the connection is still live, its row then held until commit so a removal
+    or a transfer never misses what is added to it. Shared (PostgreSQL: FOR SHARE, so
+    creations never wait for each other) by whatever gives it a user, group or token;
+    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns.
+    SQLite: the single writer lock, taken now."""
     sql = _HOLD
     if store.provider == "postgres":
         sql += " FOR UPDATE" if exclusive else " FOR SHARE"
-    row = store.db.execute(sql, {}, {"connection_id": int(connection.id)}).fetchone()
-    return row is not None and row[0] is None
+    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
+    return bool(rows) and rows[0][0] is None
 
 
 def owner(store: Store, scope: Scope, actor: str) -> Any:
@@ -191,7 +194,7 @@ def rename_connection(store: Store, old: str, new: str, actor: str) -> Connectio
     if name != before:
         connection.name, connection.name_key = name, key
         record_event(
-            store, actor, "connection.renamed", "connection", str(connection.id), name,
+            store, actor, AuditAction.CONNECTION_RENAMED, "connection", str(connection.id), name,
             before={"name": before}, after={"name": name},
         )  # fmt: skip
     return _records(store, [connection])[0]
@@ -221,7 +224,7 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
             revoke_token_entity(store, token, actor, detail=why)
     for mapping in list(connection.mappings):
         record_event(
-            store, actor, "mapping.removed", "mapping", mapping.group_name_key[:64],
+            store, actor, AuditAction.MAPPING_REMOVED, "mapping", mapping.group_name_key[:64],
             f"{mapping.group_name} -> {mapping.role.name}",
             before={"group": mapping.group_name, "role": mapping.role.name,
                     "mapping_id": mapping.id, "connection": connection.name},
@@ -231,7 +234,8 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
     connection.removed_at = now
     connection.name_key = f"{connection.name_key[:200]}{_REMOVED}{connection.id}"
     record_event(
-        store, actor, "connection.removed", "connection", str(connection.id), connection.name,
+        store, actor, AuditAction.CONNECTION_REMOVED, "connection", str(connection.id),
+        connection.name,
         before={"name": connection.name, "kind": connection.kind},
     )  # fmt: skip
     return record
@@ -272,9 +276,9 @@ def transfer_connection(
     ``user.transferred`` / ``group.transferred`` event per resource moved.
 
     What moves is exactly what the plan lists: the plan is read under the locks the move
-    holds until commit (the source's group rows and users, and, as for a mapping edit, the
-    mapping and the moved groups' names), so a user or group the old IdP creates meanwhile
-    stays in the source connection, and nothing moves unlisted or unaudited."""
+    holds until commit (both connections, which a creation waits for; the source's group
+    rows and users; as for a mapping edit, the mapping and the moved groups' names), and
+    the move names each resource by id, so nothing moves unlisted or unaudited."""
     source = connection_entity(store, from_name, "from")
     target = connection_entity(store, to_name, "to")
     if source is target:
@@ -284,9 +288,9 @@ def transfer_connection(
         )
     ids = {"source": int(source.id), "target": int(target.id)}
     lock = not dry_run
-    if lock:  # neither may be removed meanwhile (SQLite: the single writer lock, from now on)
-        for connection in (source, target):
-            if not hold(store, connection):
+    if lock:  # neither is removed, nor given a user or group, until commit
+        for connection in sorted((source, target), key=lambda c: int(c.id)):
+            if not hold(store, connection, exclusive=True):
                 raise NotFound(f"connection {connection.name!r} was removed: nothing moved")
     groups = [] if users_only else _read(store, _GROUPS, ids, lock)
     if groups and lock:
@@ -343,7 +347,7 @@ def _move(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> 
         )
     for table, items in (("scim_user", plan.users), ("scim_group", plan.groups)):
         for condition, params in chunked_in('"id"', sorted(item.id for item in items)):
-            store.db.execute(_MOVE.format(table=table, ids=condition), {}, {**params, **ids})
+            execute(store.db, _MOVE.format(table=table, ids=condition), {**params, **ids})
     _audit(store, plan, ids, actor)
     if members:
         cause = causes.transferred(plan.source, plan.target)
@@ -360,16 +364,21 @@ def _ids(items: Sequence[TransferItem]) -> list[str] | dict[str, int]:
 def _audit(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> None:
     moved = {"from": plan.source, "to": plan.target}
     record_event(
-        store, actor, "connection.transferred", "connection", str(ids["source"]), plan.source,
+        store, actor, AuditAction.CONNECTION_TRANSFERRED, "connection", str(ids["source"]),
+        plan.source,
         before={"connection": plan.source},
         after={**moved, "users_only": plan.users_only, "users": _ids(plan.users),
                "groups": _ids(plan.groups)},
         detail=f"{len(plan.users)} user(s) and {len(plan.groups)} group(s) from "
         f"{plan.source!r} to {plan.target!r}",
     )  # fmt: skip
-    for kind, items in (("user", plan.users), ("group", plan.groups)):
+    moves = (
+        ("user", AuditAction.USER_TRANSFERRED, plan.users),
+        ("group", AuditAction.GROUP_TRANSFERRED, plan.groups),
+    )
+    for kind, action, items in moves:
         for item in items:
             record_event(
-                store, actor, f"{kind}.transferred", kind, item.id, item.name,
+                store, actor, action, kind, item.id, item.name,
                 before={"connection": plan.source}, after={"connection": plan.target},
             )  # fmt: skip

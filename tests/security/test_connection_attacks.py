@@ -616,10 +616,11 @@ def test_a_group_name_clash_refuses_the_whole_transfer(
 def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
     backend: str, store_url: str, api_store: Store, okta: Scim
 ) -> None:
-    """The old IdP creates a user and a group while a transfer is under way (PostgreSQL: the
-    transfer is held at its lock of mapping edits by another session, after it read what to
-    move). What the transfer reports and audits as moved is exactly what moved, and every
-    user's roles follow the mapping of the connection that owns its groups afterwards."""
+    """The old IdP creates a user and a group, and renames a group, while a transfer is
+    under way (PostgreSQL: the transfer is held at its lock of mapping edits by another
+    session, after it read what to move). What the transfer reports and audits as moved is
+    exactly what moved; the IdP's writes wait for it and then land, or find their group
+    gone, and every user's roles follow the mapping of the connection owning its groups."""
     if backend != "postgresql":
         pytest.skip("SQLite: the transfer holds the one writer lock before it reads its plan")
     import threading
@@ -634,7 +635,7 @@ def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
     create_connection(api_store, "Entra", None, OPERATOR)
     set_mapping(api_store, "Late", "admin", OPERATOR, connection="Okta")
     ann = okta.create_user("ann@example.com")
-    okta.create_group("Ops", [ann["id"]])
+    ops = okta.create_group("Ops", [ann["id"]])
 
     holder = psycopg2.connect(store_url)
     holder.autocommit = True
@@ -648,35 +649,49 @@ def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
         except Exception as error:  # noqa: BLE001  (reported by the assertions below)
             outcome["error"] = error
 
-    def waiting() -> bool:
-        with holder.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND NOT granted")  # fmt: skip
-            return bool(cur.fetchone()[0])
-
-    worker = threading.Thread(target=transfer)
-    worker.start()
-    try:
-        wait_until(waiting, 30, "the transfer never waited for the mapping-edits lock")
+    def create() -> None:
         late = okta.create_user("late@example.com")
-        late_group = okta.create_group("Late", [late["id"]])
-        assert _roles(api_store, late["id"]) == {("admin", "idp")}
+        outcome["late"] = late
+        outcome["late_group"] = okta.create_group("Late", [late["id"]])
+
+    def rename() -> None:
+        change = patch_op({"op": "replace", "path": "displayName", "value": "Late"})
+        outcome["rename"] = okta.patch(f"/Groups/{ops['id']}", change).status_code
+
+    def waiting(count: int) -> Callable[[], bool]:
+        def check() -> bool:
+            with holder.cursor() as cur:
+                cur.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+                return int(cur.fetchone()[0]) >= count
+
+        return check
+
+    threads = [threading.Thread(target=t) for t in (transfer, create, rename)]
+    try:
+        threads[0].start()
+        wait_until(waiting(1), 30, "the transfer never waited for the mapping-edits lock")
+        for thread in threads[1:]:
+            thread.start()
+        wait_until(waiting(3), 30, "the IdP's writes never waited for the transfer")
     finally:
         with holder.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(727273)")
         holder.close()
-        worker.join(60)
+        for thread in threads:
+            thread.join(60)
     assert "error" not in outcome, outcome
     plan = outcome["plan"]
     owners = _owners(api_store)
     moved = {i for i, owner in owners.items() if owner == "Entra"}
     listed = {u.id for u in plan.users} | {g.id for g in plan.groups}
-    assert moved == listed, (moved - listed, listed - moved)
+    assert moved == listed == {ann["id"], ops["id"]}, (moved - listed, listed - moved)
     summary = audit_events(api_store, "connection", limit=1)[0]
     assert set(summary.after["users"]) | set(summary.after["groups"]) == moved
-    # Roles agree with whoever owns the group now.
-    expected = {("admin", "idp")} if owners[late_group["id"]] == "Okta" else set()
-    assert _roles(api_store, late["id"]) == expected
+    # The writes waited: the new user and group are the old IdP's, its rename found no group.
+    assert owners[outcome["late"]["id"]] == owners[outcome["late_group"]["id"]] == "Okta"
+    assert outcome["rename"] == 404
+    assert _roles(api_store, outcome["late"]["id"]) == {("admin", "idp")}
+    assert _roles(api_store, ann["id"]) == set()  # Entra maps no "Ops"
 
 
 # ---- a connection removed while its token's requests are in flight ------------------------
