@@ -808,3 +808,25 @@ def test_the_request_log_names_the_prober_and_holds_nothing_of_the_victim(
         assert "Jane Victim" not in text and "Okta" not in text, text
     victims = recent_activity(api_store, 50, wanted=ActivityFilter(connection="Okta"))
     assert victims and all(a.token_name == "Okta" for a in victims)
+
+
+def test_the_mapping_preview_of_a_scoped_row_lists_none_of_the_attackers_members(
+    api_store: Store, okta: Scim, jc: Scim
+) -> None:
+    """An operator previews ``Admins -> admin`` for Okta only: the attacker's own "Admins"
+    group (same name) adds nobody to the preview; the same row for any connection would."""
+    from store.services.roles import preview_mapping_change
+
+    ensure_default_roles(api_store)
+    jane = okta.create_user("jane@example.com")
+    okta.create_group("Admins", [jane["id"]])
+    ed = jc.create_user("ed@example.com")
+    jc.create_group("ADMINS", [ed["id"]])
+    scoped = preview_mapping_change(api_store, [("Admins", "admin", "Okta")], [])
+    assert scoped == [("jane@example.com", "admin", "gain")]
+    anywhere = preview_mapping_change(api_store, [("Admins", "admin", None)], [])
+    assert anywhere == [("ed@example.com", "admin", "gain"), ("jane@example.com", "admin", "gain")]
+    set_mapping(api_store, "Admins", "admin", OPERATOR, connection="Okta")
+    assert preview_mapping_change(api_store, [], [("Admins", "admin", "Okta")]) == [
+        ("jane@example.com", "admin", "lose")
+    ]
