@@ -14,6 +14,7 @@ Nothing here knows SCIM wire formats; the API turns PATCH operations into ``Memb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pony.orm import flush, select
@@ -23,12 +24,14 @@ from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
+from store.domain.roles import mapped_roles
+from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import sql_timestamp
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
-from store.services import lifecycle, recompute_queue, role_sync
+from store.services import connections, lifecycle, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.sql import execute
@@ -51,10 +54,12 @@ def _external_id(value: Any) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: Any, key: str) -> None:
-    """Group names are unique (folded); externalId is the client's and need not be
+def _check_unique(store: Store, group: Any, key: str, connection: Any) -> None:
+    """Group names are unique (folded) within a connection: two IdPs may each push a group
+    of one name, and each gets its own. externalId is the client's and need not be unique
     (RFC 7643 §3.1)."""
-    if (other := store.db.Group.get(display_name_key=key)) not in (None, group):
+    other = store.db.Group.get(connection=connection, display_name_key=key)
+    if other not in (None, group):
         raise Conflict(f"a group named {other.display_name!r} exists", attribute="displayName")
 
 
@@ -65,15 +70,15 @@ def _unknown_member(user_id: object) -> InvalidInput:
 
 def _lock_users(store: Store, user_ids: Iterable[str], entities: bool = True) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
-    Without ``entities`` (no role of theirs can change) only their ids are read: the values
-    are None, and loading each user as a Pony entity is saved."""
+    Without ``entities`` (no role of theirs can change) only their ids and connections are
+    read (``_LiveUser``): loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
     locked: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         if not entities:
-            locked.update(dict.fromkeys(_live_ids(store, chunk)))
+            locked.update({live.id: live for live in _live_users(store, chunk)})
             continue
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
@@ -81,16 +86,29 @@ def _lock_users(store: Store, user_ids: Iterable[str], entities: bool = True) ->
     return locked
 
 
-def _live_ids(store: Store, chunk: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _LiveUser:
+    """A locked live user known by id and connection only."""
+
+    id: str
+    connection_id: int
+
+
+def _connection_of(user: Any) -> int:
+    return user.connection_id if isinstance(user, _LiveUser) else int(user.connection.id)
+
+
+def _live_users(store: Store, chunk: list[str]) -> list[_LiveUser]:
     """One bound statement: the live users of ``chunk``, locked in id order (SQLite: the
     write lock, which ``execute`` takes)."""
     names = [f"p{n}" for n in range(len(chunk))]
     marks = ", ".join(f"${name}" for name in names)
-    sql = f'SELECT "id" FROM "scim_user" WHERE "id" IN ({marks}) AND "deleted_at" IS NULL'
-    sql += ' ORDER BY "id"'
+    sql = f'SELECT "id", "connection_id" FROM "scim_user" WHERE "id" IN ({marks})'
+    sql += ' AND "deleted_at" IS NULL ORDER BY "id"'
     if store.provider == "postgres":
         sql += " FOR UPDATE"
-    return [row[0] for row in execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows]
+    rows = execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows
+    return [_LiveUser(str(uid), int(connection_id)) for uid, connection_id in rows]
 
 
 # A change of membership is checked and made with bound statements: neither the member nor
@@ -102,9 +120,12 @@ _ADD_MEMBER = (
 _DROP_MEMBER = 'DELETE FROM "scim_membership" WHERE "group" = $gid AND "user" = $uid'
 
 
-def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
+def _lock_group(
+    store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope = OPERATOR
+) -> Any:
+    """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
-    if group is None:
+    if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
     lifecycle.check_version(group, "group", if_match)
     return group
@@ -113,8 +134,9 @@ def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: Any, actor: str) -> None:
-        self.store, self.group, self.actor = store, group, actor
+    def __init__(self, store: Store, group: Any, actor: str, scope: Scope = OPERATOR) -> None:
+        self.store, self.group, self.actor, self.scope = store, group, actor, scope
+        self.connection_id = int(group.connection.id)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
         self.users: dict[str, Any] = {}
@@ -130,10 +152,28 @@ class _GroupEdit:
         return {"displayName": g.display_name, "externalId": g.external_id, "document": document}
 
     def current_members(self) -> set[str]:
+        """Every member, whoever sees it (their roles follow the group's name)."""
         if self.members is None:
             memberships, group = self.store.db.Membership, self.group
             self.members = set(select(m.user.id for m in memberships if m.group == group))
         return self.members
+
+    def visible_members(self) -> set[str]:
+        """The members the caller sees: all that a replace or remove-all may take out. A
+        member of another connection (an upgrade's or a transfer's) stays until its own
+        connection or an operator changes it."""
+        members = self.current_members()
+        if self.scope.operator:
+            return members
+        memberships, group, owner = self.store.db.Membership, self.group, self.scope.connection_id
+        return set(
+            select(
+                m.user.id for m in memberships if m.group == group and m.user.connection.id == owner
+            )
+        )
+
+    def _sees(self, user: Any) -> bool:
+        return user is not None and self.scope.sees(_connection_of(user))
 
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
         """Lock every user these changes may touch, in one fixed order, before any write."""
@@ -152,7 +192,7 @@ class _GroupEdit:
                 # stay O(1), so only a real rename concerns the whole group.
                 whole_group = whole_group or key != self.group.display_name_key
                 self.keys.add(key)
-        lifecycle.lock_group_names(self.store, self.keys)
+        lifecycle.lock_group_names(self.store, self.keys, self.connection_id)
         self.mapping = lifecycle.mapping_table(self.store)
         if self.mapped:
             for change in changes:
@@ -164,7 +204,7 @@ class _GroupEdit:
 
     @property
     def mapped(self) -> bool:
-        return any(key in self.mapping for key in self.keys)
+        return any(mapped_roles(self.mapping, self.connection_id, key) for key in self.keys)
 
     def apply(self, change: MembershipChange) -> None:
         kind = change.kind
@@ -176,7 +216,7 @@ class _GroupEdit:
                 self.remove(user_id)
         elif kind in ("replace_all", "remove_all"):
             wanted = dict.fromkeys(change.member_ids if kind == "replace_all" else ())
-            for user_id in sorted(self.current_members() - wanted.keys()):
+            for user_id in sorted(self.visible_members() - wanted.keys()):
                 self.remove(user_id)
             for user_id in wanted:
                 self.add(user_id)
@@ -184,8 +224,8 @@ class _GroupEdit:
             self.set_attribute(kind, change.value)
 
     def add(self, user_id: str) -> None:
-        if user_id not in self.users:
-            raise _unknown_member(user_id)
+        if not self._sees(self.users.get(user_id)):
+            raise _unknown_member(user_id)  # another connection's user is unknown here
         if self.members is not None and user_id in self.members:
             return  # adds are idempotent: IdPs repeat them
         at = sql_timestamp(self.store, self.store.clock())
@@ -198,6 +238,8 @@ class _GroupEdit:
     def remove(self, user_id: str) -> None:
         if not is_resource_id(user_id):
             return  # never issued, so never a member
+        if not self.scope.operator and not self._sees(self.store.db.User.get(id=user_id)):
+            return  # another connection's user is as unknown as a non-member
         ids = {"gid": self.group.id, "uid": user_id}
         if not execute(self.store.db, _DROP_MEMBER, ids).rowcount:
             return  # removing a non-member is not an error
@@ -215,7 +257,7 @@ class _GroupEdit:
         if kind == "rename":
             name, key = _name(value, kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
-                _check_unique(self.store, group, key)
+                _check_unique(self.store, group, key, group.connection)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":
             external_id = _external_id(value)
@@ -267,27 +309,35 @@ def _ids(ids: list[str]) -> list[str] | dict[str, int]:
 
 @transaction
 def create_group(
-    store: Store, data: GroupInput, member_ids: tuple[str, ...], actor: str
+    store: Store,
+    data: GroupInput,
+    member_ids: tuple[str, ...],
+    actor: str,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """A new group with its initial members (each must be a live user)."""
+    """A new group of ``scope``'s connection (an operator's: the ``default`` connection)
+    with its initial members, each a live user of that scope: another connection's user is
+    refused like an unknown one. The name must be free in that connection only."""
     name, key = _name(data.display_name)
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
-    lifecycle.lock_group_names(store, [key])
-    _check_unique(store, None, key)
+    owner = connections.owner(store, scope, actor)
+    lifecycle.lock_group_names(store, [key], int(owner.id))
+    _check_unique(store, None, key, owner)
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
-        if user_id not in users:
+        if user_id not in users or not scope.sees(users[user_id].connection.id):
             raise _unknown_member(user_id)
     now = store.clock()
     group = store.db.Group(
-        id=store.new_id(), display_name=name, display_name_key=key, external_id=external_id,
-        document=document, created=now, last_modified=now, version=1, member_count=len(users),
+        id=store.new_id(), connection=owner, display_name=name, display_name_key=key,
+        external_id=external_id, document=document, created=now, last_modified=now, version=1,
+        member_count=len(users),
     )  # fmt: skip
     for user in users.values():
         store.db.Membership(group=group, user=user, created=now)
     mapping = lifecycle.mapping_table(store)
-    if key in mapping:
+    if mapped_roles(mapping, int(owner.id), key):
         flush()  # the group's id is in the audit of each member's roles
         cause = causes.group(group.id, name)
         for user_id in sorted(users):
@@ -296,7 +346,7 @@ def create_group(
         store, actor, AuditAction.GROUP_CREATED, "group", group.id, name,
         after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
     )  # fmt: skip
-    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
 @transaction
@@ -306,13 +356,15 @@ def change_group(
     plan: Callable[[GroupRecord], Sequence[MembershipChange]],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
     """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
     order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
-    Returns the group without members (the API answers 204)."""
-    group = _lock_group(store, group_id, if_match)
+    Returns the group without members (the API answers 204). Another connection's group is
+    NotFound."""
+    group = _lock_group(store, group_id, if_match, scope)
     changes = list(plan(group_record(group, None)))
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     edit.prepare(changes)
     for change in changes:
         edit.apply(change)
@@ -328,47 +380,54 @@ def replace_group(
     member_ids: tuple[str, ...],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """PUT: new attributes and exactly ``member_ids`` as members (applied as deltas)."""
-    group = _lock_group(store, group_id, if_match)
+    """PUT: new attributes and exactly ``member_ids`` as the members ``scope`` sees
+    (applied as deltas). Another connection's group is NotFound."""
+    group = _lock_group(store, group_id, if_match, scope)
     changes = [
         MembershipChange("rename", value=data.display_name),
         MembershipChange("external_id", value=data.external_id),
         MembershipChange("document", value=data.document),
         MembershipChange("replace_all", member_ids=tuple(member_ids)),
     ]
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     edit.prepare(changes)
     for change in changes:
         edit.apply(change)
     edit.finish()
-    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
 def delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions = None
+    store: Store,
+    group_id: str,
+    actor: str,
+    if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
     history stays. A mapped group of more than one batch of members is deleted first and
     its former members' roles follow in batches (``recompute_queue``), so the deletion
     never holds the locks of thousands of users at once."""
-    queued = _delete_group(store, group_id, actor, if_match)
+    queued = _delete_group(store, group_id, actor, if_match, scope)
     if queued is not None:
         recompute_queue.run(store, *queued)
 
 
 @transaction
 def _delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions
+    store: Store, group_id: str, actor: str, if_match: ExpectedVersions, scope: Scope
 ) -> tuple[int, str] | None:
-    group = _lock_group(store, group_id, if_match)
+    group = _lock_group(store, group_id, if_match, scope)
     key = group.display_name_key
-    lifecycle.lock_group_names(store, [key])
+    lifecycle.lock_group_names(store, [key], int(group.connection.id))
     memberships = store.db.Membership
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
-    large = key in mapping and len(member_ids) > role_sync.BATCH
-    users = _lock_users(store, member_ids) if key in mapping and not large else {}
+    mapped = bool(mapped_roles(mapping, int(group.connection.id), key))
+    large = mapped and len(member_ids) > role_sync.BATCH
+    users = _lock_users(store, member_ids) if mapped and not large else {}
     before = {
         "displayName": group.display_name,
         "externalId": group.external_id,

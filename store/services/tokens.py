@@ -40,6 +40,7 @@ from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
+from store.services.connections import connection_entity, hold, new_connection
 from store.services.rate_leases import leases_of
 from store.sql import execute
 from store.tx import transaction
@@ -82,12 +83,65 @@ def _check_rate_limit(rate_limit: int | None) -> int | None:
 
 
 @transaction
-def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = None) -> IssuedToken:
-    """Issue a new token. The returned secret is the only copy there will ever be."""
+def issue_token(
+    store: Store,
+    name: str,
+    actor: str,
+    rate_limit: int | None = None,
+    connection: str | None = None,
+) -> IssuedToken:
+    """Issue a new token for the IdP connection named ``connection`` (which must exist), or,
+    without one, for a new connection named like the token (refused when a connection of
+    that name exists: the token is then issued with ``connection``). Token names are unique
+    among active tokens. The returned secret is the only copy there will ever be."""
     name, key = _clean_name(name)
     rate_limit = _check_rate_limit(rate_limit)
+    _check_free(store, name, key)
+    if connection is None:
+        owner = new_connection(store, name, None, actor, attribute="name")
+    else:
+        owner = connection_entity(store, connection)
+    return _issue(store, owner, name, key, actor, rate_limit)
+
+
+@transaction
+def rotate_token(store: Store, token_name: str, actor: str) -> IssuedToken:
+    """The first step of a rotation without downtime: a new token for the same connection
+    (with the same rate limit), named ``<connection>-2`` (or the next number no token of
+    any status has). The old token stays active until an operator revokes it."""
+    old = active_token_entity(store, token_name)
+    if old is None:
+        raise NotFound(f"no active token named {token_name!r}")
+    owner = old.connection
+    taken = {fold(t.name) for t in store.db.ScimToken.select()}
+    number = 2
+    while fold(f"{owner.name}-{number}") in taken:
+        number += 1
+    name, key = _clean_name(f"{owner.name}-{number}")
+    detail = f"rotation of token {old.name!r} (prefix {old.prefix}), which stays active"
+    return _issue(store, owner, name, key, actor, old.rate_limit, detail)
+
+
+def _check_free(store: Store, name: str, key: str) -> None:
     if store.db.ScimToken.get(name_key=key) is not None:
-        raise Conflict(f"a token named {name!r} already exists; revoke it first", "name")
+        raise Conflict(
+            f"a token named {name!r} already exists: to replace it without downtime, rotate "
+            "it (a new token for its connection), switch the IdP over, then revoke the old one",
+            "name",
+        )
+
+
+def _issue(
+    store: Store,
+    owner: Any,
+    name: str,
+    key: str,
+    actor: str,
+    rate_limit: int | None,
+    detail: str = "",
+) -> IssuedToken:
+    if not hold(store, owner):  # removed since it was looked up: no token may name it
+        raise NotFound(f"no connection named {owner.name!r}")
     secret = encode_secret(TOKEN_PREFIX, store.random_bytes(SECRET_BYTES))
     token = store.db.ScimToken(
         name=name,
@@ -97,6 +151,7 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
         created=store.clock(),
         created_by=actor[:256],
         rate_limit=rate_limit,
+        connection=owner,
     )
     flush()  # assigns the id the audit event names
     record_event(
@@ -106,7 +161,13 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
         "token",
         str(token.id),
         name,
-        after={"name": name, "prefix": token.prefix, "rate_limit": rate_limit},
+        after={
+            "name": name,
+            "prefix": token.prefix,
+            "rate_limit": rate_limit,
+            "connection": owner.name,
+        },
+        detail=detail,
     )
     return IssuedToken(record=token_record(token), secret=secret)
 
@@ -118,6 +179,12 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     token = active_token_entity(store, name)
     if token is None:
         raise NotFound(f"no active token named {name!r}")
+    revoke_token_entity(store, token, actor)
+    return token_record(token)
+
+
+def revoke_token_entity(store: Store, token: Any, actor: str, detail: str = "") -> None:
+    """Revoke an active token row in the caller's transaction (audited)."""
     token.revoked_at = store.clock()
     token.revoked_by = actor[:256]
     token.name_key = f"{token.name_key}#revoked#{token.id}"
@@ -133,9 +200,9 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
         str(token.id),
         token.name,
         before={"status": "active"},
-        after={"status": "revoked"},
+        after={"status": "revoked", "connection": token.connection.name},
+        detail=detail,
     )
-    return token_record(token)
 
 
 @transaction
@@ -211,14 +278,18 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 # Bound parameters only: every $name below is a Python name of this module, never caller text.
 # The hot path runs these statements directly; building Pony entities for two rows would cost
 # more than the statements themselves on every SCIM request.
-_ROW_COLUMNS = '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used"'
+_ROW_COLUMNS = (
+    '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used", "connection_id"'
+)
+_CONNECTION_NAME = '(SELECT c."name" FROM "scim_connection" c WHERE c."id" = {}."connection_id")'
 TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
 # An unlocked read, on every request; a bucket is locked only to grant a lease, and only for
 # a valid token, so a flood of bad tokens never queues for the lock.
 # With the token, in the same read, the client address's failure bucket (NULL when none).
 _COLUMNS_OF_T = ", ".join(f"t.{column.strip()}" for column in _ROW_COLUMNS.split(","))
 _LOOKUP = (
-    f'SELECT (SELECT "tat" FROM "rate_bucket" WHERE "key" = $failures), {_COLUMNS_OF_T} '
+    f'SELECT (SELECT "tat" FROM "rate_bucket" WHERE "key" = $failures), {_COLUMNS_OF_T}, '
+    f"{_CONNECTION_NAME.format('t')} "
     'FROM (SELECT 1 AS "one") AS x LEFT JOIN "scim_token" AS t ON t."secret_hash" = $digest'
 )
 # PostgreSQL grants a lease in one message, outside any open transaction: the bucket row is
@@ -277,21 +348,21 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
         return refused
     if row[0] is None or not hashes_match(row[2], secret):
         return _count_failure(store, failures, "unknown")
-    token_id, name, _digest, revoked_at, rate_limit, last_used = row
+    token_id, name, _digest, revoked_at, rate_limit, last_used, connection_id, connection = row
     key = _token_bucket(token_id)
     if revoked_at is not None:
         leases_of(store).drop(key)  # a lease never outlives its token
         return _revoked(store, client, name)
+    known = AuthResult(True, "", token_id, name, 0.0, int(connection_id), str(connection))
     terms = (rate_limit or store.settings.rate_limit.requests_per_minute,
              max(0, store.settings.rate_limit.burst), _digest)  # fmt: skip
     now = store.clock()
     if not leases_of(store).take(key, terms, _epoch(now)):
         granted = _lease(store, key, terms)
         if granted.units == 0:
-            return AuthResult(False, "rate_limited", token_id, name,
-                              retry_after=granted.retry_after)  # fmt: skip
+            return replace(known, ok=False, reason="rate_limited", retry_after=granted.retry_after)
     _mark_used(store, token_id, last_used, now)
-    return AuthResult(True, "", token_id, name)
+    return known
 
 
 def _lease(store: Store, key: str, terms: tuple[int, int, str]) -> ratelimit.Grant:
