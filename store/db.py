@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def define_entities(db: Database) -> None:
     """Declare every table on ``db`` (a fresh Database per bound store)."""
 
-    class User(db.Entity):  # type: ignore[name-defined]
+    class User(db.Entity):
         _table_ = "scim_user"
         id = PrimaryKey(str, limits.ID)
         user_name = Required(str, limits.USER_NAME)
@@ -74,7 +74,7 @@ def define_entities(db: Database) -> None:
         # stays within PostgreSQL's btree row limit for long multi-byte names).
         composite_index(deleted_at, user_name_key)
 
-    class UserEmail(db.Entity):  # type: ignore[name-defined]
+    class UserEmail(db.Entity):
         _table_ = "scim_user_email"
         id = PrimaryKey(int, auto=True)
         user = Required(User, index=True)
@@ -83,7 +83,7 @@ def define_entities(db: Database) -> None:
         type = Optional(str, limits.EMAIL_TYPE, nullable=True)
         primary = Required(bool, default=False)
 
-    class Group(db.Entity):  # type: ignore[name-defined]
+    class Group(db.Entity):
         _table_ = "scim_group"
         id = PrimaryKey(str, limits.ID)
         display_name = Required(str, limits.DISPLAY_NAME)
@@ -98,7 +98,7 @@ def define_entities(db: Database) -> None:
         member_count = Required(int, default=0)
         memberships = Set("Membership", cascade_delete=True)
 
-    class Membership(db.Entity):  # type: ignore[name-defined]
+    class Membership(db.Entity):
         _table_ = "scim_membership"
         group = Required(Group)
         user = Required(User)
@@ -106,7 +106,7 @@ def define_entities(db: Database) -> None:
         PrimaryKey(group, user)
         composite_index(user, group)
 
-    class Role(db.Entity):  # type: ignore[name-defined]
+    class Role(db.Entity):
         _table_ = "control_role"
         name = PrimaryKey(str, limits.ROLE_NAME)
         description = Optional(str, limits.ROLE_DESCRIPTION)
@@ -114,7 +114,7 @@ def define_entities(db: Database) -> None:
         mappings = Set("GroupRoleMapping", cascade_delete=True)
         assignments = Set("RoleAssignment", cascade_delete=True)
 
-    class GroupRoleMapping(db.Entity):  # type: ignore[name-defined]
+    class GroupRoleMapping(db.Entity):
         _table_ = "sso_group_role_mapping"
         id = PrimaryKey(int, auto=True)
         group_name = Required(str, limits.DISPLAY_NAME)
@@ -124,7 +124,7 @@ def define_entities(db: Database) -> None:
         created_by = Required(str, 256)
         composite_key(group_name_key, role)
 
-    class RoleAssignment(db.Entity):  # type: ignore[name-defined]
+    class RoleAssignment(db.Entity):
         _table_ = "control_role_assignment"
         id = PrimaryKey(int, auto=True)
         user = Required(User)
@@ -137,7 +137,7 @@ def define_entities(db: Database) -> None:
         granted_by = Required(str, 256)
         composite_key(user, role, source, via_group)
 
-    class Session(db.Entity):  # type: ignore[name-defined]
+    class Session(db.Entity):
         _table_ = "control_session"
         id = PrimaryKey(int, auto=True)
         secret_hash = Required(str, 128, unique=True)
@@ -150,7 +150,7 @@ def define_entities(db: Database) -> None:
         client_address = Optional(str, 45, nullable=True)  # an IP address only (0008)
         user_agent = Optional(str, 256, nullable=True)
 
-    class ScimToken(db.Entity):  # type: ignore[name-defined]
+    class ScimToken(db.Entity):
         _table_ = "scim_token"
         id = PrimaryKey(int, auto=True)
         name = Required(str, 256)
@@ -165,12 +165,12 @@ def define_entities(db: Database) -> None:
         rate_limit = Optional(int, nullable=True)  # requests per minute; None = global default
         stale_since = Optional(datetime, precision=6, nullable=True)
 
-    class RateBucket(db.Entity):  # type: ignore[name-defined]
+    class RateBucket(db.Entity):
         _table_ = "rate_bucket"
         key = PrimaryKey(str, 256)
         tat = Required(float)  # GCRA theoretical arrival time, epoch seconds
 
-    class AuditEvent(db.Entity):  # type: ignore[name-defined]
+    class AuditEvent(db.Entity):
         _table_ = "audit_event"
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
@@ -184,7 +184,7 @@ def define_entities(db: Database) -> None:
         detail = Optional(str, 2048)
         composite_index(target_type, target_id, at)
 
-    class Activity(db.Entity):  # type: ignore[name-defined]
+    class Activity(db.Entity):
         _table_ = "request_activity"
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
@@ -202,7 +202,7 @@ def define_entities(db: Database) -> None:
         hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
         composite_index(token_id, at)
 
-    class JobRun(db.Entity):  # type: ignore[name-defined]
+    class JobRun(db.Entity):
         _table_ = "worker_job_run"
         id = PrimaryKey(int, auto=True)
         job = Required(str, 64)
@@ -215,13 +215,13 @@ def define_entities(db: Database) -> None:
         holder = Required(str, 256)
         composite_index(job, started)
 
-    class Lease(db.Entity):  # type: ignore[name-defined]
+    class Lease(db.Entity):
         _table_ = "worker_lease"
         name = PrimaryKey(str, 64)
         holder = Required(str, 256)
         expires_at = Required(float)
 
-    class PendingRecompute(db.Entity):  # type: ignore[name-defined]
+    class PendingRecompute(db.Entity):
         """A batched role recomputation not yet finished (``services.recompute_queue``)."""
 
         _table_ = "role_recompute_pending"
@@ -234,7 +234,7 @@ def define_entities(db: Database) -> None:
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)
 
-    class SchemaMeta(db.Entity):  # type: ignore[name-defined]
+    class SchemaMeta(db.Entity):
         _table_ = "schema_meta"
         key = PrimaryKey(str, 64)
         value = Required(str, 256)
@@ -297,7 +297,6 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
     if args["provider"] == "sqlite":
         args = {**args, "create_db": False}  # a read never leaves an empty file behind
 
-        @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
             cursor = connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -305,6 +304,8 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             install_sqlite_handler(connection)
+
+        db.on_connect(provider="sqlite")(_sqlite_pragmas)
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:

@@ -4,6 +4,7 @@ match gave (fullwidth ``Ａdmins`` holding the roles mapped to ``Admins``) are r
 audited. A data step only: the schema does not change."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from yoyo import step
 
@@ -12,7 +13,7 @@ from store.group_name_keys import recompute_group_name_keys
 __depends__ = {"0001_baseline"}
 
 
-def _rekey(connection):  # type: ignore[no-untyped-def]
+def _rekey(connection: Any) -> None:
     recompute_group_name_keys(connection, datetime.now(UTC).replace(tzinfo=None))
 
 

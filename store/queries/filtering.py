@@ -182,8 +182,8 @@ def _flatten(node: And | Or) -> list[Criteria]:
     while stack:
         current = stack.pop()
         if type(current) is kind:
-            stack.append(current.right)  # type: ignore[union-attr]
-            stack.append(current.left)  # type: ignore[union-attr]
+            stack.append(current.right)
+            stack.append(current.left)
         else:
             operands.append(current)
     return operands
@@ -337,9 +337,8 @@ def chunked_in(
 
 def sql_datetime(value: Any) -> datetime:
     """A raw timestamp column as aware UTC (SQLite hands back Pony's text form)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC)
 
 
 def sql_timestamp(store: Store, value: datetime) -> Any:

@@ -14,8 +14,8 @@ from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.errors import NotFound
+from store.queries.filter_catalogue import GROUPS
 from store.queries.filtering import (
-    GROUPS,
     group_filter,
     linked,
     order_by,

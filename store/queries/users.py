@@ -15,8 +15,8 @@ from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.domain.names import fold
 from store.errors import NotFound
+from store.queries.filter_catalogue import USERS
 from store.queries.filtering import (
-    USERS,
     linked,
     order_by,
     page_of_rows,

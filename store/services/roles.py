@@ -225,7 +225,7 @@ def set_mapping(
 def _save_mapping(
     store: Store, group_name: str, role: str, actor: str
 ) -> tuple[MappingRecord, int | None]:
-    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME)
+    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME, True)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)

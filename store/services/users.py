@@ -147,7 +147,9 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             )
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields (and top-level document attributes) that differ, before and after."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
