@@ -60,7 +60,7 @@ def search_users(
             display_name=u.display_name,
             active=stored_state(u.active, u.document),
             roles=roles.get(u.id, ()),
-            last_modified=as_utc(u.last_modified),  # type: ignore[arg-type]
+            last_modified=as_utc(u.last_modified),
         )
         for u in users
     )

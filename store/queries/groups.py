@@ -45,8 +45,8 @@ def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupReco
         display_name=group.display_name,
         external_id=group.external_id,
         document=plain(group.document),
-        created=as_utc(group.created),  # type: ignore[arg-type]
-        last_modified=as_utc(group.last_modified),  # type: ignore[arg-type]
+        created=as_utc(group.created),
+        last_modified=as_utc(group.last_modified),
         version=group.version,
         member_count=group.member_count,
         members=members,

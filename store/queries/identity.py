@@ -128,7 +128,7 @@ def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
             source=source.source,
             via_group=source.via_group,
             granted_by=a.granted_by,
-            created=as_utc(a.created),  # type: ignore[arg-type]
+            created=as_utc(a.created),
         )
         for a, source in role_sources(store, rows)
     ]
@@ -160,9 +160,9 @@ def session_record(session: Any) -> SessionRecord:
         id=session.id,
         user_id=session.user.id,
         user_name=session.user.user_name,
-        created=as_utc(session.created),  # type: ignore[arg-type]
-        last_seen=as_utc(session.last_seen),  # type: ignore[arg-type]
-        expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
+        created=as_utc(session.created),
+        last_seen=as_utc(session.last_seen),
+        expires_at=as_utc(session.expires_at),
         ended_at=as_utc(session.ended_at),
         end_reason=session.end_reason,
         client_address=session.client_address,
@@ -188,7 +188,7 @@ def _hold(user: Any) -> HoldRecord | None:
     if user.held_at is None:
         return None
     return HoldRecord(
-        since=as_utc(user.held_at),  # type: ignore[arg-type]
+        since=as_utc(user.held_at),
         by=user.held_by or "",
         reason=user.hold_reason or "",
         idp_active=user.idp_active,
@@ -198,7 +198,7 @@ def _hold(user: Any) -> HoldRecord | None:
 def _audit_record(event: Any) -> AuditRecord:
     return AuditRecord(
         id=event.id,
-        at=as_utc(event.at),  # type: ignore[arg-type]
+        at=as_utc(event.at),
         actor=event.actor,
         action=event.action,
         target_type=event.target_type,
@@ -262,7 +262,7 @@ def list_mappings(store: Store) -> list[MappingRecord]:
         MappingRecord(
             group_name=m.group_name,
             role=m.role.name,
-            created=as_utc(m.created),  # type: ignore[arg-type]
+            created=as_utc(m.created),
             created_by=m.created_by,
         )
         for m in rows

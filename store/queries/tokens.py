@@ -21,7 +21,7 @@ def token_record(token: Any) -> TokenRecord:
         id=token.id,
         name=token.name,
         prefix=token.prefix,
-        created=as_utc(token.created),  # type: ignore[arg-type]
+        created=as_utc(token.created),
         created_by=token.created_by,
         last_used=as_utc(token.last_used),
         revoked_at=as_utc(token.revoked_at),

@@ -199,7 +199,7 @@ def _mapping_record(mapping: Any) -> MappingRecord:
     return MappingRecord(
         group_name=mapping.group_name,
         role=mapping.role.name,
-        created=as_utc(mapping.created),  # type: ignore[arg-type]
+        created=as_utc(mapping.created),
         created_by=mapping.created_by,
     )
 

@@ -275,8 +275,10 @@ def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersio
     lifecycle.set_active(store, user, False, actor, "deleted")
     left = []
     for membership in sorted(user.memberships, key=lambda m: m.group.id):
-        group = locked.get(membership.group.id) or store.db.Group.get_for_update(
-            id=membership.group.id
+        group = (
+            locked.get(membership.group.id)
+            or store.db.Group.get_for_update(id=membership.group.id)
+            or membership.group  # never reached: the membership holds its group's row
         )
         membership.delete()
         group.member_count -= 1
