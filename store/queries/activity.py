@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from pony import orm
 from pony.orm import desc, select
 
+from store import entities
 from store.context import Store, as_utc, naive_utc
 from store.domain.activity_filters import StatusRange
 from store.domain.names import fold
@@ -35,7 +35,7 @@ MAX_TEXT = 256
 """Longest filter text accepted (the longest logged field is cut far shorter on screen)."""
 
 
-def _record(a: Any) -> ActivityRecord:
+def _record(a: entities.Activity) -> ActivityRecord:
     return ActivityRecord(
         id=a.id,
         at=a.at.replace(tzinfo=UTC),
@@ -69,7 +69,9 @@ class ActivityFilter:
     text: str = ""
 
 
-def _filtered(query: Any, wanted: ActivityFilter) -> Any:
+def _filtered(
+    query: entities.Query[entities.Activity], wanted: ActivityFilter
+) -> entities.Query[entities.Activity]:
     """Narrow a Pony query of log entries; every value is a closure variable (bound)."""
     if wanted.token_ids is not None:
         ids = wanted.token_ids
@@ -105,7 +107,9 @@ def _needle(value: str) -> str:
     return value.lower()
 
 
-def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: int) -> list[Any]:
+def _newest(
+    store: Store, errors: bool | None, wanted: ActivityFilter, limit: int
+) -> list[entities.Activity]:
     Activity = store.db.Activity
     if errors is None:
         query = Activity.select()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
@@ -39,7 +40,7 @@ def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[Member
     return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
-def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupRecord:
+def group_record(group: entities.Group, members: tuple[MemberRef, ...] | None) -> GroupRecord:
     return GroupRecord(
         id=group.id,
         display_name=group.display_name,

@@ -6,8 +6,7 @@ never the secret nor its hash (neither may leave the store).
 
 from __future__ import annotations
 
-from typing import Any
-
+from store import entities
 from store.context import Store, as_utc
 from store.domain.names import fold
 from store.errors import NotFound
@@ -15,7 +14,7 @@ from store.records import TokenRecord
 from store.tx import read
 
 
-def token_record(token: Any) -> TokenRecord:
+def token_record(token: entities.ScimToken) -> TokenRecord:
     """A ScimToken row as a record (used inside the store by the token services too)."""
     return TokenRecord(
         id=token.id,
@@ -30,7 +29,7 @@ def token_record(token: Any) -> TokenRecord:
     )
 
 
-def active_token_entity(store: Store, name: str) -> Any:
+def active_token_entity(store: Store, name: str) -> entities.ScimToken | None:
     """The token row of that name that is not revoked (names fold case-insensitively)."""
     token = store.db.ScimToken.get(name_key=fold(name.strip()))
     if token is None or token.revoked_at is not None:

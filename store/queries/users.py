@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from store import entities
 from store.context import Store
 from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
@@ -52,7 +53,9 @@ def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef
     return {uid: tuple(GroupRef(gid, name) for gid, name in pairs) for uid, pairs in found.items()}
 
 
-def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None) -> UserRecord:
+def user_record(
+    store: Store, user: entities.User, groups: tuple[GroupRef, ...] | None = None
+) -> UserRecord:
     """The frozen record of a User entity; loads its groups unless given."""
     if groups is None:
         groups = groups_of(store, [user.id]).get(user.id, ())
