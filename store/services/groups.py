@@ -18,6 +18,7 @@ from typing import Any
 
 from pony.orm import flush, select
 
+from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
@@ -37,7 +38,7 @@ AUDIT_ID_LIMIT = 1000
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
 
 
-def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
+def _name(value: object, kept: str | None = None) -> tuple[str, str]:
     """A group displayName as stored (trimmed, no deceiving character unless it is the name
     ``kept`` already) and its key (``names.group_key``)."""
     name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
@@ -45,11 +46,11 @@ def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
     return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
-def _external_id(value: Any) -> str | None:
+def _external_id(value: object) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: Any, key: str) -> None:
+def _check_unique(store: Store, group: entities.Group | None, key: str) -> None:
     """Group names are unique (folded); externalId is the client's and need not be
     (RFC 7643 §3.1)."""
     if (other := store.db.Group.get(display_name_key=key)) not in (None, group):
@@ -61,11 +62,11 @@ def _unknown_member(user_id: object) -> InvalidInput:
     return InvalidInput(f"member {shown} is not a known user", attribute="members")
 
 
-def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
+def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, entities.User]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
-    locked: dict[str, Any] = {}
+    locked: dict[str, entities.User] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
@@ -74,7 +75,7 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     return locked
 
 
-def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
+def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> entities.Group:
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
@@ -85,11 +86,11 @@ def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: Any, actor: str) -> None:
+    def __init__(self, store: Store, group: entities.Group, actor: str) -> None:
         self.store, self.group, self.actor = store, group, actor
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
-        self.users: dict[str, Any] = {}
+        self.users: dict[str, entities.User] = {}
         self.touched: set[str] = set()
         self.added: list[str] = []
         self.removed: list[str] = []
@@ -345,15 +346,16 @@ def _delete_group(
     mapping = lifecycle.mapping_table(store)
     large = key in mapping and len(member_ids) > role_sync.BATCH
     users = _lock_users(store, member_ids) if key in mapping and not large else {}
+    name = group.display_name
     before = {
-        "displayName": group.display_name,
+        "displayName": name,
         "externalId": group.external_id,
         "members": _ids(member_ids),
     }
     select(m for m in memberships if m.group == group).delete(bulk=True)
     group.delete()
     store.db.flush()
-    cause = causes.group_deleted(group_id, before["displayName"])
+    cause = causes.group_deleted(group_id, name)
     for user_id in sorted(users):
         lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     queued = recompute_queue.enqueue(store, key, cause, actor) if large else None
@@ -363,7 +365,7 @@ def _delete_group(
         AuditAction.GROUP_DELETED,
         "group",
         group_id,
-        before["displayName"],
+        name,
         before=before,
     )
     return (queued, key) if queued is not None else None

@@ -15,8 +15,6 @@ Each changed user gets one ``roles.recomputed`` event carrying the edit's cause.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pony.orm import flush
 
 from store.context import Store
@@ -101,6 +99,6 @@ def pending(store: Store) -> list[tuple[int, str]]:
     return [(int(i), str(k)) for i, k in fetch_rows(store, _PENDING, {})]
 
 
-def run_all(store: Store, progress: Any = None) -> int:
+def run_all(store: Store, progress: role_sync.Progress | None = None) -> int:
     """Finish every pending row (the worker's part after a restart); returns the changes."""
     return sum(run(store, pending_id, key, progress) for pending_id, key in pending(store))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
 
 from pony.orm import flush
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain import causes, limits
-from store.domain.enums import AuditAction
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
@@ -46,7 +46,7 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
     return created
 
 
-def find_role(store: Store, name: str) -> Any:
+def find_role(store: Store, name: str) -> entities.Role | None:
     """The role called ``name``, compared case-insensitively (roles are few), else None."""
     if not isinstance(name, str) or not name.strip():
         return None
@@ -58,7 +58,7 @@ def find_role(store: Store, name: str) -> Any:
     return next((r for r in store.db.Role.select() if fold(r.name) == key), None)
 
 
-def _existing_role(store: Store, name: str) -> Any:
+def _existing_role(store: Store, name: str) -> entities.Role:
     role = find_role(store, name)
     if role is None:
         known = ", ".join(sorted(r.name for r in store.db.Role.select())) or "none"
@@ -66,7 +66,7 @@ def _existing_role(store: Store, name: str) -> Any:
     return role
 
 
-def _live_user(store: Store, user_name: str, by_id: bool = False) -> Any:
+def _live_user(store: Store, user_name: str, by_id: bool = False) -> entities.User:
     user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
@@ -103,7 +103,9 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     return RoleRecord(name, description)
 
 
-def _manual_row(store: Store, user: Any, role_row: Any, source: str) -> Any:
+def _manual_row(
+    store: Store, user: entities.User, role_row: entities.Role, source: GrantSource
+) -> entities.RoleAssignment | None:
     return store.db.RoleAssignment.get(user=user, role=role_row, source=source, via_group="")
 
 
@@ -168,7 +170,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
     return True
 
 
-def _idp_only_message(store: Store, user: Any, role: str, keys: list[str]) -> str:
+def _idp_only_message(store: Store, user: entities.User, role: str, keys: list[str]) -> str:
     names = []
     for key in keys:
         mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role)
@@ -195,7 +197,7 @@ def _clean_group_name(group_name: str) -> str:
     return group_name
 
 
-def _mapping_record(mapping: Any) -> MappingRecord:
+def _mapping_record(mapping: entities.GroupRoleMapping) -> MappingRecord:
     return MappingRecord(
         group_name=mapping.group_name,
         role=mapping.role.name,

@@ -361,7 +361,9 @@ def _over_failure_limit(store: Store, key: str) -> AuthResult | None:
     return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
 
 
-def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, datetime]:
+def _consume(
+    store: Store, key: str, per_minute: int, burst: int
+) -> tuple[ratelimit.Decision, datetime]:
     """Lock the bucket row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that
     ``execute`` takes), decide, and advance it; returns the decision and the time it was
     judged at. A concurrent first insert of the same key loses on the primary key and the
