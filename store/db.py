@@ -59,8 +59,8 @@ def define_entities(db: Database) -> None:
         # An operator's hold (``user deactivate``): access stays off whatever the IdP sends
         # until an operator reactivates; idp_active is the IdP's last word meanwhile.
         held_at = Optional(datetime, precision=6, nullable=True)
-        held_by = Optional(str, 256, nullable=True)
-        hold_reason = Optional(str, 1024, nullable=True)
+        held_by = Optional(str, limits.ACTOR, nullable=True)
+        hold_reason = Optional(str, limits.HOLD_REASON, nullable=True)
         idp_active = Optional(bool, nullable=True)
         emails = Set("UserEmail", cascade_delete=True)
         memberships = Set("Membership", cascade_delete=True)
@@ -121,7 +121,7 @@ def define_entities(db: Database) -> None:
         group_name_key = Required(str, limits.DISPLAY_NAME, index=True)
         role = Required(Role)
         created = Required(datetime, precision=6)
-        created_by = Required(str, 256)
+        created_by = Required(str, limits.ACTOR)
         composite_key(group_name_key, role)
 
     class RoleAssignment(db.Entity):
@@ -134,54 +134,54 @@ def define_entities(db: Database) -> None:
             str, limits.DISPLAY_NAME, default=""
         )  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
-        granted_by = Required(str, 256)
+        granted_by = Required(str, limits.ACTOR)
         composite_key(user, role, source, via_group)
 
     class Session(db.Entity):
         _table_ = "control_session"
         id = PrimaryKey(int, auto=True)
-        secret_hash = Required(str, 128, unique=True)
+        secret_hash = Required(str, limits.SECRET_HASH, unique=True)
         user = Required(User, index=True)
         created = Required(datetime, precision=6)
         last_seen = Required(datetime, precision=6)
         expires_at = Required(datetime, precision=6, index=True)
         ended_at = Optional(datetime, precision=6, nullable=True, index=True)
-        end_reason = Optional(str, 128, nullable=True)
-        client_address = Optional(str, 45, nullable=True)  # an IP address only (0008)
-        user_agent = Optional(str, 256, nullable=True)
+        end_reason = Optional(str, limits.SESSION_END, nullable=True)
+        client_address = Optional(str, limits.ADDRESS, nullable=True)  # an IP address only (0008)
+        user_agent = Optional(str, limits.USER_AGENT, nullable=True)
 
     class ScimToken(db.Entity):
         _table_ = "scim_token"
         id = PrimaryKey(int, auto=True)
-        name = Required(str, 256)
-        name_key = Required(str, 256, unique=True)
-        prefix = Required(str, 64)
-        secret_hash = Required(str, 128, unique=True)
+        name = Required(str, limits.TOKEN_NAME)
+        name_key = Required(str, limits.TOKEN_NAME, unique=True)
+        prefix = Required(str, limits.TOKEN_PREFIX)
+        secret_hash = Required(str, limits.SECRET_HASH, unique=True)
         created = Required(datetime, precision=6)
-        created_by = Required(str, 256)
+        created_by = Required(str, limits.ACTOR)
         last_used = Optional(datetime, precision=6, nullable=True)
         revoked_at = Optional(datetime, precision=6, nullable=True)
-        revoked_by = Optional(str, 256, nullable=True)
+        revoked_by = Optional(str, limits.ACTOR, nullable=True)
         rate_limit = Optional(int, nullable=True)  # requests per minute; None = global default
         stale_since = Optional(datetime, precision=6, nullable=True)
 
     class RateBucket(db.Entity):
         _table_ = "rate_bucket"
-        key = PrimaryKey(str, 256)
+        key = PrimaryKey(str, limits.RATE_KEY)
         tat = Required(float)  # GCRA theoretical arrival time, epoch seconds
 
     class AuditEvent(db.Entity):
         _table_ = "audit_event"
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
-        actor = Required(str, 256)
-        action = Required(str, 64)
+        actor = Required(str, limits.ACTOR)
+        action = Required(str, limits.AUDIT_ACTION)
         target_type = Required(str, 32)
-        target_id = Required(str, 64)
-        target_name = Optional(str, 1024)
+        target_id = Required(str, limits.AUDIT_TARGET_ID)
+        target_name = Optional(str, limits.AUDIT_TARGET_NAME)
         before = Optional(Json, nullable=True)
         after = Optional(Json, nullable=True)
-        detail = Optional(str, 2048)
+        detail = Optional(str, limits.DETAIL)
         composite_index(target_type, target_id, at)
 
     class Activity(db.Entity):
@@ -189,36 +189,36 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
         token_id = Optional(int, nullable=True)
-        token_name = Optional(str, 256)
-        client = Optional(str, 128)
-        method = Required(str, 16)
-        path = Required(str, 1024)
-        query = Optional(str, 4096)
+        token_name = Optional(str, limits.TOKEN_NAME)
+        client = Optional(str, limits.CLIENT)
+        method = Required(str, limits.REQUEST_METHOD)
+        path = Required(str, limits.REQUEST_PATH)
+        query = Optional(str, limits.REQUEST_QUERY)
         status = Required(int, index=True)
         latency_ms = Required(float)
-        scim_type = Optional(str, 64)
-        detail = Optional(str, 2048)
-        user_agent = Optional(str, 256)
+        scim_type = Optional(str, limits.SCIM_TYPE)
+        detail = Optional(str, limits.DETAIL)
+        user_agent = Optional(str, limits.USER_AGENT)
         hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
         composite_index(token_id, at)
 
     class JobRun(db.Entity):
         _table_ = "worker_job_run"
         id = PrimaryKey(int, auto=True)
-        job = Required(str, 64)
+        job = Required(str, limits.JOB_NAME)
         started = Required(datetime, precision=6)
         finished = Optional(datetime, precision=6, nullable=True)
         outcome = Required(str, 16)  # running | ok | error
         changed = Required(int, default=0)
-        summary = Optional(str, 2048)
-        error = Optional(str, 4096)
-        holder = Required(str, 256)
+        summary = Optional(str, limits.DETAIL)
+        error = Optional(str, limits.JOB_ERROR)
+        holder = Required(str, limits.HOLDER)
         composite_index(job, started)
 
     class Lease(db.Entity):
         _table_ = "worker_lease"
-        name = PrimaryKey(str, 64)
-        holder = Required(str, 256)
+        name = PrimaryKey(str, limits.JOB_NAME)
+        holder = Required(str, limits.HOLDER)
         expires_at = Required(float)
 
     class PendingRecompute(db.Entity):
@@ -228,7 +228,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(int, auto=True)
         group_name_key = Required(str, limits.DISPLAY_NAME)  # an IdP group key
         cause = Required(Json)
-        actor = Required(str, 256)
+        actor = Required(str, limits.ACTOR)
         after_user = Optional(str, limits.ID, default="")  # the last user id a committed batch did
         done = Required(int, default=0)
         changed = Required(int, default=0)

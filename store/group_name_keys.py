@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from store.domain import limits
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import group_key, trim
 
@@ -149,6 +150,6 @@ def _audit(sql: _Sql, now: datetime, user_id: str, user_name: str, roles: Iterab
         'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
         '"target_name", "before", "after", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         (sql.timestamp(now), ACTOR, AuditAction.ROLES_RECOMPUTED.value, "user", user_id,
-         user_name[:1024],
+         user_name[: limits.AUDIT_TARGET_NAME],
          json.dumps({"removed": list(roles)}), None, detail),
     )  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 from store import entities
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.active import stored_state, with_state
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.ids import is_resource_id
@@ -139,7 +139,7 @@ def end_user_sessions(store: Store, user: entities.User, reason: str) -> int:
     in the same transaction, which would not see it)."""
     params = {
         "now": sql_timestamp(store, store.clock()),
-        "reason": reason[:128],
+        "reason": reason[: limits.SESSION_END],
         "user_id": user.id,
     }
     return execute(store.db, _END_SESSIONS, params).rowcount
@@ -270,8 +270,9 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     user = lock_user(store, user_id)
     placed = user.held_at is None
     if placed:
-        user.held_at, user.held_by = store.clock(), actor[:256]
-        user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
+        user.held_at, user.held_by = store.clock(), actor[: limits.ACTOR]
+        user.hold_reason = reason[: limits.HOLD_REASON]
+        user.idp_active = None  # nothing heard since
         record_event(
             store, actor, AuditAction.USER_HELD, "user", user.id, user.user_name,
             before={"hold": None}, after={"hold": _hold_json(user)},

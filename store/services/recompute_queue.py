@@ -18,7 +18,7 @@ from __future__ import annotations
 from pony.orm import flush
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.queries.filtering import fetch_rows
 from store.services import role_sync
 from store.services.lifecycle import lock_group_names
@@ -49,7 +49,7 @@ def enqueue(store: Store, key: str, cause: causes.Cause, actor: str) -> int:
     """Queue the recomputation of everyone ``key`` concerns, in the caller's transaction
     (the edit's, so the edit and its queued work commit together). Returns the row's id."""
     row = store.db.PendingRecompute(
-        group_name_key=key, cause=cause, actor=actor[:256], created=store.clock()
+        group_name_key=key, cause=cause, actor=actor[: limits.ACTOR], created=store.clock()
     )
     flush()
     return int(row.id)

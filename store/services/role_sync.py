@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.roles import IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, grant_pairs, mapping_table
@@ -105,7 +105,9 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
         if not diff.changed:
             continue
         remove += [held[user_id][grant] for grant in diff.remove]
-        add += [(user_id, g.role, IDP, g.via_group, actor[:256]) for g in sorted(diff.add)]
+        add += [
+            (user_id, g.role, IDP, g.via_group, actor[: limits.ACTOR]) for g in sorted(diff.add)
+        ]
         event = _event(user_id, user_name, held[user_id], wanted[user_id], diff, mapping, cause)
         events.append(event)
     _write(store, now, actor, add, remove, events)
@@ -125,7 +127,13 @@ def _event(
     before, after, detail = causes.recomputed(
         pairs(held), pairs(wanted), pairs(diff.add), pairs(diff.remove), mapping, cause
     )
-    return (user_id, user_name[:1024], json.dumps(before), json.dumps(after), detail[:2048])
+    return (
+        user_id,
+        user_name[: limits.AUDIT_TARGET_NAME],
+        json.dumps(before),
+        json.dumps(after),
+        detail[: limits.DETAIL],
+    )
 
 
 _INSERT_ROWS = (
@@ -153,7 +161,7 @@ def _write(
     at = sql_timestamp(store, now)
     cursor = connection(store.db).cursor()
     added = [row + (at,) for row in add]
-    logged = [(at, actor[:256] or "system") + event for event in events]
+    logged = [(at, actor[: limits.ACTOR] or "system") + event for event in events]
     if store.provider == "postgres":
         from psycopg2.extras import execute_values
 

@@ -128,7 +128,7 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
         source=MANUAL,
         via_group="",
         created=store.clock(),
-        granted_by=actor[:256],
+        granted_by=actor[: limits.ACTOR],
     )
     after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
     if suspended is not None:
@@ -239,7 +239,7 @@ def _save_mapping(
         group_name_key=key,
         role=role_row,
         created=store.clock(),
-        created_by=actor[:256],
+        created_by=actor[: limits.ACTOR],
     )
     flush()  # the row's id names the cause in the members' audit
     cause = causes.mapping("set", mapping.id, group_name, role_row.name)
@@ -249,7 +249,7 @@ def _save_mapping(
         actor,
         AuditAction.MAPPING_SET,
         "mapping",
-        key[:64],
+        key[: limits.AUDIT_TARGET_ID],
         f"{group_name} -> {role_row.name}",
         after={"group": group_name, "role": role_row.name, "mapping_id": mapping.id},
         detail=_queued_detail(store, key),
@@ -294,7 +294,7 @@ def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tup
         actor,
         AuditAction.MAPPING_REMOVED,
         "mapping",
-        key[:64],
+        key[: limits.AUDIT_TARGET_ID],
         f"{shown} -> {role_row.name}",
         before={"group": shown, "role": role_row.name, "mapping_id": mapping_id},
         detail=_queued_detail(store, key),

@@ -24,6 +24,7 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain import limits
 from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
 from store.domain.sessions import (
@@ -244,7 +245,7 @@ def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool
     if session.ended_at is not None:
         return False
     session.ended_at = store.clock()
-    session.end_reason = f"ended by {actor}"[:128]
+    session.end_reason = f"ended by {actor}"[: limits.SESSION_END]
     record_event(
         store,
         actor,

@@ -19,7 +19,7 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, naive_utc, utc_now
-from store.domain import ratelimit
+from store.domain import limits, ratelimit
 from store.domain.display import safe_field
 from store.domain.enums import AuditAction
 from store.domain.names import fold
@@ -92,7 +92,7 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
         prefix=display_prefix(secret),
         secret_hash=hash_secret(secret),
         created=store.clock(),
-        created_by=actor[:256],
+        created_by=actor[: limits.ACTOR],
         rate_limit=rate_limit,
     )
     flush()  # assigns the id the audit event names
@@ -116,7 +116,7 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     if token is None:
         raise NotFound(f"no active token named {name!r}")
     token.revoked_at = store.clock()
-    token.revoked_by = actor[:256]
+    token.revoked_by = actor[: limits.ACTOR]
     token.name_key = f"{token.name_key}#revoked#{token.id}"
     bucket = store.db.RateBucket.get(key=_token_bucket(token.id))
     if bucket is not None:
