@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from store import dbapi
 from store.domain import limits
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import group_key, trim
@@ -48,7 +49,7 @@ class RekeyReport:
 class _Sql:
     """Runs statements written with ``?`` placeholders on either driver."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: dbapi.Connection) -> None:
         self.cursor = connection.cursor()
         self.sqlite = type(connection).__module__.startswith("sqlite3")
 
@@ -58,11 +59,11 @@ class _Sql:
         self.cursor.execute(statement, tuple(params))
         return list(self.cursor.fetchall()) if self.cursor.description else []
 
-    def timestamp(self, value: datetime) -> Any:
+    def timestamp(self, value: datetime) -> datetime | str:
         return value.isoformat(" ", timespec="microseconds") if self.sqlite else value
 
 
-def recompute_group_name_keys(connection: Any, now: datetime) -> RekeyReport:
+def recompute_group_name_keys(connection: dbapi.Connection, now: datetime) -> RekeyReport:
     """Rewrite the group-name keys as described above; ``now`` (naive UTC) dates the audit."""
     sql, report = _Sql(connection), RekeyReport()
     renamed = _rekey_groups(sql, report)

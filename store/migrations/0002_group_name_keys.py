@@ -4,16 +4,16 @@ match gave (fullwidth ``Ａdmins`` holding the roles mapped to ``Admins``) are r
 audited. A data step only: the schema does not change."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from yoyo import step
 
+from store import dbapi
 from store.group_name_keys import recompute_group_name_keys
 
 __depends__ = {"0001_baseline"}
 
 
-def _rekey(connection: Any) -> None:
+def _rekey(connection: dbapi.Connection) -> None:
     recompute_group_name_keys(connection, datetime.now(UTC).replace(tzinfo=None))
 
 

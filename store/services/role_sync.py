@@ -19,11 +19,12 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from store.context import Store
 from store.domain import causes, limits
-from store.domain.roles import IdpGrant, diff_grants, sql_rule
+from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, grant_pairs, mapping_table
 from store.sql import connection, execute
@@ -119,7 +120,7 @@ def _event(
     user_name: str,
     held: dict[IdpGrant, Any],
     wanted: dict[IdpGrant, Any],
-    diff: Any,
+    diff: GrantDiff,
     mapping: MappingTable,
     cause: causes.Cause,
 ) -> tuple[Any, ...]:
@@ -150,7 +151,7 @@ _EVENT = "({m}, {m}, 'roles.recomputed', 'user', {m}, {m}, {m}, {m}, {m})"
 
 def _write(
     store: Store,
-    now: Any,
+    now: datetime,
     actor: str,
     add: list[tuple[Any, ...]],
     remove: list[Any],

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pony.orm import flush
 
@@ -142,10 +141,15 @@ def check_session(
     return _check(store, cookie_value, _client(client))
 
 
-def _state_of_row(ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> SessionState:
+def _state_of_row(
+    ended: Stamp | None, expires: Stamp, seen: Stamp, gone: Stamp | None, active: object
+) -> SessionState:
     """From raw column values (SQLite hands timestamps back as text)."""
     return SessionState(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
 
+
+Stamp = datetime | str
+"""A raw timestamp column (SQLite hands it back as text)."""
 
 # Bound parameters only: $digest, $now and $session_id are Python names of this module. The
 # check runs on every page view of Control, so it reads plain rows instead of entities.
@@ -178,11 +182,11 @@ _SEEN = (
 )
 
 
-def _at(value: Any) -> datetime:
+def _at(value: Stamp) -> datetime:
     return naive_utc(sql_datetime(value))
 
 
-def _when(value: Any) -> datetime | None:
+def _when(value: Stamp | None) -> datetime | None:
     return None if value is None else _at(value)
 
 

@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from pony.orm import flush
 
@@ -313,7 +312,9 @@ def _revoked(store: Store, client: str, name: str) -> AuthResult:
     return replace(result, token_name=name) if result.reason == "revoked" else result
 
 
-def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:
+def _mark_used(
+    store: Store, token_id: int, last_used: datetime | str | None, now: datetime
+) -> None:
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
         execute(store.db, _LAST_USED, params)
