@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from pony import orm
 from pony.orm import desc, select
+from pony.orm import sum as total  # Pony's SUM: the builtin's types take no column
 
 from store import entities
 from store.context import Store, as_utc, naive_utc
@@ -209,7 +209,7 @@ def activity_stats(store: Store, since: datetime) -> ActivityStats:
     """How many requests were recorded since ``since``, how many failed, by status."""
     cutoff = naive_utc(since)
     Activity = store.db.Activity
-    rows = select((a.status, orm.sum(a.hits)) for a in Activity if a.at >= cutoff)[:]
+    rows = select((a.status, total(a.hits)) for a in Activity if a.at >= cutoff)[:]
     by_status = tuple(sorted(((int(s), int(n)) for s, n in rows), key=lambda r: (-r[1], r[0])))
     last = select(a.at for a in Activity).max() if by_status else None
     return ActivityStats(
