@@ -80,8 +80,22 @@ class EntityClass(Protocol[Row_e]):
 # ---- the rows --------------------------------------------------------------------------------
 
 
+class Connection(Entity, Protocol):
+    id: int
+    name: str
+    name_key: str
+    kind: str | None
+    removed_at: datetime | None
+    created_at: datetime
+    tokens: EntitySet[ScimToken]
+    users: EntitySet[User]
+    groups: EntitySet[Group]
+    mappings: EntitySet[GroupRoleMapping]
+
+
 class User(Entity, Protocol):
     id: str
+    connection: Connection
     user_name: str
     user_name_key: str | None
     external_id: str | None
@@ -116,6 +130,7 @@ class UserEmail(Entity, Protocol):
 
 class Group(Entity, Protocol):
     id: str
+    connection: Connection
     display_name: str
     display_name_key: str
     external_id: str | None
@@ -148,6 +163,7 @@ class GroupRoleMapping(Entity, Protocol):
     role: Role
     created: datetime
     created_by: str
+    connection: Connection | None  # None: the group name in every connection
 
 
 class RoleAssignment(Entity, Protocol):
@@ -186,6 +202,7 @@ class ScimToken(Entity, Protocol):
     revoked_by: str | None
     rate_limit: int | None
     stale_since: datetime | None
+    connection: Connection
 
 
 class RateBucket(Entity, Protocol):
@@ -221,6 +238,7 @@ class Activity(Entity, Protocol):
     detail: str
     user_agent: str
     hits: int
+    connection: str | None  # the token's connection, by name
 
 
 class JobRun(Entity, Protocol):
@@ -263,6 +281,7 @@ class BoundDatabase(Protocol):
     which takes the database as it is."""
 
     provider_name: str
+    Connection: EntityClass[Connection]
     User: EntityClass[User]
     UserEmail: EntityClass[UserEmail]
     Group: EntityClass[Group]

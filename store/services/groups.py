@@ -24,11 +24,13 @@ from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
+from store.domain.roles import mapped_roles
+from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
-from store.services import lifecycle, recompute_queue, role_sync
+from store.services import connections, lifecycle, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
@@ -50,10 +52,14 @@ def _external_id(value: object) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: entities.Group | None, key: str) -> None:
-    """Group names are unique (folded); externalId is the client's and need not be
+def _check_unique(
+    store: Store, group: entities.Group | None, key: str, connection: entities.Connection
+) -> None:
+    """Group names are unique (folded) within a connection: two IdPs may each push a group
+    of one name, and each gets its own. externalId is the client's and need not be unique
     (RFC 7643 §3.1)."""
-    if (other := store.db.Group.get(display_name_key=key)) not in (None, group):
+    other = store.db.Group.get(connection=connection, display_name_key=key)
+    if other not in (None, group):
         raise Conflict(f"a group named {other.display_name!r} exists", attribute="displayName")
 
 
@@ -75,9 +81,12 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, entities.Use
     return locked
 
 
-def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> entities.Group:
+def _lock_group(
+    store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope = OPERATOR
+) -> entities.Group:
+    """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
-    if group is None:
+    if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
     lifecycle.check_version(group, "group", if_match)
     return group
@@ -86,8 +95,11 @@ def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> enti
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: entities.Group, actor: str) -> None:
-        self.store, self.group, self.actor = store, group, actor
+    def __init__(
+        self, store: Store, group: entities.Group, actor: str, scope: Scope = OPERATOR
+    ) -> None:
+        self.store, self.group, self.actor, self.scope = store, group, actor, scope
+        self.connection_id = int(group.connection.id)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
         self.users: dict[str, entities.User] = {}
@@ -103,10 +115,28 @@ class _GroupEdit:
         return {"displayName": g.display_name, "externalId": g.external_id, "document": document}
 
     def current_members(self) -> set[str]:
+        """Every member, whoever sees it (their roles follow the group's name)."""
         if self.members is None:
             memberships, group = self.store.db.Membership, self.group
             self.members = set(select(m.user.id for m in memberships if m.group == group))
         return self.members
+
+    def visible_members(self) -> set[str]:
+        """The members the caller sees: all that a replace or remove-all may take out. A
+        member of another connection (an upgrade's or a transfer's) stays until its own
+        connection or an operator changes it."""
+        members = self.current_members()
+        if self.scope.operator:
+            return members
+        memberships, group, owner = self.store.db.Membership, self.group, self.scope.connection_id
+        return set(
+            select(
+                m.user.id for m in memberships if m.group == group and m.user.connection.id == owner
+            )
+        )
+
+    def _sees(self, user: entities.User | None) -> bool:
+        return user is not None and self.scope.sees(user.connection.id)
 
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
         """Lock every user these changes may touch, in one fixed order, before any write."""
@@ -125,7 +155,7 @@ class _GroupEdit:
                 # stay O(1), so only a real rename concerns the whole group.
                 whole_group = whole_group or key != self.group.display_name_key
                 self.keys.add(key)
-        lifecycle.lock_group_names(self.store, self.keys)
+        lifecycle.lock_group_names(self.store, self.keys, self.connection_id)
         self.mapping = lifecycle.mapping_table(self.store)
         if self.mapped:
             for change in changes:
@@ -137,7 +167,7 @@ class _GroupEdit:
 
     @property
     def mapped(self) -> bool:
-        return any(key in self.mapping for key in self.keys)
+        return any(mapped_roles(self.mapping, self.connection_id, key) for key in self.keys)
 
     def apply(self, change: MembershipChange) -> None:
         kind = change.kind
@@ -149,7 +179,7 @@ class _GroupEdit:
                 self.remove(user_id)
         elif kind in ("replace_all", "remove_all"):
             wanted = dict.fromkeys(change.member_ids if kind == "replace_all" else ())
-            for user_id in sorted(self.current_members() - wanted.keys()):
+            for user_id in sorted(self.visible_members() - wanted.keys()):
                 self.remove(user_id)
             for user_id in wanted:
                 self.add(user_id)
@@ -158,8 +188,8 @@ class _GroupEdit:
 
     def add(self, user_id: str) -> None:
         user = self.users.get(user_id)
-        if user is None:
-            raise _unknown_member(user_id)
+        if not self._sees(user):
+            raise _unknown_member(user_id)  # another connection's user is unknown here
         if self.members is not None:
             present = user_id in self.members
         else:
@@ -173,6 +203,8 @@ class _GroupEdit:
     def remove(self, user_id: str) -> None:
         if not is_resource_id(user_id):
             return  # never issued, so never a member
+        if not self.scope.operator and not self._sees(self.store.db.User.get(id=user_id)):
+            return  # another connection's user is as unknown as a non-member
         membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
         if membership is None:
             return  # removing a non-member is not an error
@@ -192,7 +224,7 @@ class _GroupEdit:
         if kind == "rename":
             name, key = _name(value, kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
-                _check_unique(self.store, group, key)
+                _check_unique(self.store, group, key, group.connection)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":
             external_id = _external_id(value)
@@ -244,27 +276,35 @@ def _ids(ids: list[str]) -> list[str] | dict[str, int]:
 
 @transaction
 def create_group(
-    store: Store, data: GroupInput, member_ids: tuple[str, ...], actor: str
+    store: Store,
+    data: GroupInput,
+    member_ids: tuple[str, ...],
+    actor: str,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """A new group with its initial members (each must be a live user)."""
+    """A new group of ``scope``'s connection (an operator's: the ``default`` connection)
+    with its initial members, each a live user of that scope: another connection's user is
+    refused like an unknown one. The name must be free in that connection only."""
     name, key = _name(data.display_name)
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
-    lifecycle.lock_group_names(store, [key])
-    _check_unique(store, None, key)
+    owner = connections.owner(store, scope, actor)
+    lifecycle.lock_group_names(store, [key], int(owner.id))
+    _check_unique(store, None, key, owner)
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
-        if user_id not in users:
+        if user_id not in users or not scope.sees(users[user_id].connection.id):
             raise _unknown_member(user_id)
     now = store.clock()
     group = store.db.Group(
-        id=store.new_id(), display_name=name, display_name_key=key, external_id=external_id,
-        document=document, created=now, last_modified=now, version=1, member_count=len(users),
+        id=store.new_id(), connection=owner, display_name=name, display_name_key=key,
+        external_id=external_id, document=document, created=now, last_modified=now, version=1,
+        member_count=len(users),
     )  # fmt: skip
     for user in users.values():
         store.db.Membership(group=group, user=user, created=now)
     mapping = lifecycle.mapping_table(store)
-    if key in mapping:
+    if mapped_roles(mapping, int(owner.id), key):
         flush()  # the group's id is in the audit of each member's roles
         cause = causes.group(group.id, name)
         for user_id in sorted(users):
@@ -273,7 +313,7 @@ def create_group(
         store, actor, AuditAction.GROUP_CREATED, "group", group.id, name,
         after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
     )  # fmt: skip
-    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
 @transaction
@@ -283,13 +323,15 @@ def change_group(
     plan: Callable[[GroupRecord], Sequence[MembershipChange]],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
     """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
     order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
-    Returns the group without members (the API answers 204)."""
-    group = _lock_group(store, group_id, if_match)
+    Returns the group without members (the API answers 204). Another connection's group is
+    NotFound."""
+    group = _lock_group(store, group_id, if_match, scope)
     changes = list(plan(group_record(group, None)))
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     edit.prepare(changes)
     for change in changes:
         edit.apply(change)
@@ -305,47 +347,54 @@ def replace_group(
     member_ids: tuple[str, ...],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """PUT: new attributes and exactly ``member_ids`` as members (applied as deltas)."""
-    group = _lock_group(store, group_id, if_match)
+    """PUT: new attributes and exactly ``member_ids`` as the members ``scope`` sees
+    (applied as deltas). Another connection's group is NotFound."""
+    group = _lock_group(store, group_id, if_match, scope)
     changes = [
         MembershipChange("rename", value=data.display_name),
         MembershipChange("external_id", value=data.external_id),
         MembershipChange("document", value=data.document),
         MembershipChange("replace_all", member_ids=tuple(member_ids)),
     ]
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     edit.prepare(changes)
     for change in changes:
         edit.apply(change)
     edit.finish()
-    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
 def delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions = None
+    store: Store,
+    group_id: str,
+    actor: str,
+    if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
     history stays. A mapped group of more than one batch of members is deleted first and
     its former members' roles follow in batches (``recompute_queue``), so the deletion
     never holds the locks of thousands of users at once."""
-    queued = _delete_group(store, group_id, actor, if_match)
+    queued = _delete_group(store, group_id, actor, if_match, scope)
     if queued is not None:
         recompute_queue.run(store, *queued)
 
 
 @transaction
 def _delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions
+    store: Store, group_id: str, actor: str, if_match: ExpectedVersions, scope: Scope
 ) -> tuple[int, str] | None:
-    group = _lock_group(store, group_id, if_match)
+    group = _lock_group(store, group_id, if_match, scope)
     key = group.display_name_key
-    lifecycle.lock_group_names(store, [key])
+    lifecycle.lock_group_names(store, [key], int(group.connection.id))
     memberships = store.db.Membership
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
-    large = key in mapping and len(member_ids) > role_sync.BATCH
-    users = _lock_users(store, member_ids) if key in mapping and not large else {}
+    mapped = bool(mapped_roles(mapping, int(group.connection.id), key))
+    large = mapped and len(member_ids) > role_sync.BATCH
+    users = _lock_users(store, member_ids) if mapped and not large else {}
     name = group.display_name
     before = {
         "displayName": name,

@@ -14,6 +14,9 @@ from store.context import Store
 from store.domain import limits
 
 COLUMNS: dict[tuple[str, str], int] = {
+    # connections (a name an upgrade took from a token may be as long as a token's name)
+    ("scim_connection", "name"): limits.TOKEN_NAME,
+    ("scim_connection", "name_key"): limits.TOKEN_NAME,
     # resources
     ("scim_user", "id"): limits.ID,
     ("scim_user", "user_name"): limits.USER_NAME,
@@ -69,6 +72,7 @@ COLUMNS: dict[tuple[str, str], int] = {
     ("request_activity", "scim_type"): limits.SCIM_TYPE,
     ("request_activity", "detail"): limits.DETAIL,
     ("request_activity", "user_agent"): limits.USER_AGENT,
+    ("request_activity", "connection"): limits.TOKEN_NAME,
     ("worker_job_run", "job"): limits.JOB_NAME,
     ("worker_job_run", "summary"): limits.DETAIL,
     ("worker_job_run", "error"): limits.JOB_ERROR,
