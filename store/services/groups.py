@@ -27,7 +27,7 @@ from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
-from store.services import lifecycle, member_batches, recompute_queue
+from store.services import lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
@@ -409,18 +409,23 @@ def _replace_group(
 
 
 def delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions = None
+    store: Store,
+    group_id: str,
+    actor: str,
+    if_match: ExpectedVersions = None,
+    progress: role_sync.Progress | None = None,
 ) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
     history stays. A group of more than one batch of members is decided and audited first,
     then emptied in batches (each member's roles follow in the batch that removes it) and
     deleted by the last one (``member_batches``), before this returns, so the deletion
-    never holds the locks of thousands of users or rows at once."""
+    never holds the locks of thousands of users or rows at once; ``progress`` is called
+    after each batch with (members removed, members in all)."""
     queued = member_batches.finish_first(
         store, lambda: _delete_group(store, group_id, actor, if_match)
     )
     if queued is not None:
-        recompute_queue.run_rows(store, [queued])
+        recompute_queue.run_rows(store, [queued], progress)
 
 
 @transaction
