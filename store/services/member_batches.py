@@ -26,6 +26,7 @@ is then refused (412), as it would have been after a single transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,11 +37,10 @@ from store.domain import causes
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services import lifecycle, role_sync
 from store.sql import connection, execute
-from store.tx import transaction
+from store.tx import read, transaction
 
 R = TypeVar("R")
 
-_GROUP_OF = 'SELECT "group_id" FROM "role_recompute_pending" WHERE "id" = $id'
 _PENDING_OF = 'SELECT "id" FROM "role_recompute_pending" WHERE "group_id" = $gid ORDER BY "id"'
 
 
@@ -107,8 +107,9 @@ def live_users(store: Store, ids: Sequence[str]) -> set[str]:
 def run(store: Store, pending_id: int, progress: role_sync.Progress | None = None) -> int:
     """Run a group change's batches to the end (from wherever the last committed batch
     stopped); returns the role assignments changed here."""
+    plan = _plan(store, pending_id)
     changed = 0
-    while (step := _step(store, pending_id)) is not None:
+    while plan is not None and (step := _step(store, pending_id, plan)) is not None:
         changed += step[0]
         if progress is not None:
             progress(step[1], step[2])
@@ -118,34 +119,60 @@ def run(store: Store, pending_id: int, progress: role_sync.Progress | None = Non
     return changed
 
 
+_PLAN = 'SELECT "members" FROM "role_recompute_pending" WHERE "id" = $id'
+_ROW = (
+    'SELECT "group_id", "done", "changed", "actor", "cause" FROM "role_recompute_pending" '
+    'WHERE "id" = $id'
+)
+_ADVANCE = (
+    'UPDATE "role_recompute_pending" SET "done" = $done, "changed" = $changed WHERE "id" = $id'
+)
+_DROP = 'DELETE FROM "role_recompute_pending" WHERE "id" = $id'
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+@read
+def _plan(store: Store, pending_id: int) -> dict[str, Any] | None:
+    """The row's plan, read once per run (it never changes): the member ids to move."""
+    rows = fetch_rows(store, _PLAN, {"id": pending_id})
+    return _json(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
 @transaction
-def _step(store: Store, pending_id: int) -> tuple[int, int, int] | None:
+def _step(store: Store, pending_id: int, plan: dict[str, Any]) -> tuple[int, int, int] | None:
     """One batch: (assignments changed, members moved so far, members to move), or None
     when the change is finished (here or by another runner)."""
-    found = fetch_rows(store, _GROUP_OF, {"id": pending_id})
-    if not found or found[0][0] is None:
+    found = fetch_rows(store, _ROW, {"id": pending_id})
+    if not found:
         return None
     group = store.db.Group.get_for_update(id=str(found[0][0]))  # the group's lock first
     if group is not None:
         lifecycle.lock_group_names(store, [group.display_name_key])
-    row = store.db.PendingRecompute.get_for_update(id=pending_id)
-    if row is None:  # another runner finished it
+    lock = " FOR UPDATE" if store.provider == "postgres" else ""
+    found = fetch_rows(store, _ROW + lock, {"id": pending_id})  # now under the locks
+    if not found:  # another runner finished it
         return None
     if group is None:  # deleted meanwhile: nothing left to move
-        row.delete()
+        execute(store.db, _DROP, {"id": pending_id})
         return None
-    plan = row.members
+    _group_id, done, changed_before, actor, cause = found[0]
     moves = [(u, False) for u in plan["remove"]] + [(u, True) for u in plan["add"]]
-    batch = moves[row.done : row.done + role_sync.BATCH]
+    batch = moves[done : done + role_sync.BATCH]
     touched = _move(store, group, [u for u, a in batch if not a], [u for u, a in batch if a])
     changed = 0
     if touched and group.display_name_key in lifecycle.mapping_table(store):
-        changed = role_sync.apply_batch(store, touched, row.actor, dict(row.cause))
-    row.done, row.changed = row.done + len(batch), row.changed + changed
-    if row.done >= len(moves):
+        changed = role_sync.apply_batch(store, touched, str(actor), dict(_json(cause)))
+    done += len(batch)
+    if done >= len(moves):
         _finish(store, group, bool(plan.get("delete")))
-        row.delete()
-    return changed, row.done, len(moves)
+        execute(store.db, _DROP, {"id": pending_id})
+    else:
+        execute(store.db, _ADVANCE, {"id": pending_id, "done": done,
+                                     "changed": changed_before + changed})  # fmt: skip
+    return changed, done, len(moves)
 
 
 _MEMBERS_AMONG = 'SELECT "user" FROM "scim_membership" WHERE "group" = $gid AND "user" IN '

@@ -93,7 +93,9 @@ def _decide_and_stop_after_one_batch(store: Store, group_id: str, members: list[
     data = GroupInput(display_name="Everyone", document={})
     _record, queued = groups._replace_group(store, group_id, data, tuple(members), "idp:t", None)
     assert len(queued) == 1
-    step = member_batches._step(store, queued[0])
+    plan = member_batches._plan(store, queued[0])
+    assert plan is not None
+    step = member_batches._step(store, queued[0], plan)
     assert step is not None and step[1] == BATCH
     return queued[0]
 
