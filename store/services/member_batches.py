@@ -108,14 +108,18 @@ def run(store: Store, pending_id: int, progress: role_sync.Progress | None = Non
     """Run a group change's batches to the end (from wherever the last committed batch
     stopped); returns the role assignments changed here."""
     plan = _plan(store, pending_id)
-    changed = 0
-    while plan is not None and (step := _step(store, pending_id, plan)) is not None:
+    changed, held = 0, role_sync.Held()
+    while plan is not None:
+        with held:
+            step = _step(store, pending_id, plan)
+        if step is None:
+            break
         changed += step[0]
         if progress is not None:
             progress(step[1], step[2])
         if step[1] >= step[2]:
             break
-        role_sync.let_writers_in(store)
+        role_sync.let_writers_in(store, held.seconds)
     return changed
 
 

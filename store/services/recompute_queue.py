@@ -85,14 +85,17 @@ def _step(store: Store, pending_id: int, key: str) -> tuple[int, int] | None:
 def run(store: Store, pending_id: int, key: str, progress: role_sync.Progress | None = None) -> int:
     """Run a pending row's batches to the end; returns the assignments changed here."""
     total = affected_count(store, key)
-    changed = 0
-    while (step := _step(store, pending_id, key)) is not None:
+    changed, held = 0, role_sync.Held()
+    while True:
+        with held:
+            step = _step(store, pending_id, key)
+        if step is None:
+            return changed
         changed += step[0]
         if progress is not None:
             total = max(total, step[1])
             progress(step[1], total)
-        role_sync.let_writers_in(store)
-    return changed
+        role_sync.let_writers_in(store, held.seconds)
 
 
 @read
