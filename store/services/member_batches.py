@@ -186,7 +186,7 @@ _INSERT = 'INSERT INTO "scim_membership" ("group", "user", "created") VALUES '
 def _move(store: Store, group: Any, remove: list[str], add: list[str]) -> list[str]:
     """Take out ``remove`` and put in the live users of ``add``, locked in id order; the
     users whose membership changed."""
-    live = {user_id for user_id, _ in role_sync._lock_users(store, sorted(remove + add))}
+    live = {user_id for user_id, _ in role_sync.lock_users(store, sorted(remove + add))}
     marks, params = in_list(remove + add, "u")
     present = {
         str(r[0]) for r in fetch_rows(store, _MEMBERS_AMONG + marks, {**params, "gid": group.id})

@@ -73,7 +73,7 @@ def drifted_users(store: Store) -> list[str]:
     return [str(row[0]) for row in fetch_rows(store, _DRIFTED, {})]
 
 
-def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
+def lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
     """The batch's users that still exist, locked in id order: (id, userName)."""
     in_ids, params = in_list(ids, "u")
     sql = f'SELECT "id", "user_name" FROM "scim_user" WHERE "id" IN {in_ids} ORDER BY "id"'
@@ -105,7 +105,7 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
     """Bring these users' IdP rows in line with memberships and the mapping, in the
     caller's transaction (which holds any name locks the caller needs). Returns how many
     rows were added or removed."""
-    users = _lock_users(store, sorted(set(ids)))
+    users = lock_users(store, sorted(set(ids)))
     if not users:
         return 0
     user_ids = [user_id for user_id, _ in users]

@@ -188,7 +188,7 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     extra["load"] = os.getloadavg()
     print_table(name, rows, extra, sizes.users)
     if "large_changes" in extra:
-        print_large_change_targets(extra["large_changes"], rows[-2:])
+        print_large_change_targets(extra["large_changes"], rows)
 
 
 def git_commit() -> str:
