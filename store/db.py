@@ -39,9 +39,28 @@ log = logging.getLogger(__name__)
 def define_entities(db: Database) -> None:
     """Declare every table on ``db`` (a fresh Database per bound store)."""
 
+    class Connection(db.Entity):  # type: ignore[name-defined]
+        """One identity provider: its tokens authenticate as it, and the users and groups it
+        creates are its own (``store.domain.connections``)."""
+
+        _table_ = "scim_connection"
+        id = PrimaryKey(int, auto=True)
+        name = Required(str, 256)
+        name_key = Required(str, 256, unique=True)
+        kind = Optional(str, 16, nullable=True)
+        # Removed: its name is free again (name_key gets "#removed#<id>"); the row stays for
+        # its revoked tokens and deleted users.
+        removed_at = Optional(datetime, precision=6, nullable=True)
+        created_at = Required(datetime, precision=6)
+        tokens = Set("ScimToken")
+        users = Set("User")
+        groups = Set("Group")
+        mappings = Set("GroupRoleMapping")
+
     class User(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_user"
         id = PrimaryKey(str, limits.ID)
+        connection = Required(Connection, column="connection_id")
         user_name = Required(str, limits.USER_NAME)
         user_name_key = Optional(str, limits.USER_NAME, unique=True, nullable=True)
         # The client's value (RFC 7643 §3.1): not unique, indexed for filters.
@@ -73,6 +92,8 @@ def define_entities(db: Database) -> None:
         # this index, not a sort of the whole table (display_name_key is left out so an entry
         # stays within PostgreSQL's btree row limit for long multi-byte names).
         composite_index(deleted_at, user_name_key)
+        # One connection's live users in the default listing order (a token's listing).
+        composite_index(connection, deleted_at, created, id)
 
     class UserEmail(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_user_email"
@@ -86,8 +107,10 @@ def define_entities(db: Database) -> None:
     class Group(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_group"
         id = PrimaryKey(str, limits.ID)
+        connection = Required(Connection, column="connection_id")
         display_name = Required(str, limits.DISPLAY_NAME)
-        display_name_key = Required(str, limits.DISPLAY_NAME, unique=True)
+        # unique within a connection (the composite key below)
+        display_name_key = Required(str, limits.DISPLAY_NAME, index=True)
         external_id = Optional(
             str, limits.EXTERNAL_ID, nullable=True, index=True
         )  # not unique: the client's
@@ -97,6 +120,8 @@ def define_entities(db: Database) -> None:
         version = Required(int, default=1)
         member_count = Required(int, default=0)
         memberships = Set("Membership", cascade_delete=True)
+        composite_key(connection, display_name_key)
+        composite_index(connection, created, id)
 
     class Membership(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_membership"
@@ -122,7 +147,9 @@ def define_entities(db: Database) -> None:
         role = Required(Role)
         created = Required(datetime, precision=6)
         created_by = Required(str, 256)
-        composite_key(group_name_key, role)
+        # The groups of this connection only; None: that group name in any connection.
+        connection = Optional(Connection, column="connection_id", nullable=True, index=True)
+        composite_key(connection, group_name_key, role)
 
     class RoleAssignment(db.Entity):  # type: ignore[name-defined]
         _table_ = "control_role_assignment"
@@ -164,6 +191,7 @@ def define_entities(db: Database) -> None:
         revoked_by = Optional(str, 256, nullable=True)
         rate_limit = Optional(int, nullable=True)  # requests per minute; None = global default
         stale_since = Optional(datetime, precision=6, nullable=True)
+        connection = Required(Connection, column="connection_id", index=True)
 
     class RateBucket(db.Entity):  # type: ignore[name-defined]
         _table_ = "rate_bucket"
@@ -200,7 +228,9 @@ def define_entities(db: Database) -> None:
         detail = Optional(str, 2048)
         user_agent = Optional(str, 256)
         hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
+        connection = Optional(str, 256, nullable=True)  # the token's connection, by name
         composite_index(token_id, at)
+        composite_index(connection, at)
 
     class JobRun(db.Entity):  # type: ignore[name-defined]
         _table_ = "worker_job_run"

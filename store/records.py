@@ -129,6 +129,7 @@ class MappingRecord:
     role: str
     created: datetime
     created_by: str
+    connection: str | None = None  # the groups of this connection only; None: any connection
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ class TokenRecord:
     revoked_at: datetime | None
     rate_limit: int | None
     stale_since: datetime | None
+    connection: str = ""  # the name of the connection it authenticates as
+    connection_id: int = 0
 
     @property
     def status(self) -> str:
@@ -186,6 +189,40 @@ class TokenRecord:
         if self.stale_since is not None:
             return "stale"
         return "active"
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """One IdP connection as operators see it (``connection list``, the SCIM Provisioning
+    panel): its tokens (active first), what it owns, and how recently it was heard from."""
+
+    id: int
+    name: str
+    kind: str | None
+    created_at: datetime
+    user_count: int  # live users it owns
+    group_count: int
+    last_used: datetime | None  # the most recent Last Used of its tokens (None: never)
+    status: str  # "active" | "stale" | "no tokens" (``domain.connections.status``)
+    tokens: tuple[TokenRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransferItem:
+    id: str
+    name: str  # the userName or group displayName
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    """What ``transfer_connection`` moves (or, on a dry run, would move)."""
+
+    source: str  # connection names, as stored
+    target: str
+    users: tuple[TransferItem, ...]
+    groups: tuple[TransferItem, ...]
+    dry_run: bool
+    users_only: bool
 
 
 @dataclass(frozen=True)
@@ -205,6 +242,8 @@ class AuthResult:
     token_id: int | None = None
     token_name: str | None = None
     retry_after: float = 0.0
+    connection_id: int | None = None  # the token's connection (set when the token is known)
+    connection_name: str = ""
     presented: str = ""
     """For a refusal, how the request log names the token presented: its name, "revoked
     <name>", "unknown tscim_AbCd…" (the display prefix only, never the secret) or "" ."""
@@ -241,6 +280,7 @@ class ActivityInput:
     scim_type: str = ""
     detail: str = ""
     user_agent: str = ""
+    connection: str = ""  # the name of the token's connection ("" when none is known)
     hits: int = 1
     """Requests this entry stands for: refusals (401, 429) of one address, status and token
     are kept as one entry per minute (its ``at`` is the newest of them)."""
@@ -283,6 +323,7 @@ class UserDetail:
     deleted: bool = False
     renames: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
     hold: HoldRecord | None = None
+    connection: str = ""  # the name of the IdP connection that owns the user
 
 
 # ---- operator views -----------------------------------------------------------------------

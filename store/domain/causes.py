@@ -11,6 +11,8 @@ explain it, so an auditor (or a script) reads the reason without parsing prose:
 - ``manual``: an operator's grant or revoke of a manual role;
 - ``deactivation`` / ``reactivation``: the user's active flag (``reason``);
 - ``user.deleted``: the user was deleted (``user_id``);
+- ``connection.transferred``: an operator moved groups to another connection (``from``,
+  ``to``);
 - ``reconcile``: the worker repaired drift.
 
 Each IdP role assignment added or removed is listed with the mapping row that gives it.
@@ -49,6 +51,12 @@ def lifecycle(active: bool, reason: str) -> Cause:
 
 def user_deleted(user_id: str) -> Cause:
     return {"cause": "user.deleted", "user_id": user_id}
+
+
+def transferred(source: str, target: str) -> Cause:
+    """An operator handed one connection's groups to another: the target's mapping rows
+    now decide their members' roles."""
+    return {"cause": "connection.transferred", "from": source, "to": target}
 
 
 def grants(

@@ -73,3 +73,9 @@ class AuditAction(StrEnum):
     TOKEN_RATE_LIMIT = "token.rate_limit"  # noqa: S105  (an action name)
     TOKEN_STALE = "token.stale"  # noqa: S105  (an action name)
     TOKEN_FRESH = "token.fresh"  # noqa: S105  (an action name)
+    CONNECTION_CREATED = "connection.created"
+    CONNECTION_RENAMED = "connection.renamed"
+    CONNECTION_REMOVED = "connection.removed"
+    CONNECTION_TRANSFERRED = "connection.transferred"  # one event per transfer, then:
+    USER_TRANSFERRED = "user.transferred"  # each user it moved
+    GROUP_TRANSFERRED = "group.transferred"  # each group it moved

@@ -38,6 +38,8 @@ NESTING: Final = 32
 
 ROLE_NAME: Final = 128
 ROLE_DESCRIPTION: Final = 1024
+CONNECTION_NAME: Final = 64
+"""An IdP connection's name (the column holds 256: names an upgrade took from tokens)."""
 
 # ---- what a request may ask -----------------------------------------------------------------
 

@@ -16,16 +16,41 @@ class IdpGrant:
     via_group: str  # folded IdP group name the role comes from
 
 
+MappingKey = tuple[int | None, str]
+"""A mapping row's (connection id, folded group name); connection None: any connection."""
+
+
+def matches(
+    mapping_connection: int | None, mapping_key: str, group_connection: int, group_key: str
+) -> bool:
+    """The one rule of which groups a mapping row gives its role to: the groups of that
+    folded name in its connection, or in any connection when it names none."""
+    return mapping_key == group_key and mapping_connection in (None, group_connection)
+
+
+def mapped_roles(
+    mapping: Mapping[MappingKey, Iterable[str]], group_connection: int, group_key: str
+) -> set[str]:
+    """The roles the mapping gives a group (``matches``, looked up instead of scanned)."""
+    found = set(mapping.get((None, group_key), ()))
+    return found | set(mapping.get((group_connection, group_key), ()))
+
+
 def idp_grants(
     active: bool,
-    group_keys: Iterable[str],
-    mapping: Mapping[str, Iterable[str]],
+    groups: Iterable[tuple[int, str]],
+    mapping: Mapping[MappingKey, Iterable[str]],
 ) -> set[IdpGrant]:
-    """The IdP-derived grants a user should hold. An inactive user holds none (the
-    memberships are kept so reactivation restores them)."""
+    """The IdP-derived grants a user should hold from the (connection id, folded name) of
+    each group it is a member of. An inactive user holds none (the memberships are kept so
+    reactivation restores them)."""
     if not active:
         return set()
-    return {IdpGrant(role, key) for key in group_keys for role in mapping.get(key, ())}
+    return {
+        IdpGrant(role, key)
+        for connection, key in groups
+        for role in mapped_roles(mapping, connection, key)
+    }
 
 
 @dataclass(frozen=True)
@@ -43,16 +68,28 @@ def diff_grants(current: Iterable[IdpGrant], wanted: Iterable[IdpGrant]) -> Gran
     return GrantDiff(add=frozenset(want - cur), remove=frozenset(cur - want))
 
 
+def sql_match(mapping: str, group: str) -> str:
+    """``matches`` rendered in SQL: the join condition of a mapping row (alias ``mapping``)
+    and a group row (alias ``group``)."""
+    owner = f'{mapping}."connection_id"'
+    return (
+        f'{mapping}."group_name_key" = {group}."display_name_key" AND '
+        f'({owner} IS NULL OR {owner} = {group}."connection_id")'
+    )
+
+
 def sql_rule(users: str, memberships: str, groups: str, mapping: str) -> str:
     """``idp_grants`` rendered in SQL over the given tables: a SELECT of every wanted IdP
-    grant as ``("user", "role", "via_group")`` rows, for a store that diffs and applies
-    grants for many users at once. A user holds a grant per membership of a group whose
-    folded name a mapping row names, and only while live (active, not deleted). The caller
-    may narrow it with ``AND`` conditions on ``u`` (the user table's alias)."""
+    grant as ``("user", "role", "via_group")`` rows (each once, as the rule gives a set),
+    for a store that diffs and applies grants for many users at once. A user holds a grant
+    per membership of a group a mapping row ``matches``, and only while live (active, not
+    deleted). The caller may narrow it with ``AND`` conditions on ``u`` (the user table's
+    alias)."""
     return (
-        f'SELECT u."id" AS "user", m."role" AS "role", g."display_name_key" AS "via_group" '
+        'SELECT DISTINCT u."id" AS "user", m."role" AS "role", '
+        'g."display_name_key" AS "via_group" '
         f'FROM {users} u JOIN {memberships} ms ON ms."user" = u."id" '
         f'JOIN {groups} g ON g."id" = ms."group" '
-        f'JOIN {mapping} m ON m."group_name_key" = g."display_name_key" '
+        f"JOIN {mapping} m ON {sql_match('m', 'g')} "
         f'WHERE u."active" AND u."deleted_at" IS NULL'
     )

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import re
+from datetime import datetime, timedelta
 
 TOKEN_PREFIX = "tscim_"  # noqa: S105  (a public marker for secret scanners)
 SESSION_PREFIX = "tcs_"
@@ -51,3 +52,14 @@ def refused_token_label(reason: str, token_name: str | None, secret: str) -> str
     if secret and reason != "malformed" and looks_like_secret(secret):
         return f"unknown {display_prefix(secret)}…"
     return {"missing": "(no token)", "malformed": "(malformed)"}.get(reason, "")
+
+
+def stale_since(quiet_since: datetime, now: datetime, stale_after_hours: float) -> datetime | None:
+    """The one staleness rule of SCIM tokens: a token whose IdP has sent nothing (its Last
+    Used, or its creation when never used: ``quiet_since``) for longer than
+    ``[worker] stale_after_hours`` is stale from the moment that time ran out; None while
+    it is not (and always when the check is off, 0 hours)."""
+    threshold = timedelta(hours=stale_after_hours)
+    if stale_after_hours > 0 and now - quiet_since > threshold:
+        return quiet_since + threshold
+    return None

@@ -40,6 +40,10 @@ class MultiValued:
     alias: str
     link: str  # joins the child alias to the parent row
     subs: dict[str, Column]
+    scoped: str = ""
+    """For a caller scoped to one connection, the condition a child row must also meet
+    (``{connection}`` is the bound connection id): a member of another connection is as
+    absent as an unknown one."""
 
     def exists(self, condition: str) -> str:
         return (
@@ -77,11 +81,13 @@ def _catalogue(
     sortable: tuple[str, ...],
     default_order: str,
     keys: dict[str, Callable[[str], str]] | None = None,
+    scoped: dict[str, str] | None = None,
 ) -> Catalogue:
     """The SQL side of the domain catalogue: every filterable attribute (``attributes``, from
     ``store.domain.criteria``) with the column that holds it (``columns``; a sub-attribute of
     a multi-valued one lives in its child table, ``tables``: name -> (table, alias, link)).
-    An attribute without a column fails at import, so the two cannot drift apart."""
+    An attribute without a column fails at import, so the two cannot drift apart. ``scoped``
+    gives a child table's condition for a caller scoped to one connection."""
     singles: dict[str, Column] = {}
     multis: dict[str, MultiValued] = {}
     for name, kind in attributes.items():
@@ -89,7 +95,8 @@ def _catalogue(
         base, _, sub = name.partition(".")
         if base in tables:
             table, child, link = tables[base]
-            multi = multis.setdefault(base.lower(), MultiValued(table, child, link, {}))
+            found = MultiValued(table, child, link, {}, (scoped or {}).get(base, ""))
+            multi = multis.setdefault(base.lower(), found)
             multi.subs[sub.lower()] = Column(f'{child}."{columns[name]}"', kind, key)
         else:
             singles[name.lower()] = Column(f'{alias}."{columns[name]}"', kind, key)
@@ -145,4 +152,8 @@ GROUPS = _catalogue(
     sortable=GROUP_SORTABLE,
     default_order='g."created", g."id"',
     keys={"displayName": group_key},
+    scoped={
+        "members": 'EXISTS (SELECT 1 FROM "scim_user" mu WHERE mu."id" = m."user" '
+        'AND mu."connection_id" = {connection})'
+    },
 )

@@ -38,6 +38,7 @@ from store.domain.criteria import (
     Sort,
     ValuePath,
 )
+from store.domain.scope import OPERATOR, Scope
 from store.errors import InvalidInput
 from store.queries.filter_catalogue import (
     BOOLEAN,
@@ -64,10 +65,17 @@ class SqlFragment:
 
 
 class _Compiler:
-    def __init__(self, catalogue: Catalogue, provider: str) -> None:
+    def __init__(self, catalogue: Catalogue, provider: str, connection: int | None = None) -> None:
         self.catalogue = catalogue
         self.postgres = provider == "postgres"
         self.params: dict[str, Any] = {}
+        self.connection = connection  # a token's scope: child rows of it only (``scoped``)
+
+    def _exists(self, multi: MultiValued, condition: str) -> str:
+        if self.connection is not None and multi.scoped:
+            scoped = multi.scoped.format(connection=self._bind(self.connection))
+            condition = f"{condition} AND {scoped}"
+        return multi.exists(condition)
 
     # ---- tree walk (iterative: a long or deep filter must not exhaust the Python stack) ----
 
@@ -85,7 +93,7 @@ class _Compiler:
             elif kind == "not":
                 out[-1] = f"(NOT {out[-1]})"
             elif kind == "exists":
-                out[-1] = item[1].exists(out[-1])
+                out[-1] = self._exists(item[1], out[-1])
             else:
                 self._visit(item[1], item[2], work, out)
         return out[0]
@@ -113,7 +121,7 @@ class _Compiler:
             sql = _present(column)
         else:
             sql = self._compare(column, node.op, node.value)
-        return multi.exists(sql) if multi is not None else sql
+        return self._exists(multi, sql) if multi is not None else sql
 
     def _resolve(
         self, attribute: str, scope: MultiValued | None
@@ -201,10 +209,13 @@ def _present(column: Column) -> str:
     return f"({column.sql} IS NOT NULL)"
 
 
-def compile_filter(criteria: Criteria, catalogue: Catalogue, provider: str) -> SqlFragment:
+def compile_filter(
+    criteria: Criteria, catalogue: Catalogue, provider: str, connection: int | None = None
+) -> SqlFragment:
     """The WHERE fragment (over the catalogue's alias) matching ``criteria``, a tree that
-    follows the catalogue's rules (``store.domain.criteria.check``)."""
-    compiler = _Compiler(catalogue, provider)
+    follows the catalogue's rules (``store.domain.criteria.check``); with a
+    ``connection``, multi-valued references to other connections' rows match nothing."""
+    compiler = _Compiler(catalogue, provider, connection)
     sql = compiler.compile(criteria)
     # Belt and braces: the text may name only our own placeholders (see module docstring).
     if _SAFE_PLACEHOLDERS.search(sql):
@@ -212,16 +223,39 @@ def compile_filter(criteria: Criteria, catalogue: Catalogue, provider: str) -> S
     return SqlFragment(sql, compiler.params)
 
 
-def user_filter(criteria: Criteria | None, provider: str) -> SqlFragment:
-    if criteria is None:
-        return SqlFragment("1 = 1", {})
-    return compile_filter(criteria, USERS, provider)
+SCOPE_PARAM = "scope_connection"
 
 
-def group_filter(criteria: Criteria | None, provider: str) -> SqlFragment:
-    if criteria is None:
-        return SqlFragment("1 = 1", {})
-    return compile_filter(criteria, GROUPS, provider)
+def _scoped(
+    criteria: Criteria | None, catalogue: Catalogue, provider: str, scope: Scope
+) -> SqlFragment:
+    """The filter's fragment, and with a token's scope only that connection's rows: another
+    connection's users and groups are absent from lists, filters, searches and counts."""
+    where = (
+        SqlFragment("1 = 1", {})
+        if criteria is None
+        else compile_filter(criteria, catalogue, provider, scope.connection_id)
+    )
+    if scope.connection_id is None:
+        return where
+    sql = f'{catalogue.alias}."connection_id" = ${SCOPE_PARAM} AND ({where.sql})'
+    return SqlFragment(sql, {**where.params, SCOPE_PARAM: scope.connection_id})
+
+
+def user_filter(criteria: Criteria | None, provider: str, scope: Scope = OPERATOR) -> SqlFragment:
+    return _scoped(criteria, USERS, provider, scope)
+
+
+def group_filter(criteria: Criteria | None, provider: str, scope: Scope = OPERATOR) -> SqlFragment:
+    return _scoped(criteria, GROUPS, provider, scope)
+
+
+def scope_column(scope: Scope, alias: str) -> SqlFragment | None:
+    """For ``linked``: only the other side's rows ``scope`` sees (None: all)."""
+    if scope.connection_id is None:
+        return None
+    condition = f'{alias}."connection_id" = ${SCOPE_PARAM}'
+    return SqlFragment(condition, {SCOPE_PARAM: scope.connection_id})
 
 
 def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
@@ -308,14 +342,20 @@ def page_of_rows(
 
 
 def linked(
-    store: Store, select_from: str, column: str, ids: Iterable[str]
+    store: Store,
+    select_from: str,
+    column: str,
+    ids: Iterable[str],
+    only: SqlFragment | None = None,
 ) -> dict[str, list[tuple[str, str]]]:
     """Memberships seen from one side: ``select_from`` (a SELECT ... FROM without WHERE)
     yields (owner id, other id, other's name, other's folded name) for the owners whose
-    ``column`` is among ``ids``. Returns each owner's (other id, name) pairs ordered by folded
-    name then id, reading 500 owners per statement."""
+    ``column`` is among ``ids`` (and that meet ``only``, if given). Returns each owner's
+    (other id, name) pairs ordered by folded name then id, reading 500 owners per statement."""
     found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for condition, params in chunked_in(column, list(dict.fromkeys(ids))):
+        if only is not None:
+            condition, params = f"{condition} AND {only.sql}", {**params, **only.params}
         for owner, other, name, key in fetch_rows(
             store, f"{select_from} WHERE {condition}", params
         ):

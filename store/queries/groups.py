@@ -8,11 +8,14 @@ write.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.names import fold, group_key
+from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
 from store.queries.filtering import (
     GROUPS,
@@ -20,6 +23,7 @@ from store.queries.filtering import (
     linked,
     order_by,
     page_of_rows,
+    scope_column,
     sql_datetime,
     sql_json,
 )
@@ -33,9 +37,11 @@ _MEMBERS_OF = (
 )
 
 
-def members_of(store: Store, group_ids: Iterable[str]) -> dict[str, tuple[MemberRef, ...]]:
-    """The members of several groups in one query (per 500 groups)."""
-    found = linked(store, _MEMBERS_OF, 'm."group"', group_ids)
+def members_of(
+    store: Store, group_ids: Iterable[str], scope: Scope = OPERATOR
+) -> dict[str, tuple[MemberRef, ...]]:
+    """The members ``scope`` sees of several groups in one query (per 500 groups)."""
+    found = linked(store, _MEMBERS_OF, 'm."group"', group_ids, scope_column(scope, "u"))
     return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
@@ -54,11 +60,14 @@ def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupReco
 
 
 @read
-def get_group(store: Store, group_id: str, include_members: bool = True) -> GroupRecord:
+def get_group(
+    store: Store, group_id: str, include_members: bool = True, scope: Scope = OPERATOR
+) -> GroupRecord:
+    """One group ``scope`` sees (with the members it sees), or NotFound."""
     group = store.db.Group.get(id=group_id) if is_resource_id(group_id) else None
-    if group is None:
+    if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
-    members = members_of(store, [group.id]).get(group.id, ()) if include_members else None
+    members = members_of(store, [group.id], scope).get(group.id, ()) if include_members else None
     return group_record(group, members)
 
 
@@ -70,17 +79,19 @@ def list_groups(
     count: int,
     sort: Sort | None = None,
     include_members: bool = True,
+    scope: Scope = OPERATOR,
 ) -> Page[GroupRecord]:
-    """One page of the groups matching ``criteria``, RFC 7644 paging, stable order."""
+    """One page of the groups ``scope`` sees matching ``criteria``, RFC 7644 paging,
+    stable order."""
     start_index = min(max(start_index, 1), MAX_OFFSET)
     count = max(count, 0)
-    where = group_filter(criteria, store.provider)
+    where = group_filter(criteria, store.provider, scope)
     order = order_by(sort, GROUPS, store.provider)
     paging = (order, start_index, count)
     source = ("scim_group", GROUPS.alias)
     rows, total = page_of_rows(store, source, _COLUMNS, where.sql, where.params, paging)
     ids = [row[0] for row in rows]
-    members = members_of(store, ids) if include_members and ids else {}
+    members = members_of(store, ids, scope) if include_members and ids else {}
     items = tuple(
         _row_record(row, members.get(row[0], ()) if include_members else None) for row in rows
     )
@@ -112,9 +123,37 @@ KNOWN_GROUPS_LIMIT = 10_000
 """Group names the mapping editor loads at most to check a typed name against."""
 
 
+@dataclass(frozen=True)
+class GroupMatch:
+    """A group a mapping row of some name would match, with its connection."""
+
+    connection: str
+    display_name: str
+    member_count: int
+
+
+@read
+def groups_named(store: Store, group_name: str, connection: str | None = None) -> list[GroupMatch]:
+    """The groups (of every connection, or of the one named) whose name matches
+    ``group_name`` as a mapping row matches it (``names.group_key``), by connection name:
+    what a mapping preview shows it would apply to. An unknown ``connection`` matches none."""
+    key = group_key(group_name or "")
+    groups = store.db.Group.select(lambda g: g.display_name_key == key)
+    found = [
+        GroupMatch(g.connection.name, g.display_name, int(g.member_count))
+        for g in groups
+        if connection is None or fold(g.connection.name) == fold(connection.strip())
+    ]
+    return sorted(found, key=lambda m: (fold(m.connection), m.display_name))
+
+
 @read
 def group_sizes(store: Store, limit: int = KNOWN_GROUPS_LIMIT) -> dict[str, int]:
     """Display name -> member count of the groups the IdPs have pushed, in name order
-    (for the mapping editor: is a typed group known, and how large is it)."""
+    (for the mapping editor: is a typed group known, and how large is it); groups of one
+    name in several connections count together (``groups_named`` tells them apart)."""
     query = store.db.Group.select().order_by(lambda g: g.display_name_key)
-    return {g.display_name: int(g.member_count) for g in query[: max(1, limit)]}
+    sizes: dict[str, int] = {}
+    for group in query[: max(1, limit)]:
+        sizes[group.display_name] = sizes.get(group.display_name, 0) + int(group.member_count)
+    return sizes

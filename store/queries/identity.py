@@ -227,6 +227,7 @@ def user_detail(
         deleted=user.deleted_at is not None,
         renames=tuple(notable_events(store, 20, user.id)),
         hold=_hold(user),
+        connection=user.connection.name,
     )
 
 
@@ -256,7 +257,7 @@ def list_roles(store: Store) -> list[RoleRecord]:
 
 @read
 def list_mappings(store: Store) -> list[MappingRecord]:
-    """The SSO group-to-role mapping, by group then role."""
+    """The SSO group-to-role mapping, by group, role, then connection (None: any)."""
     rows = store.db.GroupRoleMapping.select().order_by(lambda m: (m.group_name_key, m.id))
     records = [
         MappingRecord(
@@ -264,10 +265,11 @@ def list_mappings(store: Store) -> list[MappingRecord]:
             role=m.role.name,
             created=as_utc(m.created),  # type: ignore[arg-type]
             created_by=m.created_by,
+            connection=None if m.connection is None else m.connection.name,
         )
         for m in rows
     ]
-    return sorted(records, key=lambda r: (fold(r.group_name), r.role))
+    return sorted(records, key=lambda r: (fold(r.group_name), r.role, fold(r.connection or "")))
 
 
 @read

@@ -6,17 +6,26 @@ never the secret nor its hash (neither may leave the store).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from store.context import Store, as_utc
 from store.domain.names import fold
+from store.domain.tokens import stale_since
 from store.errors import NotFound
 from store.records import TokenRecord
 from store.tx import read
 
 
-def token_record(token: Any) -> TokenRecord:
-    """A ScimToken row as a record (used inside the store by the token services too)."""
+def token_record(
+    token: Any, now: datetime | None = None, stale_after_hours: float = 0.0
+) -> TokenRecord:
+    """A ScimToken row as a record (used inside the store by the token services too). With
+    ``now``, an active token's stale flag is the staleness rule applied now
+    (``domain.tokens.stale_since``) instead of the flag the worker last stored."""
+    stale = token.stale_since
+    if now is not None and token.revoked_at is None:
+        stale = stale_since(token.last_used or token.created, now, stale_after_hours)
     return TokenRecord(
         id=token.id,
         name=token.name,
@@ -26,7 +35,9 @@ def token_record(token: Any) -> TokenRecord:
         last_used=as_utc(token.last_used),
         revoked_at=as_utc(token.revoked_at),
         rate_limit=token.rate_limit,
-        stale_since=as_utc(token.stale_since),
+        stale_since=as_utc(stale),
+        connection=token.connection.name,
+        connection_id=int(token.connection.id),
     )
 
 

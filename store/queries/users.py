@@ -14,12 +14,14 @@ from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.domain.names import fold
+from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
 from store.queries.filtering import (
     USERS,
     linked,
     order_by,
     page_of_rows,
+    scope_column,
     sql_datetime,
     sql_json,
     user_filter,
@@ -46,34 +48,45 @@ _GROUPS_OF = (
 )
 
 
-def groups_of(store: Store, user_ids: Iterable[str]) -> dict[str, tuple[GroupRef, ...]]:
-    """The groups of several users in one query, each user's ordered by name then id."""
-    found = linked(store, _GROUPS_OF, 'm."user"', user_ids)
+def groups_of(
+    store: Store, user_ids: Iterable[str], scope: Scope = OPERATOR
+) -> dict[str, tuple[GroupRef, ...]]:
+    """The groups of several users in one query, each user's ordered by name then id; only
+    the groups ``scope`` sees."""
+    found = linked(store, _GROUPS_OF, 'm."user"', user_ids, scope_column(scope, "g"))
     return {uid: tuple(GroupRef(gid, name) for gid, name in pairs) for uid, pairs in found.items()}
 
 
-def user_record(store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None) -> UserRecord:
-    """The frozen record of a User entity; loads its groups unless given."""
+def user_record(
+    store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None, scope: Scope = OPERATOR
+) -> UserRecord:
+    """The frozen record of a User entity; loads its groups (those ``scope`` sees) unless
+    given."""
     if groups is None:
-        groups = groups_of(store, [user.id]).get(user.id, ())
+        groups = groups_of(store, [user.id], scope).get(user.id, ())
     return _row_record(tuple(getattr(user, column) for column in _COLUMNS), groups)
 
 
+def _visible(user: Any, scope: Scope) -> bool:
+    return user is not None and user.deleted_at is None and scope.sees(user.connection.id)
+
+
 @read
-def get_user(store: Store, user_id: str) -> UserRecord:
+def get_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> UserRecord:
+    """One live user ``scope`` sees, or NotFound (another connection's user too)."""
     user = store.db.User.get(id=user_id) if is_resource_id(user_id) else None
-    if user is None or user.deleted_at is not None:
+    if not _visible(user, scope):
         raise NotFound(f"user {user_id} not found")
-    return user_record(store, user)
+    return user_record(store, user, scope=scope)
 
 
 @read
-def find_user(store: Store, user_name: str) -> UserRecord | None:
-    """The live user whose userName matches case-insensitively, if any."""
+def find_user(store: Store, user_name: str, scope: Scope = OPERATOR) -> UserRecord | None:
+    """The live user ``scope`` sees whose userName matches case-insensitively, if any."""
     user = store.db.User.get(user_name_key=fold(user_name))
-    if user is None or user.deleted_at is not None:
+    if not _visible(user, scope):
         return None
-    return user_record(store, user)
+    return user_record(store, user, scope=scope)
 
 
 @read
@@ -83,18 +96,20 @@ def list_users(
     start_index: int,
     count: int,
     sort: Sort | None = None,
+    scope: Scope = OPERATOR,
 ) -> Page[UserRecord]:
-    """One page of the live users matching ``criteria`` (RFC 7644 §3.4.2.4 paging: 1-based
-    ``start_index``, ``count`` 0 gives only the total), in a stable order."""
+    """One page of the live users ``scope`` sees matching ``criteria`` (RFC 7644 §3.4.2.4
+    paging: 1-based ``start_index``, ``count`` 0 gives only the total), in a stable order;
+    the total counts only those users too."""
     start_index = min(max(start_index, 1), MAX_OFFSET)
     count = max(count, 0)
-    where = user_filter(criteria, store.provider)
+    where = user_filter(criteria, store.provider, scope)
     live = f'{USERS.alias}."deleted_at" IS NULL AND {where.sql}'
     order = order_by(sort, USERS, store.provider)
     paging = (order, start_index, count)
     source = ("scim_user", USERS.alias)
     rows, total = page_of_rows(store, source, _COLUMNS, live, where.params, paging)
-    groups = groups_of(store, [row[0] for row in rows]) if rows else {}
+    groups = groups_of(store, [row[0] for row in rows], scope) if rows else {}
     items = tuple(_row_record(row, groups.get(row[0], ())) for row in rows)
     return Page(items=items, total=total, start_index=start_index)
 

@@ -33,7 +33,7 @@ PRUNE_CHUNK = 5000
 
 _COLUMNS = (
     "at", "token_id", "token_name", "client", "method", "path", "query", "status",
-    "latency_ms", "scim_type", "detail", "user_agent", "hits",
+    "latency_ms", "scim_type", "detail", "user_agent", "hits", "connection",
 )  # fmt: skip
 ROWS_PER_INSERT = 50
 """Rows per multi-row INSERT: few statements per batch, and at most this many distinct
@@ -66,6 +66,7 @@ def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
         storable_text(item.detail, 2048),
         storable_text(item.user_agent, 256),
         max(1, int(item.hits)),
+        storable_text(item.connection, 256) or None,
     )
 
 

@@ -23,11 +23,13 @@ from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
+from store.domain.roles import mapped_roles
+from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
-from store.services import lifecycle, member_batches, recompute_queue, role_sync
+from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
@@ -49,10 +51,12 @@ def _external_id(value: Any) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: Any, key: str) -> None:
-    """Group names are unique (folded); externalId is the client's and need not be
+def _check_unique(store: Store, group: Any, key: str, connection: Any) -> None:
+    """Group names are unique (folded) within a connection: two IdPs may each push a group
+    of one name, and each gets its own. externalId is the client's and need not be unique
     (RFC 7643 §3.1)."""
-    if (other := store.db.Group.get(display_name_key=key)) not in (None, group):
+    other = store.db.Group.get(connection=connection, display_name_key=key)
+    if other not in (None, group):
         raise Conflict(f"a group named {other.display_name!r} exists", attribute="displayName")
 
 
@@ -74,9 +78,12 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
     return locked
 
 
-def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
+def _lock_group(
+    store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope = OPERATOR
+) -> Any:
+    """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
-    if group is None:
+    if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
     member_batches.guard(store, group)  # a large change of it still moving: finish it first
     lifecycle.check_version(group, "group", if_match)
@@ -86,8 +93,9 @@ def _lock_group(store: Store, group_id: str, if_match: ExpectedVersions) -> Any:
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: Any, actor: str) -> None:
-        self.store, self.group, self.actor = store, group, actor
+    def __init__(self, store: Store, group: Any, actor: str, scope: Scope = OPERATOR) -> None:
+        self.store, self.group, self.actor, self.scope = store, group, actor, scope
+        self.connection_id = int(group.connection.id)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
         self.users: dict[str, Any] = {}
@@ -103,10 +111,28 @@ class _GroupEdit:
         return {"displayName": g.display_name, "externalId": g.external_id, "document": document}
 
     def current_members(self) -> set[str]:
+        """Every member, whoever sees it (their roles follow the group's name)."""
         if self.members is None:
             memberships, group = self.store.db.Membership, self.group
             self.members = set(select(m.user.id for m in memberships if m.group == group))
         return self.members
+
+    def visible_members(self) -> set[str]:
+        """The members the caller sees: all that a replace or remove-all may take out. A
+        member of another connection (an upgrade's or a transfer's) stays until its own
+        connection or an operator changes it."""
+        members = self.current_members()
+        if self.scope.operator:
+            return members
+        memberships, group, owner = self.store.db.Membership, self.group, self.scope.connection_id
+        return set(
+            select(
+                m.user.id for m in memberships if m.group == group and m.user.connection.id == owner
+            )
+        )
+
+    def _sees(self, user: Any) -> bool:
+        return user is not None and self.scope.sees(user.connection.id)
 
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
         """Lock every user these changes may touch, in one fixed order, before any write."""
@@ -125,7 +151,7 @@ class _GroupEdit:
                 # stay O(1), so only a real rename concerns the whole group.
                 whole_group = whole_group or key != self.group.display_name_key
                 self.keys.add(key)
-        lifecycle.lock_group_names(self.store, self.keys)
+        lifecycle.lock_group_names(self.store, self.keys, self.connection_id)
         self.mapping = lifecycle.mapping_table(self.store)
         if self.mapped:
             for change in changes:
@@ -147,15 +173,17 @@ class _GroupEdit:
         attributes = [c for c in changes if c not in whole]
         renames = [c.value for c in attributes if c.kind == "rename" and isinstance(c.value, str)]
         self.keys.update(group_key(name) for name in renames)
-        lifecycle.lock_group_names(self.store, self.keys)
+        lifecycle.lock_group_names(self.store, self.keys, self.connection_id)
         self.mapping = lifecycle.mapping_table(self.store)
         wanted = dict.fromkeys(whole[0].member_ids if whole[0].kind == "replace_all" else ())
         current = self.current_members()
-        remove = sorted(current - wanted.keys())
+        remove = sorted(self.visible_members() - wanted.keys())  # as ``apply`` takes them out
         add = [user_id for user_id in wanted if user_id not in current]
         if not member_batches.is_large(len(remove) + len(add)):
             return None
-        live = member_batches.live_users(self.store, [u for u in add if is_resource_id(u)])
+        ids = [user_id for user_id in add if is_resource_id(user_id)]
+        owner = None if self.scope.operator else self.scope.connection_id
+        live = member_batches.live_users(self.store, ids, owner)  # another IdP's: unknown
         for user_id in add:
             if user_id not in live:
                 raise _unknown_member(user_id)
@@ -175,7 +203,7 @@ class _GroupEdit:
 
     @property
     def mapped(self) -> bool:
-        return any(key in self.mapping for key in self.keys)
+        return any(mapped_roles(self.mapping, self.connection_id, key) for key in self.keys)
 
     def apply(self, change: MembershipChange) -> None:
         kind = change.kind
@@ -187,7 +215,7 @@ class _GroupEdit:
                 self.remove(user_id)
         elif kind in ("replace_all", "remove_all"):
             wanted = dict.fromkeys(change.member_ids if kind == "replace_all" else ())
-            for user_id in sorted(self.current_members() - wanted.keys()):
+            for user_id in sorted(self.visible_members() - wanted.keys()):
                 self.remove(user_id)
             for user_id in wanted:
                 self.add(user_id)
@@ -196,8 +224,8 @@ class _GroupEdit:
 
     def add(self, user_id: str) -> None:
         user = self.users.get(user_id)
-        if user is None:
-            raise _unknown_member(user_id)
+        if not self._sees(user):
+            raise _unknown_member(user_id)  # another connection's user is unknown here
         if self.members is not None:
             present = user_id in self.members
         else:
@@ -211,6 +239,8 @@ class _GroupEdit:
     def remove(self, user_id: str) -> None:
         if not is_resource_id(user_id):
             return  # never issued, so never a member
+        if not self.scope.operator and not self._sees(self.store.db.User.get(id=user_id)):
+            return  # another connection's user is as unknown as a non-member
         membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
         if membership is None:
             return  # removing a non-member is not an error
@@ -230,7 +260,7 @@ class _GroupEdit:
         if kind == "rename":
             name, key = _name(value, kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
-                _check_unique(self.store, group, key)
+                _check_unique(self.store, group, key, group.connection)
                 group.display_name, group.display_name_key = name, key
         elif kind == "external_id":
             external_id = _external_id(value)
@@ -286,27 +316,35 @@ def _ids(ids: list[str]) -> list[str] | dict[str, int]:
 
 @transaction
 def create_group(
-    store: Store, data: GroupInput, member_ids: tuple[str, ...], actor: str
+    store: Store,
+    data: GroupInput,
+    member_ids: tuple[str, ...],
+    actor: str,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """A new group with its initial members (each must be a live user)."""
+    """A new group of ``scope``'s connection (an operator's: the ``default`` connection)
+    with its initial members, each a live user of that scope: another connection's user is
+    refused like an unknown one. The name must be free in that connection only."""
     name, key = _name(data.display_name)
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
-    lifecycle.lock_group_names(store, [key])
-    _check_unique(store, None, key)
+    owner = connections.owner(store, scope, actor)
+    lifecycle.lock_group_names(store, [key], int(owner.id))
+    _check_unique(store, None, key, owner)
     users = _lock_users(store, member_ids)
     for user_id in member_ids:
-        if user_id not in users:
+        if user_id not in users or not scope.sees(users[user_id].connection.id):
             raise _unknown_member(user_id)
     now = store.clock()
     group = store.db.Group(
-        id=store.new_id(), display_name=name, display_name_key=key, external_id=external_id,
-        document=document, created=now, last_modified=now, version=1, member_count=len(users),
+        id=store.new_id(), connection=owner, display_name=name, display_name_key=key,
+        external_id=external_id, document=document, created=now, last_modified=now, version=1,
+        member_count=len(users),
     )  # fmt: skip
     for user in users.values():
         store.db.Membership(group=group, user=user, created=now)
     mapping = lifecycle.mapping_table(store)
-    if key in mapping:
+    if mapped_roles(mapping, int(owner.id), key):
         flush()  # the group's id is in the audit of each member's roles
         cause = causes.group(group.id, name)
         for user_id in sorted(users):
@@ -315,7 +353,7 @@ def create_group(
         store, actor, AuditAction.GROUP_CREATED, "group", group.id, name,
         after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
     )  # fmt: skip
-    return group_record(group, members_of(store, [group.id]).get(group.id, ()))
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
 def change_group(
@@ -324,19 +362,20 @@ def change_group(
     plan: Callable[[GroupRecord], Sequence[MembershipChange]],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
     """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
     order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
-    Returns the group without members (the API answers 204). A replacement that moves more
-    than a batch of members commits its decision first and moves them in batches
-    (``member_batches``) before this returns."""
+    Returns the group without members (the API answers 204). Another connection's group is
+    NotFound. A replacement that moves more than a batch of members commits its decision
+    first and moves them in batches (``member_batches``) before this returns."""
     record, queued = member_batches.finish_first(
-        store, lambda: _change_group(store, group_id, plan, actor, if_match)
+        store, lambda: _change_group(store, group_id, plan, actor, if_match, scope)
     )
     if not queued:
         return record
     recompute_queue.run_rows(store, queued)
-    return get_group(store, group_id, include_members=False)
+    return get_group(store, group_id, include_members=False, scope=scope)
 
 
 @transaction
@@ -346,10 +385,11 @@ def _change_group(
     plan: Callable[[GroupRecord], Sequence[MembershipChange]],
     actor: str,
     if_match: ExpectedVersions,
+    scope: Scope,
 ) -> tuple[GroupRecord, list[int]]:
-    group = _lock_group(store, group_id, if_match)
+    group = _lock_group(store, group_id, if_match, scope)
     changes = list(plan(group_record(group, None)))
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     queued = _apply(edit, changes)
     return group_record(group, None), queued
 
@@ -374,16 +414,18 @@ def replace_group(
     member_ids: tuple[str, ...],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> GroupRecord:
-    """PUT: new attributes and exactly ``member_ids`` as members (applied as deltas; more
-    than a batch of them in batches, before this returns, as in ``change_group``)."""
+    """PUT: new attributes and exactly ``member_ids`` as the members ``scope`` sees
+    (applied as deltas; more than a batch of them in batches, before this returns, as in
+    ``change_group``). Another connection's group is NotFound."""
     record, queued = member_batches.finish_first(
-        store, lambda: _replace_group(store, group_id, data, member_ids, actor, if_match)
+        store, lambda: _replace_group(store, group_id, data, member_ids, actor, if_match, scope)
     )
     if not queued:
         return record
     recompute_queue.run_rows(store, queued)
-    return get_group(store, group_id)
+    return get_group(store, group_id, scope=scope)
 
 
 @transaction
@@ -394,18 +436,19 @@ def _replace_group(
     member_ids: tuple[str, ...],
     actor: str,
     if_match: ExpectedVersions,
+    scope: Scope,
 ) -> tuple[GroupRecord, list[int]]:
-    group = _lock_group(store, group_id, if_match)
+    group = _lock_group(store, group_id, if_match, scope)
     changes = [
         MembershipChange("rename", value=data.display_name),
         MembershipChange("external_id", value=data.external_id),
         MembershipChange("document", value=data.document),
         MembershipChange("replace_all", member_ids=tuple(member_ids)),
     ]
-    edit = _GroupEdit(store, group, actor)
+    edit = _GroupEdit(store, group, actor, scope)
     if queued := _apply(edit, changes):
         return group_record(group, None), queued
-    return group_record(group, members_of(store, [group.id]).get(group.id, ())), []
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ())), []
 
 
 def delete_group(
@@ -413,6 +456,7 @@ def delete_group(
     group_id: str,
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
     progress: role_sync.Progress | None = None,
 ) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
@@ -422,7 +466,7 @@ def delete_group(
     never holds the locks of thousands of users or rows at once; ``progress`` is called
     after each batch with (members removed, members in all)."""
     queued = member_batches.finish_first(
-        store, lambda: _delete_group(store, group_id, actor, if_match)
+        store, lambda: _delete_group(store, group_id, actor, if_match, scope)
     )
     if queued is not None:
         recompute_queue.run_rows(store, [queued], progress)
@@ -430,14 +474,15 @@ def delete_group(
 
 @transaction
 def _delete_group(
-    store: Store, group_id: str, actor: str, if_match: ExpectedVersions
+    store: Store, group_id: str, actor: str, if_match: ExpectedVersions, scope: Scope
 ) -> int | None:
-    group = _lock_group(store, group_id, if_match)
+    group = _lock_group(store, group_id, if_match, scope)
     key = group.display_name_key
-    lifecycle.lock_group_names(store, [key])
+    lifecycle.lock_group_names(store, [key], int(group.connection.id))
     memberships = store.db.Membership
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
+    mapped = bool(mapped_roles(mapping, int(group.connection.id), key))
     before = {
         "displayName": group.display_name,
         "externalId": group.external_id,
@@ -448,7 +493,7 @@ def _delete_group(
     if member_batches.is_large(len(member_ids)):  # audited now, emptied in batches
         queued = member_batches.enqueue(store, group, member_ids, (), cause, actor, delete=True)
     else:
-        users = _lock_users(store, member_ids) if key in mapping else {}
+        users = _lock_users(store, member_ids) if mapped else {}
         select(m for m in memberships if m.group == group).delete(bulk=True)
         group.delete()
         store.db.flush()

@@ -17,7 +17,8 @@ from store.domain import causes
 from store.domain.active import stored_state, with_state
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.ids import is_resource_id
-from store.domain.roles import IdpGrant, diff_grants, idp_grants
+from store.domain.roles import IdpGrant, MappingKey, diff_grants, idp_grants
+from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ExpectedVersions
@@ -32,43 +33,85 @@ SUSPENDED = GrantSource.SUSPENDED
 effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
 
-def lock_user(store: Store, user_id: str) -> Any:
-    """The live (not deleted) user row, locked for this transaction, or NotFound."""
+def lock_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> Any:
+    """The live (not deleted) user row ``scope`` sees, locked for this transaction, or
+    NotFound (another connection's user is not found either)."""
     user = store.db.User.get_for_update(id=user_id) if is_resource_id(user_id) else None
-    if user is None or user.deleted_at is not None:
+    if user is None or user.deleted_at is not None or not scope.sees(user.connection.id):
         raise NotFound(f"user {user_id} not found")
     return user
 
 
-_MAPPING = 'SELECT "group_name_key", "role", "id" FROM "sso_group_role_mapping"'
-MappingTable = dict[str, dict[str, int]]
-"""Folded IdP group name -> {role name: id of the mapping row}."""
+def visible_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> Any:
+    """The live user row ``scope`` sees (not locked), or NotFound."""
+    user = store.db.User.get(id=user_id) if is_resource_id(user_id) else None
+    if user is None or user.deleted_at is not None or not scope.sees(user.connection.id):
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+_MAPPING = 'SELECT "connection_id", "group_name_key", "role", "id" FROM "sso_group_role_mapping"'
+MappingTable = dict[MappingKey, dict[str, int]]
+"""(connection id or None for any, folded IdP group name) -> {role name: mapping row id}."""
 _NAME_LOCK = "SELECT pg_advisory_xact_lock(727274, $lock_key)"
+_NAME_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(727274, $lock_key)"
+_CONNECTION_NAME_LOCK = "SELECT pg_advisory_xact_lock(727275, $lock_key)"
+_MAPPING_EDITS_LOCK = "SELECT pg_advisory_xact_lock(727273)"
 
 
 def mapping_table(store: Store) -> MappingTable:
     """The SSO group-to-role mapping. Whoever decides roles from it for a group name holds
     that name's lock (``lock_group_names``) from before this read until commit."""
     table: MappingTable = {}
-    for key, role, mapping_id in fetch_rows(store, _MAPPING, {}):
-        table.setdefault(key, {})[role] = int(mapping_id)
+    for connection_id, key, role, mapping_id in fetch_rows(store, _MAPPING, {}):
+        owner = None if connection_id is None else int(connection_id)
+        table.setdefault((owner, key), {})[role] = int(mapping_id)
     return table
 
 
-def lock_group_names(store: Store, keys: Iterable[str]) -> None:
+def by_group_name(table: MappingTable) -> dict[str, dict[str, int]]:
+    """Folded group name -> {role: mapping row id}, for the audit of a recomputation (which
+    names a mapping row per grant): a row for any connection before one for a single one."""
+    flat: dict[str, dict[str, int]] = {}
+    for (_connection, key), roles in sorted(table.items(), key=lambda i: i[0][0] is not None):
+        for role, mapping_id in roles.items():
+            flat.setdefault(key, {}).setdefault(role, mapping_id)
+    return flat
+
+
+def _lock_key(text: str) -> int:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def lock_group_names(store: Store, keys: Iterable[str], connection_id: int | None = None) -> None:
     """Serialise everything that ties a folded group name to roles: mapping edits of that
     name, and creating, renaming or deleting a group to or from it (or changing its
     members). Taken in sorted order, after the group's row lock and before the mapping is
-    read, held until commit. PostgreSQL: a transaction-scoped advisory lock per name.
-    SQLite: the database's single writer lock, taken now (BEGIN IMMEDIATE) instead of at the
-    first write, so the mapping read after it is the one the transaction writes against."""
+    read, held until commit. PostgreSQL: transaction-scoped advisory locks. A group change
+    (``connection_id`` given) holds each name shared and (connection, name) exclusively, so
+    two IdPs' groups of one name never wait for each other while one IdP's changes of one
+    name serialise; a mapping edit or a transfer (no connection) holds the name exclusively,
+    which waits for every connection's group changes of that name. SQLite: the database's
+    single writer lock, taken now (BEGIN IMMEDIATE) instead of at the first write, so the
+    mapping read after it is the one the transaction writes against."""
     if store.provider != "postgres":
         execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
         return
     for key in sorted(set(keys)):
-        digest = hashlib.sha256(key.encode("utf-8")).digest()
-        lock_key = int.from_bytes(digest[:4], "big", signed=True)
-        execute(store.db, _NAME_LOCK, {"lock_key": lock_key})
+        if connection_id is None:
+            execute(store.db, _NAME_LOCK, {"lock_key": _lock_key(key)})
+            continue
+        execute(store.db, _NAME_LOCK_SHARED, {"lock_key": _lock_key(key)})
+        owned = _lock_key(f"{int(connection_id)}\x00{key}")
+        execute(store.db, _CONNECTION_NAME_LOCK, {"lock_key": owned})
+
+
+def lock_mapping_edits(store: Store) -> None:
+    """Mapping edits (and the batches they queue, and transfers of groups) run one at a
+    time across processes. On SQLite the single writer lock does it (``lock_group_names``)."""
+    if store.provider == "postgres":
+        execute(store.db, _MAPPING_EDITS_LOCK)
 
 
 def recompute_user_roles(
@@ -84,9 +127,9 @@ def recompute_user_roles(
     event names the ``cause`` and each assignment added or removed with its mapping row."""
     if mapping is None:
         mapping = mapping_table(store)
-    group_keys = [m.group.display_name_key for m in user.memberships]
+    groups = [(m.group.connection.id, m.group.display_name_key) for m in user.memberships]
     live = user.active and user.deleted_at is None
-    wanted = idp_grants(live, group_keys, mapping)
+    wanted = idp_grants(live, groups, mapping)
     rows = {IdpGrant(a.role.name, a.via_group): a for a in user.role_assignments if a.source == IDP}
     diff = diff_grants(rows.keys(), wanted)
     if not diff.changed:
@@ -111,7 +154,7 @@ def recompute_user_roles(
         grant_pairs(wanted),
         grant_pairs(diff.add),
         grant_pairs(diff.remove),
-        mapping,
+        by_group_name(mapping),
         cause,
     )
     record_event(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pony.orm import select
@@ -19,6 +19,7 @@ from pony.orm import select
 from store.context import Store
 from store.domain import causes
 from store.domain.enums import AuditAction
+from store.domain.tokens import stale_since
 from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
 from store.tx import read, transaction
@@ -69,12 +70,11 @@ def reconcile_roles(store: Store, actor: str = "worker", batch_size: int = RECON
 def _refresh_staleness(store: Store, token: Any, now: datetime) -> int:
     """Flag or clear ``stale_since`` on one active token; returns 1 when it changed."""
     hours = store.settings.worker.stale_after_hours
-    quiet_since = token.last_used or token.created
-    threshold = timedelta(hours=hours)
-    stale = hours > 0 and now - quiet_since > threshold
+    since = stale_since(token.last_used or token.created, now, hours)
+    stale = since is not None
     if stale == (token.stale_since is not None):
         return 0
-    token.stale_since = quiet_since + threshold if stale else None
+    token.stale_since = since
     record_event(
         store,
         "worker",

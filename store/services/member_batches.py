@@ -34,6 +34,7 @@ from pony.orm import flush
 
 from store.context import Store
 from store.domain import causes
+from store.domain.roles import mapped_roles
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services import lifecycle, role_sync
 from store.sql import connection, execute
@@ -99,16 +100,22 @@ _LIVE = {
     "(SELECT value FROM json_each(?))",
     "postgres": 'SELECT "id" FROM "scim_user" WHERE "deleted_at" IS NULL AND "id" = ANY(%s)',
 }
+_OF_CONNECTION = {"sqlite": ' AND "connection_id" = ?', "postgres": ' AND "connection_id" = %s'}
 
 
-def live_users(store: Store, ids: Sequence[str]) -> set[str]:
-    """The live users among ``ids``, in one statement whatever their number (the ids travel
-    as one bound parameter: a JSON array on SQLite, an array on PostgreSQL)."""
+def live_users(store: Store, ids: Sequence[str], connection_id: int | None = None) -> set[str]:
+    """The live users among ``ids`` (of that connection only, when given), in one statement
+    whatever their number (the ids travel as one bound parameter: a JSON array on SQLite, an
+    array on PostgreSQL)."""
     if not ids:
         return set()
     cursor = connection(store.db).cursor()
-    bound = json.dumps(list(ids)) if store.provider == "sqlite" else list(ids)
-    cursor.execute(_LIVE[store.provider], (bound,))
+    sql = _LIVE[store.provider]
+    params: list[Any] = [json.dumps(list(ids)) if store.provider == "sqlite" else list(ids)]
+    if connection_id is not None:
+        sql += _OF_CONNECTION[store.provider]
+        params.append(connection_id)
+    cursor.execute(sql, tuple(params))
     return {str(row[0]) for row in cursor.fetchall()}
 
 
@@ -162,7 +169,7 @@ def _step(store: Store, pending_id: int, plan: dict[str, Any]) -> tuple[int, int
         return None
     group = store.db.Group.get_for_update(id=str(found[0][0]))  # the group's lock first
     if group is not None:
-        lifecycle.lock_group_names(store, [group.display_name_key])
+        lifecycle.lock_group_names(store, [group.display_name_key], int(group.connection.id))
     lock = " FOR UPDATE" if store.provider == "postgres" else ""
     found = fetch_rows(store, _ROW + lock, {"id": pending_id})  # now under the locks
     if not found:  # another runner finished it
@@ -175,7 +182,8 @@ def _step(store: Store, pending_id: int, plan: dict[str, Any]) -> tuple[int, int
     batch = moves[done : done + role_sync.BATCH]
     touched = _move(store, group, [u for u, a in batch if not a], [u for u, a in batch if a])
     changed = 0
-    if touched and group.display_name_key in lifecycle.mapping_table(store):
+    mapping = lifecycle.mapping_table(store)
+    if touched and mapped_roles(mapping, int(group.connection.id), group.display_name_key):
         changed = role_sync.apply_batch(store, touched, str(actor), dict(_json(cause)))
     done += len(batch)
     if done >= len(moves):

@@ -22,9 +22,7 @@ from pony.orm import flush
 from store.context import Store
 from store.domain import causes
 from store.queries.filtering import fetch_rows
-from store.services import member_batches, role_sync
-from store.services.lifecycle import lock_group_names
-from store.sql import execute
+from store.services import lifecycle, member_batches, role_sync
 from store.tx import read, transaction
 
 _AFFECTED = (
@@ -42,9 +40,8 @@ def lock_mapping_edits(store: Store, key: str) -> None:
     with a mapping no other edit is changing underneath it, holding the group name's lock,
     which the group use cases take too before they read the mapping. On SQLite the name
     lock is the single writer lock."""
-    if store.provider == "postgres":
-        execute(store.db, "SELECT pg_advisory_xact_lock(727273)")
-    lock_group_names(store, [key])
+    lifecycle.lock_mapping_edits(store)
+    lifecycle.lock_group_names(store, [key])
 
 
 def enqueue(store: Store, key: str, cause: causes.Cause, actor: str) -> int:

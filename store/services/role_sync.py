@@ -25,7 +25,7 @@ from store.context import Store
 from store.domain import causes
 from store.domain.roles import IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
-from store.services.lifecycle import IDP, MappingTable, grant_pairs, mapping_table
+from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
 from store.tx import read
 
@@ -139,7 +139,12 @@ def _event(
 ) -> tuple[Any, ...]:
     pairs = grant_pairs
     before, after, detail = causes.recomputed(
-        pairs(held), pairs(wanted), pairs(diff.add), pairs(diff.remove), mapping, cause
+        pairs(held),
+        pairs(wanted),
+        pairs(diff.add),
+        pairs(diff.remove),
+        by_group_name(mapping),
+        cause,
     )
     return (user_id, user_name[:1024], json.dumps(before), json.dumps(after), detail[:2048])
 

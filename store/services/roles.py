@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from pony.orm import flush
@@ -20,13 +21,14 @@ from store.context import Store, as_utc
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.names import fold, group_key, trim
-from store.domain.roles import idp_grants
+from store.domain.roles import MappingKey, idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import fetch_rows, in_list
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
+from store.services.connections import connection_entity
 from store.services.lifecycle import IDP, MANUAL, SUSPENDED, lock_user, mapping_table
 from store.services.validation import check_name
 from store.tx import read, transaction
@@ -168,11 +170,16 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
     return True
 
 
+def _mapped_name(store: Store, key: str, role: str) -> str:
+    rows = store.db.GroupRoleMapping.select(
+        lambda m: m.group_name_key == key and m.role.name == role
+    )
+    mapping = rows.order_by(lambda m: m.id).first()
+    return str(mapping.group_name) if mapping is not None else key
+
+
 def _idp_only_message(store: Store, user: Any, role: str, keys: list[str]) -> str:
-    names = []
-    for key in keys:
-        mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role)
-        names.append(mapping.group_name if mapping is not None else key)
+    names = [_mapped_name(store, key, role) for key in keys]
     groups = ", ".join(repr(n) for n in names)
     return (
         f"{user.user_name!r} holds role {role!r} through IdP group {groups} and the SSO "
@@ -195,13 +202,26 @@ def _clean_group_name(group_name: str) -> str:
     return group_name
 
 
-def _mapping_record(mapping: Any) -> MappingRecord:
+def mapping_record(mapping: Any) -> MappingRecord:
     return MappingRecord(
         group_name=mapping.group_name,
         role=mapping.role.name,
         created=as_utc(mapping.created),  # type: ignore[arg-type]
         created_by=mapping.created_by,
+        connection=None if mapping.connection is None else mapping.connection.name,
     )
+
+
+def _find_mapping(store: Store, key: str, role_row: Any, connection: Any) -> Any:
+    """The mapping row of this group name, role and connection (None: any connection)."""
+    rows = store.db.GroupRoleMapping.select(
+        lambda m: m.group_name_key == key and m.role == role_row and m.connection == connection
+    )
+    return rows.order_by(lambda m: m.id).first()
+
+
+def _mapping_connection(store: Store, connection: str | None) -> Any:
+    return None if connection is None else connection_entity(store, connection)
 
 
 def set_mapping(
@@ -210,34 +230,45 @@ def set_mapping(
     role: str,
     actor: str,
     progress: role_sync.Progress | None = None,
+    connection: str | None = None,
 ) -> MappingRecord:
-    """Map an IdP group to a role; idempotent. Group names match as ``names.group_key``
-    says (trimmed, NFC, case-insensitive, no compatibility folding). The edit commits
-    first; the group's members then gain the role in batches (``recompute_queue``), with
+    """Map an IdP group to a role; idempotent. The row matches the groups of that name in
+    the connection named ``connection`` (which must exist), or in any connection when None
+    (``domain.roles.matches``). Group names match as ``names.group_key`` says (trimmed,
+    NFC, case-insensitive, no compatibility folding). The edit commits first; the
+    matching groups' members then gain the role in batches (``recompute_queue``), with
     ``progress(done, total)`` after each. Interrupted, the worker finishes them."""
-    record, queued = _save_mapping(store, group_name, role, actor)
+    record, queued = _save_mapping(store, group_name, role, actor, connection)
     if queued is not None:
         recompute_queue.run(store, queued, group_key(record.group_name), progress)
     return record
 
 
+def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {"group": group_name, "role": role, "mapping_id": mapping_id}
+    found["connection"] = None if owner is None else owner.name
+    return found
+
+
 @transaction
 def _save_mapping(
-    store: Store, group_name: str, role: str, actor: str
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
     group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
-    existing = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
+    owner = _mapping_connection(store, connection)
+    existing = _find_mapping(store, key, role_row, owner)
     if existing is not None:
-        return _mapping_record(existing), None
+        return mapping_record(existing), None
     mapping = store.db.GroupRoleMapping(
         group_name=group_name,
         group_name_key=key,
         role=role_row,
         created=store.clock(),
         created_by=actor[:256],
+        connection=owner,
     )
     flush()  # the row's id names the cause in the members' audit
     cause = causes.mapping("set", mapping.id, group_name, role_row.name)
@@ -249,10 +280,10 @@ def _save_mapping(
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
-        after={"group": group_name, "role": role_row.name, "mapping_id": mapping.id},
+        after=_mapping_json(group_name, role_row.name, mapping.id, owner),
         detail=_queued_detail(store, key),
     )
-    return _mapping_record(mapping), queued
+    return mapping_record(mapping), queued
 
 
 def remove_mapping(
@@ -261,11 +292,13 @@ def remove_mapping(
     role: str,
     actor: str,
     progress: role_sync.Progress | None = None,
+    connection: str | None = None,
 ) -> bool:
-    """Remove one mapping row; the group's members lose the role unless another group or a
+    """Remove one mapping row (of that connection, or the one for any connection when
+    None); the members of the groups it matched lose the role unless another group or a
     manual grant gives it, in batches as ``set_mapping`` says. Returns False when there was
     no such mapping."""
-    queued = _delete_mapping(store, group_name, role, actor)
+    queued = _delete_mapping(store, group_name, role, actor, connection)
     if queued is None:
         return False
     recompute_queue.run(store, queued[0], queued[1], progress)
@@ -273,14 +306,17 @@ def remove_mapping(
 
 
 @transaction
-def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tuple[int, str] | None:
+def _delete_mapping(
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
+) -> tuple[int, str] | None:
     group_name = _clean_group_name(group_name)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
+    owner = _mapping_connection(store, connection)
     role_row = find_role(store, role)
     if role_row is None:
         return None
-    mapping = store.db.GroupRoleMapping.get(group_name_key=key, role=role_row)
+    mapping = _find_mapping(store, key, role_row, owner)
     if mapping is None:
         return None
     shown, mapping_id = mapping.group_name, mapping.id
@@ -294,7 +330,7 @@ def _delete_mapping(store: Store, group_name: str, role: str, actor: str) -> tup
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",
-        before={"group": shown, "role": role_row.name, "mapping_id": mapping_id},
+        before=_mapping_json(shown, role_row.name, mapping_id, owner),
         detail=_queued_detail(store, key),
     )
     return queued, key
@@ -306,6 +342,16 @@ def _queued_detail(store: Store, key: str) -> str:
 
 
 # ---- preview --------------------------------------------------------------------------------
+
+
+MappingEdit = tuple[str, str] | tuple[str, str, str | None]
+"""(IdP group name, role) or (IdP group name, role, connection name or None for any)."""
+
+
+def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, str]:
+    group, connection = edit[0], (edit[2] if len(edit) > 2 else None)  # type: ignore[misc]
+    owner = _mapping_connection(store, connection)
+    return (None if owner is None else int(owner.id), group_key(_clean_group_name(group))), role
 
 
 PREVIEW_BATCH = 500
@@ -320,7 +366,7 @@ _LIVE_MEMBERS = (
     'ORDER BY u."id"'
 )
 _GROUP_KEYS = (
-    'SELECT ms."user", g."display_name_key" FROM "scim_membership" ms '
+    'SELECT ms."user", g."connection_id", g."display_name_key" FROM "scim_membership" ms '
     'JOIN "scim_group" g ON g."id" = ms."group" WHERE ms."user" IN {ids}'
 )
 _MANUAL_ROLES = (
@@ -332,26 +378,27 @@ _MANUAL_ROLES = (
 @read
 def preview_mapping_change(
     store: Store,
-    add: list[tuple[str, str]],
-    remove: list[tuple[str, str]],
+    add: Sequence[MappingEdit],
+    remove: Sequence[MappingEdit],
     progress: role_sync.Progress | None = None,
 ) -> list[tuple[str, str, str]]:
     """Who would gain or lose which role if these mapping rows were added and removed:
-    ``(userName, role, "gain" | "lose")`` sorted. Manual grants count as held, so a role a
-    user also holds manually is never listed as lost (nor as gained).
+    ``(userName, role, "gain" | "lose")`` sorted. A row without a connection (or with
+    None) matches that group name in every connection. Manual grants count as held, so a
+    role a user also holds manually is never listed as lost (nor as gained).
 
     The active members of the groups concerned are compared ``PREVIEW_BATCH`` at a time;
     ``progress(done, total)`` is called once the members are counted (``done`` 0) and after
     each batch. It may raise to stop the preview: nothing is written either way."""
-    pairs_add = [(group_key(_clean_group_name(g)), _existing_role(store, r).name) for g, r in add]
-    pairs_remove = [(group_key(_clean_group_name(g)), _role_name(store, r)) for g, r in remove]
+    pairs_add = [_edit_key(store, e, _existing_role(store, e[1]).name) for e in add]
+    pairs_remove = [_edit_key(store, e, _role_name(store, e[1])) for e in remove]
     current = mapping_table(store)
     proposed = {key: set(roles) for key, roles in current.items()}
     for key, role in pairs_remove:
         proposed.get(key, set()).discard(role)
     for key, role in pairs_add:
         proposed.setdefault(key, set()).add(role)
-    keys = list({key for key, _ in pairs_add + pairs_remove})
+    keys = list({key for (_c, key), _r in pairs_add + pairs_remove})
     if not keys:
         return []
     in_keys, params = in_list(keys, "k")
@@ -373,12 +420,15 @@ def preview_mapping_change(
     return sorted(changes)
 
 
-def _held_by(store: Store, ids: list[str]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
-    """For these users: the folded names of all their groups, and their manual roles."""
+def _held_by(
+    store: Store, ids: list[str]
+) -> tuple[dict[str, list[tuple[int, str]]], dict[str, set[str]]]:
+    """For these users: the (connection id, folded name) of each of their groups, and their
+    manual roles."""
     in_ids, params = in_list(ids, "u")
-    groups: dict[str, list[str]] = defaultdict(list)
-    for user_id, key in fetch_rows(store, _GROUP_KEYS.format(ids=in_ids), params):
-        groups[str(user_id)].append(key)
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for user_id, connection_id, key in fetch_rows(store, _GROUP_KEYS.format(ids=in_ids), params):
+        groups[str(user_id)].append((int(connection_id), str(key)))
     manual: dict[str, set[str]] = defaultdict(set)
     rows = fetch_rows(store, _MANUAL_ROLES.format(ids=in_ids), params | {"manual": MANUAL})
     for user_id, role in rows:

@@ -38,6 +38,7 @@ from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
+from store.services.connections import connection_entity, hold, new_connection
 from store.sql import execute
 from store.tx import transaction
 
@@ -79,12 +80,65 @@ def _check_rate_limit(rate_limit: int | None) -> int | None:
 
 
 @transaction
-def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = None) -> IssuedToken:
-    """Issue a new token. The returned secret is the only copy there will ever be."""
+def issue_token(
+    store: Store,
+    name: str,
+    actor: str,
+    rate_limit: int | None = None,
+    connection: str | None = None,
+) -> IssuedToken:
+    """Issue a new token for the IdP connection named ``connection`` (which must exist), or,
+    without one, for a new connection named like the token (refused when a connection of
+    that name exists: the token is then issued with ``connection``). Token names are unique
+    among active tokens. The returned secret is the only copy there will ever be."""
     name, key = _clean_name(name)
     rate_limit = _check_rate_limit(rate_limit)
+    _check_free(store, name, key)
+    if connection is None:
+        owner = new_connection(store, name, None, actor, attribute="name")
+    else:
+        owner = connection_entity(store, connection)
+    return _issue(store, owner, name, key, actor, rate_limit)
+
+
+@transaction
+def rotate_token(store: Store, token_name: str, actor: str) -> IssuedToken:
+    """The first step of a rotation without downtime: a new token for the same connection
+    (with the same rate limit), named ``<connection>-2`` (or the next number no token of
+    any status has). The old token stays active until an operator revokes it."""
+    old = active_token_entity(store, token_name)
+    if old is None:
+        raise NotFound(f"no active token named {token_name!r}")
+    owner = old.connection
+    taken = {fold(t.name) for t in store.db.ScimToken.select()}
+    number = 2
+    while fold(f"{owner.name}-{number}") in taken:
+        number += 1
+    name, key = _clean_name(f"{owner.name}-{number}")
+    detail = f"rotation of token {old.name!r} (prefix {old.prefix}), which stays active"
+    return _issue(store, owner, name, key, actor, old.rate_limit, detail)
+
+
+def _check_free(store: Store, name: str, key: str) -> None:
     if store.db.ScimToken.get(name_key=key) is not None:
-        raise Conflict(f"a token named {name!r} already exists; revoke it first", "name")
+        raise Conflict(
+            f"a token named {name!r} already exists: to replace it without downtime, rotate "
+            "it (a new token for its connection), switch the IdP over, then revoke the old one",
+            "name",
+        )
+
+
+def _issue(
+    store: Store,
+    owner: Any,
+    name: str,
+    key: str,
+    actor: str,
+    rate_limit: int | None,
+    detail: str = "",
+) -> IssuedToken:
+    if not hold(store, owner):  # removed since it was looked up: no token may name it
+        raise NotFound(f"no connection named {owner.name!r}")
     secret = encode_secret(TOKEN_PREFIX, store.random_bytes(SECRET_BYTES))
     token = store.db.ScimToken(
         name=name,
@@ -94,6 +148,7 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
         created=store.clock(),
         created_by=actor[:256],
         rate_limit=rate_limit,
+        connection=owner,
     )
     flush()  # assigns the id the audit event names
     record_event(
@@ -103,7 +158,13 @@ def issue_token(store: Store, name: str, actor: str, rate_limit: int | None = No
         "token",
         str(token.id),
         name,
-        after={"name": name, "prefix": token.prefix, "rate_limit": rate_limit},
+        after={
+            "name": name,
+            "prefix": token.prefix,
+            "rate_limit": rate_limit,
+            "connection": owner.name,
+        },
+        detail=detail,
     )
     return IssuedToken(record=token_record(token), secret=secret)
 
@@ -115,6 +176,12 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     token = active_token_entity(store, name)
     if token is None:
         raise NotFound(f"no active token named {name!r}")
+    revoke_token_entity(store, token, actor)
+    return token_record(token)
+
+
+def revoke_token_entity(store: Store, token: Any, actor: str, detail: str = "") -> None:
+    """Revoke an active token row in the caller's transaction (audited)."""
     token.revoked_at = store.clock()
     token.revoked_by = actor[:256]
     token.name_key = f"{token.name_key}#revoked#{token.id}"
@@ -129,9 +196,9 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
         str(token.id),
         token.name,
         before={"status": "active"},
-        after={"status": "revoked"},
+        after={"status": "revoked", "connection": token.connection.name},
+        detail=detail,
     )
-    return token_record(token)
 
 
 @transaction
@@ -204,11 +271,17 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
 # Bound parameters only: every $name below is a Python name of this module, never caller text.
 # The hot path runs these statements directly; building Pony entities for two rows would cost
 # more than the statements themselves on every SCIM request.
-_ROW_COLUMNS = '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used"'
+_ROW_COLUMNS = (
+    '"id", "name", "secret_hash", "revoked_at", "rate_limit", "last_used", "connection_id"'
+)
+_CONNECTION_NAME = '(SELECT c."name" FROM "scim_connection" c WHERE c."id" = {}."connection_id")'
 TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
 # SQLite: an unlocked read; the bucket is then locked (the write lock) and advanced by
 # ``_consume``, only for a valid token, so a flood of bad tokens never queues for the lock.
-_LOOKUP_SQLITE = f'SELECT {_ROW_COLUMNS} FROM "scim_token" WHERE "secret_hash" = $digest'
+_LOOKUP_SQLITE = (
+    f"SELECT {_ROW_COLUMNS}, {_CONNECTION_NAME.format('t')} "
+    'FROM "scim_token" t WHERE "secret_hash" = $digest'
+)
 # PostgreSQL: one statement, sent as one message outside any open transaction, finds the token
 # and advances its bucket with ``ratelimit.decide``'s rule rendered in SQL (upsert: a new
 # bucket is admitted). The bucket row is locked only while the server runs the statement, never
@@ -239,7 +312,7 @@ def _admit_postgres(now: str) -> str:
         'WHERE t."revoked_at" IS NULL '
         f'ON CONFLICT ("key") DO UPDATE SET "tat" = {next_tat} WHERE {admitted} '
         'RETURNING b."tat") '
-        f'SELECT {_ROW_COLUMNS}, (SELECT "tat" FROM a) FROM t'
+        f'SELECT {_ROW_COLUMNS}, {_CONNECTION_NAME.format("t")}, (SELECT "tat" FROM a) FROM t'
     )
 
 
@@ -267,16 +340,17 @@ def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthRe
     row = rows[0] if rows else None
     if row is None or not hashes_match(row[2], secret):
         return _count_failure(store, f"authfail:{client}", "unknown")
-    token_id, name, _digest, revoked_at, rate_limit, last_used = row
+    token_id, name, _digest, revoked_at, rate_limit, last_used, connection_id, connection = row
     if revoked_at is not None:
         return _revoked(store, client, name)
+    known = AuthResult(True, "", token_id, name, 0.0, int(connection_id), str(connection))
     limit = rate_limit or store.settings.rate_limit.requests_per_minute
     burst = store.settings.rate_limit.burst
     decision, now = _consume(store, _token_bucket(token_id), limit, burst)
     if not decision.allowed:
-        return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
+        return replace(known, ok=False, reason="rate_limited", retry_after=decision.retry_after)
     _mark_used(store, token_id, last_used, now)
-    return AuthResult(True, "", token_id, name)
+    return known
 
 
 def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult:
@@ -293,18 +367,20 @@ def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult
     row = rows[0] if rows else None
     if row is None or not hashes_match(row[2], secret):
         return _count_failure(store, f"authfail:{client}", "unknown")
-    token_id, name, _digest, revoked_at, rate_limit, last_used, admitted = row
+    token_id, name, _digest, revoked_at, rate_limit, last_used, connection_id, connection = row[:8]
+    admitted = row[8]
     if revoked_at is not None:
         return _revoked(store, client, name)
+    known = AuthResult(True, "", token_id, name, 0.0, int(connection_id), str(connection))
     if admitted is None:
         # Refused: how long until one more fits, from the bucket as it is now.
         limit = rate_limit or settings.requests_per_minute
         found = fetch_rows(store, _BUCKET, {"key": _token_bucket(token_id)})
         tat = float(found[0][0]) if found else None
         decision = ratelimit.decide(tat, _epoch(store.clock()), limit, settings.burst)
-        return AuthResult(False, "rate_limited", token_id, name, retry_after=decision.retry_after)
+        return replace(known, ok=False, reason="rate_limited", retry_after=decision.retry_after)
     _mark_used(store, token_id, last_used, now)
-    return AuthResult(True, "", token_id, name)
+    return known
 
 
 def _revoked(store: Store, client: str, name: str) -> AuthResult:

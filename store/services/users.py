@@ -24,10 +24,11 @@ from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.enums import AuditAction
 from store.domain.names import fold
+from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict
 from store.queries.users import plain, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
-from store.services import lifecycle
+from store.services import connections, lifecycle
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.tx import transaction
@@ -197,16 +198,18 @@ def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, re
 
 
 @transaction
-def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
-    """Create a user with a new id. Conflict when its userName is held by any live user,
-    active or inactive: reactivation is a PATCH or PUT of that user's id. A shared externalId
-    is no conflict."""
+def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERATOR) -> UserRecord:
+    """Create a user with a new id, owned by ``scope``'s connection (an operator's: the
+    ``default`` connection). Conflict when its userName is held by any live user of any
+    connection, active or inactive, with the same answer whichever connection holds it:
+    reactivation is a PATCH or PUT of that user's id. A shared externalId is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
     _check_others(store, cols)
     now = store.clock()
     user = store.db.User(
-        id=store.new_id(), user_name=cols.user_name, user_name_key=cols.user_name_key,
+        id=store.new_id(), connection=connections.owner(store, scope, actor),
+        user_name=cols.user_name, user_name_key=cols.user_name_key,
         external_id=cols.external_id, display_name=cols.display_name,
         display_name_key=cols.display_name_key, given_name_key=cols.given_name_key,
         family_name_key=cols.family_name_key, active=has_access(state), document=cols.document,
@@ -223,18 +226,23 @@ def create_user(store: Store, data: UserInput, actor: str) -> UserRecord:
 
 @transaction
 def replace_user(
-    store: Store, user_id: str, data: UserInput, actor: str, if_match: ExpectedVersions = None
+    store: Store,
+    user_id: str,
+    data: UserInput,
+    actor: str,
+    if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> UserRecord:
     """Full replace (PUT). Without ``active`` the state stays as it is; a change of it goes
     through the lifecycle (deactivation ends sessions and drops IdP roles, keeping manual
-    roles and memberships)."""
-    user = lifecycle.lock_user(store, user_id)
+    roles and memberships). Another connection's user is NotFound."""
+    user = lifecycle.lock_user(store, user_id, scope)
     lifecycle.check_version(user, "user", if_match)
     state = resolve(data.active, stored_state(user.active, plain(user.document)), "replace")
     cols = _columns(data, state, user)
     _check_others(store, cols, user)
     _apply(store, user, cols, state, actor, "replaced")
-    return user_record(store, user)
+    return user_record(store, user, scope=scope)
 
 
 @transaction
@@ -244,13 +252,15 @@ def modify_user(
     transform: Callable[[UserRecord], UserInput],
     actor: str,
     if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
 ) -> UserRecord:
     """PATCH: ``transform`` turns the current record into the new input; an input without
     ``active`` (removed, or set to null) leaves it unassigned, which grants no access.
-    Whatever ``transform`` raises propagates and nothing is applied."""
-    user = lifecycle.lock_user(store, user_id)
+    Whatever ``transform`` raises propagates and nothing is applied. Another connection's
+    user is NotFound."""
+    user = lifecycle.lock_user(store, user_id, scope)
     lifecycle.check_version(user, "user", if_match)
-    current = user_record(store, user)
+    current = user_record(store, user, scope=scope)
     data = transform(current)
     state = resolve(data.active, current.active, "patch")
     cols = _columns(data, state, user)
@@ -261,13 +271,20 @@ def modify_user(
 
 
 @transaction
-def delete_user(store: Store, user_id: str, actor: str, if_match: ExpectedVersions = None) -> None:
+def delete_user(
+    store: Store,
+    user_id: str,
+    actor: str,
+    if_match: ExpectedVersions = None,
+    scope: Scope = OPERATOR,
+) -> None:
     """DELETE: deactivate (sessions end, IdP roles drop), leave every group, and soft-delete
     so the id is never reused while userName becomes free (externalId is cleared). Manual role rows
-    and the audit history stay."""
+    and the audit history stay. Another connection's user is NotFound."""
+    lifecycle.visible_user(store, user_id, scope)  # NotFound before any lock is taken
     group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first
-    user = lifecycle.lock_user(store, user_id)
+    user = lifecycle.lock_user(store, user_id, scope)
     lifecycle.check_version(user, "user", if_match)
     before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")

@@ -27,6 +27,7 @@ from pony.orm import db_session
 from store.context import Store
 from store.domain.names import fold
 from store.queries.directory import search_users
+from store.services.connections import default_connection
 from store.services.roles import ensure_default_roles, set_mapping
 from tests.support import create_pg_database, drop_pg_database, open_test_store
 from tui.app import build_app
@@ -47,7 +48,8 @@ def fill(store: Store, users: int) -> float:
     set_mapping(store, "Engineering", "operator", "operator:bench")
     with db_session:
         group = store.db.Group(
-            id="g-engineering", display_name="Engineering", display_name_key="engineering",
+            id="g-engineering", connection=default_connection(store, "bench"),
+            display_name="Engineering", display_name_key="engineering",
             document={}, created=NOW, last_modified=NOW,
         )  # fmt: skip
     for start in range(0, users, BATCH):
@@ -64,7 +66,8 @@ def _one_user(store: Store, n: int, group: Any, operator: Any, admin: Any) -> No
     name, display = user_name(n), f"Given{n} Family{n}"
     changed = NOW - timedelta(minutes=n % 5000)
     user = store.db.User(
-        id=f"{n:032x}", user_name=name, user_name_key=fold(name), display_name=display,
+        id=f"{n:032x}", connection=group.connection, user_name=name, user_name_key=fold(name),
+        display_name=display,
         display_name_key=fold(display), active=n % 10 != 3, created=changed,
         last_modified=changed, document={"userName": name, "displayName": display},
     )  # fmt: skip

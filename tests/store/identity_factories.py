@@ -10,8 +10,9 @@ from pony.orm import db_session
 from store.context import Store
 from store.domain import causes
 from store.domain.names import fold
-from store.domain.roles import IdpGrant, idp_grants
+from store.domain.roles import IdpGrant, MappingKey, idp_grants
 from store.records import GroupInput, MembershipChange
+from store.services.connections import default_connection
 from store.services.groups import change_group, create_group
 from store.services.lifecycle import end_user_sessions, lock_user, recompute_user_roles
 
@@ -23,6 +24,7 @@ def make_user(
         now = store.clock()
         user = store.db.User(
             id=store.new_id(),
+            connection=default_connection(store, "test"),
             user_name=user_name,
             user_name_key=fold(user_name),
             display_name=display_name,
@@ -81,12 +83,13 @@ def role_drift(store: Store) -> dict[str, tuple[set[IdpGrant], set[IdpGrant]]]:
     """userName -> (IdP grants held, IdP grants the memberships and the mapping give) for
     every live user where the two differ: a recomputation from the rows, in one read."""
     with db_session:
-        mapping: dict[str, set[str]] = {}
+        mapping: dict[MappingKey, set[str]] = {}
         for m in store.db.GroupRoleMapping.select():
-            mapping.setdefault(m.group_name_key, set()).add(m.role.name)
+            owner = None if m.connection is None else m.connection.id
+            mapping.setdefault((owner, m.group_name_key), set()).add(m.role.name)
         drift = {}
         for user in store.db.User.select(lambda u: u.deleted_at is None):
-            keys = [m.group.display_name_key for m in user.memberships]
+            keys = [(m.group.connection.id, m.group.display_name_key) for m in user.memberships]
             wanted = idp_grants(user.active, keys, mapping)
             held = {
                 IdpGrant(a.role.name, a.via_group)

@@ -17,6 +17,7 @@ from store.domain.names import fold, group_key
 from store.group_name_keys import ACTOR, RekeyReport, recompute_group_name_keys
 from store.queries.identity import audit_events
 from store.records import MembershipChange
+from store.services.connections import default_connection
 from store.services.groups import change_group
 from tests.store.identity_factories import make_user, roles_of
 
@@ -47,7 +48,8 @@ def _old_group(store: Store, name: str, members: tuple[str, ...], age: int) -> s
     """A group as the previous release stored it: untrimmed name, ``fold`` key."""
     with db_session:
         group = store.db.Group(
-            id=store.new_id(), display_name=name, display_name_key=fold(name), document={},
+            id=store.new_id(), connection=default_connection(store, "test"), display_name=name,
+            display_name_key=fold(name), document={},
             created=T0 - timedelta(days=age), last_modified=T0, member_count=len(members),
         )  # fmt: skip
         for user_id in members:

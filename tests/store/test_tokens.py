@@ -123,7 +123,9 @@ def test_revoked_token_fails_on_its_very_next_request(store: Store) -> None:
 def test_revoked_name_can_be_reused_and_old_token_stays_dead(store: Store) -> None:
     old = issue_token(store, "Okta SCIM", ADMIN).secret
     revoke_token(store, "Okta SCIM", ADMIN)
-    new = issue_token(store, "OKTA scim", ADMIN).secret
+    with pytest.raises(InvalidInput, match="--connection"):
+        issue_token(store, "OKTA scim", ADMIN)  # its connection exists: name it
+    new = issue_token(store, "OKTA scim", ADMIN, connection="okta SCIM").secret
     assert authenticate(store, bearer(new), "10.0.0.5").ok
     assert authenticate(store, bearer(old), "10.0.0.5").reason == "revoked"
     statuses = [(t.name, t.status) for t in list_tokens(store)]

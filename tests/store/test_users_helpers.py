@@ -8,6 +8,7 @@ from pony.orm import db_session
 
 from store.context import Store
 from store.records import EmailInput, GroupInput, UserInput
+from store.services.connections import default_connection
 from store.services.roles import create_role, grant_role, set_mapping
 from store.services.users import create_user
 from store.sql import statements_sent
@@ -80,7 +81,8 @@ def bulk_users(store: Store, count: int, prefix: str = "member") -> list[str]:
         for i in range(count):
             name = f"{prefix}{i:05d}@example.com"
             user = store.db.User(
-                id=store.new_id(), user_name=name, user_name_key=fold(name),
+                id=store.new_id(), connection=default_connection(store, "test"), user_name=name,
+                user_name_key=fold(name),
                 document={"userName": name}, created=now, last_modified=now,
             )  # fmt: skip
             ids.append(user.id)

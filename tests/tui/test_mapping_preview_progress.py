@@ -14,6 +14,7 @@ from textual.widgets import Button, Select, Static
 from store.context import Store
 from store.domain.names import fold, group_key
 from store.queries.identity import list_mappings
+from store.services.connections import default_connection
 from store.sql import connection
 from tests.tui.conftest import settle, wait_until
 from tests.tui.data import Seeded
@@ -33,17 +34,19 @@ def _large_group(store: Store, members: int = MEMBERS) -> None:
     now = "2026-01-05 09:00:00"
     users = [(f"s{i:05d}", f"staff{i:05d}@example.com") for i in range(members)]
     with db_session:
+        owner = int(default_connection(store, "operator:test").id)  # what operators seed
         cursor = connection(store.db).cursor()
         cursor.execute(
             'INSERT INTO "scim_group" ("id", "display_name", "display_name_key", "document", '
-            '"created", "last_modified", "version", "member_count") '
-            "VALUES (?, ?, ?, '{}', ?, ?, 1, ?)",
-            ("g-all-staff", GROUP, group_key(GROUP), now, now, members),
+            '"created", "last_modified", "version", "member_count", "connection_id") '
+            "VALUES (?, ?, ?, '{}', ?, ?, 1, ?, ?)",
+            ("g-all-staff", GROUP, group_key(GROUP), now, now, members, owner),
         )
         cursor.executemany(
             'INSERT INTO "scim_user" ("id", "user_name", "user_name_key", "active", "document", '
-            '"created", "last_modified", "version") VALUES (?, ?, ?, 1, \'{}\', ?, ?, 1)',
-            [(user_id, name, fold(name), now, now) for user_id, name in users],
+            '"created", "last_modified", "version", "connection_id") '
+            "VALUES (?, ?, ?, 1, '{}', ?, ?, 1, ?)",
+            [(user_id, name, fold(name), now, now, owner) for user_id, name in users],
         )
         cursor.executemany(
             'INSERT INTO "scim_membership" ("group", "user", "created") VALUES (?, ?, ?)',

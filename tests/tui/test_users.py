@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Static
 from store.context import Store
 from store.domain.names import fold
 from store.queries.identity import audit_events, user_detail
+from store.services.connections import default_connection
 from store.services.lifecycle import deactivate_user
 from tests.tui.conftest import error_notifications, notifications, settle, table_rows, wait_until
 from tests.tui.data import PEOPLE, Seeded
@@ -52,7 +53,8 @@ def _many_users(store: Store, count: int) -> None:
         for i in range(count):
             name = f"user{i:04d}@example.com"
             store.db.User(
-                id=f"u{i:04d}", user_name=name, user_name_key=fold(name), document={},
+                id=f"u{i:04d}", connection=default_connection(store, "test"), user_name=name,
+                user_name_key=fold(name), document={},
                 created=now, last_modified=now,
             )  # fmt: skip
 

@@ -35,7 +35,7 @@ def make_mapping(store: Store, group_name: str, role: str) -> None:
 def remove_mapping(store: Store, group_name: str, role: str) -> None:
     with db_session:
         store.db.GroupRoleMapping.get(
-            group_name_key=fold(group_name), role=store.db.Role[role]
+            group_name_key=fold(group_name), role=store.db.Role[role], connection=None
         ).delete()
 
 
