@@ -24,7 +24,7 @@ run: $(STAMP) ## install, create the SQLite database, start the service (API + w
 	$(BIN)/trident-scim $(CONFIG_FLAG) serve
 
 test: $(STAMP) ## install and run the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format api store worker tui cli tests

@@ -265,6 +265,8 @@ def define_entities(db: Database) -> None:
         done = Required(int, default=0)
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)
+        group_id = Optional(str, limits.ID, nullable=True, index=True)  # a group's members move
+        members = Optional(Json, nullable=True)  # {"remove": [...], "add": [...], "delete": bool}
 
     class SchemaMeta(db.Entity):
         _table_ = "schema_meta"

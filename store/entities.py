@@ -268,6 +268,8 @@ class PendingRecompute(Entity, Protocol):
     done: int
     changed: int
     created: datetime
+    group_id: str | None  # a group whose members move in batches (``member_batches``)
+    members: Any
 
 
 class SchemaMeta(Entity, Protocol):

@@ -33,11 +33,27 @@ from store.tx import read
 BATCH = 500
 """Users per transaction: small enough that an IdP request waits at most one batch."""
 
-SQLITE_PAUSE_SECONDS = 0.1
-"""After each batch on SQLite, the writer lock stays free this long. SQLite has no queue of
-waiting writers: each sleeps in its busy handler (for up to 100 ms at a time) and retries, so
-back-to-back batches would keep winning the lock and an IdP request could wait for the whole
-change. PostgreSQL queues row-lock waiters, and needs no pause."""
+_BUSY_SLEEPS_MS = ((0, 1), (1, 2), (3, 5), (8, 10), (18, 15), (33, 20), (53, 25), (78, 25),
+                   (103, 25), (128, 50), (178, 50), (228, 100))  # fmt: skip
+"""SQLite's busy handler (``sqliteDefaultBusyCallback``): after waiting this many ms in all,
+a writer sleeps this many ms before it tries the lock again."""
+_PAUSE_MARGIN_MS = 2
+
+
+def sqlite_pause_seconds(held_seconds: float) -> float:
+    """How long the writer lock stays free after a batch that held it ``held_seconds``, on
+    SQLite. SQLite has no queue of waiting writers: each sleeps in its busy handler and
+    retries, so back-to-back batches would keep winning the lock and an IdP request could
+    wait for the whole change. (Writers of one process already queue on Pony's lock: one of
+    them at a time sleeps in SQLite's handler.) A writer that began waiting during the batch
+    has waited at most ``held_seconds``, so the sleep it is in is at most the handler's sleep
+    at that total: the pause lasts that long (plus a margin), from 3 ms after a short batch to
+    27 ms after a 100 ms one, never the handler's 100 ms longest sleep unless a batch held
+    the lock for over 228 ms. PostgreSQL queues lock waiters, and needs no pause."""
+    waited_ms = held_seconds * 1000
+    sleep_ms = max(ms for total, ms in _BUSY_SLEEPS_MS if total <= waited_ms)
+    return (sleep_ms + _PAUSE_MARGIN_MS) / 1000
+
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (users done, users in all)."""
@@ -58,7 +74,7 @@ def drifted_users(store: Store) -> list[str]:
     return [str(row[0]) for row in fetch_rows(store, _DRIFTED, {})]
 
 
-def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
+def lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
     """The batch's users that still exist, locked in id order: (id, userName)."""
     in_ids, params = in_list(ids, "u")
     sql = f'SELECT "id", "user_name" FROM "scim_user" WHERE "id" IN {in_ids} ORDER BY "id"'
@@ -90,7 +106,7 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
     """Bring these users' IdP rows in line with memberships and the mapping, in the
     caller's transaction (which holds any name locks the caller needs). Returns how many
     rows were added or removed."""
-    users = _lock_users(store, sorted(set(ids)))
+    users = lock_users(store, sorted(set(ids)))
     if not users:
         return 0
     user_ids = [user_id for user_id, _ in users]
@@ -191,10 +207,24 @@ def _write(
         cursor.executemany(_INSERT_EVENTS + _EVENT.format(m="?"), logged)
 
 
-def let_writers_in(store: Store) -> None:
-    """Between two batches: on SQLite, leave the writer lock free for waiting requests."""
+def let_writers_in(store: Store, held_seconds: float) -> None:
+    """Between two batches, the last of which held the writer lock ``held_seconds``: on
+    SQLite, leave the lock free long enough for a writer that waited meanwhile."""
     if store.provider == "sqlite":
-        time.sleep(SQLITE_PAUSE_SECONDS)
+        time.sleep(sqlite_pause_seconds(held_seconds))
+
+
+class Held:
+    """Times one batch's transaction: ``with Held() as held: ...`` then ``held.seconds``."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> Held:
+        self._began = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._began
 
 
 def in_batches(
@@ -205,9 +235,10 @@ def in_batches(
 ) -> int:
     """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, letting waiting
     writers in between batches; returns the total it returned."""
-    size, changed = max(1, size), 0
+    size, changed, held = max(1, size), 0, Held()
     for start in range(0, len(ids), size):
         if start:
-            let_writers_in(store)
-        changed += run(ids[start : start + size])
+            let_writers_in(store, held.seconds)
+        with held:
+            changed += run(ids[start : start + size])
     return changed

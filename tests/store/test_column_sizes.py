@@ -46,6 +46,7 @@ COLUMNS: dict[tuple[str, str], int] = {
     ("role_recompute_pending", "group_name_key"): limits.DISPLAY_NAME,
     ("role_recompute_pending", "actor"): limits.ACTOR,
     ("role_recompute_pending", "after_user"): limits.ID,
+    ("role_recompute_pending", "group_id"): limits.ID,
     # sessions and tokens
     ("control_session", "secret_hash"): limits.SECRET_HASH,
     ("control_session", "end_reason"): limits.SESSION_END,
