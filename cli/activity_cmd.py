@@ -20,7 +20,7 @@ from store.records import ActivityRecord
 MAX_LIMIT = 10_000
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     activity = sub.add_parser(
         "activity",
         help="the request log: what each IdP sent and what it got (errors first)",

@@ -17,7 +17,7 @@ from store.queries.identity import list_mappings
 from store.services.roles import preview_mapping_change, remove_mapping, set_mapping
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mapping = sub.add_parser("mapping", help="the SSO group-to-role mapping")
     msub = mapping.add_subparsers(dest="mapping_command", metavar="ACTION", required=True)
     setter = msub.add_parser("set", help="map an IdP group to a role")

@@ -22,7 +22,7 @@ from store.services.connections import remove_connection
 from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = sub.add_parser("token", help="SCIM bearer tokens for your IdP")
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="issue a token (shown once, on the last line)")

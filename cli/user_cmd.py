@@ -21,7 +21,7 @@ from store.records import UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = sub.add_parser("user", help="provisioned users")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     show = usub.add_parser("show", help="one user: roles, groups, sessions, audit history")

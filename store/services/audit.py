@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store
+from store.domain import limits
 from store.domain.enums import AuditAction
 
 
@@ -22,12 +23,12 @@ def record_event(
 ) -> None:
     store.db.AuditEvent(
         at=store.clock(),
-        actor=actor[:256] or "system",
+        actor=actor[: limits.ACTOR] or "system",
         action=AuditAction(action).value,  # a name outside the vocabulary is a bug
         target_type=target_type[:32],
-        target_id=str(target_id)[:64],
-        target_name=(target_name or "")[:1024],
+        target_id=str(target_id)[: limits.AUDIT_TARGET_ID],
+        target_name=(target_name or "")[: limits.AUDIT_TARGET_NAME],
         before=before,
         after=after,
-        detail=(detail or "")[:2048],
+        detail=(detail or "")[: limits.DETAIL],
     )

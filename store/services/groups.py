@@ -18,6 +18,7 @@ from typing import Any
 
 from pony.orm import flush, select
 
+from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
@@ -39,7 +40,7 @@ AUDIT_ID_LIMIT = 1000
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
 
 
-def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
+def _name(value: object, kept: str | None = None) -> tuple[str, str]:
     """A group displayName as stored (trimmed, no deceiving character unless it is the name
     ``kept`` already) and its key (``names.group_key``)."""
     name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
@@ -47,11 +48,13 @@ def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
     return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
-def _external_id(value: Any) -> str | None:
+def _external_id(value: object) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: Any, key: str, connection: Any) -> None:
+def _check_unique(
+    store: Store, group: entities.Group | None, key: str, connection: entities.Connection
+) -> None:
     """Group names are unique (folded) within a connection: two IdPs may each push a group
     of one name, and each gets its own. externalId is the client's and need not be unique
     (RFC 7643 §3.1)."""
@@ -65,11 +68,11 @@ def _unknown_member(user_id: object) -> InvalidInput:
     return InvalidInput(f"member {shown} is not a known user", attribute="members")
 
 
-def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
+def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, entities.User]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
-    locked: dict[str, Any] = {}
+    locked: dict[str, entities.User] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
@@ -80,7 +83,7 @@ def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, Any]:
 
 def _lock_group(
     store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope = OPERATOR
-) -> Any:
+) -> entities.Group:
     """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None or not scope.sees(group.connection.id):
@@ -93,12 +96,14 @@ def _lock_group(
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: Any, actor: str, scope: Scope = OPERATOR) -> None:
+    def __init__(
+        self, store: Store, group: entities.Group, actor: str, scope: Scope = OPERATOR
+    ) -> None:
         self.store, self.group, self.actor, self.scope = store, group, actor, scope
         self.connection_id = int(group.connection.id)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
-        self.users: dict[str, Any] = {}
+        self.users: dict[str, entities.User] = {}
         self.touched: set[str] = set()
         self.added: list[str] = []
         self.removed: list[str] = []
@@ -131,7 +136,7 @@ class _GroupEdit:
             )
         )
 
-    def _sees(self, user: Any) -> bool:
+    def _sees(self, user: entities.User | None) -> bool:
         return user is not None and self.scope.sees(user.connection.id)
 
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
@@ -483,12 +488,13 @@ def _delete_group(
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
     mapped = bool(mapped_roles(mapping, int(group.connection.id), key))
+    name = group.display_name
     before = {
-        "displayName": group.display_name,
+        "displayName": name,
         "externalId": group.external_id,
         "members": _ids(member_ids),
     }
-    cause = causes.group_deleted(group_id, before["displayName"])
+    cause = causes.group_deleted(group_id, name)
     queued = None
     if member_batches.is_large(len(member_ids)):  # audited now, emptied in batches
         queued = member_batches.enqueue(store, group, member_ids, (), cause, actor, delete=True)
@@ -500,7 +506,7 @@ def _delete_group(
         for user_id in sorted(users):
             lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
-        store, actor, AuditAction.GROUP_DELETED, "group", group_id, before["displayName"],
+        store, actor, AuditAction.GROUP_DELETED, "group", group_id, name,
         before=before,
     )  # fmt: skip
     return queued

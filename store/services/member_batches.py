@@ -32,8 +32,9 @@ from typing import Any, TypeVar
 
 from pony.orm import flush
 
+from store import entities
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.roles import mapped_roles
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services import lifecycle, role_sync
@@ -53,7 +54,7 @@ class GroupBusy(Exception):
         self.pending_id = pending_id
 
 
-def guard(store: Store, group: Any) -> None:
+def guard(store: Store, group: entities.Group) -> None:
     """Called on a group row locked for a write: refuse while a large change of it is
     unfinished (the caller's ``finish_first`` runs it and retries)."""
     rows = fetch_rows(store, _PENDING_OF + " LIMIT 1", {"gid": group.id})
@@ -78,7 +79,7 @@ def is_large(moves: int) -> bool:
 
 def enqueue(
     store: Store,
-    group: Any,
+    group: entities.Group,
     remove: Sequence[str],
     add: Sequence[str],
     cause: causes.Cause,
@@ -88,7 +89,7 @@ def enqueue(
     """Record a group's large change in the caller's (deciding) transaction; its id."""
     plan = {"remove": sorted(remove), "add": sorted(add), "delete": delete}
     row = store.db.PendingRecompute(
-        group_name_key=group.display_name_key, cause=cause, actor=actor[:256],
+        group_name_key=group.display_name_key, cause=cause, actor=actor[: limits.ACTOR],
         created=store.clock(), group_id=group.id, members=plan,
     )  # fmt: skip
     flush()
@@ -199,7 +200,7 @@ _MEMBERS_AMONG = 'SELECT "user" FROM "scim_membership" WHERE "group" = $gid AND 
 _INSERT = 'INSERT INTO "scim_membership" ("group", "user", "created") VALUES '
 
 
-def _move(store: Store, group: Any, remove: list[str], add: list[str]) -> list[str]:
+def _move(store: Store, group: entities.Group, remove: list[str], add: list[str]) -> list[str]:
     """Take out ``remove`` and put in the live users of ``add``, locked in id order; the
     users whose membership changed."""
     live = {user_id for user_id, _ in role_sync.lock_users(store, sorted(remove + add))}
@@ -227,7 +228,7 @@ def _move(store: Store, group: Any, remove: list[str], add: list[str]) -> list[s
     return sorted(removed + added)
 
 
-def _finish(store: Store, group: Any, delete: bool) -> None:
+def _finish(store: Store, group: entities.Group, delete: bool) -> None:
     if not delete:
         lifecycle.touch(store, group)
         return

@@ -15,12 +15,10 @@ Each changed user gets one ``roles.recomputed`` event carrying the edit's cause.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pony.orm import flush
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.queries.filtering import fetch_rows
 from store.services import lifecycle, member_batches, role_sync
 from store.tx import read, transaction
@@ -48,7 +46,7 @@ def enqueue(store: Store, key: str, cause: causes.Cause, actor: str) -> int:
     """Queue the recomputation of everyone ``key`` concerns, in the caller's transaction
     (the edit's, so the edit and its queued work commit together). Returns the row's id."""
     row = store.db.PendingRecompute(
-        group_name_key=key, cause=cause, actor=actor[:256], created=store.clock()
+        group_name_key=key, cause=cause, actor=actor[: limits.ACTOR], created=store.clock()
     )
     flush()
     return int(row.id)
@@ -103,20 +101,22 @@ def pending(store: Store) -> list[tuple[int, str, str | None]]:
     return [(int(i), str(k), None if g is None else str(g)) for i, k, g in rows]
 
 
-def run_rows(store: Store, ids: list[int], progress: Any = None) -> int:
+def run_rows(store: Store, ids: list[int], progress: role_sync.Progress | None = None) -> int:
     """Run these pending rows in order (a group's large change queues its member moves,
     then any names to recompute); returns the role assignments changed."""
     rows = {row[0]: row for row in pending(store)}
     return sum(_run_row(store, rows[i], progress) for i in ids if i in rows)
 
 
-def _run_row(store: Store, row: tuple[int, str, str | None], progress: Any) -> int:
+def _run_row(
+    store: Store, row: tuple[int, str, str | None], progress: role_sync.Progress | None
+) -> int:
     pending_id, key, group_id = row
     if group_id is not None:
         return member_batches.run(store, pending_id, progress)
     return run(store, pending_id, key, progress)
 
 
-def run_all(store: Store, progress: Any = None) -> int:
+def run_all(store: Store, progress: role_sync.Progress | None = None) -> int:
     """Finish every pending row (the worker's part after a restart); returns the changes."""
     return sum(_run_row(store, row, progress) for row in pending(store))

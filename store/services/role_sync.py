@@ -19,11 +19,12 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from store.context import Store
-from store.domain import causes
-from store.domain.roles import IdpGrant, diff_grants, sql_rule
+from store.domain import causes, limits
+from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
@@ -121,7 +122,9 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
         if not diff.changed:
             continue
         remove += [held[user_id][grant] for grant in diff.remove]
-        add += [(user_id, g.role, IDP, g.via_group, actor[:256]) for g in sorted(diff.add)]
+        add += [
+            (user_id, g.role, IDP, g.via_group, actor[: limits.ACTOR]) for g in sorted(diff.add)
+        ]
         event = _event(user_id, user_name, held[user_id], wanted[user_id], diff, mapping, cause)
         events.append(event)
     _write(store, now, actor, add, remove, events)
@@ -133,7 +136,7 @@ def _event(
     user_name: str,
     held: dict[IdpGrant, Any],
     wanted: dict[IdpGrant, Any],
-    diff: Any,
+    diff: GrantDiff,
     mapping: MappingTable,
     cause: causes.Cause,
 ) -> tuple[Any, ...]:
@@ -146,7 +149,13 @@ def _event(
         by_group_name(mapping),
         cause,
     )
-    return (user_id, user_name[:1024], json.dumps(before), json.dumps(after), detail[:2048])
+    return (
+        user_id,
+        user_name[: limits.AUDIT_TARGET_NAME],
+        json.dumps(before),
+        json.dumps(after),
+        detail[: limits.DETAIL],
+    )
 
 
 _INSERT_ROWS = (
@@ -163,7 +172,7 @@ _EVENT = "({m}, {m}, 'roles.recomputed', 'user', {m}, {m}, {m}, {m}, {m})"
 
 def _write(
     store: Store,
-    now: Any,
+    now: datetime,
     actor: str,
     add: list[tuple[Any, ...]],
     remove: list[Any],
@@ -174,7 +183,7 @@ def _write(
     at = sql_timestamp(store, now)
     cursor = connection(store.db).cursor()
     added = [row + (at,) for row in add]
-    logged = [(at, actor[:256] or "system") + event for event in events]
+    logged = [(at, actor[: limits.ACTOR] or "system") + event for event in events]
     if store.provider == "postgres":
         from psycopg2.extras import execute_values
 

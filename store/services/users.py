@@ -19,6 +19,7 @@ from typing import Any
 
 from pony.orm import select
 
+from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
@@ -59,7 +60,7 @@ def _key(value: str | None, attribute: str, limit: int) -> str | None:
     return check_text(fold(value), attribute, limit)
 
 
-def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
+def _columns(data: UserInput, state: State, user: entities.User | None = None) -> _Columns:
     """``data`` checked, with the ``active`` state it leaves marked in the document. Names the
     user already holds are kept as they are (``check_name``)."""
     kept_name, kept_display = (user.user_name, user.display_name) if user else (None, None)
@@ -102,12 +103,12 @@ def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
     )
 
 
-def _holder(store: Store, cols: _Columns) -> Any:
+def _holder(store: Store, cols: _Columns) -> entities.User | None:
     """The live user (locked) already holding this userName, if any."""
     return store.db.User.get_for_update(user_name_key=cols.user_name_key)
 
 
-def _check_others(store: Store, cols: _Columns, user: Any = None) -> None:
+def _check_others(store: Store, cols: _Columns, user: entities.User | None = None) -> None:
     """Conflict when another user, active or inactive, already holds the userName. The
     answer names nothing of that user (not even whether it is active)."""
     holder = _holder(store, cols)
@@ -121,13 +122,13 @@ _TAKEN = (
 )
 
 
-def _snapshot(user: Any) -> dict[str, Any]:
+def _snapshot(user: entities.User) -> dict[str, Any]:
     snap = {name: getattr(user, column) for name, column in _AUDITED.items()}
     snap["document"] = plain(user.document)
     return snap
 
 
-def _write(store: Store, user: Any, cols: _Columns) -> None:
+def _write(store: Store, user: entities.User, cols: _Columns) -> None:
     """Put ``cols`` into the user's columns and email rows (only what differs). The email
     rows are read first: a read after a column changed would write the row early."""
     current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
@@ -148,7 +149,9 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             )
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields (and top-level document attributes) that differ, before and after."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
@@ -162,7 +165,9 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
     return old, new
 
 
-def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
+def _apply(
+    store: Store, user: entities.User, cols: _Columns, state: State, actor: str, reason: str
+) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
     lifecycle (which audits it); bump the version once and audit the rest of the difference.
 
@@ -290,8 +295,10 @@ def delete_user(
     lifecycle.set_active(store, user, False, actor, "deleted")
     left = []
     for membership in sorted(user.memberships, key=lambda m: m.group.id):
-        group = locked.get(membership.group.id) or store.db.Group.get_for_update(
-            id=membership.group.id
+        group = (
+            locked.get(membership.group.id)
+            or store.db.Group.get_for_update(id=membership.group.id)
+            or membership.group  # never reached: the membership holds its group's row
         )
         membership.delete()
         group.member_count -= 1
