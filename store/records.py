@@ -311,6 +311,7 @@ class UserDetail:
     deleted: bool = False
     renames: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
     hold: HoldRecord | None = None
+    connection: str = ""  # the name of the IdP connection that owns the user
 
 
 # ---- operator views -----------------------------------------------------------------------

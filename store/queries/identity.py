@@ -223,6 +223,7 @@ def user_detail(
         deleted=user.deleted_at is not None,
         renames=tuple(notable_events(store, 20, user.id)),
         hold=_hold(user),
+        connection=user.connection.name,
     )
 
 
