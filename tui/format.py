@@ -26,6 +26,7 @@ STATUS_MARKERS = {
     "stale": "!",
     "deleted": "✕",
     "unassigned": "◌",
+    "no tokens": "◌",
 }
 """Every status word carries its own marker, so statuses differ without colour too."""
 

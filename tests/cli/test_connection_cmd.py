@@ -235,8 +235,10 @@ def test_transfer_dry_run_lists_and_changes_nothing_then_moves(cli: Run, live: S
     assert roles_of(live, alice) == {("operator", "idp")}
     assert roles_of(live, bob) == {("operator", "idp"), ("admin", "manual")}
     shown = json.loads(cli("user", "show", "alice@example.com", "--json")[1])
+    assert shown["connection"] == "Entra ID"
     assert "connection.transferred" not in [e["action"] for e in shown["audit"]]
     assert "user.transferred" in [e["action"] for e in shown["audit"]]
+    assert "  connection:      Entra ID" in cli("user", "show", "alice@example.com")[1]
 
 
 def test_transfer_users_only_leaves_the_groups(cli: Run, live: Store) -> None:
@@ -371,7 +373,7 @@ LONG = "x" * 65
         (("connection", "create", "Ok\x1b[2Kta"), "control or invisible formatting characters"),
         (("connection", "create", "Ok\u202eta"), "U+202E RIGHT-TO-LEFT OVERRIDE"),
         (("connection", "create", "Okta", "--kind", "ping"), "unknown connection kind 'ping'"),
-        (("connection", "create", "okta"), "a connection named 'okta' already exists"),
+        (("connection", "create", "okta"), "a connection named 'Okta' already exists"),
         (("connection", "rename", "Nope", "X"), "error: no connection named 'Nope'"),
         (("connection", "rename", "", "X"), "error: OLD: a connection needs a name"),
         (("connection", "rename", "Okta", ""), "error: a connection needs a name"),
