@@ -14,6 +14,7 @@ from collections.abc import Callable
 from cli.context import CliContext, add_json_flag, connection_name, iso_utc, table
 from store.domain.display import safe_text
 from store.queries.identity import list_mappings
+from store.queries.mapping_matches import describe_matches, matching_groups
 from store.services.roles import (
     MappingEdit,
     preview_mapping_change,
@@ -126,6 +127,9 @@ def _preview(ctx: CliContext) -> int:
     add: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.add]
     remove: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.remove]
     changes = preview_mapping_change(ctx.store(), add, remove)
+    for group in dict.fromkeys(edit[0] for edit in add + remove):
+        found = matching_groups(ctx.store(), group, connection)
+        ctx.note(safe_text(f"'{group}' {describe_matches(found, connection)}"))
     if ctx.args.json:
         data = [{"userName": u, "role": r, "change": c} for u, r, c in changes]
         ctx.out(json.dumps(data, indent=2))

@@ -268,9 +268,21 @@ def test_mapping_set_with_a_connection_matches_only_its_groups(cli: Run, live: S
     _group(live, "Okta", "Engineering", (alice,))
     _group(live, "Entra ID", "Engineering", (erin,))
 
-    code, out, _ = cli("mapping", "preview", "--add", "Engineering", "admin",
-                       "--connection", "Okta", "--json")  # fmt: skip
+    code, out, err = cli("mapping", "preview", "--add", "Engineering", "admin",
+                         "--connection", "Okta", "--json")  # fmt: skip
     assert json.loads(out) == [{"userName": "alice@example.com", "role": "admin", "change": "gain"}]
+    assert err == (
+        "'Engineering' matches in connection “Okta”: “Engineering” of Okta (1 member(s))\n"
+    )
+    code, out, err = cli("mapping", "preview", "--add", "engineering", "admin")
+    assert err == (
+        "'engineering' matches in any connection: “Engineering” of Entra ID (1 member(s)), "
+        "“Engineering” of Okta (1 member(s))\n"
+    )
+    assert out.splitlines()[1:] == [
+        "alice@example.com  admin  gain",
+        "erin@example.com   admin  gain",
+    ]
     code, out, _ = cli("mapping", "set", "engineering", "admin", "--connection", "OKTA")
     assert (code, out) == (
         0,
