@@ -2,8 +2,10 @@
 
 The token check, its rate limit and the per-address limit on failed attempts all live in
 ``store.services.tokens.authenticate``; this edge only turns the outcome into 401 (with
-``WWW-Authenticate``) or 429 (with ``Retry-After``) and names the audit actor
-``token:<name>``. The Authorization header is never logged or stored.
+``WWW-Authenticate``) or 429 (with ``Retry-After``), names the audit actor
+``token:<name>`` and puts the token's connection (``Scope``) on the request context: every
+responder reads and changes users and groups within it. The Authorization header is never
+logged or stored.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from api.metrics import ApiMetrics
 from api.middleware import is_scim_path
 from api.scim.errors import ScimError
 from store.context import Store
+from store.domain.scope import of_connection
 from store.services.tokens import authenticate
 
 INVALID_TOKEN = "Invalid or revoked token"  # noqa: S105  (a message, not a secret)
@@ -49,10 +52,12 @@ class BearerAuth:
         result = authenticate(
             self._store, req.get_header("Authorization"), request_client(req, self._store)
         )
-        if result.ok:
+        req.context.connection = result.connection_name
+        if result.ok and result.connection_id is not None:
             req.context.token_id = result.token_id
             req.context.token_name = result.token_name or ""
             req.context.actor = f"token:{result.token_name}"
+            req.context.scope = of_connection(result.connection_id)
             return
         if self._metrics is not None:
             self._metrics.auth_refused(result.reason, result.token_name or "")

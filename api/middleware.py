@@ -102,6 +102,7 @@ class RequestActivity:
         req.context.started = time.perf_counter()
         req.context.token_id = None
         req.context.token_name = ""
+        req.context.connection = ""
         req.context.scim_type = ""
         req.context.error_detail = ""
         req.context.filter = ""
@@ -122,6 +123,7 @@ class RequestActivity:
                 latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
                 token_id=ctx.get("token_id"),
                 token_name=ctx.get("token_name") or "",
+                connection=ctx.get("connection") or "",
                 client=request_client(req, self._store),
                 query=(ctx.get("filter") or req.get_param("filter") or "")[:4096],
                 scim_type=ctx.get("scim_type") or "",

@@ -18,6 +18,7 @@ from cli.context import CliContext, CliError, add_json_flag, connection_name, is
 from store.domain.display import safe_text
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
+from store.services.connections import remove_connection
 from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
 
 
@@ -86,6 +87,8 @@ def _create(ctx: CliContext) -> int:
         ctx.out(issued.secret)
     except OSError:  # a closed pipe or stdout: the secret was never seen
         revoke_token(ctx.store(), record.name, ctx.actor)
+        if getattr(ctx.args, "connection", None) is None:  # made for this token: it goes too
+            remove_connection(ctx.store(), record.connection, ctx.actor)
         raise CliError(
             f"the secret of token '{record.name}' could not be written to standard output, so the "
             "token was revoked; run token create again"

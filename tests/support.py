@@ -86,6 +86,19 @@ def drop_pg_database(url: str) -> None:
     conn.close()
 
 
+def default_token(store: Store, name: str, actor: str = "operator:test", **kw: Any) -> Any:
+    """A token of the ``default`` connection, which owns what an operator (or a test through
+    the store's services) creates: the IdP that sees the data a test seeds directly."""
+    from pony.orm import db_session
+
+    from store.services.connections import default_connection
+    from store.services.tokens import issue_token
+
+    with db_session:
+        default_connection(store, actor)
+    return issue_token(store, name, actor, connection="default", **kw)
+
+
 def settings_for(url: str, **sections: Any) -> Settings:
     base = Settings()
     return replace(base, database=DatabaseSettings(url=url), **sections)

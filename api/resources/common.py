@@ -18,6 +18,7 @@ from store.config import Settings
 from store.context import Store
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.scope import Scope
 
 QUERY_NAMES = (
     "filter",
@@ -47,6 +48,16 @@ class ResourceIdConverter(falcon.routing.BaseConverter):
 def actor(req: falcon.Request) -> str:
     """Who the audit trail names for this request: the token's name."""
     return str(req.context.get("actor") or "token:unknown")
+
+
+def scope(req: falcon.Request) -> Scope:
+    """The IdP connection this request acts for (set by ``BearerAuth``). A SCIM request
+    without one never reaches a responder; should one anyway, it is refused rather than
+    given the operators' view of every connection."""
+    found = req.context.get("scope")
+    if not isinstance(found, Scope) or found.connection_id is None:
+        raise ScimError(401, None, "Invalid or revoked token")
+    return found
 
 
 def query_params(req: falcon.Request) -> dict[str, str]:
@@ -158,11 +169,14 @@ class Collection:
     def respond_list(self, req: falcon.Request, resp: falcon.Response, params: Params) -> None:
         query = self.query(params)
         req.context.filter = query.filter_text
-        items, total = self.fetch(query, query.start, query.count)
+        items, total = self.fetch(query, query.start, query.count, scope(req))
         resp.media = list_response(items, total, query.start)
 
     def query(self, params: Params) -> ListQuery:
         return list_query(params, self.RESOURCE, self._store.settings)
 
-    def fetch(self, query: ListQuery, start: int, count: int) -> tuple[list[Document], int]:
+    def fetch(
+        self, query: ListQuery, start: int, count: int, within: Scope
+    ) -> tuple[list[Document], int]:
+        """One page of the resources ``within`` sees, and how many match in all."""
         raise NotImplementedError

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import falcon
 
-from api.resources.common import Collection, Document, ListQuery, Params
+from api.resources.common import Collection, Document, ListQuery, Params, scope
 from api.scim.errors import ScimError
 from api.scim.mapping import list_response
 from api.scim.paging import search_request_from_body
@@ -57,12 +57,13 @@ class RootSearch:
         queries = self._queries(params)
         req.context.filter = str(params.get("filter") or "")
         start, count = queries[0][1].start, queries[0][1].count
+        within = scope(req)
         items: list[Document] = []
         total = 0
         for collection, query in queries:
             # ``start`` is global: skip what earlier resource types already covered.
             local_start = max(1, start - total)
-            page, matched = collection.fetch(query, local_start, count - len(items))
+            page, matched = collection.fetch(query, local_start, count - len(items), within)
             items.extend(page)
             total += matched
         resp.media = list_response(items, total, start)

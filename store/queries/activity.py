@@ -50,6 +50,7 @@ def _record(a: Any) -> ActivityRecord:
         detail=a.detail or "",
         user_agent=a.user_agent or "",
         hits=a.hits,
+        connection=a.connection or "",
     )
 
 
@@ -58,14 +59,17 @@ class ActivityFilter:
     """Which entries to show: all of them by default. ``token_ids`` are the tokens of one
     name (its revoked predecessors included); ``status`` a code or class; ``since`` a time;
     ``token`` part of the logged token name (which names a refused token as ``revoked NAME``
-    or ``unknown tscim_AbCd…``); ``text`` part of the path, filter, error, client address or
-    User-Agent. Text is matched case-insensitively."""
+    or ``unknown tscim_AbCd…``); ``connection`` the name of the IdP connection whose token
+    sent the request (whole, any case: the name it had when the request was logged);
+    ``text`` part of the path, filter, error, client address or User-Agent. Text is matched
+    case-insensitively."""
 
     token_ids: tuple[int, ...] | None = None
     status: StatusRange | None = None
     since: datetime | None = None
     token: str = ""
     text: str = ""
+    connection: str = ""
 
 
 def _filtered(query: Any, wanted: ActivityFilter) -> Any:
@@ -82,6 +86,11 @@ def _filtered(query: Any, wanted: ActivityFilter) -> Any:
     token = _needle(wanted.token)
     if token:
         query = query.filter(lambda a: token in a.token_name.lower())
+    connection = _needle(wanted.connection)
+    if connection:
+        query = query.filter(
+            lambda a: a.connection is not None and a.connection.lower() == connection
+        )
     text = _needle(wanted.text)
     if text:
         query = query.filter(

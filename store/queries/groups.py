@@ -8,11 +8,13 @@ write.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.names import fold, group_key
 from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
 from store.queries.filtering import (
@@ -121,9 +123,37 @@ KNOWN_GROUPS_LIMIT = 10_000
 """Group names the mapping editor loads at most to check a typed name against."""
 
 
+@dataclass(frozen=True)
+class GroupMatch:
+    """A group a mapping row of some name would match, with its connection."""
+
+    connection: str
+    display_name: str
+    member_count: int
+
+
+@read
+def groups_named(store: Store, group_name: str, connection: str | None = None) -> list[GroupMatch]:
+    """The groups (of every connection, or of the one named) whose name matches
+    ``group_name`` as a mapping row matches it (``names.group_key``), by connection name:
+    what a mapping preview shows it would apply to. An unknown ``connection`` matches none."""
+    key = group_key(group_name or "")
+    groups = store.db.Group.select(lambda g: g.display_name_key == key)
+    found = [
+        GroupMatch(g.connection.name, g.display_name, int(g.member_count))
+        for g in groups
+        if connection is None or fold(g.connection.name) == fold(connection.strip())
+    ]
+    return sorted(found, key=lambda m: (fold(m.connection), m.display_name))
+
+
 @read
 def group_sizes(store: Store, limit: int = KNOWN_GROUPS_LIMIT) -> dict[str, int]:
     """Display name -> member count of the groups the IdPs have pushed, in name order
-    (for the mapping editor: is a typed group known, and how large is it)."""
+    (for the mapping editor: is a typed group known, and how large is it); groups of one
+    name in several connections count together (``groups_named`` tells them apart)."""
     query = store.db.Group.select().order_by(lambda g: g.display_name_key)
-    return {g.display_name: int(g.member_count) for g in query[: max(1, limit)]}
+    sizes: dict[str, int] = {}
+    for group in query[: max(1, limit)]:
+        sizes[group.display_name] = sizes.get(group.display_name, 0) + int(group.member_count)
+    return sizes

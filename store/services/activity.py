@@ -41,7 +41,7 @@ def _text(value: str | None, size: int) -> str:
 
 _COLUMNS = (
     "at", "token_id", "token_name", "client", "method", "path", "query", "status",
-    "latency_ms", "scim_type", "detail", "user_agent", "hits",
+    "latency_ms", "scim_type", "detail", "user_agent", "hits", "connection",
 )  # fmt: skip
 ROWS_PER_INSERT = 50
 """Rows per multi-row INSERT: few statements per batch, and at most this many distinct
@@ -74,6 +74,7 @@ def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
         _text(item.detail, 2048),
         _text(item.user_agent, 256),
         max(1, int(item.hits)),
+        _text(item.connection, 256) or None,
     )
 
 

@@ -63,10 +63,11 @@ def new_connection(
     name = rules.clean_name(name, attribute)
     kind = rules.clean_kind(kind)
     key = rules.name_key(name)
-    if store.db.Connection.get(name_key=key) is not None:
+    existing = store.db.Connection.get(name_key=key)
+    if existing is not None:
         raise InvalidInput(
-            f"a connection named {name!r} already exists; to issue a token for it, use "
-            f"--connection {name!r}",
+            f"a connection named {existing.name!r} already exists; to issue a token for it, "
+            f"use --connection {existing.name!r}",
             attribute,
         )
     connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())
@@ -87,12 +88,27 @@ def default_connection(store: Store, actor: str) -> Any:
     return new_connection(store, rules.DEFAULT, None, actor)
 
 
+_SHARE = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+
+
 def owner(store: Store, scope: Scope, actor: str) -> Any:
     """The connection a resource created in ``scope`` belongs to: the token's connection,
-    or for an operator the ``default`` connection."""
+    or for an operator the ``default`` connection. The token's connection row is held
+    (PostgreSQL: FOR SHARE, so creations never wait for each other; SQLite: the writer
+    lock) until commit, so a removal or transfer, which lock it for update, cannot count
+    the connection's users while one is being added."""
     if scope.connection_id is None:
         return default_connection(store, actor)
+    lock = " FOR SHARE" if store.provider == "postgres" else ""
+    rows = store.db.execute(_SHARE + lock, {}, {"connection_id": scope.connection_id}).fetchall()
+    if not rows or rows[0][0] is not None:
+        raise NotFound("the connection of this token was removed")
     return store.db.Connection[scope.connection_id]
+
+
+def _lock(store: Store, connection: Any) -> None:
+    """Hold a connection row for update until commit (see ``owner``)."""
+    store.db.Connection.get_for_update(id=connection.id)
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -182,6 +198,7 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
     active tokens are revoked and its mapping rows removed (they matched only its groups,
     so no role changes) in the same transaction; the name is free again."""
     connection = connection_entity(store, name)
+    _lock(store, connection)
     record = _records(store, [connection])[0]
     if record.user_count or record.group_count:
         raise InvalidInput(
@@ -261,6 +278,8 @@ def transfer_connection(
             f"cannot transfer connection {source.name!r} into itself: name another connection",
             "to",
         )
+    for connection in sorted((source, target), key=lambda c: int(c.id)):
+        _lock(store, connection)
     ids = {"source": int(source.id), "target": int(target.id)}
     if not users_only:
         _refuse_clashes(store, source, target, ids)

@@ -11,6 +11,7 @@ finishes it if the process stops, and its periodic reconcile repairs any other d
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pony.orm import flush
@@ -238,7 +239,7 @@ def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> di
 
 @transaction
 def _save_mapping(
-    store: Store, group_name: str, role: str, actor: str, connection: str | None
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
     group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
     key = group_key(group_name)
@@ -293,7 +294,7 @@ def remove_mapping(
 
 @transaction
 def _delete_mapping(
-    store: Store, group_name: str, role: str, actor: str, connection: str | None
+    store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[int, str] | None:
     group_name = _clean_group_name(group_name)
     key = group_key(group_name)
@@ -342,7 +343,7 @@ def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, s
 
 @read
 def preview_mapping_change(
-    store: Store, add: list[MappingEdit], remove: list[MappingEdit]
+    store: Store, add: Sequence[MappingEdit], remove: Sequence[MappingEdit]
 ) -> list[tuple[str, str, str]]:
     """Who would gain or lose which role if these mapping rows were added and removed:
     ``(userName, role, "gain" | "lose")`` sorted. A row without a connection (or with

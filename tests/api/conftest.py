@@ -13,7 +13,7 @@ import pytest
 from api.app import create_app
 from store.config import RateLimitSettings
 from store.context import Store
-from store.services.tokens import issue_token
+from tests.support import default_token
 
 SCIM = "/scim/v2"
 SCIM_JSON = "application/scim+json"
@@ -38,7 +38,8 @@ def api_store(store: Store) -> Store:
 
 @pytest.fixture
 def token(api_store: Store) -> str:
-    return issue_token(api_store, "Okta SCIM", "operator:test", rate_limit=1_000_000).secret
+    """The IdP of the ``default`` connection: it sees what a test seeds through the store."""
+    return default_token(api_store, "Okta SCIM", rate_limit=1_000_000).secret
 
 
 @pytest.fixture

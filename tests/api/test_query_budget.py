@@ -13,10 +13,10 @@ from api.app import create_app
 from api.scim.mapping import user_input_from_scim
 from store.config import LimitSettings
 from store.context import Store
-from store.services.tokens import issue_token
 from store.services.users import create_user
 from tests.api.conftest import Scim, assert_scim_error, roomy
 from tests.bench.seed import okta_user
+from tests.support import default_token
 
 USERS = 1_500
 TERMS = 150
@@ -30,7 +30,7 @@ def _seed(store: Store) -> None:
 
 def _scim(store: Store, budget_ms: int) -> Scim:
     budgeted = replace(store, settings=replace(store.settings, limits=LimitSettings(budget_ms)))
-    secret = issue_token(budgeted, f"IdP {budget_ms}", "operator:test", 1_000_000).secret
+    secret = default_token(budgeted, f"IdP {budget_ms}", rate_limit=1_000_000).secret
     return Scim(create_app(budgeted), secret)
 
 

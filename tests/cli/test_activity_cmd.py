@@ -22,7 +22,7 @@ def _seed(store: Store) -> dict[str, int]:
     now = utc_now()
     okta = issue_token(store, "Okta SCIM", "operator:test").record.id
     revoke_token(store, "Okta SCIM", "operator:test")
-    okta2 = issue_token(store, "Okta SCIM", "operator:test").record.id
+    okta2 = issue_token(store, "Okta SCIM", "operator:test", connection="Okta SCIM").record.id
     entra = issue_token(store, "Entra ID", "operator:test").record.id
 
     def entry(minutes: int, token: int | None, name: str, status: int, **kw: str) -> ActivityInput:

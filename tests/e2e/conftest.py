@@ -14,8 +14,8 @@ from api.app import create_app
 from api.server import ScimServer, bind_socket
 from store.config import RateLimitSettings
 from store.context import Store, utc_now
-from store.services.tokens import issue_token
 from tests.http_client import SCIM_JSON, Client, Reply
+from tests.support import default_token
 
 __all__ = ["SCIM_JSON", "Client", "Reply"]
 
@@ -48,7 +48,8 @@ def live(store: Store) -> Iterator[LiveServer]:
     live_store = replace(store, settings=settings, clock=utc_now)
     recorder = ActivityRecorder(live_store, flush_seconds=0.2).start()
     server = ScimServer(create_app(live_store, recorder=recorder), sock, threads=8).start()
-    token = issue_token(live_store, "Okta SCIM", "operator:test", rate_limit=1_000_000).secret
+    # The default connection's IdP: it sees what a test seeds through the store's services.
+    token = default_token(live_store, "Okta SCIM", rate_limit=1_000_000).secret
     try:
         yield LiveServer(url, settings.scim_base_url, token, live_store, recorder)
     finally:
