@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from cli.context import CliContext, add_json_flag, connection_name, iso_utc, table
 from store.domain.display import safe_text
+from store.queries.groups import groups_named
 from store.queries.identity import list_mappings
-from store.queries.mapping_matches import describe_matches, matching_groups
 from store.services.roles import (
     MappingEdit,
     preview_mapping_change,
@@ -122,14 +122,23 @@ def _where(connection: str | None) -> str:
     return "any connection" if connection is None else f"connection '{safe_text(connection)}'"
 
 
+def _matched(ctx: CliContext, group: str, connection: str | None) -> str:
+    """Which connection's groups a row for ``group`` matches (one line, names escaped)."""
+    found = groups_named(ctx.store(), group, connection)
+    groups = ", ".join(
+        f"'{safe_text(m.display_name)}' of {safe_text(m.connection)} ({m.member_count} member(s))"
+        for m in found
+    )
+    return f"'{safe_text(group)}' in {_where(connection)} matches: {groups or 'no group yet'}"
+
+
 def _preview(ctx: CliContext) -> int:
     connection = _connection(ctx)
     add: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.add]
     remove: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.remove]
     changes = preview_mapping_change(ctx.store(), add, remove)
     for group in dict.fromkeys(edit[0] for edit in add + remove):
-        found = matching_groups(ctx.store(), group, connection)
-        ctx.note(safe_text(f"'{group}' {describe_matches(found, connection)}"))
+        ctx.note(_matched(ctx, group, connection))
     if ctx.args.json:
         data = [{"userName": u, "role": r, "change": c} for u, r, c in changes]
         ctx.out(json.dumps(data, indent=2))

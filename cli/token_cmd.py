@@ -76,9 +76,9 @@ def _create(ctx: CliContext) -> int:
     )
     record = issued.record
     limit = record.rate_limit or ctx.settings.rate_limit.requests_per_minute
-    name, connection = safe_text(record.name), safe_text(record.connection)
+    name, owner = safe_text(record.name), safe_text(record.connection)
     ctx.note(
-        f"token '{name}' created for connection '{connection}' "
+        f"token '{name}' created for connection '{owner}' "
         f"(prefix {record.prefix}, {limit} requests/minute)"
     )
     ctx.note(f"SCIM Base URL: {ctx.settings.scim_base_url}")
@@ -87,7 +87,7 @@ def _create(ctx: CliContext) -> int:
         ctx.out(issued.secret)
     except OSError:  # a closed pipe or stdout: the secret was never seen
         revoke_token(ctx.store(), record.name, ctx.actor)
-        if getattr(ctx.args, "connection", None) is None:  # made for this token: it goes too
+        if connection is None:  # the connection was made for this token: it goes too
             remove_connection(ctx.store(), record.connection, ctx.actor)
         raise CliError(
             f"the secret of token '{record.name}' could not be written to standard output, so the "

@@ -272,17 +272,19 @@ def test_mapping_set_with_a_connection_matches_only_its_groups(cli: Run, live: S
                          "--connection", "Okta", "--json")  # fmt: skip
     assert json.loads(out) == [{"userName": "alice@example.com", "role": "admin", "change": "gain"}]
     assert err == (
-        "'Engineering' matches in connection “Okta”: “Engineering” of Okta (1 member(s))\n"
+        "'Engineering' in connection 'Okta' matches: 'Engineering' of Okta (1 member(s))\n"
     )
     code, out, err = cli("mapping", "preview", "--add", "engineering", "admin")
     assert err == (
-        "'engineering' matches in any connection: “Engineering” of Entra ID (1 member(s)), "
-        "“Engineering” of Okta (1 member(s))\n"
+        "'engineering' in any connection matches: 'Engineering' of Entra ID (1 member(s)), "
+        "'Engineering' of Okta (1 member(s))\n"
     )
     assert out.splitlines()[1:] == [
         "alice@example.com  admin  gain",
         "erin@example.com   admin  gain",
     ]
+    code, out, err = cli("mapping", "preview", "--add", "Enginering", "admin")
+    assert err == "'Enginering' in any connection matches: no group yet\n"
     code, out, _ = cli("mapping", "set", "engineering", "admin", "--connection", "OKTA")
     assert (code, out) == (
         0,

@@ -25,12 +25,11 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 
 from store.domain.display import safe_text
 from store.domain.names import closest_names, group_key
-from store.queries.groups import group_sizes
-from store.queries.mapping_matches import describe_matches, matching_groups
+from store.queries.groups import group_sizes, groups_named
 from store.services.roles import MappingEdit, preview_mapping_change
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import shown
+from tui.format import matches_text, shown
 from tui.messages import GroupsKnown, MappingPreviewed
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 
@@ -199,9 +198,10 @@ class MappingDialog(ModalScreen[MappingRow | None]):
             add: list[MappingEdit] = [] if self.removal else [wanted]
             remove: list[MappingEdit] = [wanted] if self.removal else []
             changes = preview_mapping_change(self.ctx.store, add=add, remove=remove)
-            found = matching_groups(self.ctx.store, wanted[0], wanted[2])
-            matched = describe_matches(found, wanted[2])
-            self.post_message(MappingPreviewed(wanted, tuple(changes), matched))
+            found = groups_named(self.ctx.store, wanted[0], wanted[2])
+            self.post_message(
+                MappingPreviewed(wanted, tuple(changes), matches_text(found, wanted[2]))
+            )
 
     def on_mapping_previewed(self, message: MappingPreviewed) -> None:
         if message.request != self.current():
@@ -209,7 +209,7 @@ class MappingDialog(ModalScreen[MappingRow | None]):
         self.query_one("#preview-loading").display = False
         self.previewed = message.request
         changes = message.changes
-        self._summary(f"{preview_summary(changes)}\nIt {shown(message.matched)}.")
+        self._summary(f"{preview_summary(changes)}\n{message.matched}")
         self.query_one("#preview", FittedTable).set_rows(
             [
                 (
