@@ -14,6 +14,7 @@ from typing import Any
 from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
 from store.domain.active import describe
 from store.domain.display import safe_text
+from store.domain.enums import GrantSource
 from store.queries.directory import search_users
 from store.queries.identity import user_detail, user_id_for
 from store.records import UserDetail
@@ -150,9 +151,9 @@ def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> Non
 
 
 def _role_origin(role: dict[str, Any]) -> str:
-    if role["source"] == "idp":
+    if role["source"] == GrantSource.IDP:
         return f"via IdP group {role['group']}"
-    if role["source"] == "suspended":
+    if role["source"] == GrantSource.SUSPENDED:
         return (
             f"by {role['granted_by']}, suspended after a userName change: not in effect "
             "until confirmed with `role grant`"

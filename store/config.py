@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from store.domain import limits
+
 CONFIG_ENV = "TRIDENT_SCIM_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
 
@@ -61,7 +63,7 @@ class ApiSettings:
     """Largest page a list or search returns (``count`` above it is capped)."""
     max_operations: int = 1000
     """Largest number of operations in one PATCH request."""
-    max_filter_length: int = 4096
+    max_filter_length: int = limits.FILTER_LENGTH
     """Longest filter expression accepted."""
     activity_flush_seconds: float = 1.0
     """How often the request log buffer is written to the database."""

@@ -26,11 +26,12 @@ from pony.orm import (
     composite_index,
     composite_key,
 )
-from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
 from store.budget import install_sqlite_handler
 from store.db_access import check_sqlite_access, denied, open_failure
+from store.domain import limits
 from store.errors import StoreError
+from store.sql import PostgresProvider
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,16 @@ def define_entities(db: Database) -> None:
 
     class User(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_user"
-        id = PrimaryKey(str, 64)
+        id = PrimaryKey(str, limits.ID)
         connection = Required(Connection, column="connection_id")
-        user_name = Required(str, 512)
-        user_name_key = Optional(str, 512, unique=True, nullable=True)
+        user_name = Required(str, limits.USER_NAME)
+        user_name_key = Optional(str, limits.USER_NAME, unique=True, nullable=True)
         # The client's value (RFC 7643 §3.1): not unique, indexed for filters.
-        external_id = Optional(str, 512, nullable=True, index=True)
-        display_name = Optional(str, 1024, nullable=True)
-        display_name_key = Optional(str, 1024, nullable=True, index=True)
-        given_name_key = Optional(str, 512, nullable=True, index=True)
-        family_name_key = Optional(str, 512, nullable=True, index=True)
+        external_id = Optional(str, limits.EXTERNAL_ID, nullable=True, index=True)
+        display_name = Optional(str, limits.DISPLAY_NAME, nullable=True)
+        display_name_key = Optional(str, limits.DISPLAY_NAME, nullable=True, index=True)
+        given_name_key = Optional(str, limits.NAME_PART, nullable=True, index=True)
+        family_name_key = Optional(str, limits.NAME_PART, nullable=True, index=True)
         active = Required(bool, default=True, index=True)
         document = Required(Json)
         created = Required(datetime, precision=6, index=True)
@@ -98,18 +99,21 @@ def define_entities(db: Database) -> None:
         _table_ = "scim_user_email"
         id = PrimaryKey(int, auto=True)
         user = Required(User, index=True)
-        value = Required(str, 512)
-        value_key = Required(str, 512, index=True)
-        type = Optional(str, 64, nullable=True)
+        value = Required(str, limits.EMAIL)
+        value_key = Required(str, limits.EMAIL, index=True)
+        type = Optional(str, limits.EMAIL_TYPE, nullable=True)
         primary = Required(bool, default=False)
 
     class Group(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_group"
-        id = PrimaryKey(str, 64)
+        id = PrimaryKey(str, limits.ID)
         connection = Required(Connection, column="connection_id")
-        display_name = Required(str, 1024)
-        display_name_key = Required(str, 1024, index=True)  # unique within a connection
-        external_id = Optional(str, 512, nullable=True, index=True)  # not unique: the client's
+        display_name = Required(str, limits.DISPLAY_NAME)
+        # unique within a connection (the composite key below)
+        display_name_key = Required(str, limits.DISPLAY_NAME, index=True)
+        external_id = Optional(
+            str, limits.EXTERNAL_ID, nullable=True, index=True
+        )  # not unique: the client's
         document = Required(Json)
         created = Required(datetime, precision=6, index=True)
         last_modified = Required(datetime, precision=6, index=True)
@@ -129,8 +133,8 @@ def define_entities(db: Database) -> None:
 
     class Role(db.Entity):  # type: ignore[name-defined]
         _table_ = "control_role"
-        name = PrimaryKey(str, 128)
-        description = Optional(str, 1024)
+        name = PrimaryKey(str, limits.ROLE_NAME)
+        description = Optional(str, limits.ROLE_DESCRIPTION)
         created = Required(datetime, precision=6)
         mappings = Set("GroupRoleMapping", cascade_delete=True)
         assignments = Set("RoleAssignment", cascade_delete=True)
@@ -138,8 +142,8 @@ def define_entities(db: Database) -> None:
     class GroupRoleMapping(db.Entity):  # type: ignore[name-defined]
         _table_ = "sso_group_role_mapping"
         id = PrimaryKey(int, auto=True)
-        group_name = Required(str, 1024)
-        group_name_key = Required(str, 1024, index=True)
+        group_name = Required(str, limits.DISPLAY_NAME)
+        group_name_key = Required(str, limits.DISPLAY_NAME, index=True)
         role = Required(Role)
         created = Required(datetime, precision=6)
         created_by = Required(str, 256)
@@ -153,7 +157,9 @@ def define_entities(db: Database) -> None:
         user = Required(User)
         role = Required(Role)
         source = Required(str, 16)  # "idp", "manual" or "suspended" (after a rename)
-        via_group = Optional(str, 1024, default="")  # folded IdP group name; "" for manual
+        via_group = Optional(
+            str, limits.DISPLAY_NAME, default=""
+        )  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
         granted_by = Required(str, 256)
         composite_key(user, role, source, via_group)
@@ -248,10 +254,10 @@ def define_entities(db: Database) -> None:
 
         _table_ = "role_recompute_pending"
         id = PrimaryKey(int, auto=True)
-        group_name_key = Required(str, 1024)
+        group_name_key = Required(str, limits.DISPLAY_NAME)  # an IdP group key
         cause = Required(Json)
         actor = Required(str, 256)
-        after_user = Optional(str, 64, default="")  # the last user id a committed batch did
+        after_user = Optional(str, limits.ID, default="")  # the last user id a committed batch did
         done = Required(int, default=0)
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)
@@ -296,26 +302,6 @@ def parse_database_url(url: str) -> dict[str, Any]:
     )
 
 
-class _PostgresPool(PGPool):  # type: ignore[misc]
-    """Pony's pool ends every db_session with ``DISCARD ALL``: a round trip and server work
-    on every transaction, to reset session state this service never sets (it only uses
-    ``SET LOCAL`` and transaction-scoped advisory locks, which end with the transaction).
-    Releasing here only ends the transaction; the connection stays this thread's."""
-
-    def release(self, con: Any) -> None:
-        assert con is self.con
-        try:
-            con.rollback()  # no round trip when no transaction is open
-        except Exception:
-            self.drop(con)
-            raise
-
-
-class _PostgresProvider(PGProvider):  # type: ignore[misc]
-    def get_pool(self, *args: Any, **kwargs: Any) -> _PostgresPool:
-        return _PostgresPool(self.dbapi_module, *args, **kwargs)
-
-
 def open_database(url: str, busy_timeout_ms: int = 10_000) -> Database:
     """Bind a new Database with every entity mapped onto the tables the migrations made.
 
@@ -350,7 +336,7 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:
-        db.bind(connect_timeout=10, **{**args, "provider": _PostgresProvider})
+        db.bind(connect_timeout=10, **{**args, "provider": PostgresProvider})
         db.provider_name = "postgres"
     db.generate_mapping(create_tables=False, check_tables=True)
     return db

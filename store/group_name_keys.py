@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import group_key, trim
 
 ACTOR = "system:upgrade"
@@ -105,7 +106,8 @@ def _rekey_via_group(sql: _Sql, renamed: dict[str, str]) -> None:
     if not renamed:
         return
     rows = sql.run(
-        'SELECT "id", "via_group" FROM "control_role_assignment" WHERE "source" = ?', ("idp",)
+        'SELECT "id", "via_group" FROM "control_role_assignment" WHERE "source" = ?',
+        (GrantSource.IDP.value,),
     )
     moved = [(row_id, renamed[via]) for row_id, via in rows if via in renamed]
     for row_id, _new in moved:  # phase 1, as for the groups: (user, role, via) stays unique
@@ -130,7 +132,7 @@ _UNBACKED = (
 def _drop_unbacked_assignments(sql: _Sql, report: RekeyReport, now: datetime) -> None:
     """Remove IdP role rows no mapping backs under the new keys; audit once per user."""
     lost: dict[tuple[str, str], list[str]] = {}
-    for row_id, user_id, user_name, role, _via in sql.run(_UNBACKED, ("idp",)):
+    for row_id, user_id, user_name, role, _via in sql.run(_UNBACKED, (GrantSource.IDP.value,)):
         sql.run('DELETE FROM "control_role_assignment" WHERE "id" = ?', (row_id,))
         lost.setdefault((user_id, user_name), []).append(role)
         report.assignments_removed += 1
@@ -146,6 +148,7 @@ def _audit(sql: _Sql, now: datetime, user_id: str, user_name: str, roles: Iterab
     sql.run(
         'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
         '"target_name", "before", "after", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        (sql.timestamp(now), ACTOR, "roles.recomputed", "user", user_id, user_name[:1024],
+        (sql.timestamp(now), ACTOR, AuditAction.ROLES_RECOMPUTED.value, "user", user_id,
+         user_name[:1024],
          json.dumps({"removed": list(roles)}), None, detail),
     )  # fmt: skip

@@ -14,19 +14,22 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from pony.orm import db_session
-from pony.orm.core import (
+from pony.orm import (
     CommitException,
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
     OptimisticCheckError,
     RollbackException,
     TransactionIntegrityError,
     UnexpectedError,
     UnrepeatableReadError,
-    local,
+    db_session,
 )
-from pony.orm.dbapiprovider import DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 from store.errors import Conflict, Unavailable
+from store.sql import in_db_session
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +146,7 @@ def recent_write_fault() -> str:
 
 
 def in_transaction() -> bool:
-    return local.db_session is not None
+    return in_db_session()
 
 
 def transaction(fn: Callable[P, R]) -> Callable[P, R]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.domain.active import describe
 from store.domain.display import safe_text
+from store.domain.enums import GrantSource
 from store.records import RoleSource
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def timestamp(when: datetime | None) -> str:
 
 def role_label(role: str, source: str, via_group: str | None) -> str:
     """ "admin (manual)" or "viewer (IdP: Engineering)"."""
-    if source in ("manual", "suspended"):
+    if source in (GrantSource.MANUAL, GrantSource.SUSPENDED):
         return f"{role} ({source})"
     return f"{role} (IdP: {via_group})" if via_group else f"{role} (IdP)"
 
@@ -87,9 +88,13 @@ def role_label(role: str, source: str, via_group: str | None) -> str:
 def roles_summary(roles: Iterable[RoleSource]) -> str:
     """One short cell for a user row, manual grants first: "admin·manual,
     viewer·IdP:Engineering" (the group the role comes from); "-" when none."""
-    ordered = sorted(roles, key=lambda r: (r.source != "manual", r.role, r.via_group or ""))
+    ordered = sorted(
+        roles, key=lambda r: (r.source != GrantSource.MANUAL, r.role, r.via_group or "")
+    )
     parts = [
-        f"{r.role}·{r.source}" if r.source != "idp" else f"{r.role}·IdP:{r.via_group or '?'}"
+        f"{r.role}·{r.source}"
+        if r.source != GrantSource.IDP
+        else f"{r.role}·IdP:{r.via_group or '?'}"
         for r in ordered
     ]
     return ", ".join(dict.fromkeys(parts)) or "-"

@@ -31,11 +31,12 @@ from typing import Any
 
 from store.config import Settings
 from store.context import Store
+from store.domain.enums import JobOutcome
 from store.errors import StoreError, Unavailable
 from store.queries.jobs import LEADER_LEASE, job_run
 from store.records import JobRunRecord
 from store.services import activity, maintenance, sessions, tokens
-from store.services.jobs import ERROR, OK, finish_run, prune_runs, start_run
+from store.services.jobs import finish_run, prune_runs, start_run
 from store.services.lease import acquire_lease, current_leader, release_lease
 from worker.outage import Outage
 
@@ -330,9 +331,9 @@ def _execute(ctx: JobContext, spec: JobSpec) -> JobRunRecord | None:
             log.warning("job %s interrupted: %s", spec.name, exc.message)
         else:
             log.exception("job %s failed", spec.name)
-        finish_run(ctx.store, run_id, ERROR, error=f"{type(exc).__name__}: {exc}")
+        finish_run(ctx.store, run_id, JobOutcome.ERROR, error=f"{type(exc).__name__}: {exc}")
     else:
-        finish_run(ctx.store, run_id, OK, changed=changed, summary=summary)
+        finish_run(ctx.store, run_id, JobOutcome.OK, changed=changed, summary=summary)
         level = logging.INFO if changed else logging.DEBUG
         log.log(level, "job %s: %s", spec.name, summary)
     return job_run(ctx.store, run_id)

@@ -13,12 +13,10 @@ import falcon
 from api.resources.common import projection, query_params
 from api.scim import schemas
 from api.scim.errors import not_found
-from api.scim.filter import FILTER_MAX_DEPTH
 from api.scim.limits import Limits
 from api.scim.mapping import list_response
 from store.config import Settings
 from store.context import Store
-from store.queries.filtering import MAX_TERMS
 
 
 def _listed(resp: falcon.Response, documents: list[dict[str, Any]]) -> None:
@@ -33,15 +31,13 @@ def _find(documents: list[dict[str, Any]], key: str, wanted: str, what: str) -> 
 
 
 def enforced_limits(settings: Settings) -> Limits:
-    """The limits in force: the configured ones and the filter parsers' fixed bounds."""
+    """The limits in force: the configured ones (the fixed ones are ``store.domain.limits``)."""
     api = settings.api
     return Limits(
         max_payload_bytes=api.max_body_bytes,
         max_results=api.max_results,
         max_operations=api.max_operations,
         max_filter_length=api.max_filter_length,
-        max_filter_depth=FILTER_MAX_DEPTH,
-        max_filter_comparisons=MAX_TERMS,
     )
 
 

@@ -16,13 +16,9 @@ from typing import Any
 
 from api.scim.attributes import Attr
 from api.scim.errors import invalid_syntax, invalid_value
-from api.scim.filter_lexer import check_text
+from store.domain import limits
 from store.domain.names import fold
-
-MAX_TEXT = 8192
-"""Longest string kept in the document (certificates and photo URLs included)."""
-MAX_NESTING = 32
-"""Deepest JSON nesting accepted in a value; SCIM resources need at most 4 levels."""
+from store.domain.text import text_problem
 
 
 def nesting(value: Any) -> int:
@@ -33,15 +29,15 @@ def nesting(value: Any) -> int:
         current, depth = stack.pop()
         if isinstance(current, dict | list):
             deepest = max(deepest, depth)
-            if depth <= MAX_NESTING:
+            if depth <= limits.NESTING:
                 items = current.values() if isinstance(current, dict) else current
                 stack.extend((item, depth + 1) for item in items)
     return deepest
 
 
 def check_nesting(value: Any, where: str) -> None:
-    if nesting(value) > MAX_NESTING:
-        raise invalid_value(f'"{where}" nests deeper than {MAX_NESTING} levels')
+    if nesting(value) > limits.NESTING:
+        raise invalid_value(f'"{where}" nests deeper than {limits.NESTING} levels')
 
 
 def to_bool(value: Any, where: str) -> bool:
@@ -57,6 +53,13 @@ def check_length(value: str, limit: int, where: str) -> str:
     """Refuse strings longer than a column holds (also once case-folded, as keys are)."""
     if len(value) > limit or len(fold(value)) > limit:
         raise invalid_value(f'"{where}" is longer than {limit} characters')
+    return value
+
+
+def check_storable(value: str, where: str) -> str:
+    """Refuse a string no database can hold (``store.domain.text``: NUL, lone surrogates)."""
+    if (problem := text_problem(value)) is not None:
+        raise invalid_value(f'"{where}" {problem}')
     return value
 
 
@@ -127,7 +130,4 @@ def _text(value: Any, where: str) -> str:
         raise invalid_value(f'"{where}" must be a string')
     if not isinstance(value, str):
         value = str(value)  # a number mapped to a string attribute by an IdP admin
-    problem = check_text(value)
-    if problem:
-        raise invalid_value(f'"{where}" {problem}')
-    return check_length(value, MAX_TEXT, where)
+    return check_length(check_storable(value, where), limits.STRING, where)

@@ -1,29 +1,28 @@
 """SCIM filters: text -> the store-neutral criteria tree, and value filters in memory.
 
-``parse_filter`` resolves every attribute against the store's filterable catalogue
-(``store.domain.criteria``): an attribute outside it is a 400 invalidFilter naming it, never a
-silently ignored condition. Values are checked and coerced to the attribute's type, so the
-store's query compiler receives only well-typed comparisons. ``matches`` evaluates the value
-filter of a PATCH path against one element of a multi-valued attribute. Pure: no I/O.
+``parse_filter`` resolves every attribute and value by the catalogue's rules
+(``store.domain.criteria.FilterRules``): an attribute outside it is a 400 invalidFilter naming
+it, never a silently ignored condition, and values are coerced to the attribute's type, so the
+store's query compiler receives only checked, well-typed comparisons. ``matches`` evaluates
+the value filter of a PATCH path against one element of a multi-valued attribute. Pure.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from api.scim.errors import ScimError, invalid_filter
+from api.scim.errors import invalid_filter
 from api.scim.filter_lexer import tokenize
 from api.scim.filter_parser import Parser
 from api.scim.paths import PatchPath, parse_path  # noqa: F401  (part of this module's API)
-from api.scim.urns import GROUP, USER
+from store.domain import limits
 from store.domain.criteria import (
-    GROUP_ATTRIBUTES,
-    MULTI_VALUED,
-    USER_ATTRIBUTES,
+    RESOURCES,
     And,
-    AttrType,
     Criteria,
+    FilterError,
+    FilterRules,
     Not,
     Or,
     Present,
@@ -31,18 +30,18 @@ from store.domain.criteria import (
 )
 from store.domain.names import fold
 
-_CATALOGUES = {"User": (USER, USER_ATTRIBUTES), "Group": (GROUP, GROUP_ATTRIBUTES)}
-FILTER_MAX_DEPTH = 20
-"""Deepest nesting of parentheses, ``not`` and value paths a filter may have."""
-_ORDERING = ("gt", "ge", "lt", "le")
 _SUBSTRING = ("co", "sw", "ew")
 
 
 def parse_filter(
-    text: str, resource: str, max_length: int = 4096, max_depth: int = FILTER_MAX_DEPTH
+    text: str,
+    resource: str,
+    max_length: int = limits.FILTER_LENGTH,
+    max_depth: int = limits.FILTER_DEPTH,
 ) -> Criteria:
-    """Parse a SCIM filter for ``resource`` ("User" or "Group") into criteria."""
-    if resource not in _CATALOGUES:
+    """Parse a SCIM filter for ``resource`` ("User" or "Group") into criteria that follow
+    ``store.domain.criteria.FilterRules`` (the store compiles them without checking again)."""
+    if resource not in RESOURCES:
         raise ValueError(f"unknown resource type {resource!r}")
     if not isinstance(text, str):
         raise invalid_filter("filter must be a string")
@@ -51,7 +50,7 @@ def parse_filter(
     if not text.strip():
         raise invalid_filter("filter is empty")
     parser = Parser(tokenize(text, invalid_filter), _CatalogueResolver(resource), invalid_filter,
-                    max_depth)  # fmt: skip
+                    max_depth, limits.FILTER_COMPARISONS)  # fmt: skip
     criteria = parser.filter()
     if parser.peek.kind != "end":
         raise parser.unexpected(parser.peek, "'and', 'or' or the end of the filter")
@@ -59,82 +58,32 @@ def parse_filter(
 
 
 class _CatalogueResolver:
-    """Names resolved against the filterable attributes of one resource type."""
+    """Names and values resolved by the catalogue's rules; a refusal is 400 invalidFilter."""
 
     def __init__(self, resource: str) -> None:
-        self.urn, self.catalogue = _CATALOGUES[resource]
-        self.names = {name.lower(): name for name in self.catalogue}
-
-    def _bare(self, name: str) -> str:
-        """``urn:...:User:userName`` -> ``userName``; another schema's URN keeps its prefix
-        so that the lookup fails and the error names exactly what the client sent."""
-        urn, colon, attr = name.rpartition(":")
-        if colon and urn.lower() == self.urn.lower():
-            return attr
-        return name
-
-    def _unsupported(self, name: str) -> ScimError:
-        return invalid_filter(f'unsupported filter attribute "{name}"')
+        self.rules = FilterRules(resource)
 
     def attribute(self, name: str, pos: int) -> str:
-        key = self._bare(name).lower()
-        if key in self.names:
-            return self.names[key]
-        if f"{key}.value" in self.names and key in {m.lower() for m in MULTI_VALUED}:
-            return self.names[f"{key}.value"]
-        raise self._unsupported(name)
+        return _ruled(self.rules.attribute, name)
 
     def value_path(self, name: str, pos: int) -> str:
-        key = self._bare(name).lower()
-        for multi in MULTI_VALUED:
-            if multi.lower() == key and f"{key}.value" in self.names:
-                return multi
-        if key in self.names:
-            raise invalid_filter(f'"{name}" is not multi-valued: it cannot take a value filter')
-        raise self._unsupported(name)
+        return _ruled(self.rules.value_path, name)
 
     def sub_attribute(self, parent: str, name: str, pos: int) -> str:
-        key = f"{parent}.{name}".lower()
-        if key in self.names:
-            return self.names[key].partition(".")[2]
-        raise self._unsupported(f"{parent}.{name}")
+        return _ruled(lambda n: self.rules.sub_attribute(parent, n), name)
 
     def value(self, attribute: str, op: str, value: Any, pos: int) -> Any:
-        kind = self.catalogue[attribute]
-        where = f"for {attribute} at character {pos + 1}"
-        if value is None:
-            raise invalid_filter(f"null is not a comparison value {where}; use 'pr' instead")
-        if kind is AttrType.BOOLEAN:
-            return _boolean(op, value, where)
-        if kind is AttrType.DATETIME:
-            return _datetime(op, value, where)
-        if not isinstance(value, str):
-            raise invalid_filter(f"expected a string {where}")
-        return value
+        try:
+            return self.rules.value(attribute, op, value)
+        except FilterError as error:
+            raise invalid_filter(f"{error} at character {pos + 1}") from None
 
 
-def _boolean(op: str, value: Any, where: str) -> bool:
-    if op not in ("eq", "ne"):
-        raise invalid_filter(f"operator '{op}' cannot compare booleans {where}")
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if not isinstance(value, bool):
-        raise invalid_filter(f"expected true or false {where}")
-    return value
-
-
-def _datetime(op: str, value: Any, where: str) -> datetime:
-    if op in _SUBSTRING:
-        raise invalid_filter(f"operator '{op}' cannot compare dateTime values {where}")
-    if not isinstance(value, str):
-        raise invalid_filter(f"expected an ISO 8601 dateTime string {where}")
+def _ruled(rule: Callable[[str], str], name: str) -> str:
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise invalid_filter(f'invalid dateTime "{value}" {where}') from None
-    return parsed
+        return rule(name)
+    except FilterError as error:
+        raise invalid_filter(str(error)) from None
 
 
 # ---- in-memory evaluation of value filters ----------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api.scim.errors import ScimError
+from store.domain.text import text_problem
 
 ErrorFactory = Callable[[str], ScimError]
 
@@ -33,17 +34,6 @@ class Token:
 
     def is_word(self, *words: str) -> bool:
         return self.kind == "word" and self.text.lower() in words
-
-
-def check_text(value: str) -> str | None:
-    """Why a decoded string cannot be stored (NUL, lone surrogate), or None when it can."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains an unpaired surrogate"
-    return None
 
 
 def tokenize(text: str, error: ErrorFactory) -> list[Token]:
@@ -87,7 +77,7 @@ def _string(text: str, pos: int, error: ErrorFactory) -> Token:
         value = json.loads(match.group(), strict=False)
     except ValueError:
         raise error(f"invalid escape in string at character {pos + 1}") from None
-    problem = check_text(value)
+    problem = text_problem(value)
     if problem:
         raise error(f"string at character {pos + 1} {problem}")
     return Token("string", match.group(), pos, value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from api.scim.filter_lexer import ErrorFactory, Token
+from store.domain import limits
 from store.domain.criteria import (
     COMPARISON_OPERATORS,
     And,
@@ -54,13 +55,20 @@ def balanced(kind: type[And] | type[Or], terms: list[Criteria]) -> Criteria:
 
 class Parser:
     def __init__(
-        self, tokens: list[Token], resolver: Resolver, error: ErrorFactory, max_depth: int
+        self,
+        tokens: list[Token],
+        resolver: Resolver,
+        error: ErrorFactory,
+        max_depth: int,
+        max_comparisons: int = limits.FILTER_COMPARISONS,
     ) -> None:
         self.tokens = tokens
         self.index = 0
         self.resolver = resolver
         self.error = error
         self.max_depth = max_depth
+        self.max_comparisons = max_comparisons
+        self.comparisons = 0
 
     # -- token helpers ------------------------------------------------------------------------
     @property
@@ -142,6 +150,9 @@ class Parser:
 
     def comparison(self, attribute: str, full_name: str) -> Criteria:
         token = self.expect("word", "an operator")
+        self.comparisons += 1
+        if self.comparisons > self.max_comparisons:
+            raise self.error(f"the filter has more than {self.max_comparisons} comparisons")
         op = token.text.lower()
         if op == "pr":
             return Present(attribute)

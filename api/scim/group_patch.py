@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from api.scim.attributes import find_attribute, known_schema
-from api.scim.documents import check_length
+from api.scim.documents import check_length, check_storable
 from api.scim.errors import ScimError, invalid_filter, invalid_path, invalid_value, mutability
-from api.scim.filter_lexer import check_text
-from api.scim.mapping import DISPLAY_NAME_MAX, EXTERNAL_ID_MAX, member_ids
+from api.scim.mapping import member_ids
 from api.scim.patch_ops import PatchOp, in_operation
 from api.scim.paths import PatchPath, parse_path
 from api.scim.urns import GROUP
+from store.domain import limits
 from store.domain.criteria import Compare, Criteria, Or
 from store.records import MembershipChange
 
@@ -86,8 +86,7 @@ def _display_name(op: str, value: Any) -> str:
         raise mutability('"displayName" is required and cannot be removed')
     if not isinstance(value, str) or not value.strip():
         raise invalid_value('"displayName" must be a non-empty string')
-    _check_text(value, "displayName")
-    return check_length(value, DISPLAY_NAME_MAX, "displayName")
+    return check_length(check_storable(value, "displayName"), limits.DISPLAY_NAME, "displayName")
 
 
 def _external_id(op: str, value: Any) -> str | None:
@@ -95,14 +94,7 @@ def _external_id(op: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise invalid_value('"externalId" must be a string')
-    _check_text(value, "externalId")
-    return check_length(value, EXTERNAL_ID_MAX, "externalId")
-
-
-def _check_text(value: str, where: str) -> None:
-    problem = check_text(value)
-    if problem:
-        raise invalid_value(f'"{where}" {problem}')
+    return check_length(check_storable(value, "externalId"), limits.EXTERNAL_ID, "externalId")
 
 
 def _plan_members(op: str, path: PatchPath, value: Any) -> list[MembershipChange]:

@@ -7,7 +7,8 @@ members (``filter.maxResults`` and ``bulk.maxPayloadSize`` are standard), and th
 under this product's ``LIMITS`` URN, whose attributes are ``returned: "request"``
 (RFC 7643 §7): they appear, and the URN is listed in ``schemas``, only when a client asks with
 ``attributes=<the URN>`` (or one of its attributes). ``/Schemas`` describes the extension.
-Pure: the values are passed in.
+Pure: the configured values are passed in; the fixed ones (filter depth and comparisons, the
+lengths of fields) are ``store.domain.limits``, the values the API and the store enforce.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ from typing import Any
 
 from api.scim.attributes import Attr
 from api.scim.urns import LIMITS, SCHEMA
+from store.domain import limits
+
+FIELD_LENGTHS: tuple[tuple[str, int, str], ...] = (
+    ("maxIdLength", limits.ID, "Longest resource id; a longer one in a URL is 404."),
+    ("maxUserNameLength", limits.USER_NAME, "Longest userName (400 invalidValue)."),
+    ("maxExternalIdLength", limits.EXTERNAL_ID, "Longest externalId (400 invalidValue)."),
+    ("maxDisplayNameLength", limits.DISPLAY_NAME, "Longest displayName of a User or Group."),
+    ("maxNamePartLength", limits.NAME_PART, "Longest name.givenName and name.familyName."),
+    ("maxEmailLength", limits.EMAIL, "Longest emails.value (400 invalidValue)."),
+    ("maxEmailTypeLength", limits.EMAIL_TYPE, "Longest emails.type (400 invalidValue)."),
+    ("maxStringLength", limits.STRING, "Longest value of any other string attribute."),
+    ("maxPathLength", limits.PATH_LENGTH, "Longest PATCH path, in characters (400 invalidPath)."),
+)
+"""Fixed lengths, in characters (of a value and of its case-folded form alike)."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +42,8 @@ class Limits:
     max_results: int
     max_operations: int
     max_filter_length: int
-    max_filter_depth: int
-    max_filter_comparisons: int
+    max_filter_depth: int = limits.FILTER_DEPTH
+    max_filter_comparisons: int = limits.FILTER_COMPARISONS
 
     def to_extension(self) -> dict[str, int]:
         return {
@@ -38,6 +53,7 @@ class Limits:
             "maxFilterLength": self.max_filter_length,
             "maxFilterDepth": self.max_filter_depth,
             "maxFilterComparisons": self.max_filter_comparisons,
+            **{name: value for name, value, _ in FIELD_LENGTHS},
         }
 
 
@@ -53,6 +69,7 @@ LIMITS_ATTRIBUTES: tuple[Attr, ...] = (
     _limit("maxFilterLength", "Longest filter expression, in characters (400 invalidFilter)."),
     _limit("maxFilterDepth", "Deepest nesting of parentheses and value paths in a filter."),
     _limit("maxFilterComparisons", "Most comparisons one filter may hold."),
+    *(_limit(name, description) for name, _, description in FIELD_LENGTHS),
 )
 
 

@@ -25,14 +25,8 @@ from api.scim.documents import (
 from api.scim.errors import invalid_syntax, invalid_value, precondition_failed
 from api.scim.projection import names, project
 from api.scim.urns import ENTERPRISE_USER, ENTRA_GROUP, GROUP, LIST_RESPONSE, USER
+from store.domain import limits
 from store.records import EmailInput, GroupInput, GroupRecord, UserInput, UserRecord
-
-USER_NAME_MAX = 512
-EXTERNAL_ID_MAX = 512
-DISPLAY_NAME_MAX = 1024
-NAME_PART_MAX = 512
-EMAIL_MAX = 512
-EMAIL_TYPE_MAX = 64
 
 # ``password`` stays in: ``clean_object`` drops every writeOnly attribute, the one place an
 # incoming password is discarded.
@@ -62,12 +56,12 @@ def user_input_from_scim(body: Any, mode: str = "create") -> UserInput:
     active = document.pop("active", None)  # absent or null: the store decides per write
     name = document.get("name", {})
     return UserInput(
-        user_name=check_length(user_name, USER_NAME_MAX, "userName"),
+        user_name=check_length(user_name, limits.USER_NAME, "userName"),
         document=document,
-        external_id=external_id and check_length(external_id, EXTERNAL_ID_MAX, "externalId"),
-        display_name=_limited(document.get("displayName"), DISPLAY_NAME_MAX, "displayName"),
-        given_name=_limited(name.get("givenName"), NAME_PART_MAX, "name.givenName"),
-        family_name=_limited(name.get("familyName"), NAME_PART_MAX, "name.familyName"),
+        external_id=external_id and check_length(external_id, limits.EXTERNAL_ID, "externalId"),
+        display_name=_limited(document.get("displayName"), limits.DISPLAY_NAME, "displayName"),
+        given_name=_limited(name.get("givenName"), limits.NAME_PART, "name.givenName"),
+        family_name=_limited(name.get("familyName"), limits.NAME_PART, "name.familyName"),
         active=active,
         emails=_emails(document.get("emails", [])),
     )
@@ -106,8 +100,8 @@ def _emails(emails: list[dict[str, Any]]) -> tuple[EmailInput, ...]:
             raise invalid_value(f'"emails[{i}].value" is required')
         result.append(
             EmailInput(
-                value=check_length(value, EMAIL_MAX, f"emails[{i}].value"),
-                type=_limited(email.get("type"), EMAIL_TYPE_MAX, f"emails[{i}].type"),
+                value=check_length(value, limits.EMAIL, f"emails[{i}].value"),
+                type=_limited(email.get("type"), limits.EMAIL_TYPE, f"emails[{i}].type"),
                 primary=email.get("primary") is True,
             )
         )
@@ -178,10 +172,10 @@ def group_input_from_scim(body: Any) -> tuple[GroupInput, tuple[str, ...]]:
     display_name = fields.get("displayname")
     if not isinstance(display_name, str) or not display_name.strip():
         raise invalid_value('"displayName" is required and must be a non-empty string')
-    check_length(display_name, DISPLAY_NAME_MAX, "displayName")
+    check_length(display_name, limits.DISPLAY_NAME, "displayName")
     external_id = clean_value(EXTERNAL_ID, fields.get("externalid"), "externalId")
     if external_id is not None:
-        check_length(external_id, EXTERNAL_ID_MAX, "externalId")
+        check_length(external_id, limits.EXTERNAL_ID, "externalId")
     members = member_ids(fields.get("members"), "members")
     return GroupInput(display_name, {}, external_id or None), members
 

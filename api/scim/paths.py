@@ -20,10 +20,9 @@ from api.scim.errors import invalid_path
 from api.scim.filter_lexer import Token, tokenize
 from api.scim.filter_parser import Parser
 from api.scim.urns import ENTRA_GROUP, GROUP, USER
+from store.domain import limits
 from store.domain.criteria import Criteria
 
-MAX_PATH_LENGTH = 4096
-MAX_PATH_DEPTH = 20
 _NAME = re.compile(r"(?:[A-Za-z][\w\-]*|\$ref)\Z")
 
 
@@ -46,8 +45,8 @@ class PatchPath:
 def parse_path(text: str) -> PatchPath:
     if not isinstance(text, str) or not text.strip():
         raise invalid_path("path is empty")
-    if len(text) > MAX_PATH_LENGTH:
-        raise invalid_path(f"path is longer than {MAX_PATH_LENGTH} characters")
+    if len(text) > limits.PATH_LENGTH:
+        raise invalid_path(f"path is longer than {limits.PATH_LENGTH} characters")
     tokens = tokenize(text, invalid_path)
     head = tokens[0]
     if head.kind != "word":
@@ -64,7 +63,7 @@ def parse_path(text: str) -> PatchPath:
         raise invalid_path(f"invalid path {text!r}")
     if definition is not None and not definition.multi_valued:
         raise invalid_path(f'"{attr}" is not multi-valued: it cannot take a value filter')
-    parser = Parser(tokens, _SubResolver(definition), invalid_path, MAX_PATH_DEPTH)
+    parser = Parser(tokens, _SubResolver(definition), invalid_path, limits.PATH_DEPTH)
     parser.index = 2
     value_filter = parser.filter(attr, 1)
     parser.expect("]", "']'")

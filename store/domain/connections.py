@@ -19,12 +19,13 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
+from store.domain import limits
 from store.domain.display import safe_text
 from store.domain.names import deceiving_character, describe_character, fold
 from store.domain.tokens import stale_since
 from store.errors import InvalidInput
 
-MAX_NAME = 64
+MAX_NAME = limits.CONNECTION_NAME
 KINDS = ("okta", "entra", "jumpcloud", "other")
 DEFAULT = "default"
 """The connection that owns what an upgraded database cannot attribute to a token."""

@@ -7,10 +7,11 @@ the caller gets NotFound (or InvalidInput for a member list), never a driver err
 
 from __future__ import annotations
 
-MAX_ID_LENGTH = 64
+from store.domain import limits
 
 
 def is_resource_id(value: object) -> bool:
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > limits.ID:
         return False
-    return all(ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    # Printable excludes NUL and lone surrogates (categories Cc and Cs) with every other control.
+    return value.isprintable()

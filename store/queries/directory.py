@@ -16,12 +16,14 @@ from pony.orm import exists
 
 from store.context import Store, as_utc
 from store.domain.active import stored_state
+from store.domain.enums import UserStatus
 from store.domain.names import fold, group_key
 from store.errors import InvalidInput
+from store.queries.identity import role_sources
 from store.records import Page, RoleSource, UserSummary
 from store.tx import read
 
-STATUSES = ("active", "inactive")
+STATUSES = tuple(UserStatus)
 MAX_PAGE = 500
 """Largest page one call returns; the UI asks for far fewer rows than this."""
 
@@ -79,9 +81,9 @@ def _matching(store: Store, text: str, status: str | None) -> Any:
                 or u.id == text
             )
         )
-    if status == "active":
+    if status == UserStatus.ACTIVE:
         query = query.filter(lambda u: u.active)
-    elif status == "inactive":
+    elif status == UserStatus.INACTIVE:
         query = query.filter(lambda u: not u.active)
     return query
 
@@ -105,22 +107,8 @@ def _roles_of(store: Store, user_ids: list[str]) -> dict[str, tuple[RoleSource, 
     """Role assignments of the given users in one query, with IdP groups named as mapped."""
     if not user_ids:
         return {}
-    rows = list(store.db.RoleAssignment.select(lambda a: a.user.id in user_ids))
-    names = _mapped_group_names(store, {a.via_group for a in rows if a.via_group})
+    rows = store.db.RoleAssignment.select(lambda a: a.user.id in user_ids)
     found: dict[str, list[RoleSource]] = {}
-    for a in rows:
-        via = names.get(a.via_group, a.via_group) if a.source == "idp" else None
-        found.setdefault(a.user.id, []).append(RoleSource(a.role.name, a.source, via or None))
-    return {
-        user_id: tuple(sorted(sources, key=lambda r: (r.role, r.source, r.via_group or "")))
-        for user_id, sources in found.items()
-    }
-
-
-def _mapped_group_names(store: Store, keys: set[str]) -> dict[str, str]:
-    """Folded IdP group key -> the group name as the operator typed it in the mapping."""
-    if not keys:
-        return {}
-    wanted = list(keys)
-    mappings = store.db.GroupRoleMapping.select(lambda m: m.group_name_key in wanted)
-    return {m.group_name_key: m.group_name for m in mappings}
+    for a, source in role_sources(store, rows):
+        found.setdefault(a.user.id, []).append(source)
+    return {user_id: tuple(sources) for user_id, sources in found.items()}

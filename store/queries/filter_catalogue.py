@@ -1,8 +1,9 @@
-"""What a SCIM filter or sort may name, per resource type, and the SQL column behind it.
+"""The SQL column behind each attribute a SCIM filter or sort may name, per resource type.
 
-Only names listed here reach the SQL text the filter compiler builds (``filtering.py``); the
-catalogue is the whitelist that keeps client text out of SQL. Attribute keys are lower case,
-as SCIM attribute names are case-insensitive. Nothing here runs a query.
+What may be named, and as what type, is ``store.domain.criteria``'s catalogue; this module
+only adds where each one is stored. Only these whitelisted column names reach the SQL text the
+filter compiler builds (``filtering.py``), which keeps client text out of SQL. Attribute keys
+are lower case, as SCIM attribute names are case-insensitive. Nothing here runs a query.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from store.domain.criteria import AttrType
+from store.domain.criteria import (
+    GROUP_ATTRIBUTES,
+    GROUP_SORTABLE,
+    USER_ATTRIBUTES,
+    USER_SORTABLE,
+    AttrType,
+)
 from store.domain.names import fold, group_key
 
 
@@ -58,10 +65,6 @@ class Catalogue:
         return self.singles.get(name)
 
 
-def _s(alias: str, column: str, kind: AttrType, key: Callable[[str], str] = fold) -> Column:
-    return Column(f'{alias}."{column}"', kind, key)
-
-
 STRING, EXACT, BOOLEAN, DATETIME = (
     AttrType.STRING,
     AttrType.EXACT,
@@ -69,73 +72,88 @@ STRING, EXACT, BOOLEAN, DATETIME = (
     AttrType.DATETIME,
 )
 
-USERS = Catalogue(
-    alias="u",
+
+def _catalogue(
+    alias: str,
+    attributes: dict[str, AttrType],
+    columns: dict[str, str],
+    tables: dict[str, tuple[str, str, str]],
+    sortable: tuple[str, ...],
+    default_order: str,
+    keys: dict[str, Callable[[str], str]] | None = None,
+    scoped: dict[str, str] | None = None,
+) -> Catalogue:
+    """The SQL side of the domain catalogue: every filterable attribute (``attributes``, from
+    ``store.domain.criteria``) with the column that holds it (``columns``; a sub-attribute of
+    a multi-valued one lives in its child table, ``tables``: name -> (table, alias, link)).
+    An attribute without a column fails at import, so the two cannot drift apart. ``scoped``
+    gives a child table's condition for a caller scoped to one connection."""
+    singles: dict[str, Column] = {}
+    multis: dict[str, MultiValued] = {}
+    for name, kind in attributes.items():
+        key = (keys or {}).get(name, fold)
+        base, _, sub = name.partition(".")
+        if base in tables:
+            table, child, link = tables[base]
+            found = MultiValued(table, child, link, {}, (scoped or {}).get(base, ""))
+            multi = multis.setdefault(base.lower(), found)
+            multi.subs[sub.lower()] = Column(f'{child}."{columns[name]}"', kind, key)
+        else:
+            singles[name.lower()] = Column(f'{alias}."{columns[name]}"', kind, key)
+    return Catalogue(
+        alias=alias,
+        singles=singles,
+        multis=multis,
+        sortable={
+            name.lower(): (singles[name.lower()].sql, attributes[name] in (STRING, EXACT))
+            for name in sortable
+        },
+        default_order=default_order,
+    )
+
+
+USERS = _catalogue(
+    "u",
+    USER_ATTRIBUTES,
+    columns={
+        "id": "id",
+        "userName": "user_name_key",
+        "externalId": "external_id",
+        "displayName": "display_name_key",
+        "active": "active",
+        "name.givenName": "given_name_key",
+        "name.familyName": "family_name_key",
+        "meta.created": "created",
+        "meta.lastModified": "last_modified",
+        "emails.value": "value_key",
+        "emails.type": "type",  # stored folded: the document keeps the type as sent
+        "emails.primary": "primary",
+    },
+    tables={"emails": ("scim_user_email", "e", 'e."user" = u."id"')},
+    sortable=USER_SORTABLE,
     # Listings only ever hold live users (deleted_at IS NULL), so leading with deleted_at
     # changes nothing in the order but lets both backends walk the (deleted_at, created, id)
     # index instead of sorting.
     default_order='u."deleted_at", u."created", u."id"',
-    singles={
-        "id": _s("u", "id", EXACT),
-        "username": _s("u", "user_name_key", STRING),
-        "externalid": _s("u", "external_id", EXACT),
-        "displayname": _s("u", "display_name_key", STRING),
-        "active": _s("u", "active", BOOLEAN),
-        "name.givenname": _s("u", "given_name_key", STRING),
-        "name.familyname": _s("u", "family_name_key", STRING),
-        "meta.created": _s("u", "created", DATETIME),
-        "meta.lastmodified": _s("u", "last_modified", DATETIME),
-    },
-    multis={
-        "emails": MultiValued(
-            table="scim_user_email",
-            alias="e",
-            link='e."user" = u."id"',
-            subs={
-                "value": _s("e", "value_key", STRING),
-                # The row's type is stored folded: the document keeps the type as sent.
-                "type": _s("e", "type", STRING),
-                "primary": _s("e", "primary", BOOLEAN),
-            },
-        )
-    },
-    sortable={
-        "id": ('u."id"', True),
-        "username": ('u."user_name_key"', True),
-        "externalid": ('u."external_id"', True),
-        "displayname": ('u."display_name_key"', True),
-        "meta.created": ('u."created"', False),
-        "meta.lastmodified": ('u."last_modified"', False),
-    },
 )
 
-GROUPS = Catalogue(
-    alias="g",
+GROUPS = _catalogue(
+    "g",
+    GROUP_ATTRIBUTES,
+    columns={
+        "id": "id",
+        "displayName": "display_name_key",
+        "externalId": "external_id",
+        "meta.created": "created",
+        "meta.lastModified": "last_modified",
+        "members.value": "user",
+    },
+    tables={"members": ("scim_membership", "m", 'm."group" = g."id"')},
+    sortable=GROUP_SORTABLE,
     default_order='g."created", g."id"',
-    singles={
-        "id": _s("g", "id", EXACT),
-        "displayname": _s("g", "display_name_key", STRING, group_key),
-        "externalid": _s("g", "external_id", EXACT),
-        "meta.created": _s("g", "created", DATETIME),
-        "meta.lastmodified": _s("g", "last_modified", DATETIME),
-    },
-    multis={
-        "members": MultiValued(
-            table="scim_membership",
-            alias="m",
-            link='m."group" = g."id"',
-            subs={"value": _s("m", "user", EXACT)},
-            scoped=(
-                'EXISTS (SELECT 1 FROM "scim_user" mu WHERE mu."id" = m."user" '
-                'AND mu."connection_id" = {connection})'
-            ),
-        )
-    },
-    sortable={
-        "id": ('g."id"', True),
-        "displayname": ('g."display_name_key"', True),
-        "externalid": ('g."external_id"', True),
-        "meta.created": ('g."created"', False),
-        "meta.lastmodified": ('g."last_modified"', False),
+    keys={"displayName": group_key},
+    scoped={
+        "members": 'EXISTS (SELECT 1 FROM "scim_user" mu WHERE mu."id" = m."user" '
+        'AND mu."connection_id" = {connection})'
     },
 )

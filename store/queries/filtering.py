@@ -10,28 +10,25 @@ case-exact ones compare raw; ``co``/``sw``/``ew`` escape the value's wildcards; 
 "not null and not empty"; multi-valued attributes (emails, members) match when any value does
 (an EXISTS subquery). Every fragment is two-valued (never SQL NULL) so ``not`` is exact.
 
-This module must not accept an attribute outside the catalogue, nor raise anything but
-``InvalidInput(attribute="filter")`` for a filter it cannot answer.
+It compiles trees that follow the catalogue's rules (``store.domain.criteria``: canonical
+names, known operators, values of the attribute's type), as ``api.scim.filter.parse_filter``
+and ``criteria.check`` produce them, and does not check them again; its own failure is
+``TooCostly`` when the database time runs out (``store.budget``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pony.orm import core as pony_core
-
 from store.budget import postgres_prefix, query_budget
 from store.context import Store
 from store.domain.criteria import (
-    COMPARISON_OPERATORS,
     And,
     Compare,
     Criteria,
@@ -54,16 +51,8 @@ from store.queries.filter_catalogue import (
     Column,
     MultiValued,
 )
+from store.sql import select_rows, select_rows_transient
 
-MAX_TERMS = 200
-"""Comparisons one filter may hold (a few dozen is already unusual for an IdP)."""
-MAX_NESTING = 50
-"""Nesting of not / value paths / mixed and-or groups after flattening same-operator chains."""
-
-_CORE_PREFIXES = (
-    "urn:ietf:params:scim:schemas:core:2.0:user:",
-    "urn:ietf:params:scim:schemas:core:2.0:group:",
-)
 _SAFE_PLACEHOLDERS = re.compile(r"\$(?!p\d+(?![\w.(\[]))")
 
 
@@ -75,24 +64,11 @@ class SqlFragment:
     params: dict[str, Any]
 
 
-def _bad(message: str) -> InvalidInput:
-    return InvalidInput(message, attribute="filter")
-
-
-def _canonical(name: str) -> str:
-    lowered = name.lower()
-    for prefix in _CORE_PREFIXES:
-        if lowered.startswith(prefix):
-            return lowered[len(prefix) :]
-    return lowered
-
-
 class _Compiler:
     def __init__(self, catalogue: Catalogue, provider: str, connection: int | None = None) -> None:
         self.catalogue = catalogue
         self.postgres = provider == "postgres"
         self.params: dict[str, Any] = {}
-        self.terms = 0
         self.connection = connection  # a token's scope: child rows of it only (``scoped``)
 
     def _exists(self, multi: MultiValued, condition: str) -> str:
@@ -105,7 +81,7 @@ class _Compiler:
 
     def compile(self, root: Criteria) -> str:
         out: list[str] = []
-        work: list[tuple[Any, ...]] = [("visit", root, None, 0)]
+        work: list[tuple[Any, ...]] = [("visit", root, None)]
         while work:
             item = work.pop()
             kind = item[0]
@@ -119,62 +95,48 @@ class _Compiler:
             elif kind == "exists":
                 out[-1] = self._exists(item[1], out[-1])
             else:
-                self._visit(item[1], item[2], item[3], work, out)
+                self._visit(item[1], item[2], work, out)
         return out[0]
 
     def _visit(
-        self, node: Any, scope: MultiValued | None, depth: int, work: list[Any], out: list[str]
+        self, node: Criteria, scope: MultiValued | None, work: list[Any], out: list[str]
     ) -> None:
-        if depth > MAX_NESTING:
-            raise _bad(f"the filter nests deeper than {MAX_NESTING} levels")
         if isinstance(node, And | Or):
             operands = _flatten(node)
             work.append(("join", "AND" if isinstance(node, And) else "OR", len(operands)))
-            work.extend(("visit", op, scope, depth + 1) for op in reversed(operands))
+            work.extend(("visit", op, scope) for op in reversed(operands))
         elif isinstance(node, Not):
             work.append(("not",))
-            work.append(("visit", node.inner, scope, depth + 1))
+            work.append(("visit", node.inner, scope))
         elif isinstance(node, ValuePath):
-            multi = self.catalogue.multis.get(_canonical(node.attribute))
-            if scope is not None or multi is None:
-                raise _bad(f"{node.attribute!r} cannot be filtered with [...]")
+            multi = self.catalogue.multis[node.attribute.lower()]
             work.append(("exists", multi))
-            work.append(("visit", node.inner, multi, depth + 1))
-        elif isinstance(node, Compare | Present):
-            out.append(self._leaf(node, scope))
+            work.append(("visit", node.inner, multi))
         else:
-            raise _bad("the filter has an unsupported shape")
+            out.append(self._leaf(node, scope))
 
     def _leaf(self, node: Compare | Present, scope: MultiValued | None) -> str:
-        self.terms += 1
-        if self.terms > MAX_TERMS:
-            raise _bad(f"the filter has more than {MAX_TERMS} comparisons")
         column, multi = self._resolve(node.attribute, scope)
         if isinstance(node, Present):
             sql = _present(column)
         else:
-            sql = self._compare(column, node.op.lower(), node.value, node.attribute)
+            sql = self._compare(column, node.op, node.value)
         return self._exists(multi, sql) if multi is not None else sql
 
     def _resolve(
         self, attribute: str, scope: MultiValued | None
     ) -> tuple[Column, MultiValued | None]:
-        """The column an attribute names, and the EXISTS wrapper it needs (if any)."""
-        name = _canonical(attribute)
+        """The column a canonical attribute name stands for, and the EXISTS wrapper it needs
+        (a multi-valued attribute's sub-attribute outside brackets)."""
+        name = attribute.lower()
         if scope is not None:
-            sub = scope.subs.get(name.rsplit(".", 1)[-1] if "." in name else name)
-            if sub is None:
-                raise _bad(f"unsupported attribute in filter: {attribute!r}")
-            return sub, None
+            return scope.subs[name], None
         column = self.catalogue.single(name)
         if column is not None:
             return column, None
         base, _, sub_name = name.partition(".")
-        multi = self.catalogue.multis.get(base)
-        sub = multi.subs.get(sub_name or "value") if multi is not None else None
-        if multi is None or sub is None:
-            raise _bad(f"unsupported attribute in filter: {attribute!r}")
-        return sub, multi
+        multi = self.catalogue.multis[base]
+        return multi.subs[sub_name], multi
 
     # ---- comparisons ------------------------------------------------------------------
 
@@ -183,23 +145,13 @@ class _Compiler:
         self.params[name] = value
         return f"${name}"
 
-    def _compare(self, column: Column, op: str, value: Any, attribute: str) -> str:
-        if op not in COMPARISON_OPERATORS:
-            raise _bad(f"unsupported operator {op!r}")
+    def _compare(self, column: Column, op: str, value: Any) -> str:
         c = column.sql
-        if value is None:
-            return _null_compare(column, op, attribute)
         if column.type is BOOLEAN:
-            if op not in ("eq", "ne"):
-                raise _bad(f"{attribute!r} is boolean: only eq and ne apply")
-            return _equality(c, op, self._bind(_as_bool(value, attribute)))
+            return _equality(c, op, self._bind(value))
         if column.type is DATETIME:
-            if op in ("co", "sw", "ew"):
-                raise _bad(f"{attribute!r} is a dateTime: {op} does not apply")
-            return self._ordered(c, op, self._bind(self._datetime(value, attribute)), False)
-        text = _as_text(value, attribute)
-        if column.type is STRING:
-            text = column.key(text)
+            return self._ordered(c, op, self._bind(self._datetime(value)), False)
+        text = column.key(value) if column.type is STRING else value
         if op in ("co", "sw", "ew"):
             return self._like(c, op, text, column.type is EXACT)
         return self._ordered(c, op, self._bind(text), True)
@@ -225,8 +177,7 @@ class _Compiler:
         escape = "E'\\\\'" if self.postgres else "'\\'"
         return f"({c} IS NOT NULL AND {c} LIKE {self._bind(pattern)} ESCAPE {escape})"
 
-    def _datetime(self, value: Any, attribute: str) -> Any:
-        moment = _as_datetime(value, attribute)
+    def _datetime(self, moment: datetime) -> Any:
         # SQLite keeps Pony's text form; a bound datetime would compare as different text.
         return moment if self.postgres else moment.isoformat(" ", "microseconds")
 
@@ -258,68 +209,11 @@ def _present(column: Column) -> str:
     return f"({column.sql} IS NOT NULL)"
 
 
-def _null_compare(column: Column, op: str, attribute: str) -> str:
-    """``attr eq null`` asks for absence, ``attr ne null`` for presence."""
-    if op == "eq":
-        return f"(NOT {_present(column)})"
-    if op == "ne":
-        return _present(column)
-    raise _bad(f"null can only be compared with eq or ne ({attribute!r})")
-
-
-def _check_text(text: str, attribute: str) -> str:
-    if "\x00" in text:
-        raise _bad(f"the value for {attribute!r} contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad(f"the value for {attribute!r} is not valid Unicode") from None
-    return text
-
-
-def _as_text(value: Any, attribute: str) -> str:
-    if isinstance(value, bool | datetime):
-        raise _bad(f"{attribute!r} is a string: compare it with a quoted value")
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _bad(f"{attribute!r} cannot be compared with {value!r}")
-        try:
-            value = str(value)
-        except ValueError:  # an integer past Python's digit limit
-            raise _bad(f"the number compared with {attribute!r} is too long") from None
-    if not isinstance(value, str):
-        raise _bad(f"unsupported value for {attribute!r}")
-    return _check_text(value, attribute)
-
-
-def _as_bool(value: Any, attribute: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise _bad(f"{attribute!r} is boolean: compare it with true or false")
-
-
-def _as_datetime(value: Any, attribute: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(_check_text(value, attribute))
-        except ValueError:
-            raise _bad(f"{attribute!r} needs an ISO 8601 dateTime, not {value!r}") from None
-    if not isinstance(value, datetime):
-        raise _bad(f"{attribute!r} needs an ISO 8601 dateTime")
-    if value.tzinfo is not None:
-        try:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
-            raise _bad(f"{attribute!r}: the dateTime is out of range") from None
-    return value
-
-
 def compile_filter(
     criteria: Criteria, catalogue: Catalogue, provider: str, connection: int | None = None
 ) -> SqlFragment:
-    """The WHERE fragment (over the catalogue's alias) matching ``criteria``; with a
+    """The WHERE fragment (over the catalogue's alias) matching ``criteria``, a tree that
+    follows the catalogue's rules (``store.domain.criteria.check``); with a
     ``connection``, multi-valued references to other connections' rows match nothing."""
     compiler = _Compiler(catalogue, provider, connection)
     sql = compiler.compile(criteria)
@@ -370,7 +264,7 @@ def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
     alias = catalogue.alias
     if sort is None:
         return catalogue.default_order
-    found = catalogue.sortable.get(_canonical(sort.attribute))
+    found = catalogue.sortable.get(sort.attribute.lower())
     if found is None:
         raise InvalidInput(f"cannot sort by {sort.attribute!r}", attribute="sortBy")
     column, text = found
@@ -382,53 +276,24 @@ def order_by(sort: Sort | None, catalogue: Catalogue, provider: str) -> str:
     )
 
 
-# ---- running raw SQL through Pony without letting its caches grow per filter shape ---------
-
-MAX_CACHED_TEXTS = 64
-"""Filter-built statement texts kept parsed in Pony's cache. An IdP repeats a handful of
-shapes (``userName eq``, ``externalId eq``, ``displayName eq``), which then stay parsed; a
-client that invents new shapes only ever evicts the oldest."""
-_cached_texts: OrderedDict[tuple[str, str], None] = OrderedDict()
-_cached_lock = threading.Lock()
+# ---- running raw SQL ------------------------------------------------------------------------
 
 
 def fetch_rows(
     store: Store, sql: str, params: dict[str, Any], filter_built: bool = False
 ) -> list[tuple[Any, ...]]:
     """The rows of a raw SELECT (``$name`` parameters bound from ``params``) as plain tuples,
-    in the caller's db_session, without starting a write transaction.
+    in the caller's db_session, without starting a write transaction (``store.sql.select_rows``).
 
-    ``db.select`` builds a new row class on every call, which costs more than a short
-    statement itself; this takes the same path Pony's raw SQL takes (``_exec_raw_sql``, whose
-    signature is fixed by the pinned Pony release) and leaves the rows as they come. A text
-    built from a client's filter (``filter_built``) runs within ``[limits] query_budget_ms``
-    (``store.budget``: ``TooCostly`` past it) and is kept parsed only among the
-    ``MAX_CACHED_TEXTS`` most recent; fixed texts stay in Pony's cache."""
+    A text built from a client's filter (``filter_built``) runs within ``[limits]
+    query_budget_ms`` (``store.budget``: ``TooCostly`` past it) and is kept parsed only among
+    the most recent such texts (``store.sql.select_rows_transient``); fixed texts stay parsed."""
     if not filter_built:
-        cursor = store.db._exec_raw_sql(sql, {}, dict(params), 0)
-        return [tuple(row) for row in cursor.fetchall()]
+        return select_rows(store.db, sql, params)
     budget_ms = store.settings.limits.query_budget_ms
     sent = postgres_prefix(budget_ms) + sql if store.provider == "postgres" else sql
-    try:
-        with query_budget(budget_ms):
-            cursor = store.db._exec_raw_sql(sent, {}, dict(params), 0)
-            return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        _remember(store, sent)
-
-
-def _remember(store: Store, sql: str) -> None:
-    _drop_stats(store, sql)
-    key = (sql, store.db.provider.paramstyle)
-    with _cached_lock:
-        _cached_texts[key] = None
-        _cached_texts.move_to_end(key)
-        evicted = None
-        if len(_cached_texts) > MAX_CACHED_TEXTS:
-            evicted = _cached_texts.popitem(last=False)[0]
-    cache = getattr(pony_core, "adapted_sql_cache", None)
-    if evicted is not None and cache is not None:
-        cache.pop(evicted, None)
+    with query_budget(budget_ms):
+        return select_rows_transient(store.db, sent, params)
 
 
 def page_of_rows(
@@ -492,8 +357,8 @@ def linked(
 
 
 def chunked_in(
-    column: str, values: list[str], size: int = 500
-) -> Iterator[tuple[str, dict[str, str]]]:
+    column: str, values: Sequence[Any], size: int = 500
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """``column IN (...)`` conditions over ``values``, ``size`` at a time, with their bound
     parameters; one statement text per chunk length."""
     for start in range(0, len(values), size):
@@ -521,16 +386,3 @@ def sql_timestamp(store: Store, value: datetime) -> Any:
 def sql_json(value: Any) -> Any:
     """A raw JSON column as Python values (Pony leaves jsonb unparsed on PostgreSQL too)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _adapted(store: Store, sql: str) -> tuple[Any, ...] | None:
-    cache = getattr(pony_core, "adapted_sql_cache", None)
-    return None if cache is None else cache.get((sql, store.db.provider.paramstyle))
-
-
-def _drop_stats(store: Store, sql: str) -> None:
-    """Pony keeps per-thread statistics per statement text forever; this thread's entry for
-    a filter-built text goes at once (nothing here reads them)."""
-    entry = _adapted(store, sql)
-    if entry is not None:
-        store.db.local_stats.pop(entry[0], None)

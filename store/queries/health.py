@@ -21,6 +21,7 @@ from pony.orm import db_session
 from store.context import Store
 from store.db import parse_database_url
 from store.errors import Unavailable
+from store.sql import connection, execute
 from store.tx import fault_cause, read, recent_write_fault, report_fault
 
 MIN_FREE_BYTES = 1 << 20
@@ -32,7 +33,7 @@ _PROBE = 'UPDATE "rate_bucket" SET "tat" = "tat" WHERE "key" = \'\''
 
 @read
 def _reachable(store: Store) -> str:
-    store.db.execute("SELECT 1")
+    execute(store.db, "SELECT 1")
     return store.provider
 
 
@@ -42,7 +43,7 @@ def _writable(store: Store) -> None:
     another writer holding it proves the database takes writes."""
     try:
         with db_session:
-            _probe_write(store, store.db.get_connection())
+            _probe_write(store, connection(store.db))
     except Exception as exc:  # the driver's refusal, however Pony wrapped it
         if fault_cause(exc) != "locked":
             raise Unavailable("the database refuses writes", report_fault(exc)) from None

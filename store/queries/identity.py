@@ -8,29 +8,31 @@ store's own services; outside ``store/`` only the records leave.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from pony.orm import desc
 
 from store.context import Store, as_utc
-from store.domain.active import stored_state
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold
+from store.domain.sessions import idle_cut, idle_timeout, sql_invalid
 from store.errors import Ambiguous, NotFound
+from store.queries.filtering import fetch_rows, sql_timestamp
+from store.queries.users import user_record
 from store.records import (
     AuditRecord,
-    GroupRef,
     HoldRecord,
     MappingRecord,
     RoleAssignmentRecord,
     RoleRecord,
+    RoleSource,
     SessionRecord,
     UserDetail,
-    UserRecord,
 )
 from store.tx import read
 
-NOTABLE_ACTIONS = ("user.renamed",)
+NOTABLE_ACTIONS = (AuditAction.USER_RENAMED,)
 """Audit actions operators must notice: a userName change of a user holding manual roles."""
 AUDIT_LIMIT = 500
 """Largest number of audit events one read returns."""
@@ -85,27 +87,10 @@ def _deleted_by_name(store: Store, name: str) -> Any:
 def effective_role_names(store: Store, user: Any) -> list[str]:
     """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
     grants suspended after a userName change do not count)."""
-    names = store.db.RoleAssignment.select(lambda a: a.user == user and a.source != "suspended")
+    names = store.db.RoleAssignment.select(
+        lambda a: a.user == user and a.source != GrantSource.SUSPENDED
+    )
     return sorted({a.role.name for a in names})
-
-
-def _user_record(user: Any) -> UserRecord:
-    groups = sorted(
-        (GroupRef(m.group.id, m.group.display_name) for m in user.memberships),
-        key=lambda g: (g.display_name.lower(), g.id),
-    )
-    return UserRecord(
-        id=user.id,
-        user_name=user.user_name,
-        external_id=user.external_id,
-        display_name=user.display_name,
-        active=stored_state(user.active, user.document or {}),
-        document=dict(user.document or {}),
-        created=as_utc(user.created),  # type: ignore[arg-type]
-        last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
-        version=user.version,
-        groups=tuple(groups),
-    )
 
 
 def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
@@ -123,37 +108,51 @@ def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
     return names
 
 
+def role_sources(store: Store, rows: Iterable[Any]) -> list[tuple[Any, RoleSource]]:
+    """The one role-source builder: each RoleAssignment row with the role it grants and where
+    it comes from (an IdP group named as mapped), ordered by role, source, then group."""
+    rows = list(rows)
+    names = _mapped_names(store, {a.via_group for a in rows if a.source == GrantSource.IDP})
+    sources = []
+    for a in rows:
+        via = names.get(a.via_group, a.via_group) if a.source == GrantSource.IDP else None
+        sources.append((a, RoleSource(a.role.name, a.source, via or None)))
+    return sorted(sources, key=lambda pair: (pair[1].role, pair[1].source, pair[1].via_group or ""))
+
+
 def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
-    rows = list(store.db.RoleAssignment.select(lambda a: a.user == user))
-    names = _mapped_names(store, {a.via_group for a in rows if a.source == "idp"})
-    records = [
+    rows = store.db.RoleAssignment.select(lambda a: a.user == user)
+    return [
         RoleAssignmentRecord(
-            role=a.role.name,
-            source=a.source,
-            via_group=names.get(a.via_group, a.via_group) if a.source == "idp" else None,
+            role=source.role,
+            source=source.source,
+            via_group=source.via_group,
             granted_by=a.granted_by,
             created=as_utc(a.created),  # type: ignore[arg-type]
         )
-        for a in rows
+        for a, source in role_sources(store, rows)
     ]
-    return sorted(records, key=lambda r: (r.role, r.source, r.via_group or ""))
 
 
-def _active_sessions(store: Store, user: Any) -> Any:
-    """The user's sessions that are still valid (not ended, not past either timeout)."""
+# The user's valid sessions (``store.domain.sessions``), most recently seen first.
+_VALID = (
+    'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
+    'WHERE s."user" = $user_id AND NOT ' + sql_invalid("s", "u", "$now", "$cut")
+)
+
+
+def _valid_params(store: Store, user: Any) -> dict[str, Any]:
     now = store.clock()
-    minutes = store.settings.sessions.idle_timeout_minutes
-    idle_cut = now - timedelta(minutes=minutes) if minutes > 0 else None
-    sessions = store.db.Session.select(
-        lambda s: s.user == user and s.ended_at is None and s.expires_at > now
-    )
-    if idle_cut is not None:
-        sessions = sessions.filter(lambda s: s.last_seen > idle_cut)
-    return sessions
+    cut = idle_cut(now, idle_timeout(store.settings.sessions.idle_timeout_minutes))
+    return {
+        "user_id": user.id,
+        "now": sql_timestamp(store, now),
+        "cut": sql_timestamp(store, cut),
+    }
 
 
 def _active_session_count(store: Store, user: Any) -> int:
-    return int(_active_sessions(store, user).count())
+    return int(fetch_rows(store, f"SELECT COUNT(*) {_VALID}", _valid_params(store, user))[0][0])
 
 
 def session_record(session: Any) -> SessionRecord:
@@ -176,8 +175,9 @@ def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[Sessio
     user = find_user_entity(store, user_id, by_id=True)
     if user is None:
         raise NotFound(f"user {user_id!r} not found")
-    query = _active_sessions(store, user).order_by(lambda s: (desc(s.last_seen), desc(s.id)))
-    return [session_record(s) for s in query[: max(1, limit)]]
+    sql = f'SELECT s."id" {_VALID} ORDER BY s."last_seen" DESC, s."id" DESC LIMIT $limit'
+    rows = fetch_rows(store, sql, {**_valid_params(store, user), "limit": max(1, limit)})
+    return [session_record(store.db.Session[session_id]) for (session_id,) in rows]
 
 
 def _hold(user: Any) -> HoldRecord | None:
@@ -216,7 +216,7 @@ def user_detail(
     if user is None:
         raise NotFound(f"user {user_name_or_id!r} not found")
     return UserDetail(
-        user=_user_record(user),
+        user=user_record(store, user),
         roles=tuple(_assignments(store, user)),
         active_sessions=_active_session_count(store, user),
         audit=tuple(audit_events(store, "user", user.id, audit_limit)),

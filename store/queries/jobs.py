@@ -15,6 +15,7 @@ from pony.orm import desc
 from store.context import Store, as_utc
 from store.queries.leases import current_leader, lease_expiry
 from store.records import JobHealth, JobRunRecord, WorkerHealth
+from store.sql import select_rows
 from store.tx import read
 
 LEADER_LEASE = "worker"
@@ -65,7 +66,9 @@ def worker_health(store: Store, jobs: Sequence[str] | None = None) -> WorkerHeal
     names = (
         list(jobs)
         if jobs is not None
-        else sorted(store.db.select("SELECT DISTINCT job FROM worker_job_run"))
+        else sorted(
+            str(job) for (job,) in select_rows(store.db, "SELECT DISTINCT job FROM worker_job_run")
+        )
     )
     health = []
     for name in names:

@@ -10,6 +10,7 @@ from datetime import UTC
 
 from store.context import Store
 from store.domain.leases import is_live
+from store.sql import select_rows
 from store.tx import read
 
 _CURRENT = "SELECT holder, expires_at FROM worker_lease WHERE name = $name"
@@ -24,7 +25,7 @@ def epoch_now(store: Store) -> float:
 def current_leader(store: Store, name: str, now: float | None = None) -> str | None:
     """Who holds lease ``name`` right now, or None when it is free or expired."""
     now = epoch_now(store) if now is None else now
-    rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
+    rows = select_rows(store.db, _CURRENT, {"name": name})
     if not rows:
         return None
     holder, expires_at = rows[0]
@@ -34,5 +35,5 @@ def current_leader(store: Store, name: str, now: float | None = None) -> str | N
 @read
 def lease_expiry(store: Store, name: str) -> float | None:
     """Epoch seconds at which lease ``name`` expires, or None when there is no row."""
-    rows = store.db.select(_CURRENT, globals={}, locals={"name": name})
+    rows = select_rows(store.db, _CURRENT, {"name": name})
     return float(rows[0][1]) if rows else None

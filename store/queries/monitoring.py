@@ -13,6 +13,7 @@ from datetime import UTC
 from store.context import Store, as_utc
 from store.queries.jobs import worker_health
 from store.records import MonitoringSnapshot, TokenUse
+from store.sql import select_rows
 from store.tx import read
 
 MAX_TOKENS = 500
@@ -36,8 +37,8 @@ def _tokens(store: Store) -> tuple[TokenUse, ...]:
 @read
 def monitoring_snapshot(store: Store) -> MonitoringSnapshot:
     health = worker_health(store)
-    counts = tuple((str(j), str(o), int(n)) for j, o, n in store.db.select(_RUN_COUNTS))
-    deactivated = tuple((str(a), int(n)) for a, n in store.db.select(_DEACTIVATIONS))
+    counts = tuple((str(j), str(o), int(n)) for j, o, n in select_rows(store.db, _RUN_COUNTS))
+    deactivated = tuple((str(a), int(n)) for a, n in select_rows(store.db, _DEACTIVATIONS))
     return MonitoringSnapshot(
         at=store.clock().replace(tzinfo=UTC),
         worker=health,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from store.context import Store, as_utc
+from store.context import Store
 from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
@@ -64,19 +64,7 @@ def user_record(
     given."""
     if groups is None:
         groups = groups_of(store, [user.id], scope).get(user.id, ())
-    document = plain(user.document)
-    return UserRecord(
-        id=user.id,
-        user_name=user.user_name,
-        external_id=user.external_id,
-        display_name=user.display_name,
-        active=stored_state(user.active, document),
-        document=document,
-        created=as_utc(user.created),  # type: ignore[arg-type]
-        last_modified=as_utc(user.last_modified),  # type: ignore[arg-type]
-        version=user.version,
-        groups=groups,
-    )
+    return _row_record(tuple(getattr(user, column) for column in _COLUMNS), groups)
 
 
 def _visible(user: Any, scope: Scope) -> bool:
@@ -133,8 +121,10 @@ _COLUMNS = (
 
 
 def _row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord:
+    """The one UserRecord builder: ``_COLUMNS`` values as an entity holds them or as a raw
+    statement returns them (SQLite hands timestamps and JSON back as text)."""
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
-    document = sql_json(document)
+    document = plain(sql_json(document))
     return UserRecord(
         id=uid,
         user_name=user_name,

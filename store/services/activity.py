@@ -21,8 +21,10 @@ from pony.orm import select
 
 from store.context import Store, naive_utc
 from store.domain import request_log
+from store.domain.text import storable
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
+from store.sql import execute
 from store.tx import transaction
 
 PRUNE_CHUNK = 5000
@@ -33,10 +35,7 @@ def _text(value: str | None, size: int) -> str:
     # Kept as received (cut to the column), so --json shows exactly what an IdP sent; every
     # edge renders it through store.domain.display before a terminal sees it. Only what no
     # database holds is replaced: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
-    value = (value or "")[:size]
-    if "\x00" not in value and value.isascii():
-        return value
-    return "".join("\ufffd" if ch == "\x00" or 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    return storable((value or "")[:size])
 
 
 _COLUMNS = (
@@ -95,7 +94,7 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
             for row, values in enumerate(chunk)
             for col, value in enumerate(values)
         }
-        store.db.execute(_insert_sql(len(chunk)), {}, params)
+        execute(store.db, _insert_sql(len(chunk)), params)
     return sum(max(1, item.hits) for item in items)
 
 
@@ -129,7 +128,7 @@ def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
     statement = _ADD_HITS + (_SAME_UNKNOWN if unknown else _SAME_LABEL)
     if unknown:
         del params["label"]
-    return bool(store.db.execute(statement, {}, params).rowcount)
+    return bool(execute(store.db, statement, params).rowcount)
 
 
 @transaction

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store
+from store.domain.enums import AuditAction
 
 
 def record_event(
     store: Store,
     actor: str,
-    action: str,
+    action: AuditAction,
     target_type: str,
     target_id: str,
     target_name: str = "",
@@ -22,7 +23,7 @@ def record_event(
     store.db.AuditEvent(
         at=store.clock(),
         actor=actor[:256] or "system",
-        action=action[:64],
+        action=AuditAction(action).value,  # a name outside the vocabulary is a bug
         target_type=target_type[:32],
         target_id=str(target_id)[:64],
         target_name=(target_name or "")[:1024],

@@ -22,6 +22,7 @@ from pony.orm import flush
 from store.context import Store, as_utc
 from store.domain import causes
 from store.domain import connections as rules
+from store.domain.enums import AuditAction
 from store.domain.names import closest_names, fold
 from store.domain.scope import Scope
 from store.errors import InvalidInput, NotFound
@@ -30,6 +31,7 @@ from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
 from store.services import lifecycle, role_sync
 from store.services.audit import record_event
+from store.sql import execute
 from store.tx import read, transaction
 
 AUDIT_ID_LIMIT = 1000
@@ -73,7 +75,7 @@ def new_connection(
     connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())
     flush()
     record_event(
-        store, actor, "connection.created", "connection", str(connection.id), name,
+        store, actor, AuditAction.CONNECTION_CREATED, "connection", str(connection.id), name,
         after={"name": name, "kind": kind},
     )  # fmt: skip
     return connection
@@ -100,7 +102,7 @@ def owner(store: Store, scope: Scope, actor: str) -> Any:
     if scope.connection_id is None:
         return default_connection(store, actor)
     lock = " FOR SHARE" if store.provider == "postgres" else ""
-    rows = store.db.execute(_SHARE + lock, {}, {"connection_id": scope.connection_id}).fetchall()
+    rows = execute(store.db, _SHARE + lock, {"connection_id": scope.connection_id}).rows
     if not rows or rows[0][0] is not None:
         raise NotFound("the connection of this token was removed")
     return store.db.Connection[scope.connection_id]
@@ -186,7 +188,7 @@ def rename_connection(store: Store, old: str, new: str, actor: str) -> Connectio
     if name != before:
         connection.name, connection.name_key = name, key
         record_event(
-            store, actor, "connection.renamed", "connection", str(connection.id), name,
+            store, actor, AuditAction.CONNECTION_RENAMED, "connection", str(connection.id), name,
             before={"name": before}, after={"name": name},
         )  # fmt: skip
     return _records(store, [connection])[0]
@@ -215,7 +217,7 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
             revoke_token_entity(store, token, actor, detail=why)
     for mapping in list(connection.mappings):
         record_event(
-            store, actor, "mapping.removed", "mapping", mapping.group_name_key[:64],
+            store, actor, AuditAction.MAPPING_REMOVED, "mapping", mapping.group_name_key[:64],
             f"{mapping.group_name} -> {mapping.role.name}",
             before={"group": mapping.group_name, "role": mapping.role.name,
                     "mapping_id": mapping.id, "connection": connection.name},
@@ -225,7 +227,8 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
     connection.removed_at = now
     connection.name_key = f"{connection.name_key[:200]}{_REMOVED}{connection.id}"
     record_event(
-        store, actor, "connection.removed", "connection", str(connection.id), connection.name,
+        store, actor, AuditAction.CONNECTION_REMOVED, "connection", str(connection.id),
+        connection.name,
         before={"name": connection.name, "kind": connection.kind},
     )  # fmt: skip
     return record
@@ -319,9 +322,9 @@ def _move(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> 
         keys = {str(key) for _i, _n, key in fetch_rows(store, _GROUPS, ids)}
         lifecycle.lock_group_names(store, keys)
         members = [str(row[0]) for row in fetch_rows(store, _MEMBERS, ids)]
-    store.db.execute(_MOVE_USERS, {}, ids)
+    execute(store.db, _MOVE_USERS, ids)
     if plan.groups:
-        store.db.execute(_MOVE_GROUPS, {}, ids)
+        execute(store.db, _MOVE_GROUPS, ids)
     _audit(store, plan, ids, actor)
     if members:
         cause = causes.transferred(plan.source, plan.target)
@@ -337,16 +340,21 @@ def _ids(items: Sequence[TransferItem]) -> list[str] | dict[str, int]:
 def _audit(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> None:
     moved = {"from": plan.source, "to": plan.target}
     record_event(
-        store, actor, "connection.transferred", "connection", str(ids["source"]), plan.source,
+        store, actor, AuditAction.CONNECTION_TRANSFERRED, "connection", str(ids["source"]),
+        plan.source,
         before={"connection": plan.source},
         after={**moved, "users_only": plan.users_only, "users": _ids(plan.users),
                "groups": _ids(plan.groups)},
         detail=f"{len(plan.users)} user(s) and {len(plan.groups)} group(s) from "
         f"{plan.source!r} to {plan.target!r}",
     )  # fmt: skip
-    for kind, items in (("user", plan.users), ("group", plan.groups)):
+    moves = (
+        ("user", AuditAction.USER_TRANSFERRED, plan.users),
+        ("group", AuditAction.GROUP_TRANSFERRED, plan.groups),
+    )
+    for kind, action, items in moves:
         for item in items:
             record_event(
-                store, actor, f"{kind}.transferred", kind, item.id, item.name,
+                store, actor, action, kind, item.id, item.name,
                 before={"connection": plan.source}, after={"connection": plan.target},
             )  # fmt: skip

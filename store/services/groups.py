@@ -19,7 +19,8 @@ from typing import Any
 from pony.orm import flush, select
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
+from store.domain.enums import AuditAction
 from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.domain.roles import mapped_roles
@@ -41,13 +42,13 @@ _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id",
 def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
     """A group displayName as stored (trimmed, no deceiving character unless it is the name
     ``kept`` already) and its key (``names.group_key``)."""
-    name = check_text(value, "displayName", 1024, required=True)
-    name = check_name(trim(name), "displayName", 1024, required=True, kept=kept)
-    return name, check_text(group_key(name), "displayName", 1024)
+    name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
+    name = check_name(trim(name), "displayName", limits.DISPLAY_NAME, required=True, kept=kept)
+    return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
 def _external_id(value: Any) -> str | None:
-    return check_text(value or None, "externalId", 512)
+    return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
 def _check_unique(store: Store, group: Any, key: str, connection: Any) -> None:
@@ -254,7 +255,7 @@ class _GroupEdit:
                 new["members"] = _ids(self.added)
             detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
             record_event(
-                self.store, self.actor, "group.updated", "group", self.group.id,
+                self.store, self.actor, AuditAction.GROUP_UPDATED, "group", self.group.id,
                 self.group.display_name, old, new, detail,
             )  # fmt: skip
         return changed
@@ -304,7 +305,7 @@ def create_group(
         for user_id in sorted(users):
             lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
-        store, actor, "group.created", "group", group.id, name,
+        store, actor, AuditAction.GROUP_CREATED, "group", group.id, name,
         after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
     )  # fmt: skip
     return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
@@ -402,6 +403,12 @@ def _delete_group(
         lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     queued = recompute_queue.enqueue(store, key, cause, actor) if large else None
     record_event(
-        store, actor, "group.deleted", "group", group_id, before["displayName"], before=before
+        store,
+        actor,
+        AuditAction.GROUP_DELETED,
+        "group",
+        group_id,
+        before["displayName"],
+        before=before,
     )
     return (queued, key) if queued is not None else None

@@ -11,14 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from store.context import Store, naive_utc
+from store.domain.enums import JobOutcome
 from store.errors import InvalidInput, NotFound
 from store.tx import transaction
 
-RUNNING = "running"
-OK = "ok"
-ERROR = "error"
-ABANDONED = "abandoned"
-_FINAL = (OK, ERROR)
+_FINAL = (JobOutcome.OK, JobOutcome.ERROR)
 
 
 @transaction
@@ -28,12 +25,18 @@ def start_run(store: Store, job: str, holder: str) -> int:
         raise InvalidInput("a job name has 1 to 64 characters", "job")
     now = store.clock()
     JobRun = store.db.JobRun
-    for stale in JobRun.select(lambda r: r.job == job and r.outcome == RUNNING):
-        stale.outcome = ABANDONED
+    for stale in JobRun.select(lambda r: r.job == job and r.outcome == JobOutcome.RUNNING):
+        stale.outcome = JobOutcome.ABANDONED
         stale.finished = now
         stale.error = f"the process running it ({stale.holder}) stopped before it finished"
     run = JobRun(
-        job=job, started=now, outcome=RUNNING, changed=0, summary="", error="", holder=holder[:256]
+        job=job,
+        started=now,
+        outcome=JobOutcome.RUNNING,
+        changed=0,
+        summary="",
+        error="",
+        holder=holder[:256],
     )
     run.flush()
     return int(run.id)
@@ -65,5 +68,5 @@ def finish_run(
 def prune_runs(store: Store, older_than: datetime) -> int:
     """Delete finished run records started before ``older_than``; returns how many."""
     cutoff = naive_utc(older_than)
-    query = store.db.JobRun.select(lambda r: r.started < cutoff and r.outcome != RUNNING)
+    query = store.db.JobRun.select(lambda r: r.started < cutoff and r.outcome != JobOutcome.RUNNING)
     return int(query.delete(bulk=True))

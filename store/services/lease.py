@@ -13,6 +13,7 @@ from __future__ import annotations
 from store.context import Store
 from store.domain.leases import LIVE_SQL, TAKEOVER_SQL
 from store.queries.leases import current_leader, epoch_now, lease_expiry
+from store.sql import execute
 from store.tx import transaction
 
 __all__ = [
@@ -44,15 +45,13 @@ def acquire_lease(
     now = epoch_now(store) if now is None else now
     until = now + ttl_seconds
     params = {"name": name, "holder": holder, "until": until, "now": now}
-    cursor = store.db.execute(_ACQUIRE, globals={}, locals=params)
-    return bool(cursor.rowcount == 1)
+    return execute(store.db, _ACQUIRE, params).rowcount == 1
 
 
 @transaction
 def release_lease(store: Store, name: str, holder: str) -> bool:
     """Give the lease up at once (only if ``holder`` has it) so another can take over."""
-    cursor = store.db.execute(_RELEASE, globals={}, locals={"name": name, "holder": holder})
-    return bool(cursor.rowcount)
+    return bool(execute(store.db, _RELEASE, {"name": name, "holder": holder}).rowcount)
 
 
 PROCESS_LEASE_PREFIX = "process:"

@@ -15,6 +15,7 @@ from typing import Any
 from store.context import Store
 from store.domain import causes
 from store.domain.active import stored_state, with_state
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.ids import is_resource_id
 from store.domain.roles import IdpGrant, MappingKey, diff_grants, idp_grants
 from store.domain.scope import OPERATOR, Scope
@@ -22,11 +23,12 @@ from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ExpectedVersions
 from store.services.audit import record_event
+from store.sql import execute
 from store.tx import transaction
 
-IDP = "idp"
-MANUAL = "manual"
-SUSPENDED = "suspended"
+IDP = GrantSource.IDP
+MANUAL = GrantSource.MANUAL
+SUSPENDED = GrantSource.SUSPENDED
 """A manual grant held back after the user's userName changed: kept on record, never
 effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
@@ -94,22 +96,22 @@ def lock_group_names(store: Store, keys: Iterable[str], connection_id: int | Non
     single writer lock, taken now (BEGIN IMMEDIATE) instead of at the first write, so the
     mapping read after it is the one the transaction writes against."""
     if store.provider != "postgres":
-        store.db.execute("SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
         return
     for key in sorted(set(keys)):
         if connection_id is None:
-            store.db.execute(_NAME_LOCK, {}, {"lock_key": _lock_key(key)})
+            execute(store.db, _NAME_LOCK, {"lock_key": _lock_key(key)})
             continue
-        store.db.execute(_NAME_LOCK_SHARED, {}, {"lock_key": _lock_key(key)})
+        execute(store.db, _NAME_LOCK_SHARED, {"lock_key": _lock_key(key)})
         owned = _lock_key(f"{int(connection_id)}\x00{key}")
-        store.db.execute(_CONNECTION_NAME_LOCK, {}, {"lock_key": owned})
+        execute(store.db, _CONNECTION_NAME_LOCK, {"lock_key": owned})
 
 
 def lock_mapping_edits(store: Store) -> None:
     """Mapping edits (and the batches they queue, and transfers of groups) run one at a
     time across processes. On SQLite the single writer lock does it (``lock_group_names``)."""
     if store.provider == "postgres":
-        store.db.execute(_MAPPING_EDITS_LOCK)
+        execute(store.db, _MAPPING_EDITS_LOCK)
 
 
 def lock_groups(store: Store, group_ids: Iterable[str]) -> None:
@@ -168,7 +170,7 @@ def recompute_user_roles(
         cause,
     )
     record_event(
-        store, actor, "roles.recomputed", "user", user.id, user.user_name,
+        store, actor, AuditAction.ROLES_RECOMPUTED, "user", user.id, user.user_name,
         before=before, after=after, detail=detail,
     )  # fmt: skip
     return diff.changed
@@ -194,7 +196,7 @@ def end_user_sessions(store: Store, user: Any, reason: str) -> int:
         "reason": reason[:128],
         "user_id": user.id,
     }
-    return int(store.db.execute(_END_SESSIONS, {}, params).rowcount)
+    return execute(store.db, _END_SESSIONS, params).rowcount
 
 
 def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
@@ -214,7 +216,7 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
     record_event(
         store,
         actor,
-        "user.reactivated" if active else "user.deactivated",
+        AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
         "user",
         user.id,
         user.user_name,
@@ -243,7 +245,7 @@ def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str
         else:
             row.source = SUSPENDED
     record_event(
-        store, actor, "user.renamed", "user", user.id, user.user_name,
+        store, actor, AuditAction.USER_RENAMED, "user", user.id, user.user_name,
         before={"userName": previous_name},
         after={"userName": user.user_name, "manual_roles": held, "suspended": held},
         detail=(
@@ -271,18 +273,26 @@ def touch(store: Store, entity: Any) -> None:
     entity.last_modified = store.clock()
 
 
+def idp_active_changes(user: Any, active: bool) -> bool:
+    """Whether ``apply_idp_active`` with ``active`` changes the user's row: its active flag,
+    or under an operator's hold the IdP's recorded value."""
+    return bool(user.active != active if user.held_at is None else user.idp_active != active)
+
+
 def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
     """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
     IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
-    until an operator reactivates. Returns whether the user changed."""
+    until an operator reactivates. Returns whether the user changed. The row's columns change
+    before the first statement, so they reach the database with the caller's other changes."""
     if user.held_at is None:
         return set_active(store, user, active, actor, reason)
-    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
-    if user.idp_active == active:
-        return False
+    changed = idp_active_changes(user, active)
     before, user.idp_active = user.idp_active, active
+    set_active(store, user, False, actor, reason)  # already off: sessions and IdP roles stay gone
+    if not changed:
+        return False
     record_event(
-        store, actor, "user.hold_kept", "user", user.id, user.user_name,
+        store, actor, AuditAction.USER_HOLD_KEPT, "user", user.id, user.user_name,
         before={"idp_active": before}, after={"idp_active": active, "active": False},
         detail=(
             f"the IdP set active={str(active).lower()}; the operator hold by {user.held_by} "
@@ -312,7 +322,7 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
         user.held_at, user.held_by = store.clock(), actor[:256]
         user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
         record_event(
-            store, actor, "user.held", "user", user.id, user.user_name,
+            store, actor, AuditAction.USER_HELD, "user", user.id, user.user_name,
             before={"hold": None}, after={"hold": _hold_json(user)},
             detail=f"operator hold: {reason}",
         )  # fmt: skip
@@ -329,7 +339,7 @@ def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     lifted = user.held_at is not None
     if lifted:
         record_event(
-            store, actor, "user.hold_released", "user", user.id, user.user_name,
+            store, actor, AuditAction.USER_HOLD_RELEASED, "user", user.id, user.user_name,
             before={"hold": _hold_json(user)}, after={"hold": None}, detail=reason,
         )  # fmt: skip
         user.held_at = user.held_by = user.hold_reason = user.idp_active = None

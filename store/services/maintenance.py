@@ -18,6 +18,7 @@ from pony.orm import select
 
 from store.context import Store
 from store.domain import causes
+from store.domain.enums import AuditAction
 from store.domain.tokens import stale_since
 from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
@@ -77,7 +78,7 @@ def _refresh_staleness(store: Store, token: Any, now: datetime) -> int:
     record_event(
         store,
         "worker",
-        "token.stale" if stale else "token.fresh",
+        AuditAction.TOKEN_STALE if stale else AuditAction.TOKEN_FRESH,
         "token",
         str(token.id),
         token.name,

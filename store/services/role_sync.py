@@ -26,6 +26,7 @@ from store.domain import causes
 from store.domain.roles import IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
+from store.sql import connection, execute
 from store.tx import read
 
 BATCH = 500
@@ -69,7 +70,7 @@ def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
     if store.provider == "postgres":
         sql += " FOR UPDATE"
     else:
-        store.db.execute("SELECT 1")  # SQLite: take the writer lock before reading
+        execute(store.db, "SELECT 1")  # SQLite: take the writer lock before reading
     return [(str(i), str(n)) for i, n in fetch_rows(store, sql, params)]
 
 
@@ -161,7 +162,7 @@ def _write(
     """A batch's rows in a few statements: psycopg2's ``executemany`` sends one statement
     per row, so PostgreSQL gets multi-row VALUES (``execute_values``) instead."""
     at = sql_timestamp(store, now)
-    cursor = store.db.get_connection().cursor()
+    cursor = connection(store.db).cursor()
     added = [row + (at,) for row in add]
     logged = [(at, actor[:256] or "system") + event for event in events]
     if store.provider == "postgres":

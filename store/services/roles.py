@@ -17,7 +17,8 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, as_utc
-from store.domain import causes
+from store.domain import causes, limits
+from store.domain.enums import AuditAction
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import MappingKey, idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
@@ -30,9 +31,7 @@ from store.services.lifecycle import IDP, MANUAL, SUSPENDED, lock_user, mapping_
 from store.services.validation import check_name
 from store.tx import read, transaction
 
-ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
-MAX_GROUP_NAME = 1024
-MAX_DESCRIPTION = 1024
+ROLE_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{limits.ROLE_NAME - 1}}}$")
 
 
 @transaction
@@ -42,7 +41,7 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
     for name in store.settings.roles.defaults:
         if store.db.Role.get(name=name) is None:
             store.db.Role(name=name, description="", created=store.clock())
-            record_event(store, actor, "role.created", "role", name, name)
+            record_event(store, actor, AuditAction.ROLE_CREATED, "role", name, name)
             created.append(name)
     return created
 
@@ -52,7 +51,7 @@ def find_role(store: Store, name: str) -> Any:
     if not isinstance(name, str) or not name.strip():
         return None
     name = name.strip()
-    role = store.db.Role.get(name=name) if len(name) <= 128 else None
+    role = store.db.Role.get(name=name) if len(name) <= limits.ROLE_NAME else None
     if role is not None:
         return role
     key = fold(name)
@@ -80,18 +79,26 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     name = (name or "").strip()
     if not ROLE_NAME.match(name):
         raise InvalidInput(
-            "a role name is 1-128 letters, digits, '_', '.', ':' or '-', "
+            f"a role name is 1-{limits.ROLE_NAME} letters, digits, '_', '.', ':' or '-', "
             "starting with a letter or digit",
             "name",
         )
     description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"a description has at most {MAX_DESCRIPTION} characters", "description")
+    if len(description) > limits.ROLE_DESCRIPTION:
+        raise InvalidInput(
+            f"a description has at most {limits.ROLE_DESCRIPTION} characters", "description"
+        )
     if find_role(store, name) is not None:
         raise Conflict(f"role {name!r} already exists", "name")
     store.db.Role(name=name, description=description, created=store.clock())
     record_event(
-        store, actor, "role.created", "role", name, name, after={"description": description}
+        store,
+        actor,
+        AuditAction.ROLE_CREATED,
+        "role",
+        name,
+        name,
+        after={"description": description},
     )
     return RoleRecord(name, description)
 
@@ -124,7 +131,9 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
     after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
     if suspended is not None:
         after["confirmed"] = {"userName": user.user_name}
-    record_event(store, actor, "role.granted", "user", user.id, user.user_name, after=after)
+    record_event(
+        store, actor, AuditAction.ROLE_GRANTED, "user", user.id, user.user_name, after=after
+    )
     return True
 
 
@@ -150,7 +159,7 @@ def revoke_role(store: Store, user_name: str, role: str, actor: str, by_id: bool
     record_event(
         store,
         actor,
-        "role.revoked",
+        AuditAction.ROLE_REVOKED,
         "user",
         user.id,
         user.user_name,
@@ -184,8 +193,10 @@ def _clean_group_name(group_name: str) -> str:
     if not isinstance(group_name, str) or not group_name.strip():
         raise InvalidInput("an IdP group name is required", "group")
     group_name = trim(group_name)
-    if len(group_name) > MAX_GROUP_NAME or len(group_key(group_name)) > MAX_GROUP_NAME:
-        raise InvalidInput(f"an IdP group name has at most {MAX_GROUP_NAME} characters", "group")
+    if len(group_name) > limits.DISPLAY_NAME or len(group_key(group_name)) > limits.DISPLAY_NAME:
+        raise InvalidInput(
+            f"an IdP group name has at most {limits.DISPLAY_NAME} characters", "group"
+        )
     return group_name
 
 
@@ -241,7 +252,7 @@ def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> di
 def _save_mapping(
     store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
-    group_name = check_name(_clean_group_name(group_name), "group", MAX_GROUP_NAME)
+    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
@@ -263,7 +274,7 @@ def _save_mapping(
     record_event(
         store,
         actor,
-        "mapping.set",
+        AuditAction.MAPPING_SET,
         "mapping",
         key[:64],
         f"{group_name} -> {role_row.name}",
@@ -313,7 +324,7 @@ def _delete_mapping(
     record_event(
         store,
         actor,
-        "mapping.removed",
+        AuditAction.MAPPING_REMOVED,
         "mapping",
         key[:64],
         f"{shown} -> {role_row.name}",

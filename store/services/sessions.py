@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain.enums import AuditAction, SessionEnd
+from store.domain.sessions import (
+    SessionState,
+    idle_cut,
+    idle_timeout,
+    invalid_reason,
+    sql_invalid,
+)
 from store.domain.tokens import (
     SECRET_BYTES,
     SESSION_PREFIX,
@@ -29,11 +36,12 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import InvalidInput, NotFound
-from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
+from store.queries.filtering import chunked_in, fetch_rows, sql_datetime, sql_timestamp
 from store.queries.identity import find_user_entity, session_record
 from store.records import SessionCheck, SessionRecord
 from store.services.audit import record_event
 from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
+from store.sql import execute
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -45,13 +53,10 @@ out; the bound keeps one request from costing more than 20 lookups."""
 _CHEAP_REFUSALS = ("missing", "malformed", "unknown")
 SWEEP_BATCH = 5000
 """Sessions one expiry sweep ends at most, to keep its transaction short."""
-_NEVER = datetime(1970, 1, 1)
 
 
 def _idle_timeout(store: Store) -> timedelta | None:
-    """None when idle expiry is switched off (``idle_timeout_minutes = 0``)."""
-    minutes = store.settings.sessions.idle_timeout_minutes
-    return timedelta(minutes=minutes) if minutes > 0 else None
+    return idle_timeout(store.settings.sessions.idle_timeout_minutes)
 
 
 @transaction
@@ -77,7 +82,7 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
     record_event(
         store,
         actor,
-        "session.started",
+        AuditAction.SESSION_STARTED,
         "user",
         user.id,
         user.user_name,
@@ -109,28 +114,9 @@ def check_session(store: Store, cookie_value: str | None) -> SessionCheck:
     return _check(store, cookie_value)
 
 
-@dataclass(frozen=True)
-class _State:
-    """What decides whether a session is still valid (naive UTC times)."""
-
-    ended_at: datetime | None
-    expires_at: datetime
-    last_seen: datetime
-    user_deleted_at: datetime | None
-    user_active: bool
-
-    @classmethod
-    def of(cls, session: Any) -> _State:
-        """From a Session entity."""
-        user = session.user
-        return cls(
-            session.ended_at, session.expires_at, session.last_seen, user.deleted_at, user.active
-        )
-
-    @classmethod
-    def of_row(cls, ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> _State:
-        """From raw column values (SQLite hands timestamps back as text)."""
-        return cls(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
+def _state_of_row(ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> SessionState:
+    """From raw column values (SQLite hands timestamps back as text)."""
+    return SessionState(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
 
 
 # Bound parameters only: $digest, $now and $session_id are Python names of this module. The
@@ -145,6 +131,15 @@ _ROLE_NAMES = (
     'SELECT DISTINCT a."role" FROM "control_role_assignment" a '
     'WHERE a."user" = $user_id AND a."source" <> $suspended'
 )
+# Open sessions the rule says are over, oldest first (the sweep's batch).
+_STALE = (
+    'SELECT s."id", s."ended_at", s."expires_at", s."last_seen", u."deleted_at", u."active" '
+    'FROM "control_session" s JOIN "scim_user" u ON u."id" = s."user" '
+    'WHERE s."ended_at" IS NULL AND '
+    + sql_invalid("s", "u", "$now", "$cut")
+    + ' ORDER BY s."id" LIMIT $batch'
+)
+_END = 'UPDATE "control_session" SET "ended_at" = $now, "end_reason" = $reason WHERE {condition}'
 # Never backwards: a request that read the clock earlier may be checked after a later one.
 _SEEN = (
     'UPDATE "control_session" SET "last_seen" = $now '
@@ -169,13 +164,13 @@ def _check(store: Store, secret: str) -> SessionCheck:
     session_id, _digest, ended, expires, seen, user_id, user_name, display_name, active, gone = (
         rows[0]
     )
-    state = _State.of_row(ended, expires, seen, gone, active)
+    state = _state_of_row(ended, expires, seen, gone, active)
     now = store.clock()
-    reason = _invalid_reason(store, state, now)
+    reason = invalid_reason(state, now, _idle_timeout(store))
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
     if now > state.last_seen:
-        db.execute(_SEEN, {}, {"now": sql_timestamp(store, now), "session_id": session_id})
+        execute(db, _SEEN, {"now": sql_timestamp(store, now), "session_id": session_id})
     roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id, "suspended": SUSPENDED})
     return SessionCheck(
         True,
@@ -185,21 +180,6 @@ def _check(store: Store, secret: str) -> SessionCheck:
         display_name=display_name,
         roles=tuple(sorted(str(role) for (role,) in roles)),
     )
-
-
-def _invalid_reason(store: Store, state: _State, now: datetime) -> str:
-    if state.ended_at is not None:
-        return "ended"
-    if now >= state.expires_at:
-        return "expired"
-    idle = _idle_timeout(store)
-    if idle is not None and now - state.last_seen >= idle:
-        return "idle"
-    if state.user_deleted_at is not None:
-        return "user deleted"
-    if not state.user_active:
-        return "user inactive"
-    return ""
 
 
 @transaction
@@ -213,7 +193,7 @@ def end_sessions(store: Store, user_name: str, actor: str, by_id: bool = False) 
     record_event(
         store,
         actor,
-        "sessions.ended",
+        AuditAction.SESSIONS_ENDED,
         "user",
         user.id,
         user.user_name,
@@ -236,7 +216,7 @@ def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool
     record_event(
         store,
         actor,
-        "session.ended",
+        AuditAction.SESSION_ENDED,
         "user",
         user_id,
         session.user.user_name,
@@ -252,25 +232,24 @@ def expire_sessions(store: Store) -> int:
     Idempotent; ends at most ``SWEEP_BATCH`` per call."""
     now = store.clock()
     idle = _idle_timeout(store)
-    idle_cut = now - idle if idle is not None else _NEVER
-    stale = store.db.Session.select(
-        lambda s: (
-            s.ended_at is None
-            and (
-                s.expires_at <= now
-                or s.last_seen <= idle_cut
-                or not s.user.active
-                or s.user.deleted_at is not None
+    params = {
+        "now": sql_timestamp(store, now),
+        "cut": sql_timestamp(store, idle_cut(now, idle)),
+        "batch": SWEEP_BATCH,
+    }
+    by_reason: dict[SessionEnd, list[int]] = {}
+    for session_id, *columns in fetch_rows(store, _STALE, params):
+        reason = invalid_reason(_state_of_row(*columns), now, idle) or SessionEnd.EXPIRED
+        by_reason.setdefault(reason, []).append(int(session_id))
+    for reason, ids in by_reason.items():
+        for condition, chunk in chunked_in('"id"', ids):
+            execute(
+                store.db,
+                _END.format(condition=condition),
+                {**params, **chunk, "reason": reason.value},
             )
-        )
-    ).order_by(lambda s: s.id)[:SWEEP_BATCH]
-    repaired = 0
-    for session in stale:
-        reason = _invalid_reason(store, _State.of(session), now) or "expired"
-        if reason.startswith("user"):
-            repaired += 1
-        session.ended_at = now
-        session.end_reason = reason
+    users_gone = (SessionEnd.USER_DELETED, SessionEnd.USER_INACTIVE)
+    repaired = sum(len(ids) for reason, ids in by_reason.items() if reason in users_gone)
     if repaired:
         log.warning("ended %d open session(s) of inactive or deleted users", repaired)
-    return len(stale)
+    return sum(len(ids) for ids in by_reason.values())

@@ -21,6 +21,7 @@ from pony.orm import flush
 from store.context import Store, naive_utc, utc_now
 from store.domain import ratelimit
 from store.domain.display import safe_field
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
@@ -38,6 +39,7 @@ from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
 from store.services.connections import connection_entity, new_connection
+from store.sql import execute
 from store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -150,7 +152,7 @@ def _issue(
     record_event(
         store,
         actor,
-        "token.issued",
+        AuditAction.TOKEN_ISSUED,
         "token",
         str(token.id),
         name,
@@ -187,7 +189,7 @@ def revoke_token_entity(store: Store, token: Any, actor: str, detail: str = "") 
     record_event(
         store,
         actor,
-        "token.revoked",
+        AuditAction.TOKEN_REVOKED,
         "token",
         str(token.id),
         token.name,
@@ -212,7 +214,7 @@ def set_token_rate_limit(
         record_event(
             store,
             actor,
-            "token.rate_limit",
+            AuditAction.TOKEN_RATE_LIMIT,
             "token",
             str(token.id),
             token.name,
@@ -388,7 +390,7 @@ def _revoked(store: Store, client: str, name: str) -> AuthResult:
 def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
-        store.db.execute(_LAST_USED, {}, params)
+        execute(store.db, _LAST_USED, params)
 
 
 def _token_bucket(token_id: int) -> str:
@@ -440,12 +442,13 @@ def _consume(store: Store, key: str, per_minute: int, burst: int) -> tuple[Any, 
     transaction is retried, then finds the row. The clock is read after the lock: a request
     that waited for another must not be judged at the time it started waiting."""
     db = store.db
-    found = db.execute(_BUCKET_LOCKED[store.provider], {}, {"key": key}).fetchone()
+    locked = execute(db, _BUCKET_LOCKED[store.provider], {"key": key}).rows
+    found = locked[0] if locked else None
     now = store.clock()
     tat = None if found is None else float(found[0])
     decision = ratelimit.decide(tat, _epoch(now), per_minute, burst)
     if decision.allowed:
-        db.execute(_CREATE if tat is None else _ADVANCE, {}, {"key": key, "tat": decision.new_tat})
+        execute(db, _CREATE if tat is None else _ADVANCE, {"key": key, "tat": decision.new_tat})
     return decision, now
 
 

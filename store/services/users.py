@@ -20,8 +20,9 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
+from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict
@@ -62,26 +63,40 @@ def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
     """``data`` checked, with the ``active`` state it leaves marked in the document. Names the
     user already holds are kept as they are (``check_name``)."""
     kept_name, kept_display = (user.user_name, user.display_name) if user else (None, None)
-    user_name = check_name(data.user_name, "userName", 512, required=True, kept=kept_name)
+    user_name = check_name(
+        data.user_name, "userName", limits.USER_NAME, required=True, kept=kept_name
+    )
     emails = []
     for email in data.emails:
         if email.value is None or (isinstance(email.value, str) and not email.value.strip()):
             continue  # nothing to search by; the document keeps what was sent
-        value = check_text(email.value, "emails", 512, required=True)
-        kind = _key(check_text(email.type, "emails", 64), "emails", 64)
-        emails.append((value, _key(value, "emails", 512) or "", kind, bool(email.primary)))
+        value = check_text(email.value, "emails", limits.EMAIL, required=True)
+        kind = _key(
+            check_text(email.type, "emails", limits.EMAIL_TYPE), "emails", limits.EMAIL_TYPE
+        )
+        emails.append((value, _key(value, "emails", limits.EMAIL) or "", kind, bool(email.primary)))
     document = check_document(data.document, "document")
     for key in [k for k in document if k.lower() == "password"]:
         del document[key]  # never stored, whatever a caller forgot to strip
-    display_name = check_name(data.display_name, "displayName", 1024, kept=kept_display)
+    display_name = check_name(
+        data.display_name, "displayName", limits.DISPLAY_NAME, kept=kept_display
+    )
     return _Columns(
         user_name=user_name,
-        user_name_key=_key(user_name, "userName", 512) or "",
-        external_id=check_text(data.external_id or None, "externalId", 512),
+        user_name_key=_key(user_name, "userName", limits.USER_NAME) or "",
+        external_id=check_text(data.external_id or None, "externalId", limits.EXTERNAL_ID),
         display_name=display_name,
-        display_name_key=_key(display_name, "displayName", 1024),
-        given_name_key=_key(check_text(data.given_name, "name.givenName", 512), "name", 512),
-        family_name_key=_key(check_text(data.family_name, "name.familyName", 512), "name", 512),
+        display_name_key=_key(display_name, "displayName", limits.DISPLAY_NAME),
+        given_name_key=_key(
+            check_text(data.given_name, "name.givenName", limits.NAME_PART),
+            "name",
+            limits.NAME_PART,
+        ),
+        family_name_key=_key(
+            check_text(data.family_name, "name.familyName", limits.NAME_PART),
+            "name",
+            limits.NAME_PART,
+        ),
         document=with_state(document, state),
         emails=tuple(emails),
     )
@@ -113,7 +128,9 @@ def _snapshot(user: Any) -> dict[str, Any]:
 
 
 def _write(store: Store, user: Any, cols: _Columns) -> None:
-    """Put ``cols`` into the user's columns and email rows (only what differs)."""
+    """Put ``cols`` into the user's columns and email rows (only what differs). The email
+    rows are read first: a read after a column changed would write the row early."""
+    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
     for name in (
         "user_name", "user_name_key", "external_id", "display_name", "display_name_key",
         "given_name_key", "family_name_key",
@@ -122,7 +139,6 @@ def _write(store: Store, user: Any, cols: _Columns) -> None:
             setattr(user, name, getattr(cols, name))
     if plain(user.document) != cols.document:
         user.document = cols.document
-    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
     if current != sorted(cols.emails, key=repr):
         for email in list(user.emails):
             email.delete()
@@ -148,23 +164,37 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
 
 def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
-    lifecycle (which audits it); bump the version once and audit the rest of the difference."""
+    lifecycle (which audits it); bump the version once and audit the rest of the difference.
+
+    Every column of the row (attributes, version, lastModified, the active flag) is set
+    before the first statement the lifecycle sends, so the row is written by one UPDATE."""
     before, old_key = _snapshot(user), user.user_name_key
     was = stored_state(user.active, before["document"])
+    renamed = cols.user_name_key != old_key
+    if renamed:
+        user.role_assignments.load()  # read now: a read after the write below would flush it
     _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
     if was != state and None in (was, state):  # to or from unassigned: the lifecycle's
         old["active"], new["active"] = was, state  # events only know access on or off
+    if old or new or lifecycle.idp_active_changes(user, has_access(state)):
+        lifecycle.touch(store, user)
     if old or new:
         record_event(
-            store, actor, "user.updated", "user", user.id, cols.user_name, old, new, reason
+            store,
+            actor,
+            AuditAction.USER_UPDATED,
+            "user",
+            user.id,
+            cols.user_name,
+            old,
+            new,
+            reason,
         )
-    if user.user_name_key != old_key:
+    if renamed:
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
-    flipped = lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
-    if old or new or flipped:
-        lifecycle.touch(store, user)
+    lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
 
 
 @transaction
@@ -188,7 +218,7 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     for value, value_key, kind, primary in cols.emails:
         store.db.UserEmail(user=user, value=value, value_key=value_key, type=kind, primary=primary)
     record_event(
-        store, actor, "user.created", "user", user.id, cols.user_name,
+        store, actor, AuditAction.USER_CREATED, "user", user.id, cols.user_name,
         after={name: getattr(user, column) for name, column in _SUMMARY.items()},
     )  # fmt: skip
     return user_record(store, user, ())
@@ -268,7 +298,7 @@ def delete_user(
         lifecycle.touch(store, group)
         left.append({"id": group.id, "displayName": group.display_name})
         record_event(
-            store, actor, "group.updated", "group", group.id, group.display_name,
+            store, actor, AuditAction.GROUP_UPDATED, "group", group.id, group.display_name,
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
@@ -279,4 +309,6 @@ def delete_user(
     user.external_id = None
     lifecycle.touch(store, user)
     before["groups"] = left
-    record_event(store, actor, "user.deleted", "user", user.id, user.user_name, before=before)
+    record_event(
+        store, actor, AuditAction.USER_DELETED, "user", user.id, user.user_name, before=before
+    )

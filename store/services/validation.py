@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from store.domain import limits
 from store.domain.names import deceiving_character, describe_character
+from store.domain.text import text_problem
 from store.errors import InvalidInput
-
-MAX_DOCUMENT_DEPTH = 32
 
 
 def check_text(
@@ -58,12 +58,8 @@ def check_name(
 
 
 def _check_chars(value: str, attribute: str) -> None:
-    if "\x00" in value:
-        raise InvalidInput(f"{attribute} contains a NUL character", attribute=attribute)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{attribute} is not valid Unicode", attribute=attribute) from None
+    if (problem := text_problem(value)) is not None:
+        raise InvalidInput(f"{attribute} {problem}", attribute=attribute)
 
 
 def check_document(document: Any, attribute: str) -> dict[str, Any]:
@@ -75,7 +71,7 @@ def check_document(document: Any, attribute: str) -> dict[str, Any]:
     work: list[tuple[Any, Any, int]] = [(document, root, 0)]
     while work:
         source, target, depth = work.pop()
-        if depth > MAX_DOCUMENT_DEPTH:
+        if depth > limits.NESTING:
             raise InvalidInput(f"{attribute} nests too deeply", attribute=attribute)
         items = source.items() if isinstance(source, dict) else enumerate(source)
         for key, value in items:

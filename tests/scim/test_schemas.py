@@ -53,6 +53,9 @@ def test_the_limits_extension_is_returned_when_asked_for() -> None:
     assert config[LIMITS_URN] == {
         "maxPayloadSize": 1_048_576, "maxResults": 1000, "maxOperations": 250,
         "maxFilterLength": 4096, "maxFilterDepth": 20, "maxFilterComparisons": 200,
+        "maxIdLength": 64, "maxUserNameLength": 512, "maxExternalIdLength": 512,
+        "maxDisplayNameLength": 1024, "maxNamePartLength": 512, "maxEmailLength": 512,
+        "maxEmailTypeLength": 64, "maxStringLength": 8192, "maxPathLength": 4096,
     }  # fmt: skip
     assert "patch" not in config  # attributes= selects, as for any resource
     one = service_provider_config(BASE, LIMITS, [f"{LIMITS_URN}:maxOperations", "patch"])

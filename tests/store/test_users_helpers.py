@@ -11,6 +11,7 @@ from store.records import EmailInput, GroupInput, UserInput
 from store.services.connections import default_connection
 from store.services.roles import create_role, grant_role, set_mapping
 from store.services.users import create_user
+from store.sql import statements_sent
 
 ACTOR = "token:Okta SCIM"
 
@@ -67,8 +68,7 @@ def audit_actions(store: Store, target_id: str) -> list[str]:
 
 def statement_count(store: Store) -> int:
     """Statements this thread has sent to the database so far (Pony's own counter)."""
-    total = store.db.local_stats.get(None)
-    return total.db_count if total is not None else 0
+    return statements_sent(store.db)
 
 
 def bulk_users(store: Store, count: int, prefix: str = "member") -> list[str]:

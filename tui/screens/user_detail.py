@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from store.domain.enums import GrantSource
 from store.queries.identity import active_sessions, list_roles, user_detail
 from store.records import UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
@@ -160,7 +161,7 @@ class UserDetailScreen(Screen[None]):
 
     def action_grant(self) -> None:
         detail = self._live()
-        held = {r.role for r in detail.roles if r.source == "manual"}
+        held = {r.role for r in detail.roles if r.source == GrantSource.MANUAL}
         choices = [r for r in self.roles if r not in held]
         if not choices:
             self.notify("Every role is already granted manually.", severity="warning")
@@ -181,7 +182,13 @@ class UserDetailScreen(Screen[None]):
 
     def action_revoke(self) -> None:
         detail = self._live()
-        manual = sorted({r.role for r in detail.roles if r.source in ("manual", "suspended")})
+        manual = sorted(
+            {
+                r.role
+                for r in detail.roles
+                if r.source in (GrantSource.MANUAL, GrantSource.SUSPENDED)
+            }
+        )
         if not manual:
             self.notify(
                 "No manual roles to revoke. IdP roles follow the user's groups: change the "

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from store.domain.enums import GrantSource
 from store.records import AuditRecord, RoleAssignmentRecord, SessionRecord, UserDetail
 from tui.format import audit_change, relative, shown, status_word, timestamp
 from tui.widgets.fitted_table import ColumnSpec
@@ -39,7 +40,9 @@ def role_row(r: RoleAssignmentRecord) -> tuple[str, tuple[str, ...]]:
         f"{r.role}\0{r.source}\0{r.via_group or ''}",
         (
             r.role,
-            "IdP" if r.source == "idp" else r.source,  # manual, or suspended after a rename
+            "IdP"
+            if r.source == GrantSource.IDP
+            else r.source,  # manual, or suspended after a rename
             r.via_group or "-",
             r.granted_by,
             timestamp(r.created),
