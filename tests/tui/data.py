@@ -16,7 +16,7 @@ from datetime import timedelta
 from store.context import Store
 from store.domain.scope import Scope, of_connection
 from store.errors import NotFound
-from store.records import ActivityInput, GroupInput, UserInput
+from store.records import ActivityInput, GroupInput, SessionClient, UserInput
 from store.services.activity import record_activity
 from store.services.connections import create_connection, get_connection
 from store.services.groups import create_group
@@ -32,6 +32,7 @@ IDP = "token:Okta SCIM"
 OPERATOR = "operator:tester"
 OKTA, ENTRA = "Okta", "Entra ID"
 TOKENS = {"Okta SCIM": OKTA, "Entra ID": ENTRA}  # token name -> its connection
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def deterministic(store: Store) -> Store:
@@ -121,8 +122,8 @@ def seed(store: Store, clock: object) -> Seeded:
     for name, connection in TOKENS.items():
         out.secrets[name] = issue_token(store, name, OPERATOR, connection=connection).secret
     _use_tokens(store, out, advance)
-    for _ in range(2):
-        start_session(store, "alice@example.com", "sso")
+    start_session(store, "alice@example.com", "sso")  # from before addresses: "unknown"
+    start_session(store, "alice@example.com", "sso", SessionClient("203.0.113.7", BROWSER))
     _activity(store)
     _jobs(store)
     advance(minutes=3)
