@@ -69,10 +69,13 @@ class ApiSettings:
     """How often the request log buffer is written to the database."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of reverse proxies whose X-Forwarded-For names the real client for the
-    request log and failed-login limits; from any other peer the header is ignored. Listing
-    127.0.0.1 trusts every process on this host (any of them can connect and name any
-    address): list it only when the API port is firewalled to the proxy's user (README
-    "Reverse proxy")."""
+    request log and failed-login limits; from any other peer the header is ignored. The same
+    header names a browser session's address on GET /auth/session (nginx's auth_request, or
+    Control's web tier when it calls it itself: list its address here and have it send the
+    browser's address as X-Forwarded-For and the browser's User-Agent); from a peer not listed
+    a session records neither. Listing 127.0.0.1 trusts every process on this host (any of
+    them can connect and name any address): list it only when the API port is firewalled to
+    the proxy's user (README "Reverse proxy")."""
     session_threads: int = 2
     """Threads reserved for /auth/session, /livez, /healthz and /metrics, besides ``threads``
     (which serve SCIM only): a saturated SCIM API never delays Control's session check."""

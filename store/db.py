@@ -174,6 +174,8 @@ def define_entities(db: Database) -> None:
         expires_at = Required(datetime, precision=6, index=True)
         ended_at = Optional(datetime, precision=6, nullable=True, index=True)
         end_reason = Optional(str, 128, nullable=True)
+        client_address = Optional(str, 45, nullable=True)  # an IP address only (0008)
+        user_agent = Optional(str, 256, nullable=True)
 
     class ScimToken(db.Entity):  # type: ignore[name-defined]
         _table_ = "scim_token"

@@ -142,6 +142,18 @@ class SessionRecord:
     expires_at: datetime
     ended_at: datetime | None
     end_reason: str | None
+    client_address: str | None = None  # the browser's IP address, None when never known
+    user_agent: str | None = None  # the browser's User-Agent (capped), None when never known
+
+
+@dataclass(frozen=True)
+class SessionClient:
+    """Where a session's browser is, as Control's sign-in or a trusted proxy says: an IP
+    address and a User-Agent, either None when not said. Checked and capped by the store
+    (``store.domain.clients``) before it keeps them."""
+
+    address: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)

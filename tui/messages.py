@@ -87,6 +87,15 @@ class MappingPreviewed(Message):
 
 
 @dataclass
+class MappingPreviewProgress(Message):
+    """The preview of ``request`` has compared ``done`` of its ``total`` active members."""
+
+    request: tuple[str, str]
+    done: int
+    total: int
+
+
+@dataclass
 class GroupsKnown(Message):
     sizes: dict[str, int]  # group display name -> member count, for the mapping editor
 

@@ -5,7 +5,10 @@ an nginx ``auth_request``.
 nginx to pass upstream) when the session cookie is live; 401 with the sign-in location when
 it is not, so a deactivated user's next request goes back to sign in. Only the session
 cookie counts: an Authorization header (a SCIM token) is never looked at here. The rules live
-in ``store.services.sessions.check_session``; this responder only translates.
+in ``store.services.sessions.check_session``; this responder only translates. An accepted
+check records the browser's address and User-Agent on the session when a trusted proxy
+forwards them (``api.client.session_client``: ``X-Forwarded-For`` from a peer in ``[api]
+trusted_proxies``, never from another peer).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from urllib.parse import quote
 
 import falcon
 
+from api.client import session_client
 from api.metrics import ApiMetrics
 from store.context import Store
 from store.errors import Unavailable
@@ -66,7 +70,7 @@ class AuthSessionResource:
 
     def _check(self, req: falcon.Request) -> SessionCheck:
         values = req.get_cookie_values(self._settings.cookie_name) or []
-        return check_session_cookies(self._store, values)
+        return check_session_cookies(self._store, values, session_client(req, self._store))
 
     def _refuse(self, resp: falcon.Response, reason: str) -> None:
         resp.status = falcon.HTTP_401

@@ -296,6 +296,13 @@ def fetch_rows(
         return select_rows_transient(store.db, sent, params)
 
 
+def in_list(values: Iterable[Any], prefix: str = "v") -> tuple[str, dict[str, Any]]:
+    """``(...)`` for ``IN`` over bound parameters: the text names generated parameters only
+    (``$v0, $v1...``), the values travel as parameters and never enter the text."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f"${name}" for name in params) + ")", params
+
+
 def page_of_rows(
     store: Store,
     source: tuple[str, str],

@@ -165,13 +165,17 @@ def session_record(session: Any) -> SessionRecord:
         expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
         ended_at=as_utc(session.ended_at),
         end_reason=session.end_reason,
+        client_address=session.client_address,
+        user_agent=session.user_agent,
     )
 
 
 @read
 def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[SessionRecord]:
     """The user's valid sessions, most recently seen first (the ones the user detail counts).
-    Sessions record when they started and were last seen; no client address is stored."""
+    Each carries when it started and was last seen, and its browser's address and User-Agent
+    as last recorded (None for a session from before they were, or never seen through a
+    trusted proxy)."""
     user = find_user_entity(store, user_id, by_id=True)
     if user is None:
         raise NotFound(f"user {user_id!r} not found")

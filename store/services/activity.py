@@ -21,7 +21,7 @@ from pony.orm import select
 
 from store.context import Store, naive_utc
 from store.domain import request_log
-from store.domain.text import storable
+from store.domain.clients import storable_text
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
 from store.sql import execute
@@ -29,13 +29,6 @@ from store.tx import transaction
 
 PRUNE_CHUNK = 5000
 """Rows deleted per transaction, so a large prune never holds the write lock for long."""
-
-
-def _text(value: str | None, size: int) -> str:
-    # Kept as received (cut to the column), so --json shows exactly what an IdP sent; every
-    # edge renders it through store.domain.display before a terminal sees it. Only what no
-    # database holds is replaced: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
-    return storable((value or "")[:size])
 
 
 _COLUMNS = (
@@ -62,18 +55,18 @@ def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
     return (
         sql_timestamp(store, naive_utc(item.at)),
         item.token_id,
-        _text(item.token_name, 256),
-        _text(item.client, 128),
-        _text(item.method, 16) or "?",
-        _text(item.path, 1024) or "/",
-        _text(item.query, 4096),
+        storable_text(item.token_name, 256),
+        storable_text(item.client, 128),
+        storable_text(item.method, 16) or "?",
+        storable_text(item.path, 1024) or "/",
+        storable_text(item.query, 4096),
         int(item.status),
         float(item.latency_ms),
-        _text(item.scim_type, 64),
-        _text(item.detail, 2048),
-        _text(item.user_agent, 256),
+        storable_text(item.scim_type, 64),
+        storable_text(item.detail, 2048),
+        storable_text(item.user_agent, 256),
         max(1, int(item.hits)),
-        _text(item.connection, 256) or None,
+        storable_text(item.connection, 256) or None,
     )
 
 
@@ -119,7 +112,7 @@ def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
         "at": sql_timestamp(store, naive_utc(item.at)),
         "minute": sql_timestamp(store, minute),
         "next_minute": sql_timestamp(store, minute + timedelta(minutes=1)),
-        "client": _text(item.client, 128),
+        "client": storable_text(item.client, 128),
         "status": int(item.status),
         "token": item.token_id or 0,
         "label": item.token_name or "",

@@ -24,7 +24,7 @@ from typing import Any
 from store.context import Store
 from store.domain import causes
 from store.domain.roles import IdpGrant, diff_grants, sql_rule
-from store.queries.filtering import fetch_rows, sql_timestamp
+from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
 from store.tx import read
@@ -57,15 +57,9 @@ def drifted_users(store: Store) -> list[str]:
     return [str(row[0]) for row in fetch_rows(store, _DRIFTED, {})]
 
 
-def _in_list(ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """``IN (...)`` over bound parameters (names generated here, values never in the text)."""
-    params = {f"u{i}": user_id for i, user_id in enumerate(ids)}
-    return "(" + ", ".join(f"${name}" for name in params) + ")", params
-
-
 def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
     """The batch's users that still exist, locked in id order: (id, userName)."""
-    in_ids, params = _in_list(ids)
+    in_ids, params = in_list(ids, "u")
     sql = f'SELECT "id", "user_name" FROM "scim_user" WHERE "id" IN {in_ids} ORDER BY "id"'
     if store.provider == "postgres":
         sql += " FOR UPDATE"
@@ -77,7 +71,7 @@ def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
 def _grants_by_user(
     store: Store, sql: str, ids: Sequence[str], column: str
 ) -> dict[str, dict[IdpGrant, Any]]:
-    in_ids, params = _in_list(ids)
+    in_ids, params = in_list(ids, "u")
     found: dict[str, dict[IdpGrant, Any]] = defaultdict(dict)
     rows = fetch_rows(store, f"SELECT * FROM ({sql}) s WHERE s.{column} IN {in_ids}", params)
     for row in rows:

@@ -11,6 +11,7 @@ finishes it if the process stops, and its periodic reconcile repairs any other d
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from store.domain.enums import AuditAction
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import MappingKey, idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.filtering import fetch_rows, in_list
 from store.queries.identity import find_user_entity
 from store.records import MappingRecord, RoleRecord
 from store.services import recompute_queue, role_sync
@@ -352,14 +354,42 @@ def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, s
     return (None if owner is None else int(owner.id), group_key(_clean_group_name(group))), role
 
 
+PREVIEW_BATCH = 500
+"""Users whose roles the preview compares per step (and per progress report)."""
+
+# Bound parameters only: the IN lists name generated parameters (``in_list``).
+_LIVE_MEMBERS = (
+    'SELECT DISTINCT u."id", u."user_name" FROM "scim_user" u '
+    'JOIN "scim_membership" ms ON ms."user" = u."id" '
+    'JOIN "scim_group" g ON g."id" = ms."group" '
+    'WHERE u."active" AND u."deleted_at" IS NULL AND g."display_name_key" IN {keys} '
+    'ORDER BY u."id"'
+)
+_GROUP_KEYS = (
+    'SELECT ms."user", g."connection_id", g."display_name_key" FROM "scim_membership" ms '
+    'JOIN "scim_group" g ON g."id" = ms."group" WHERE ms."user" IN {ids}'
+)
+_MANUAL_ROLES = (
+    'SELECT a."user", a."role" FROM "control_role_assignment" a '
+    'WHERE a."source" = $manual AND a."user" IN {ids}'
+)
+
+
 @read
 def preview_mapping_change(
-    store: Store, add: Sequence[MappingEdit], remove: Sequence[MappingEdit]
+    store: Store,
+    add: Sequence[MappingEdit],
+    remove: Sequence[MappingEdit],
+    progress: role_sync.Progress | None = None,
 ) -> list[tuple[str, str, str]]:
     """Who would gain or lose which role if these mapping rows were added and removed:
     ``(userName, role, "gain" | "lose")`` sorted. A row without a connection (or with
     None) matches that group name in every connection. Manual grants count as held, so a
-    role a user also holds manually is never listed as lost (nor as gained)."""
+    role a user also holds manually is never listed as lost (nor as gained).
+
+    The active members of the groups concerned are compared ``PREVIEW_BATCH`` at a time;
+    ``progress(done, total)`` is called once the members are counted (``done`` 0) and after
+    each batch. It may raise to stop the preview: nothing is written either way."""
     pairs_add = [_edit_key(store, e, _existing_role(store, e[1]).name) for e in add]
     pairs_remove = [_edit_key(store, e, _role_name(store, e[1])) for e in remove]
     current = mapping_table(store)
@@ -371,26 +401,41 @@ def preview_mapping_change(
     keys = list({key for (_c, key), _r in pairs_add + pairs_remove})
     if not keys:
         return []
+    in_keys, params = in_list(keys, "k")
+    members = fetch_rows(store, _LIVE_MEMBERS.format(keys=in_keys), params)
+    if progress is not None:
+        progress(0, len(members))
     changes: list[tuple[str, str, str]] = []
-    for user in _active_members_of(store, keys):
-        groups = [(m.group.connection.id, m.group.display_name_key) for m in user.memberships]
-        manual = {a.role.name for a in user.role_assignments if a.source == MANUAL}
-        before = {g.role for g in idp_grants(True, groups, current)} | manual
-        after = {g.role for g in idp_grants(True, groups, proposed)} | manual
-        changes += [(user.user_name, r, "gain") for r in after - before]
-        changes += [(user.user_name, r, "lose") for r in before - after]
+    for start in range(0, len(members), PREVIEW_BATCH):
+        batch = members[start : start + PREVIEW_BATCH]
+        groups, manual = _held_by(store, [str(user_id) for user_id, _ in batch])
+        for user_id, user_name in batch:
+            held = manual.get(str(user_id), set())
+            before = {g.role for g in idp_grants(True, groups[str(user_id)], current)} | held
+            after = {g.role for g in idp_grants(True, groups[str(user_id)], proposed)} | held
+            changes += [(user_name, r, "gain") for r in after - before]
+            changes += [(user_name, r, "lose") for r in before - after]
+        if progress is not None:
+            progress(start + len(batch), len(members))
     return sorted(changes)
+
+
+def _held_by(
+    store: Store, ids: list[str]
+) -> tuple[dict[str, list[tuple[int, str]]], dict[str, set[str]]]:
+    """For these users: the (connection id, folded name) of each of their groups, and their
+    manual roles."""
+    in_ids, params = in_list(ids, "u")
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for user_id, connection_id, key in fetch_rows(store, _GROUP_KEYS.format(ids=in_ids), params):
+        groups[str(user_id)].append((int(connection_id), str(key)))
+    manual: dict[str, set[str]] = defaultdict(set)
+    rows = fetch_rows(store, _MANUAL_ROLES.format(ids=in_ids), params | {"manual": MANUAL})
+    for user_id, role in rows:
+        manual[str(user_id)].add(role)
+    return groups, manual
 
 
 def _role_name(store: Store, name: str) -> str:
     role = find_role(store, name)
     return role.name if role is not None else (name or "").strip()
-
-
-def _active_members_of(store: Store, keys: list[str]) -> list[Any]:
-    """Active, live users in any group whose folded name is in ``keys`` (inactive users hold
-    no IdP role either way, so a mapping change does not affect them)."""
-    memberships = store.db.Membership.select(lambda m: m.group.display_name_key in keys)
-    users = {m.user for m in memberships}
-    live = [u for u in users if u.active and u.deleted_at is None]
-    return sorted(live, key=lambda u: (u.user_name_key or "", u.id))

@@ -7,6 +7,11 @@ throttled: the idle timeout counts from the last request to the second, and a sk
 would count from an older one and sign a user out early. Ending the
 sessions of one user goes through ``lifecycle.end_user_sessions``, the same code the
 deactivation uses. Nothing here logs or returns a session secret except ``start_session``.
+
+A session also records where its browser is: the client's IP address and User-Agent, given
+by Control's sign-in when the session starts and by a trusted proxy on each accepted check
+(written with ``last_seen``, in the same statement). An address is kept only when it is an
+IP address (``store.domain.clients``); a check that names none keeps the one recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
 from store.domain.sessions import (
     SessionState,
@@ -38,7 +44,7 @@ from store.domain.tokens import (
 from store.errors import InvalidInput, NotFound
 from store.queries.filtering import chunked_in, fetch_rows, sql_datetime, sql_timestamp
 from store.queries.identity import find_user_entity, session_record
-from store.records import SessionCheck, SessionRecord
+from store.records import SessionCheck, SessionClient, SessionRecord
 from store.services.audit import record_event
 from store.services.lifecycle import SUSPENDED, end_user_sessions, lock_user
 from store.sql import execute
@@ -59,9 +65,23 @@ def _idle_timeout(store: Store) -> timedelta | None:
     return idle_timeout(store.settings.sessions.idle_timeout_minutes)
 
 
+def _client(client: SessionClient | None) -> SessionClient:
+    """What is kept of ``client``: its address if it is an IP address, its User-Agent capped."""
+    if client is None:
+        return SessionClient()
+    return SessionClient(ip_text(client.address), user_agent_text(client.user_agent))
+
+
 @transaction
-def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionRecord, str]:
-    """Start a session for an active user; returns it with the cookie value (shown once)."""
+def start_session(
+    store: Store, user_name: str, actor: str, client: SessionClient | None = None
+) -> tuple[SessionRecord, str]:
+    """Start a session for an active user; returns it with the cookie value (shown once).
+    ``client`` is the browser as Control's sign-in saw it; an address that is not an IP
+    address is refused (``InvalidInput``), never stored."""
+    kept = _client(client)
+    if client is not None and client.address is not None and kept.address is None:
+        raise InvalidInput("the client address must be an IPv4 or IPv6 address", "address")
     user = find_user_entity(store, user_name)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
@@ -77,6 +97,8 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
         created=now,
         last_seen=now,
         expires_at=now + absolute,
+        client_address=kept.address,
+        user_agent=kept.user_agent,
     )
     flush()
     record_event(
@@ -91,13 +113,15 @@ def start_session(store: Store, user_name: str, actor: str) -> tuple[SessionReco
     return session_record(session), secret
 
 
-def check_session_cookies(store: Store, values: Sequence[str]) -> SessionCheck:
+def check_session_cookies(
+    store: Store, values: Sequence[str], client: SessionClient | None = None
+) -> SessionCheck:
     """Is any of the first ``MAX_SESSION_COOKIES`` cookie values a live session? The first
     live one is the answer; otherwise the refusal of a real session (ended, expired, user
-    inactive...) tells the user more than one of junk."""
+    inactive...) tells the user more than one of junk. The live one records ``client``."""
     refusal = SessionCheck(False, "missing")
     for value in values[:MAX_SESSION_COOKIES]:
-        check = check_session(store, value)
+        check = check_session(store, value, client)
         if check.valid:
             return check
         if refusal.reason in _CHEAP_REFUSALS:
@@ -105,13 +129,16 @@ def check_session_cookies(store: Store, values: Sequence[str]) -> SessionCheck:
     return refusal
 
 
-def check_session(store: Store, cookie_value: str | None) -> SessionCheck:
-    """Is this cookie a live session of an active user? Cheap rejections need no database."""
+def check_session(
+    store: Store, cookie_value: str | None, client: SessionClient | None = None
+) -> SessionCheck:
+    """Is this cookie a live session of an active user? Cheap rejections need no database.
+    A live one's ``last_seen`` moves to now, with ``client`` (where given) as its browser."""
     if not cookie_value:
         return SessionCheck(False, "missing")
     if not cookie_value.startswith(SESSION_PREFIX) or not looks_like_secret(cookie_value):
         return SessionCheck(False, "malformed")
-    return _check(store, cookie_value)
+    return _check(store, cookie_value, _client(client))
 
 
 def _state_of_row(ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> SessionState:
@@ -141,8 +168,11 @@ _STALE = (
 )
 _END = 'UPDATE "control_session" SET "ended_at" = $now, "end_reason" = $reason WHERE {condition}'
 # Never backwards: a request that read the clock earlier may be checked after a later one.
+# A check that names no address or User-Agent keeps the recorded one.
 _SEEN = (
-    'UPDATE "control_session" SET "last_seen" = $now '
+    'UPDATE "control_session" SET "last_seen" = $now, '
+    '"client_address" = COALESCE($address, "client_address"), '
+    '"user_agent" = COALESCE($agent, "user_agent") '
     'WHERE "id" = $session_id AND "last_seen" < $now'
 )
 
@@ -156,7 +186,7 @@ def _when(value: Any) -> datetime | None:
 
 
 @transaction
-def _check(store: Store, secret: str) -> SessionCheck:
+def _check(store: Store, secret: str, client: SessionClient) -> SessionCheck:
     db = store.db
     rows = fetch_rows(store, _SESSION_BY_HASH, {"digest": hash_secret(secret)})
     if not rows or not hashes_match(rows[0][1], secret):
@@ -170,7 +200,9 @@ def _check(store: Store, secret: str) -> SessionCheck:
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
     if now > state.last_seen:
-        execute(db, _SEEN, {"now": sql_timestamp(store, now), "session_id": session_id})
+        seen = {"now": sql_timestamp(store, now), "session_id": session_id}
+        seen |= {"address": client.address, "agent": client.user_agent}
+        execute(db, _SEEN, seen)
     roles = fetch_rows(store, _ROLE_NAMES, {"user_id": user_id, "suspended": SUSPENDED})
     return SessionCheck(
         True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from store.context import Store
-from store.records import ActivityInput, UserInput
+from store.records import ActivityInput, SessionClient, UserInput
 from store.services.activity import record_activity
 from store.services.jobs import finish_run, start_run
 from store.services.lease import acquire_lease
@@ -27,6 +27,7 @@ from tests.store.identity_factories import make_group as shared_make_group
 
 IDP = "token:Okta SCIM"
 OPERATOR = "operator:tester"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def deterministic(store: Store) -> Store:
@@ -101,8 +102,8 @@ def seed(store: Store, clock: object) -> Seeded:
     for name in ("Okta SCIM", "Entra ID"):
         out.secrets[name] = issue_token(store, name, OPERATOR).secret
     _use_tokens(store, out, advance)
-    for _ in range(2):
-        start_session(store, "alice@example.com", "sso")
+    start_session(store, "alice@example.com", "sso")  # from before addresses: "unknown"
+    start_session(store, "alice@example.com", "sso", SessionClient("203.0.113.7", BROWSER))
     _activity(store)
     _jobs(store)
     advance(minutes=3)

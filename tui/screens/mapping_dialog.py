@@ -2,11 +2,12 @@
 would gain or lose which role.
 
 The preview is ``store.services.roles.preview_mapping_change`` run in a thread worker each
-time the group or role settles, with a loading indicator and the group's size while it runs
-(a 20,000-member group takes seconds); Save stays disabled until the preview shown matches
-what would be saved. A group name no IdP has pushed is warned about, with the closest known
-names offered. Save and Cancel stay visible whatever the preview holds. The dialog only
-answers ``(group, role)``: the mappings panel applies it.
+time the group or role settles, with a loading indicator, the group's size and a progress
+line (``tui.widgets.progress_line``: n of N members compared) while it runs; typing on or
+closing the dialog stops it at its next step. Save stays disabled until the preview shown
+matches what would be saved. A group name no IdP has pushed is warned about, with the
+closest known names offered. Save and Cancel stay visible whatever the preview holds. The
+dialog only answers ``(group, role)``: the mappings panel applies it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from store.services.roles import preview_mapping_change
 from tui.calls import store_call
 from tui.context import TuiContext
 from tui.format import shown
-from tui.messages import GroupsKnown, MappingPreviewed
+from tui.messages import GroupsKnown, MappingPreviewed, MappingPreviewProgress
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
+from tui.widgets.progress_line import ProgressLine, WorkStopped, progress_reporter
 
 PREVIEW_COLUMNS = (
     ColumnSpec("user", "userName", 20, 3),
@@ -82,6 +84,7 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
             with Horizontal(id="preview-status"):
                 yield LoadingIndicator(id="preview-loading")
                 yield Static("Preview: enter a group and a role.", id="preview-summary")
+            yield ProgressLine("active member(s) compared", id="preview-progress")
             with VerticalScroll(id="preview-box"):
                 yield FittedTable(PREVIEW_COLUMNS, id="preview")
             with Horizontal(classes="dialog-buttons"):
@@ -164,7 +167,10 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
 
     def _preview_now(self) -> None:
         wanted = self.current()
+        self.query_one("#preview-progress", ProgressLine).clear()
         if wanted is None:
+            self.workers.cancel_group(self, "mapping-preview")
+            self.query_one("#preview-loading").display = False
             self._summary("Preview: enter a group and a role.")
             self.query_one("#preview", FittedTable).set_rows([])
             return
@@ -183,12 +189,25 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         with store_call(self.ctx, self.app, "preview mapping"):
             add = [] if self.removal else [wanted]
             remove = [wanted] if self.removal else []
-            changes = preview_mapping_change(self.ctx.store, add=add, remove=remove)
+            progress = progress_reporter(
+                lambda done, total: self.post_message(MappingPreviewProgress(wanted, done, total))
+            )
+            try:
+                changes = preview_mapping_change(self.ctx.store, add, remove, progress)
+            except WorkStopped:
+                return  # superseded by a newer preview, or the dialog closed
             self.post_message(MappingPreviewed(wanted, tuple(changes)))
+
+    def on_mapping_preview_progress(self, message: MappingPreviewProgress) -> None:
+        if message.request == self.current():
+            self.query_one("#preview-progress", ProgressLine).show_progress(
+                message.done, message.total
+            )
 
     def on_mapping_previewed(self, message: MappingPreviewed) -> None:
         if message.request != self.current():
             return  # the operator has typed on since
+        self.query_one("#preview-progress", ProgressLine).clear()
         self.query_one("#preview-loading").display = False
         self.previewed = message.request
         changes = message.changes

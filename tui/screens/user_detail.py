@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from store.domain.enums import GrantSource
 from store.queries.identity import active_sessions, list_roles, user_detail
-from store.records import UserDetail
+from store.records import SessionRecord, UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
 from store.services.roles import grant_role, revoke_role
 from store.services.sessions import end_session, end_sessions
@@ -41,6 +41,7 @@ from tui.screens.user_records import (
     audit_row,
     audit_text,
     role_row,
+    session_note,
     session_row,
     summary_text,
 )
@@ -80,6 +81,7 @@ class UserDetailScreen(Screen[None]):
         self.detail: UserDetail | None = None
         self.roles: tuple[str, ...] = ()
         self.audit: dict[str, Any] = {}
+        self.sessions: dict[str, SessionRecord] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,6 +136,8 @@ class UserDetailScreen(Screen[None]):
         self.query_one("#user-sessions", FittedTable).set_rows(
             [session_row(s, now) for s in message.sessions]
         )
+        self.sessions = {str(s.id): s for s in message.sessions}
+        self._show_session_note()
         self.audit = {str(e.id): e for e in detail.audit}
         self.query_one("#user-audit", FittedTable).set_rows([audit_row(e) for e in detail.audit])
         self.refresh_bindings()
@@ -148,6 +152,13 @@ class UserDetailScreen(Screen[None]):
         if action == "reactivate":
             return not self.detail.user.active
         return True
+
+    @on(DataTable.RowHighlighted, "#user-sessions")
+    def _show_session_note(self) -> None:
+        """The selected session's whole address and User-Agent, under the list."""
+        key = self.query_one("#user-sessions", FittedTable).current_key
+        note = session_note(self.sessions.get(key) if key else None)
+        self.query_one("#sessions-note", Static).update(Text(note))
 
     @on(DataTable.RowSelected, "#user-audit")
     def open_audit(self) -> None:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from store.domain.clients import address_label
 from store.domain.enums import GrantSource
 from store.records import AuditRecord, RoleAssignmentRecord, SessionRecord, UserDetail
 from tui.format import audit_change, relative, shown, status_word, timestamp
@@ -21,12 +22,14 @@ ROLE_COLUMNS = (
     ColumnSpec("since", "Since", 16),
 )
 SESSION_COLUMNS = (
-    ColumnSpec("id", "Session", 8),
+    ColumnSpec("id", "Session", 7),
     ColumnSpec("started", "Started", 16),
-    ColumnSpec("seen", "Last seen", 10, 1),
+    ColumnSpec("seen", "Last seen", 10),
     ColumnSpec("expires", "Expires", 16),
+    ColumnSpec("address", "Address", 15, 1),
 )
-SESSIONS_NOTE = "Sessions record when they started and were last seen; no client address is stored."
+SESSIONS_NOTE = "No valid session."
+UNKNOWN_SOURCE = " (never given by Control's sign-in or a trusted proxy)"
 AUDIT_COLUMNS = (
     ColumnSpec("at", "When", 16),
     ColumnSpec("actor", "Actor", 12, 2),
@@ -51,10 +54,27 @@ def role_row(r: RoleAssignmentRecord) -> tuple[str, tuple[str, ...]]:
 
 
 def session_row(s: SessionRecord, now: datetime) -> tuple[str, tuple[str, ...]]:
-    return (
+    return (  # FittedTable renders every cell through the terminal sanitiser
         str(s.id),
-        (f"#{s.id}", timestamp(s.created), relative(s.last_seen, now), timestamp(s.expires_at)),
+        (
+            f"#{s.id}",
+            timestamp(s.created),
+            relative(s.last_seen, now),
+            timestamp(s.expires_at),
+            address_label(s.client_address),
+        ),
     )
+
+
+def session_note(s: SessionRecord | None) -> str:
+    """The line under the sessions list: the selected session's whole address and
+    User-Agent (at 80 columns the table has room for neither in full)."""
+    if s is None:
+        return SESSIONS_NOTE
+    where = shown(address_label(s.client_address))
+    where += "" if s.client_address else UNKNOWN_SOURCE
+    agent = shown(s.user_agent) if s.user_agent else "unknown"
+    return f"#{s.id} from {where} · User-Agent: {agent}"
 
 
 def audit_row(e: AuditRecord) -> tuple[str, tuple[str, ...]]:
