@@ -81,6 +81,9 @@ def handle_store_error(
         write_error(req, resp, 404, None, ex.message)
     elif isinstance(ex, store_errors.Conflict):
         write_error(req, resp, 409, "uniqueness", ex.message)
+    elif isinstance(ex, store_errors.Revoked):  # the token's connection went mid-request
+        write_error(req, resp, 401, None, ex.message)
+        resp.set_header("WWW-Authenticate", 'Bearer realm="scim", error="invalid_token"')
     elif isinstance(ex, store_errors.PreconditionFailed):
         write_error(req, resp, 412, None, ex.message)
     elif isinstance(ex, store_errors.Unavailable):

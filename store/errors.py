@@ -27,6 +27,11 @@ class Conflict(StoreError):
         self.attribute = attribute
 
 
+class Revoked(StoreError):
+    """The caller's credential stopped being valid while its request ran: its token's IdP
+    connection was removed after the request authenticated."""
+
+
 class PreconditionFailed(StoreError):
     """The caller's expected version (If-Match) is not the current one."""
 

@@ -25,8 +25,8 @@ from store.domain import connections as rules
 from store.domain.enums import AuditAction
 from store.domain.names import closest_names, fold
 from store.domain.scope import Scope
-from store.errors import InvalidInput, NotFound
-from store.queries.filtering import fetch_rows
+from store.errors import InvalidInput, NotFound, Revoked
+from store.queries.filtering import chunked_in, fetch_rows
 from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
 from store.services import lifecycle, role_sync
@@ -90,27 +90,33 @@ def default_connection(store: Store, actor: str) -> Any:
     return new_connection(store, rules.DEFAULT, None, actor)
 
 
-_SHARE = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+_HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+
+
+def hold(store: Store, connection: Any, exclusive: bool = False) -> bool:
+    """Whether the connection is still live, its row then held until commit so a removal
+    or a transfer never misses what is added to it. Shared (PostgreSQL: FOR SHARE, so
+    creations never wait for each other) by whatever gives it a user, group or token;
+    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns.
+    SQLite: the single writer lock, taken now."""
+    sql = _HOLD
+    if store.provider == "postgres":
+        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
+    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
+    return bool(rows) and rows[0][0] is None
 
 
 def owner(store: Store, scope: Scope, actor: str) -> Any:
-    """The connection a resource created in ``scope`` belongs to: the token's connection,
-    or for an operator the ``default`` connection. The token's connection row is held
-    (PostgreSQL: FOR SHARE, so creations never wait for each other; SQLite: the writer
-    lock) until commit, so a removal or transfer, which lock it for update, cannot count
-    the connection's users while one is being added."""
+    """The connection a resource created in ``scope`` belongs to (held: ``hold``): the
+    token's connection, or for an operator the ``default`` connection. Revoked when the
+    token's connection was removed since its request authenticated: nothing may then be
+    created where no token or operator command reaches it."""
     if scope.connection_id is None:
         return default_connection(store, actor)
-    lock = " FOR SHARE" if store.provider == "postgres" else ""
-    rows = execute(store.db, _SHARE + lock, {"connection_id": scope.connection_id}).rows
-    if not rows or rows[0][0] is not None:
-        raise NotFound("the connection of this token was removed")
-    return store.db.Connection[scope.connection_id]
-
-
-def _lock(store: Store, connection: Any) -> None:
-    """Hold a connection row for update until commit (see ``owner``)."""
-    store.db.Connection.get_for_update(id=connection.id)
+    connection = store.db.Connection[scope.connection_id]
+    if not hold(store, connection):
+        raise Revoked("Invalid or revoked token: its connection was removed")
+    return connection
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -200,7 +206,8 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
     active tokens are revoked and its mapping rows removed (they matched only its groups,
     so no role changes) in the same transaction; the name is free again."""
     connection = connection_entity(store, name)
-    _lock(store, connection)
+    if not hold(store, connection, exclusive=True):  # removed meanwhile: not found now
+        raise NotFound(f"no connection named {name.strip()!r}")
     record = _records(store, [connection])[0]
     if record.user_count or record.group_count:
         raise InvalidInput(
@@ -237,27 +244,20 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
 # ---- transfer -------------------------------------------------------------------------------
 
 _LIVE_USERS = (
-    'SELECT "id", "user_name" FROM "scim_user" WHERE "connection_id" = $source '
-    'AND "deleted_at" IS NULL ORDER BY "user_name_key", "id"'
+    'SELECT "id", "user_name", "user_name_key" FROM "scim_user" WHERE "connection_id" = $source '
+    'AND "deleted_at" IS NULL ORDER BY "id"'
 )
 _GROUPS = (
     'SELECT "id", "display_name", "display_name_key" FROM "scim_group" '
-    'WHERE "connection_id" = $source ORDER BY "display_name_key", "id"'
+    'WHERE "connection_id" = $source ORDER BY "id"'
 )
 _CLASHES = (
     'SELECT s."display_name", t."display_name" FROM "scim_group" s JOIN "scim_group" t '
     'ON t."display_name_key" = s."display_name_key" WHERE s."connection_id" = $source '
     'AND t."connection_id" = $target ORDER BY s."display_name_key"'
 )
-_MOVE_USERS = (
-    'UPDATE "scim_user" SET "connection_id" = $target '
-    'WHERE "connection_id" = $source AND "deleted_at" IS NULL'
-)
-_MOVE_GROUPS = 'UPDATE "scim_group" SET "connection_id" = $target WHERE "connection_id" = $source'
-_MEMBERS = (
-    'SELECT DISTINCT ms."user" FROM "scim_membership" ms JOIN "scim_group" g '
-    'ON g."id" = ms."group" WHERE g."connection_id" = $source ORDER BY 1'
-)
+_MOVE = 'UPDATE "{table}" SET "connection_id" = $target WHERE "connection_id" = $source AND {ids}'
+_MEMBERS = 'SELECT DISTINCT "user" FROM "scim_membership" WHERE {ids}'
 
 
 @transaction
@@ -273,7 +273,12 @@ def transfer_connection(
     ``to_name``. Refused, with nothing moved, when the two are one connection, either is
     unknown, or a group name of the source is taken in the target. ``dry_run`` returns the
     plan and changes nothing. Audited as one ``connection.transferred`` event plus a
-    ``user.transferred`` / ``group.transferred`` event per resource moved."""
+    ``user.transferred`` / ``group.transferred`` event per resource moved.
+
+    What moves is exactly what the plan lists: the plan is read under the locks the move
+    holds until commit (both connections, which a creation waits for; the source's group
+    rows and users; as for a mapping edit, the mapping and the moved groups' names), and
+    the move names each resource by id, so nothing moves unlisted or unaudited."""
     source = connection_entity(store, from_name, "from")
     target = connection_entity(store, to_name, "to")
     if source is target:
@@ -281,20 +286,41 @@ def transfer_connection(
             f"cannot transfer connection {source.name!r} into itself: name another connection",
             "to",
         )
-    for connection in sorted((source, target), key=lambda c: int(c.id)):
-        _lock(store, connection)
     ids = {"source": int(source.id), "target": int(target.id)}
+    lock = not dry_run
+    if lock:  # neither is removed, nor given a user or group, until commit
+        for connection in sorted((source, target), key=lambda c: int(c.id)):
+            if not hold(store, connection, exclusive=True):
+                raise NotFound(f"connection {connection.name!r} was removed: nothing moved")
+    groups = [] if users_only else _read(store, _GROUPS, ids, lock)
+    if groups and lock:
+        # The order of every group change: group rows, then (as for a mapping edit) the
+        # mapping, then the names, so the moved groups' roles follow the target's mapping.
+        lifecycle.lock_mapping_edits(store)
+        lifecycle.lock_group_names(store, {str(key) for _i, _n, key in groups})
     if not users_only:
         _refuse_clashes(store, source, target, ids)
-    users = tuple(TransferItem(str(i), str(n)) for i, n in fetch_rows(store, _LIVE_USERS, ids))
-    groups: tuple[TransferItem, ...] = ()
-    if not users_only:
-        groups = tuple(TransferItem(str(i), str(n)) for i, n, _k in fetch_rows(store, _GROUPS, ids))
-    plan = TransferPlan(source.name, target.name, users, groups, dry_run, users_only)
-    if dry_run:
-        return plan
-    _move(store, plan, ids, actor)
+    users = _read(store, _LIVE_USERS, ids, lock)
+    plan = TransferPlan(
+        source.name, target.name, _items(users), _items(groups), dry_run, users_only
+    )
+    if lock:
+        _move(store, plan, ids, actor)
     return plan
+
+
+def _read(store: Store, sql: str, ids: dict[str, int], lock: bool) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``; with ``lock``, locked until commit (PostgreSQL: FOR UPDATE, in
+    id order; SQLite: the writer lock the caller holds)."""
+    if lock and store.provider == "postgres":
+        sql = f"{sql} FOR UPDATE"
+    return fetch_rows(store, sql, ids)
+
+
+def _items(rows: Iterable[tuple[Any, ...]]) -> tuple[TransferItem, ...]:
+    """(id, name, folded name) rows as plan items, by folded name then id."""
+    ordered = sorted(rows, key=lambda row: (str(row[2]), str(row[0])))
+    return tuple(TransferItem(str(i), str(n)) for i, n, _k in ordered)
 
 
 def _refuse_clashes(store: Store, source: Any, target: Any, ids: dict[str, int]) -> None:
@@ -311,25 +337,23 @@ def _refuse_clashes(store: Store, source: Any, target: Any, ids: dict[str, int])
 
 
 def _move(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> None:
-    members: list[str] = []
-    if plan.groups:
-        # The moved groups' roles now follow the target's mapping rows. The groups' rows are
-        # locked first (the order of every group change), then, as for a mapping edit, no
-        # other mapping edit and no change of a group of these names in any connection may
-        # interleave until commit.
-        lifecycle.lock_groups(store, [item.id for item in plan.groups])
-        lifecycle.lock_mapping_edits(store)
-        keys = {str(key) for _i, _n, key in fetch_rows(store, _GROUPS, ids)}
-        lifecycle.lock_group_names(store, keys)
-        members = [str(row[0]) for row in fetch_rows(store, _MEMBERS, ids)]
-    execute(store.db, _MOVE_USERS, ids)
-    if plan.groups:
-        execute(store.db, _MOVE_GROUPS, ids)
+    """Move the plan's (locked) users and groups, audit it, and recompute the roles of the
+    moved groups' members: those groups now follow the target's mapping rows."""
+    group_ids = sorted(item.id for item in plan.groups)
+    members: set[str] = set()
+    for condition, params in chunked_in('"group"', group_ids):
+        members.update(
+            str(row[0]) for row in fetch_rows(store, _MEMBERS.format(ids=condition), params)
+        )
+    for table, items in (("scim_user", plan.users), ("scim_group", plan.groups)):
+        for condition, params in chunked_in('"id"', sorted(item.id for item in items)):
+            execute(store.db, _MOVE.format(table=table, ids=condition), {**params, **ids})
     _audit(store, plan, ids, actor)
     if members:
         cause = causes.transferred(plan.source, plan.target)
-        for start in range(0, len(members), role_sync.BATCH):
-            role_sync.apply_batch(store, members[start : start + role_sync.BATCH], actor, cause)
+        ordered = sorted(members)
+        for start in range(0, len(ordered), role_sync.BATCH):
+            role_sync.apply_batch(store, ordered[start : start + role_sync.BATCH], actor, cause)
 
 
 def _ids(items: Sequence[TransferItem]) -> list[str] | dict[str, int]:

@@ -114,18 +114,6 @@ def lock_mapping_edits(store: Store) -> None:
         execute(store.db, _MAPPING_EDITS_LOCK)
 
 
-def lock_groups(store: Store, group_ids: Iterable[str]) -> None:
-    """Lock these group rows in id order (the first lock every group change takes)."""
-    ids = sorted(set(group_ids))
-    for start in range(0, len(ids), 500):
-        _lock_chunk(store, ids[start : start + 500])
-
-
-def _lock_chunk(store: Store, chunk: list[str]) -> None:
-    query = store.db.Group.select(lambda g: g.id in chunk).order_by(lambda g: g.id)
-    list(query.for_update())
-
-
 def recompute_user_roles(
     store: Store,
     user: Any,

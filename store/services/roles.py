@@ -423,7 +423,7 @@ def preview_mapping_change(
 def _held_by(
     store: Store, ids: list[str]
 ) -> tuple[dict[str, list[tuple[int, str]]], dict[str, set[str]]]:
-    """For these users: the (connection id, folded name) of all their groups, and their
+    """For these users: the (connection id, folded name) of each of their groups, and their
     manual roles."""
     in_ids, params = in_list(ids, "u")
     groups: dict[str, list[tuple[int, str]]] = defaultdict(list)

@@ -38,7 +38,7 @@ from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
-from store.services.connections import connection_entity, new_connection
+from store.services.connections import connection_entity, hold, new_connection
 from store.sql import execute
 from store.tx import transaction
 
@@ -137,6 +137,8 @@ def _issue(
     rate_limit: int | None,
     detail: str = "",
 ) -> IssuedToken:
+    if not hold(store, owner):  # removed since it was looked up: no token may name it
+        raise NotFound(f"no connection named {owner.name!r}")
     secret = encode_secret(TOKEN_PREFIX, store.random_bytes(SECRET_BYTES))
     token = store.db.ScimToken(
         name=name,

@@ -117,7 +117,7 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     bench = Bench(server, token, sizes.threads, sizes.timeout)
     seeded = sizes.users - sizes.requests
     started = time.perf_counter()
-    ids = seed_users(url, 0, seeded)
+    ids = seed_users(url, 0, seeded, connection="Bench")
     settle(url)
     extra: dict = {"seed_seconds": time.perf_counter() - started}
     path = trivial_path(bench)

@@ -16,6 +16,8 @@ from pony.orm import db_session
 from api.scim.mapping import user_input_from_scim
 from store.config import Settings, settings_from_dict
 from store.context import open_store
+from store.domain.scope import OPERATOR, Scope
+from store.services.connections import get_connection
 from store.services.users import create_user
 from tests.bench.load import USER
 
@@ -43,18 +45,23 @@ def okta_user(n: int) -> dict[str, Any]:
     }
 
 
-def seed_users(url: str, first: int, count: int, progress: Any = None) -> list[str]:
-    """Create users ``first .. first+count-1`` in batches; returns their ids in order."""
+def seed_users(
+    url: str, first: int, count: int, progress: Any = None, connection: str | None = None
+) -> list[str]:
+    """Create users ``first .. first+count-1`` in batches, owned by the IdP connection named
+    ``connection`` (as if its token had created them; None: the operators' ``default``);
+    returns their ids in order."""
     settings: Settings = settings_from_dict({"database": {"url": url}}, source="bench")
     store = open_store(settings)
     ids: list[str] = []
     try:
+        scope = OPERATOR if connection is None else Scope(get_connection(store, connection).id)
         for start in range(first, first + count, BATCH):
             stop = min(start + BATCH, first + count)
             with db_session:
                 for n in range(start, stop):
                     record = create_user(
-                        store, user_input_from_scim(okta_user(n)), "operator:bench-seed"
+                        store, user_input_from_scim(okta_user(n)), "operator:bench-seed", scope
                     )
                     ids.append(record.id)
             if progress is not None:

@@ -76,8 +76,8 @@ def test_eight_clients_on_two_processes_add_2000_members_and_lose_none(
 ) -> None:
     """The users are seeded through the store's own create use case (fast); the group and
     every membership change go over HTTP, four clients on each process at once."""
-    user_ids = seed_users(load_pair.url, 0, MEMBERS)
     token = load_pair.token("Okta bulk", rate_limit=1_000_000)
+    user_ids = seed_users(load_pair.url, 0, MEMBERS, connection="Okta bulk")
     created = load_pair.client(0, token).post(SCIM + "/Groups", {
         "schemas": [GROUP], "displayName": "All staff", "members": []})  # fmt: skip
     assert created.status == 201, created.raw[:300]

@@ -119,7 +119,9 @@ def test_a_revoked_token_never_works_again(store: Store) -> None:
         old = issue_token(api.store, "Entra", "operator:test").secret
         assert api.request("GET", "/scim/v2/Users", token=old).status == 200
         revoke_token(api.store, "Entra", "operator:test")
-        new = issue_token(api.store, "Entra", "operator:test").secret  # same name, reissued
+        new = issue_token(  # same name, reissued for its connection
+            api.store, "Entra", "operator:test", connection="Entra"
+        ).secret
         for method, path in [
             ("GET", "/scim/v2/Users"),
             ("GET", "/scim/v2/ServiceProviderConfig"),

@@ -14,9 +14,10 @@ from textual.widgets import Button, Select, Static
 from store.context import Store
 from store.domain.names import fold, group_key
 from store.queries.identity import list_mappings
+from store.services.connections import default_connection
 from store.sql import connection
 from tests.tui.conftest import settle, wait_until
-from tests.tui.data import Seeded, connection_scope
+from tests.tui.data import Seeded
 from tests.tui.test_mappings import _open_mappings, _visible
 from tui.app import ControlApp
 from tui.messages import MappingPreviewed, MappingPreviewProgress
@@ -32,20 +33,20 @@ def _large_group(store: Store, members: int = MEMBERS) -> None:
     database (through the SCIM services, 20,000 users and their memberships take minutes)."""
     now = "2026-01-05 09:00:00"
     users = [(f"s{i:05d}", f"staff{i:05d}@example.com") for i in range(members)]
-    okta = connection_scope(store).connection_id  # the seeded IdP's connection owns them
     with db_session:
+        owner = int(default_connection(store, "operator:test").id)  # what operators seed
         cursor = connection(store.db).cursor()
         cursor.execute(
-            'INSERT INTO "scim_group" ("id", "connection_id", "display_name", '
-            '"display_name_key", "document", "created", "last_modified", "version", '
-            "\"member_count\") VALUES (?, ?, ?, ?, '{}', ?, ?, 1, ?)",
-            ("g-all-staff", okta, GROUP, group_key(GROUP), now, now, members),
+            'INSERT INTO "scim_group" ("id", "display_name", "display_name_key", "document", '
+            '"created", "last_modified", "version", "member_count", "connection_id") '
+            "VALUES (?, ?, ?, '{}', ?, ?, 1, ?, ?)",
+            ("g-all-staff", GROUP, group_key(GROUP), now, now, members, owner),
         )
         cursor.executemany(
-            'INSERT INTO "scim_user" ("id", "connection_id", "user_name", "user_name_key", '
-            '"active", "document", "created", "last_modified", "version") '
-            "VALUES (?, ?, ?, ?, 1, '{}', ?, ?, 1)",
-            [(user_id, okta, name, fold(name), now, now) for user_id, name in users],
+            'INSERT INTO "scim_user" ("id", "user_name", "user_name_key", "active", "document", '
+            '"created", "last_modified", "version", "connection_id") '
+            "VALUES (?, ?, ?, 1, '{}', ?, ?, 1, ?)",
+            [(user_id, name, fold(name), now, now, owner) for user_id, name in users],
         )
         cursor.executemany(
             'INSERT INTO "scim_membership" ("group", "user", "created") VALUES (?, ?, ?)',

@@ -19,7 +19,9 @@ def test_stored_values_are_unchanged() -> None:
         "group.created", "group.updated", "group.deleted", "role.created", "role.granted",
         "role.revoked", "roles.recomputed", "mapping.set", "mapping.removed",
         "session.started", "session.ended", "sessions.ended", "token.issued", "token.revoked",
-        "token.rate_limit", "token.stale", "token.fresh",
+        "token.rate_limit", "token.stale", "token.fresh", "connection.created",
+        "connection.renamed", "connection.removed", "connection.transferred",
+        "user.transferred", "group.transferred",
     }  # fmt: skip
     assert all(len(a.value) <= 64 for a in AuditAction)  # the column's size
 

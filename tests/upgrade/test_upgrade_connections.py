@@ -124,7 +124,7 @@ def test_each_token_name_becomes_a_connection_owning_what_it_created(
 ) -> None:
     _upgrade_until(v010_url, "0006_pending_recompute")
     _seed_before_0007(v010_url, backend)
-    assert upgrade(v010_url) == ["0007_connections"]
+    assert "0007_connections" in upgrade(v010_url)  # 0008 (sessions) may come with it
 
     facts = fixture_facts(backend)
     ada, grace = facts["users"]
