@@ -57,6 +57,7 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         "userName": user.user_name,
         "displayName": user.display_name,
         "externalId": user.external_id,
+        "connection": detail.connection,
         "active": user.active,
         "deleted": detail.deleted,
         "roles": [
@@ -124,6 +125,7 @@ def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> Non
     ctx.out(f"{s(data['userName'])}  ({state})")
     ctx.out(f"  id:              {s(data['id'])}")
     ctx.out(f"  displayName:     {s(data['displayName'])}")
+    ctx.out(f"  connection:      {s(data['connection'])}")
     ctx.out(f"  groups:          {', '.join(s(g) for g in data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
     if (hold := data["hold"]) is not None:
