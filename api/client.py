@@ -15,6 +15,7 @@ import ipaddress
 from collections.abc import Collection
 from typing import Any
 
+from store.domain import limits
 from store.domain.clients import ip_text
 from store.records import SessionClient
 
@@ -43,7 +44,7 @@ def client_address(
 ) -> str:
     """The client a trusted proxy names, else the connection's own peer address."""
     named = forwarded_client(remote_addr, forwarded_for, trusted)
-    return named if named is not None else (remote_addr or "").strip()[:128]
+    return named if named is not None else (remote_addr or "").strip()[: limits.CLIENT]
 
 
 def request_client(req: Any, store: Any) -> str:

@@ -32,7 +32,7 @@ are busy with SCIM's database work (SQLite runs a statement in the SCIM thread i
 session check still gets the CPU when it needs it."""
 
 
-class _NicedDispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
+class _NicedDispatcher(ThreadedTaskDispatcher):
     """A pool whose threads run at a lower CPU priority (Linux: per-thread nice)."""
 
     def __init__(self, nice: int) -> None:
@@ -78,7 +78,7 @@ class SplitDispatcher:
         return [*self.scim.queue, *self.control.queue]
 
 
-class DeadlineChannel(HTTPChannel):  # type: ignore[misc]
+class DeadlineChannel(HTTPChannel):
     """An HTTP channel that remembers when the request it is receiving began."""
 
     request_began = 0.0

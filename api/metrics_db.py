@@ -136,5 +136,5 @@ class DatabaseCollector:
             return
         yield _gauge("database_up", "1 when the database answered the metrics read", value=1)
         yield from worker_metrics(snapshot)
-        yield from token_metrics(snapshot, as_utc(self._store.clock()))  # type: ignore[arg-type]
+        yield from token_metrics(snapshot, as_utc(self._store.clock()))
         yield from deactivation_metrics(snapshot)

@@ -20,6 +20,7 @@ from api.media import ACCEPTED_MEDIA_TYPES, media_type_of
 from api.scim.endpoints import BASE_PATH, canonical_path
 from api.scim.errors import ScimError
 from store.context import Store
+from store.domain import limits
 from store.records import ActivityInput
 
 SCIM_PREFIX = BASE_PATH
@@ -118,16 +119,16 @@ class RequestActivity:
             ActivityInput(
                 at=self._store.clock(),
                 method=req.method[:16],
-                path=req.path[:1024],
+                path=req.path[: limits.REQUEST_PATH],
                 status=resp.status_code,
                 latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
                 token_id=ctx.get("token_id"),
                 token_name=ctx.get("token_name") or "",
                 connection=ctx.get("connection") or "",
                 client=request_client(req, self._store),
-                query=(ctx.get("filter") or req.get_param("filter") or "")[:4096],
+                query=(ctx.get("filter") or req.get_param("filter") or "")[: limits.REQUEST_QUERY],
                 scim_type=ctx.get("scim_type") or "",
-                detail=(ctx.get("error_detail") or "")[:2048],
-                user_agent=(req.user_agent or "")[:256],
+                detail=(ctx.get("error_detail") or "")[: limits.DETAIL],
+                user_agent=(req.user_agent or "")[: limits.USER_AGENT],
             )
         )

@@ -1,5 +1,5 @@
 """``trident-scim activity``: the request log, as the TUI's activity panel shows it (the same
-store query), narrowed by token, status and age, for troubleshooting over plain SSH.
+store query), narrowed by connection, token, status and age, for troubleshooting over SSH.
 
 Text output is terminal-safe: every field of the log came from a client, so each goes
 through ``store.domain.display``; ``--json`` gives the exact values (JSON-escaped).
@@ -11,22 +11,28 @@ import argparse
 import json
 from typing import Any
 
-from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
 from store.domain.activity_filters import FilterError, parse_age, parse_status
 from store.domain.request_log import status_text
+from store.errors import NotFound
 from store.queries.activity import ActivityFilter, recent_activity, token_ids_named
 from store.records import ActivityRecord
+from store.services.connections import get_connection
 
 MAX_LIMIT = 10_000
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     activity = sub.add_parser(
         "activity",
         help="the request log: what each IdP sent and what it got (errors first)",
         description="Show the request log, newest first, errors first (as the TUI shows it).",
     )
-    activity.add_argument("--token", metavar="NAME", help="only requests with this token")
+    which = activity.add_mutually_exclusive_group()
+    which.add_argument(
+        "--connection", metavar="CONN", help="only requests of this IdP connection's tokens"
+    )
+    which.add_argument("--token", metavar="NAME", help="only requests with this token")
     activity.add_argument("--status", metavar="CODE|CLASS", help="e.g. 401, 4xx or 5xx")
     activity.add_argument("--since", metavar="AGE", help="only the last AGE, e.g. 30m, 1h, 2d")
     activity.add_argument("--limit", default="50", metavar="N", help="entries shown (default 50)")
@@ -49,8 +55,23 @@ def _filter(ctx: CliContext) -> tuple[ActivityFilter, int]:
         token_ids = token_ids_named(store, args.token)
         if not token_ids:
             raise CliError(f"no token named '{args.token}' (see `trident-scim token list`)")
+    connection = "" if args.connection is None else _connection(ctx, args.connection)
     since = None if age is None else store.clock() - age
-    return ActivityFilter(token_ids=token_ids, status=status, since=since), int(args.limit)
+    wanted = ActivityFilter(token_ids=token_ids, status=status, since=since, connection=connection)
+    return wanted, int(args.limit)
+
+
+def _connection(ctx: CliContext, value: str) -> str:
+    """The connection's name as the log records it. A name no connection has now may still
+    be in the log (the connection was renamed or removed since): it is kept when some
+    request was logged under it, refused otherwise."""
+    name = connection_name(value, "--connection")
+    try:
+        return get_connection(ctx.store(), name).name
+    except NotFound:
+        if recent_activity(ctx.store(), 1, wanted=ActivityFilter(connection=name)):
+            return name
+        raise
 
 
 def _activity(ctx: CliContext) -> int:
@@ -65,6 +86,7 @@ def _activity(ctx: CliContext) -> int:
     cells = [
         [
             r.at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.connection or "-",
             r.token_name or "-",
             r.client or "-",
             r.method,
@@ -75,7 +97,17 @@ def _activity(ctx: CliContext) -> int:
         ]
         for r in rows
     ]
-    headers = ["TIME (UTC)", "TOKEN", "CLIENT", "METHOD", "PATH", "STATUS", "MS", "DETAIL"]
+    headers = [
+        "TIME (UTC)",
+        "CONNECTION",
+        "TOKEN",
+        "CLIENT",
+        "METHOD",
+        "PATH",
+        "STATUS",
+        "MS",
+        "DETAIL",
+    ]
     ctx.out(table(cells, headers))
     return 0
 
@@ -83,6 +115,7 @@ def _activity(ctx: CliContext) -> int:
 def _as_json(r: ActivityRecord) -> dict[str, Any]:
     return {
         "at": iso_utc(r.at),
+        "connection": r.connection or None,
         "token": r.token_name or None,
         "token_id": r.token_id,
         "client": r.client,

@@ -9,7 +9,7 @@ from cli.context import CliContext, printable_url
 from store.config_doc import example_config
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cfg = sub.add_parser("config", help="example and effective configuration")
     cfgsub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     cfgsub.add_parser("example", help="print a commented config with every key").set_defaults(

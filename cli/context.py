@@ -13,8 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
+from store.domain.connections import clean_name
 from store.domain.display import safe_text
 from store.domain.operators import operator_login
+from store.errors import InvalidInput
 
 
 class CliError(Exception):
@@ -114,6 +116,16 @@ def user_ref(ctx: CliContext) -> tuple[str, bool]:
     if (name is None) == (user_id is None):
         raise CliError("name the user once: USER or --id ID")
     return (user_id, True) if user_id is not None else (name, False)
+
+
+def connection_name(value: str, option: str = "") -> str:
+    """A connection name given on the command line, checked by the one rule of connection
+    names before it is looked up: an empty, too long or control-character name is refused
+    as such (one line, exit status 2, naming ``option`` when given), not as unknown."""
+    try:
+        return clean_name(value)
+    except InvalidInput as exc:
+        raise CliError(f"{option}: {exc.message}" if option else exc.message) from None
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:

@@ -14,7 +14,7 @@ from store.services.backup import BackupResult, backup_database, restore_databas
 from store.version import VERSION
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database schema and maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     init = dbsub.add_parser(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from cli import (
     activity_cmd,
     config_cmd,
+    connection_cmd,
     db_cmd,
     mapping_cmd,
     role_cmd,
@@ -32,6 +33,7 @@ COMMAND_MODULES = (
     config_cmd,
     serve_cmd,
     worker_cmd,
+    connection_cmd,
     token_cmd,
     user_cmd,
     role_cmd,

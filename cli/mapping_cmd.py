@@ -11,22 +11,30 @@ import argparse
 import json
 from collections.abc import Callable
 
-from cli.context import CliContext, add_json_flag, iso_utc, table
+from cli.context import CliContext, add_json_flag, connection_name, iso_utc, table
 from store.domain.display import safe_text
+from store.queries.groups import groups_named
 from store.queries.identity import list_mappings
-from store.services.roles import preview_mapping_change, remove_mapping, set_mapping
+from store.services.roles import (
+    MappingEdit,
+    preview_mapping_change,
+    remove_mapping,
+    set_mapping,
+)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mapping = sub.add_parser("mapping", help="the SSO group-to-role mapping")
     msub = mapping.add_subparsers(dest="mapping_command", metavar="ACTION", required=True)
     setter = msub.add_parser("set", help="map an IdP group to a role")
     setter.add_argument("group", metavar="GROUP", help="IdP group name (any case)")
     setter.add_argument("role", metavar="ROLE")
+    _connection_option(setter, "match GROUP among this connection's groups only (default: any)")
     setter.set_defaults(func=_set)
     remove = msub.add_parser("remove", help="remove one group-to-role row")
     remove.add_argument("group", metavar="GROUP")
     remove.add_argument("role", metavar="ROLE")
+    _connection_option(remove, "the row for this connection (default: the row for any)")
     remove.set_defaults(func=_remove)
     listing = msub.add_parser("list", help="list the mapping")
     add_json_flag(listing)
@@ -34,8 +42,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     preview = msub.add_parser("preview", help="who would gain or lose roles (changes nothing)")
     for flag in ("--add", "--remove"):
         preview.add_argument(flag, nargs=2, action="append", default=[], metavar=("GROUP", "ROLE"))
+    _connection_option(preview, "the rows added or removed name this connection (default: any)")
     add_json_flag(preview)
     preview.set_defaults(func=_preview)
+
+
+def _connection_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--connection", metavar="CONN", help=help_text)
+
+
+def connection_label(connection: str | None) -> str:
+    """How a mapping row's connection reads: its name, or "any" (every connection)."""
+    return "any" if connection is None else connection
 
 
 def _progress(ctx: CliContext) -> Callable[[int, int], None]:
@@ -47,17 +65,28 @@ def _progress(ctx: CliContext) -> Callable[[int, int], None]:
 
 def _set(ctx: CliContext) -> int:
     args = ctx.args
-    record = set_mapping(ctx.store(), args.group, args.role, ctx.actor, _progress(ctx))
-    ctx.out(f"IdP group '{safe_text(record.group_name)}' -> role {safe_text(record.role)}")
+    record = set_mapping(
+        ctx.store(), args.group, args.role, ctx.actor, _progress(ctx), connection=_connection(ctx)
+    )
+    ctx.out(
+        f"IdP group '{safe_text(record.group_name)}' -> role {safe_text(record.role)} "
+        f"(groups of {_where(record.connection)})"
+    )
     return 0
 
 
 def _remove(ctx: CliContext) -> int:
-    group, role = safe_text(ctx.args.group), safe_text(ctx.args.role)
-    if remove_mapping(ctx.store(), ctx.args.group, ctx.args.role, ctx.actor, _progress(ctx)):
-        ctx.out(f"removed IdP group '{group}' -> role {role}")
+    args = ctx.args
+    group, role = safe_text(args.group), safe_text(args.role)
+    connection = _connection(ctx)
+    where = _where(connection)
+    removed = remove_mapping(
+        ctx.store(), args.group, args.role, ctx.actor, _progress(ctx), connection=connection
+    )
+    if removed:
+        ctx.out(f"removed IdP group '{group}' -> role {role} (groups of {where})")
     else:
-        ctx.out(f"no mapping '{group}' -> {role}: nothing changed")
+        ctx.out(f"no mapping '{group}' -> {role} for {where}: nothing changed")
     return 0
 
 
@@ -70,6 +99,7 @@ def _list(ctx: CliContext) -> int:
                 "role": m.role,
                 "created": iso_utc(m.created),
                 "created_by": m.created_by,
+                "connection": m.connection,
             }
             for m in rows
         ]
@@ -78,14 +108,37 @@ def _list(ctx: CliContext) -> int:
     if not rows:
         ctx.out("no mapping yet: trident-scim mapping set GROUP ROLE")
         return 0
-    ctx.out(table([[m.group_name, m.role, m.created_by] for m in rows], ["GROUP", "ROLE", "BY"]))
+    cells = [[m.group_name, m.role, connection_label(m.connection), m.created_by] for m in rows]
+    ctx.out(table(cells, ["GROUP", "ROLE", "CONNECTION", "BY"]))
     return 0
 
 
+def _connection(ctx: CliContext) -> str | None:
+    value = ctx.args.connection
+    return None if value is None else connection_name(value, "--connection")
+
+
+def _where(connection: str | None) -> str:
+    return "any connection" if connection is None else f"connection '{safe_text(connection)}'"
+
+
+def _matched(ctx: CliContext, group: str, connection: str | None) -> str:
+    """Which connection's groups a row for ``group`` matches (one line, names escaped)."""
+    found = groups_named(ctx.store(), group, connection)
+    groups = ", ".join(
+        f"'{safe_text(m.display_name)}' of {safe_text(m.connection)} ({m.member_count} member(s))"
+        for m in found
+    )
+    return f"'{safe_text(group)}' in {_where(connection)} matches: {groups or 'no group yet'}"
+
+
 def _preview(ctx: CliContext) -> int:
-    add = [(g, r) for g, r in ctx.args.add]
-    remove = [(g, r) for g, r in ctx.args.remove]
+    connection = _connection(ctx)
+    add: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.add]
+    remove: list[MappingEdit] = [(g, r, connection) for g, r in ctx.args.remove]
     changes = preview_mapping_change(ctx.store(), add, remove)
+    for group in dict.fromkeys(edit[0] for edit in add + remove):
+        ctx.note(_matched(ctx, group, connection))
     if ctx.args.json:
         data = [{"userName": u, "role": r, "change": c} for u, r, c in changes]
         ctx.out(json.dumps(data, indent=2))

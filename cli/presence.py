@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 
 from store.context import Store
+from store.domain import limits
 from store.services.lease import PROCESS_LEASE_PREFIX, acquire_lease, release_lease
 from worker.jobs import new_holder_id
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def announced(store: Store, role: str) -> Iterator[str]:
     """Hold this process's presence lease for the duration of the block."""
     name = f"{PROCESS_LEASE_PREFIX}{secrets.token_hex(8)}"
-    holder = f"{role} {new_holder_id()}"[:256]
+    holder = f"{role} {new_holder_id()}"[: limits.HOLDER]
     ttl = float(store.settings.worker.lease_ttl_seconds)
     stop = threading.Event()
 

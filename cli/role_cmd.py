@@ -15,7 +15,7 @@ from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     role = sub.add_parser("role", help="roles and manual role grants")
     rsub = role.add_subparsers(dest="role_command", metavar="ACTION", required=True)
     listing = rsub.add_parser("list", help="list roles")

@@ -27,7 +27,7 @@ from store.config import ApiSettings, Settings
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the SCIM API (and run the worker in-process)")
     serve.add_argument("--host", help="interface to listen on (default: [api] host)")
     serve.add_argument("--port", type=int, help="TCP port (default: [api] port; 0 = any free)")

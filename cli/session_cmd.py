@@ -21,7 +21,7 @@ from store.records import SessionClient, SessionRecord
 from store.services.sessions import end_sessions, start_session
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     session = sub.add_parser("session", help="Control browser sessions")
     ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
     start = ssub.add_parser("start", help="start a session; prints the cookie value last")

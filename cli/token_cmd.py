@@ -14,7 +14,7 @@ import argparse
 import json
 from datetime import datetime
 
-from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
 from store.domain.display import safe_text
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
@@ -22,11 +22,16 @@ from store.services.connections import remove_connection
 from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = sub.add_parser("token", help="SCIM bearer tokens for your IdP")
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="issue a token (shown once, on the last line)")
     create.add_argument("name", metavar="NAME", help='a descriptive name, e.g. "Okta SCIM"')
+    create.add_argument(
+        "--connection",
+        metavar="CONN",
+        help="the IdP connection it authenticates as (default: a new connection named NAME)",
+    )
     create.add_argument(
         "--rate-limit", type=int, metavar="N", help="requests per minute for this token"
     )
@@ -50,6 +55,7 @@ def _shown(value: datetime | None, empty: str = "never") -> str:
 def _as_json(token: TokenRecord) -> dict[str, object]:
     return {
         "name": token.name,
+        "connection": token.connection,
         "prefix": token.prefix,
         "created": iso_utc(token.created),
         "created_by": token.created_by,
@@ -61,18 +67,27 @@ def _as_json(token: TokenRecord) -> dict[str, object]:
 
 
 def _create(ctx: CliContext) -> int:
-    issued = issue_token(ctx.store(), ctx.args.name, ctx.actor, rate_limit=ctx.args.rate_limit)
+    args = ctx.args
+    connection = (
+        None if args.connection is None else connection_name(args.connection, "--connection")
+    )
+    issued = issue_token(
+        ctx.store(), args.name, ctx.actor, rate_limit=args.rate_limit, connection=connection
+    )
     record = issued.record
     limit = record.rate_limit or ctx.settings.rate_limit.requests_per_minute
-    name = safe_text(record.name)
-    ctx.note(f"token '{name}' created (prefix {record.prefix}, {limit} requests/minute)")
+    name, owner = safe_text(record.name), safe_text(record.connection)
+    ctx.note(
+        f"token '{name}' created for connection '{owner}' "
+        f"(prefix {record.prefix}, {limit} requests/minute)"
+    )
     ctx.note(f"SCIM Base URL: {ctx.settings.scim_base_url}")
     ctx.note("This token is shown once and never again: copy it now into your IdP.")
     try:
         ctx.out(issued.secret)
     except OSError:  # a closed pipe or stdout: the secret was never seen
         revoke_token(ctx.store(), record.name, ctx.actor)
-        if getattr(ctx.args, "connection", None) is None:  # made for this token: it goes too
+        if connection is None:  # the connection was made for this token: it goes too
             remove_connection(ctx.store(), record.connection, ctx.actor)
         raise CliError(
             f"the secret of token '{record.name}' could not be written to standard output, so the "
@@ -90,6 +105,7 @@ def _list(ctx: CliContext) -> int:
     rows = [
         [
             t.name,
+            t.connection,
             t.prefix + "…",
             _shown(t.created),
             t.created_by,
@@ -99,7 +115,16 @@ def _list(ctx: CliContext) -> int:
         ]
         for t in tokens
     ]
-    headers = ["NAME", "PREFIX", "CREATED", "CREATED BY", "LAST USED", "STATUS", "RATE LIMIT"]
+    headers = [
+        "NAME",
+        "CONNECTION",
+        "PREFIX",
+        "CREATED",
+        "CREATED BY",
+        "LAST USED",
+        "STATUS",
+        "RATE LIMIT",
+    ]
     ctx.out(table(rows, headers) if rows else "no tokens yet: trident-scim token create NAME")
     return 0
 

@@ -34,7 +34,7 @@ HANGUP_GRACE_SECONDS = 5.0
 """After SIGHUP, how long the app may take to exit before the process ends regardless."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tui = sub.add_parser("tui", help="the operators' terminal UI (tokens, users, role mapping)")
     tui.add_argument(
         "--refresh",

@@ -21,7 +21,7 @@ from store.records import UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = sub.add_parser("user", help="provisioned users")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     show = usub.add_parser("show", help="one user: roles, groups, sessions, audit history")
@@ -57,6 +57,7 @@ def detail_json(detail: UserDetail) -> dict[str, Any]:
         "userName": user.user_name,
         "displayName": user.display_name,
         "externalId": user.external_id,
+        "connection": detail.connection,
         "active": user.active,
         "deleted": detail.deleted,
         "roles": [
@@ -124,6 +125,7 @@ def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> Non
     ctx.out(f"{s(data['userName'])}  ({state})")
     ctx.out(f"  id:              {s(data['id'])}")
     ctx.out(f"  displayName:     {s(data['displayName'])}")
+    ctx.out(f"  connection:      {s(data['connection'])}")
     ctx.out(f"  groups:          {', '.join(s(g) for g in data['groups']) or '-'}")
     ctx.out(f"  active sessions: {data['active_sessions']}")
     if (hold := data["hold"]) is not None:

@@ -26,7 +26,7 @@ from worker.jobs import JOBS, JobContext, new_holder_id, run_job
 from worker.scheduler import keeping_leases, run_blocking, run_blocking_when_available
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "worker",
         help="background jobs: reconciliation, session expiry, Last Used, retention",

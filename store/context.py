@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from store.config import Settings
 from store.db import open_database
+from store.entities import BoundDatabase
 from store.migrate import check_current, upgrade
 
 
@@ -25,7 +26,7 @@ def utc_now() -> datetime:
 
 @dataclass
 class Store:
-    db: Any  # pony.orm.Database with the entities of store.db bound
+    db: BoundDatabase  # a pony.orm.Database with the entities of store.db bound
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
@@ -58,6 +59,10 @@ def naive_utc(value: datetime) -> datetime:
     return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Stored naive UTC -> aware UTC for records."""
     return None if value is None else value.replace(tzinfo=UTC)

@@ -39,14 +39,15 @@ log = logging.getLogger(__name__)
 def define_entities(db: Database) -> None:
     """Declare every table on ``db`` (a fresh Database per bound store)."""
 
-    class Connection(db.Entity):  # type: ignore[name-defined]
+    class Connection(db.Entity):
         """One identity provider: its tokens authenticate as it, and the users and groups it
         creates are its own (``store.domain.connections``)."""
 
         _table_ = "scim_connection"
         id = PrimaryKey(int, auto=True)
-        name = Required(str, 256)
-        name_key = Required(str, 256, unique=True)
+        # limits.CONNECTION_NAME for new names; the column holds a token's name (0007)
+        name = Required(str, limits.TOKEN_NAME)
+        name_key = Required(str, limits.TOKEN_NAME, unique=True)
         kind = Optional(str, 16, nullable=True)
         # Removed: its name is free again (name_key gets "#removed#<id>"); the row stays for
         # its revoked tokens and deleted users.
@@ -57,7 +58,7 @@ def define_entities(db: Database) -> None:
         groups = Set("Group")
         mappings = Set("GroupRoleMapping")
 
-    class User(db.Entity):  # type: ignore[name-defined]
+    class User(db.Entity):
         _table_ = "scim_user"
         id = PrimaryKey(str, limits.ID)
         connection = Required(Connection, column="connection_id")
@@ -78,8 +79,8 @@ def define_entities(db: Database) -> None:
         # An operator's hold (``user deactivate``): access stays off whatever the IdP sends
         # until an operator reactivates; idp_active is the IdP's last word meanwhile.
         held_at = Optional(datetime, precision=6, nullable=True)
-        held_by = Optional(str, 256, nullable=True)
-        hold_reason = Optional(str, 1024, nullable=True)
+        held_by = Optional(str, limits.ACTOR, nullable=True)
+        hold_reason = Optional(str, limits.HOLD_REASON, nullable=True)
         idp_active = Optional(bool, nullable=True)
         emails = Set("UserEmail", cascade_delete=True)
         memberships = Set("Membership", cascade_delete=True)
@@ -95,7 +96,7 @@ def define_entities(db: Database) -> None:
         # One connection's live users in the default listing order (a token's listing).
         composite_index(connection, deleted_at, created, id)
 
-    class UserEmail(db.Entity):  # type: ignore[name-defined]
+    class UserEmail(db.Entity):
         _table_ = "scim_user_email"
         id = PrimaryKey(int, auto=True)
         user = Required(User, index=True)
@@ -104,7 +105,7 @@ def define_entities(db: Database) -> None:
         type = Optional(str, limits.EMAIL_TYPE, nullable=True)
         primary = Required(bool, default=False)
 
-    class Group(db.Entity):  # type: ignore[name-defined]
+    class Group(db.Entity):
         _table_ = "scim_group"
         id = PrimaryKey(str, limits.ID)
         connection = Required(Connection, column="connection_id")
@@ -123,7 +124,7 @@ def define_entities(db: Database) -> None:
         composite_key(connection, display_name_key)
         composite_index(connection, created, id)
 
-    class Membership(db.Entity):  # type: ignore[name-defined]
+    class Membership(db.Entity):
         _table_ = "scim_membership"
         group = Required(Group)
         user = Required(User)
@@ -131,7 +132,7 @@ def define_entities(db: Database) -> None:
         PrimaryKey(group, user)
         composite_index(user, group)
 
-    class Role(db.Entity):  # type: ignore[name-defined]
+    class Role(db.Entity):
         _table_ = "control_role"
         name = PrimaryKey(str, limits.ROLE_NAME)
         description = Optional(str, limits.ROLE_DESCRIPTION)
@@ -139,19 +140,19 @@ def define_entities(db: Database) -> None:
         mappings = Set("GroupRoleMapping", cascade_delete=True)
         assignments = Set("RoleAssignment", cascade_delete=True)
 
-    class GroupRoleMapping(db.Entity):  # type: ignore[name-defined]
+    class GroupRoleMapping(db.Entity):
         _table_ = "sso_group_role_mapping"
         id = PrimaryKey(int, auto=True)
         group_name = Required(str, limits.DISPLAY_NAME)
         group_name_key = Required(str, limits.DISPLAY_NAME, index=True)
         role = Required(Role)
         created = Required(datetime, precision=6)
-        created_by = Required(str, 256)
+        created_by = Required(str, limits.ACTOR)
         # The groups of this connection only; None: that group name in any connection.
         connection = Optional(Connection, column="connection_id", nullable=True, index=True)
         composite_key(connection, group_name_key, role)
 
-    class RoleAssignment(db.Entity):  # type: ignore[name-defined]
+    class RoleAssignment(db.Entity):
         _table_ = "control_role_assignment"
         id = PrimaryKey(int, auto=True)
         user = Required(User)
@@ -161,110 +162,113 @@ def define_entities(db: Database) -> None:
             str, limits.DISPLAY_NAME, default=""
         )  # folded IdP group name; "" for manual
         created = Required(datetime, precision=6)
-        granted_by = Required(str, 256)
+        granted_by = Required(str, limits.ACTOR)
         composite_key(user, role, source, via_group)
 
-    class Session(db.Entity):  # type: ignore[name-defined]
+    class Session(db.Entity):
         _table_ = "control_session"
         id = PrimaryKey(int, auto=True)
-        secret_hash = Required(str, 128, unique=True)
+        secret_hash = Required(str, limits.SECRET_HASH, unique=True)
         user = Required(User, index=True)
         created = Required(datetime, precision=6)
         last_seen = Required(datetime, precision=6)
         expires_at = Required(datetime, precision=6, index=True)
         ended_at = Optional(datetime, precision=6, nullable=True, index=True)
-        end_reason = Optional(str, 128, nullable=True)
-        client_address = Optional(str, 45, nullable=True)  # an IP address only (0008)
-        user_agent = Optional(str, 256, nullable=True)
+        end_reason = Optional(str, limits.SESSION_END, nullable=True)
+        client_address = Optional(str, limits.ADDRESS, nullable=True)  # an IP address only (0008)
+        user_agent = Optional(str, limits.USER_AGENT, nullable=True)
 
-    class ScimToken(db.Entity):  # type: ignore[name-defined]
+    class ScimToken(db.Entity):
         _table_ = "scim_token"
         id = PrimaryKey(int, auto=True)
-        name = Required(str, 256)
-        name_key = Required(str, 256, unique=True)
-        prefix = Required(str, 64)
-        secret_hash = Required(str, 128, unique=True)
+        name = Required(str, limits.TOKEN_NAME)
+        name_key = Required(str, limits.TOKEN_NAME, unique=True)
+        prefix = Required(str, limits.TOKEN_PREFIX)
+        secret_hash = Required(str, limits.SECRET_HASH, unique=True)
         created = Required(datetime, precision=6)
-        created_by = Required(str, 256)
+        created_by = Required(str, limits.ACTOR)
         last_used = Optional(datetime, precision=6, nullable=True)
         revoked_at = Optional(datetime, precision=6, nullable=True)
-        revoked_by = Optional(str, 256, nullable=True)
+        revoked_by = Optional(str, limits.ACTOR, nullable=True)
         rate_limit = Optional(int, nullable=True)  # requests per minute; None = global default
         stale_since = Optional(datetime, precision=6, nullable=True)
         connection = Required(Connection, column="connection_id", index=True)
 
-    class RateBucket(db.Entity):  # type: ignore[name-defined]
+    class RateBucket(db.Entity):
         _table_ = "rate_bucket"
-        key = PrimaryKey(str, 256)
+        key = PrimaryKey(str, limits.RATE_KEY)
         tat = Required(float)  # GCRA theoretical arrival time, epoch seconds
 
-    class AuditEvent(db.Entity):  # type: ignore[name-defined]
+    class AuditEvent(db.Entity):
         _table_ = "audit_event"
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
-        actor = Required(str, 256)
-        action = Required(str, 64)
+        actor = Required(str, limits.ACTOR)
+        action = Required(str, limits.AUDIT_ACTION)
         target_type = Required(str, 32)
-        target_id = Required(str, 64)
-        target_name = Optional(str, 1024)
+        target_id = Required(str, limits.AUDIT_TARGET_ID)
+        target_name = Optional(str, limits.AUDIT_TARGET_NAME)
         before = Optional(Json, nullable=True)
         after = Optional(Json, nullable=True)
-        detail = Optional(str, 2048)
+        detail = Optional(str, limits.DETAIL)
         composite_index(target_type, target_id, at)
 
-    class Activity(db.Entity):  # type: ignore[name-defined]
+    class Activity(db.Entity):
         _table_ = "request_activity"
         id = PrimaryKey(int, auto=True)
         at = Required(datetime, precision=6, index=True)
         token_id = Optional(int, nullable=True)
-        token_name = Optional(str, 256)
-        client = Optional(str, 128)
-        method = Required(str, 16)
-        path = Required(str, 1024)
-        query = Optional(str, 4096)
+        token_name = Optional(str, limits.TOKEN_NAME)
+        client = Optional(str, limits.CLIENT)
+        method = Required(str, limits.REQUEST_METHOD)
+        path = Required(str, limits.REQUEST_PATH)
+        query = Optional(str, limits.REQUEST_QUERY)
         status = Required(int, index=True)
         latency_ms = Required(float)
-        scim_type = Optional(str, 64)
-        detail = Optional(str, 2048)
-        user_agent = Optional(str, 256)
+        scim_type = Optional(str, limits.SCIM_TYPE)
+        detail = Optional(str, limits.DETAIL)
+        user_agent = Optional(str, limits.USER_AGENT)
         hits = Required(int, default=1)  # requests this row stands for (aggregated refusals)
-        connection = Optional(str, 256, nullable=True)  # the token's connection, by name
+        # the token's connection, by name
+        connection = Optional(str, limits.TOKEN_NAME, nullable=True)
         composite_index(token_id, at)
         composite_index(connection, at)
 
-    class JobRun(db.Entity):  # type: ignore[name-defined]
+    class JobRun(db.Entity):
         _table_ = "worker_job_run"
         id = PrimaryKey(int, auto=True)
-        job = Required(str, 64)
+        job = Required(str, limits.JOB_NAME)
         started = Required(datetime, precision=6)
         finished = Optional(datetime, precision=6, nullable=True)
         outcome = Required(str, 16)  # running | ok | error
         changed = Required(int, default=0)
-        summary = Optional(str, 2048)
-        error = Optional(str, 4096)
-        holder = Required(str, 256)
+        summary = Optional(str, limits.DETAIL)
+        error = Optional(str, limits.JOB_ERROR)
+        holder = Required(str, limits.HOLDER)
         composite_index(job, started)
 
-    class Lease(db.Entity):  # type: ignore[name-defined]
+    class Lease(db.Entity):
         _table_ = "worker_lease"
-        name = PrimaryKey(str, 64)
-        holder = Required(str, 256)
+        name = PrimaryKey(str, limits.JOB_NAME)
+        holder = Required(str, limits.HOLDER)
         expires_at = Required(float)
 
-    class PendingRecompute(db.Entity):  # type: ignore[name-defined]
+    class PendingRecompute(db.Entity):
         """A batched role recomputation not yet finished (``services.recompute_queue``)."""
 
         _table_ = "role_recompute_pending"
         id = PrimaryKey(int, auto=True)
         group_name_key = Required(str, limits.DISPLAY_NAME)  # an IdP group key
         cause = Required(Json)
-        actor = Required(str, 256)
+        actor = Required(str, limits.ACTOR)
         after_user = Optional(str, limits.ID, default="")  # the last user id a committed batch did
         done = Required(int, default=0)
         changed = Required(int, default=0)
         created = Required(datetime, precision=6)
+        group_id = Optional(str, limits.ID, nullable=True, index=True)  # a group's members move
+        members = Optional(Json, nullable=True)  # {"remove": [...], "add": [...], "delete": bool}
 
-    class SchemaMeta(db.Entity):  # type: ignore[name-defined]
+    class SchemaMeta(db.Entity):
         _table_ = "schema_meta"
         key = PrimaryKey(str, 64)
         value = Required(str, 256)
@@ -327,7 +331,6 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
     if args["provider"] == "sqlite":
         args = {**args, "create_db": False}  # a read never leaves an empty file behind
 
-        @db.on_connect(provider="sqlite")
         def _sqlite_pragmas(_db: Database, connection: sqlite3.Connection) -> None:
             cursor = connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -335,6 +338,8 @@ def _bind(args: dict[str, Any], busy_timeout_ms: int) -> Database:
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             install_sqlite_handler(connection)
+
+        db.on_connect(provider="sqlite")(_sqlite_pragmas)
 
         db.bind(timeout=busy_timeout_ms / 1000, **args)
     else:

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from store import dbapi
+from store.domain import limits
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import group_key, trim
 
@@ -47,7 +49,7 @@ class RekeyReport:
 class _Sql:
     """Runs statements written with ``?`` placeholders on either driver."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: dbapi.Connection) -> None:
         self.cursor = connection.cursor()
         self.sqlite = type(connection).__module__.startswith("sqlite3")
 
@@ -57,11 +59,11 @@ class _Sql:
         self.cursor.execute(statement, tuple(params))
         return list(self.cursor.fetchall()) if self.cursor.description else []
 
-    def timestamp(self, value: datetime) -> Any:
+    def timestamp(self, value: datetime) -> datetime | str:
         return value.isoformat(" ", timespec="microseconds") if self.sqlite else value
 
 
-def recompute_group_name_keys(connection: Any, now: datetime) -> RekeyReport:
+def recompute_group_name_keys(connection: dbapi.Connection, now: datetime) -> RekeyReport:
     """Rewrite the group-name keys as described above; ``now`` (naive UTC) dates the audit."""
     sql, report = _Sql(connection), RekeyReport()
     renamed = _rekey_groups(sql, report)
@@ -149,6 +151,6 @@ def _audit(sql: _Sql, now: datetime, user_id: str, user_name: str, roles: Iterab
         'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
         '"target_name", "before", "after", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         (sql.timestamp(now), ACTOR, AuditAction.ROLES_RECOMPUTED.value, "user", user_id,
-         user_name[:1024],
+         user_name[: limits.AUDIT_TARGET_NAME],
          json.dumps({"removed": list(roles)}), None, detail),
     )  # fmt: skip

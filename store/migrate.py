@@ -33,6 +33,7 @@ from yoyo.backends.core.sqlite3 import SQLiteBackend
 from yoyo.connections import DatabaseURI
 from yoyo.migrations import MigrationList
 
+from store import dbapi
 from store.db import create_private_file, parse_database_url
 from store.db_access import check_sqlite_access, open_failure
 from store.errors import NoDatabase, StoreError
@@ -87,11 +88,11 @@ def statements(name: str, provider: str) -> list[str]:
     return found
 
 
-def sql_step(name: str) -> Callable[[Any], None]:
+def sql_step(name: str) -> Callable[[dbapi.Connection], None]:
     """A yoyo step running ``sql/<name>.sqlite.sql`` or ``sql/<name>.postgresql.sql``,
     whichever matches the connection it is given (inside the migration's transaction)."""
 
-    def apply(connection: Any) -> None:
+    def apply(connection: dbapi.Connection) -> None:
         provider = "sqlite" if isinstance(connection, sqlite3.Connection) else "postgresql"
         cursor = connection.cursor()
         try:
@@ -128,7 +129,7 @@ def schema_status(
         raise open_failure(args, exc) from None
 
 
-def status_of(conn: Any, provider: str) -> SchemaStatus:
+def status_of(conn: dbapi.Connection, provider: str) -> SchemaStatus:
     known = known_migrations()
     applied = _applied_ids(conn, provider)
     adopt = not applied and has_table(conn, provider, "scim_user")
@@ -140,7 +141,7 @@ def status_of(conn: Any, provider: str) -> SchemaStatus:
     )
 
 
-def has_table(conn: Any, provider: str, table: str) -> bool:
+def has_table(conn: dbapi.Connection, provider: str, table: str) -> bool:
     if provider == "sqlite":
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
     else:
@@ -150,14 +151,14 @@ def has_table(conn: Any, provider: str, table: str) -> bool:
     return bool(_rows(conn, sql, (table,))[0][0])
 
 
-def _applied_ids(conn: Any, provider: str) -> list[str]:
+def _applied_ids(conn: dbapi.Connection, provider: str) -> list[str]:
     if not has_table(conn, provider, MIGRATION_TABLE):
         return []
     return [row[0] for row in _rows(conn, f"SELECT migration_id FROM {MIGRATION_TABLE} "
                                            "ORDER BY applied_at_utc, migration_id")]  # fmt: skip
 
 
-def _rows(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+def _rows(conn: dbapi.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     cursor = conn.cursor()
     try:
         cursor.execute(sql, params)
@@ -239,7 +240,7 @@ def _upgrade_locked(backend: Any, provider: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def connection(args: dict[str, Any], busy_timeout_ms: int) -> Iterator[Any]:
+def connection(args: dict[str, Any], busy_timeout_ms: int) -> Iterator[dbapi.Connection]:
     """A plain DB-API connection (autocommit) for ``parse_database_url`` arguments."""
     if args["provider"] == "sqlite":
         conn: Any = sqlite3.connect(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from store.domain.enums import GrantSource, JobOutcome
+
 T = TypeVar("T")
 
 ExpectedVersions = int | Set[int] | None
@@ -117,7 +119,7 @@ class RoleRecord:
 @dataclass(frozen=True)
 class RoleAssignmentRecord:
     role: str
-    source: str  # "idp" | "manual" | "suspended" (a manual grant held back after a rename)
+    source: GrantSource  # SUSPENDED: a manual grant held back after a rename
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
     granted_by: str
     created: datetime
@@ -297,7 +299,7 @@ class JobRunRecord:
     job: str
     started: datetime
     finished: datetime | None
-    outcome: str
+    outcome: JobOutcome
     changed: int
     summary: str
     error: str
@@ -334,7 +336,7 @@ class RoleSource:
     """One role a user holds and where it comes from, as listed next to the user."""
 
     role: str
-    source: str  # "idp" | "manual" | "suspended"
+    source: GrantSource
     via_group: str | None  # the IdP group name (as mapped) for idp, None for manual
 
 

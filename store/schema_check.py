@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from typing import Any
 
+from store import dbapi
 from store.errors import StoreError
 
 Signature = set[tuple[str, ...]]
@@ -23,7 +23,7 @@ class BaselineMismatch(StoreError):
     """The tables are there but are not the 0.1.0 schema: nothing is adopted or changed."""
 
 
-def verify_baseline(conn: Any, provider: str) -> None:
+def verify_baseline(conn: dbapi.Connection, provider: str) -> None:
     """Raise BaselineMismatch unless the live schema holds every object of the baseline."""
     expected = expected_signature(conn, provider)
     live = signature(conn, provider)
@@ -36,7 +36,7 @@ def verify_baseline(conn: Any, provider: str) -> None:
         )
 
 
-def expected_signature(conn: Any, provider: str) -> Signature:
+def expected_signature(conn: dbapi.Connection, provider: str) -> Signature:
     from store.migrate import BASELINE, statements
 
     if provider == "sqlite":
@@ -61,7 +61,7 @@ def expected_signature(conn: Any, provider: str) -> Signature:
         cursor.close()
 
 
-def signature(conn: Any, provider: str) -> Signature:
+def signature(conn: dbapi.Connection, provider: str) -> Signature:
     """Every table, column, index and constraint of the current schema, as comparable rows."""
     cursor = conn.cursor()
     try:

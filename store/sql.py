@@ -25,6 +25,8 @@ from pony.orm import Database
 from pony.orm import core as _core
 from pony.orm.dbproviders.postgres import PGPool, PGProvider
 
+from store import dbapi
+
 PONY_VERSION = "0.7.20"
 """The Pony release these internals were checked against (pinned in pyproject.toml)."""
 
@@ -69,10 +71,11 @@ def execute_unflushed(db: Database, text: str, params: Params | None = None) -> 
         return execute(db, text, params)
 
 
-def connection(db: Database) -> Any:
+def connection(db: Database) -> dbapi.Connection:
     """The DB-API connection of this thread's db_session, its transaction begun (for the
     driver's own batch calls: ``executemany``, psycopg2's ``execute_values``)."""
-    return db.get_connection()
+    connection: dbapi.Connection = db.get_connection()
+    return connection
 
 
 def in_db_session() -> bool:

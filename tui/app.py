@@ -193,15 +193,25 @@ class ControlApp(App[None]):
         commands: list[tuple[str, str, Callable[[], object]]] = [
             (
                 "Show SCIM Provisioning",
-                "Tokens, Base URL, activity",
+                "Connections, tokens, Base URL, activity",
                 lambda: self._go("provisioning"),
             ),
             ("Show User Management", "Users, roles, status", lambda: self._go("users")),
             ("Show group-to-role mapping", "IdP group -> role", lambda: self._go("mappings")),
             (
                 "Generate SCIM token",
-                "Issue a token (shown once)",
+                "Issue a token for an IdP connection (shown once)",
                 self._via("provisioning", "generate"),
+            ),
+            (
+                "New IdP connection",
+                "One identity provider: owns what its tokens create",
+                self._via("provisioning", "new_connection"),
+            ),
+            (
+                "Rotate SCIM token",
+                "A new token for the selected connection; the old one stays until revoked",
+                self._via("provisioning", "rotate"),
             ),
             ("Revoke SCIM token", "Revoke the selected token", self._via("provisioning", "revoke")),
             (

@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store.domain.active import describe
 from store.domain.display import safe_text
 from store.domain.enums import GrantSource
 from store.records import RoleSource
+
+if TYPE_CHECKING:
+    from store.queries.groups import GroupMatch
 
 STATUS_MARKERS = {
     "active": "●",
@@ -27,6 +30,7 @@ STATUS_MARKERS = {
     "stale": "!",
     "deleted": "✕",
     "unassigned": "◌",
+    "no tokens": "◌",
 }
 """Every status word carries its own marker, so statuses differ without colour too."""
 
@@ -152,3 +156,16 @@ def run_status(status: int, count: int, seconds: float, bounded: bool = False) -
     if count <= 1:
         return http_status(status)
     return f"{count}× {status} {'within' if bounded else 'in'} {seconds:.0f} s"
+
+
+def matches_text(found: Iterable[GroupMatch], connection: str | None) -> str:
+    """Which groups a mapping row matches, as one sentence for its preview: "It matches in
+    any connection: “Engineering” of Okta (2 member(s))." (names escaped)."""
+    where = "any connection" if connection is None else f"connection “{shown(connection)}”"
+    parts = [
+        f"“{shown(m.display_name)}” of {shown(m.connection)} ({m.member_count:,} member(s))"
+        for m in found
+    ]
+    if not parts:
+        return f"It matches no group yet in {where}."
+    return f"It matches in {where}: {', '.join(parts)}."

@@ -15,11 +15,11 @@ from textual.message import Message
 from store.queries.activity import ActivityRun
 from store.records import (
     AuditRecord,
+    ConnectionRecord,
     IssuedToken,
     MappingRecord,
     Page,
     SessionRecord,
-    TokenRecord,
     UserDetail,
     UserSummary,
 )
@@ -36,7 +36,7 @@ class StoreCallFailed(Message):
 
 @dataclass
 class ProvisioningLoaded(Message):
-    tokens: tuple[TokenRecord, ...]
+    connections: tuple[ConnectionRecord, ...]  # each with its tokens
     activity: tuple[ActivityRun, ...]  # entries, identical refusals folded
     health: Any  # what store.queries.jobs.worker_health returns
     notable: tuple[AuditRecord, ...] = ()  # user.renamed events, newest first
@@ -45,6 +45,12 @@ class ProvisioningLoaded(Message):
 @dataclass
 class TokenIssued(Message):
     issued: IssuedToken = field(repr=False)
+    replaces: str = ""  # a rotation: the old token, which keeps working until revoked
+
+
+@dataclass
+class ConnectionCreated(Message):
+    record: ConnectionRecord
 
 
 @dataclass
@@ -78,19 +84,21 @@ class UserChanged(Message):
 class MappingsLoaded(Message):
     mappings: tuple[MappingRecord, ...]
     roles: tuple[str, ...]
+    connections: tuple[str, ...] = ()  # every connection's name, for the mapping dialog
 
 
 @dataclass
 class MappingPreviewed(Message):
-    request: tuple[str, str]  # (group name, role) the preview was computed for
+    request: tuple[str, str, str | None]  # (group name, role, connection) it was computed for
     changes: tuple[tuple[str, str, str], ...]  # (userName, role, "gain" | "lose")
+    matched: str = ""  # which connection's groups the row matches, as one line
 
 
 @dataclass
 class MappingPreviewProgress(Message):
     """The preview of ``request`` has compared ``done`` of its ``total`` active members."""
 
-    request: tuple[str, str]
+    request: tuple[str, str, str | None]  # (group name, role, connection)
     done: int
     total: int
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 
+from store.domain import limits
 from store.domain.text import storable
 
-ADDRESS_MAX = 45
-"""Longest text of an IP address (an IPv6 address with an IPv4 tail); canonical texts are
-shorter (39), so a longer value is refused before it is parsed."""
+ADDRESS_MAX = limits.ADDRESS
+"""Longest text of an IP address (``limits.ADDRESS``)."""
 
-USER_AGENT_CAP = 256
+USER_AGENT_CAP = limits.USER_AGENT
 """Characters of a User-Agent kept (the request log keeps as many)."""
 
 

@@ -57,3 +57,51 @@ PATH_LENGTH: Final = 4096
 """Longest PATCH path, in characters."""
 PATH_DEPTH: Final = 20
 """Deepest nesting of a PATCH path's value filter."""
+
+# ---- what the service records of its own work -----------------------------------------------
+# Text the service writes about a request, an operator's action or a job run is cut to these
+# (never refused: a long value must not fail the work it records); each is its column's size.
+
+ACTOR: Final = 256
+"""Who did something: an audit event's actor, who created a token or a mapping, granted a
+role, placed a hold, revoked a token or queued a role recomputation."""
+TOKEN_NAME: Final = 256
+"""A SCIM token's name (and its key), and the token a logged request names."""
+TOKEN_PREFIX: Final = 64
+"""The shown start of a token secret."""
+SECRET_HASH: Final = 128
+"""A token's or session's secret hash (hex)."""
+AUDIT_ACTION: Final = 64
+"""An audit event's action (``enums.AuditAction``)."""
+AUDIT_TARGET_ID: Final = 64
+"""An audit event's target id (a resource id, a role name, a mapping's group key)."""
+AUDIT_TARGET_NAME: Final = 1024
+"""An audit event's target name (a userName, a group name, a mapping)."""
+DETAIL: Final = 2048
+"""A free-text detail: an audit event's, a logged request's error, a job run's summary."""
+REQUEST_METHOD: Final = 16
+REQUEST_PATH: Final = 1024
+"""A logged request's path."""
+REQUEST_QUERY: Final = 4096
+"""A logged request's filter (``FILTER_LENGTH`` by default, which an operator may raise)."""
+CLIENT: Final = 128
+"""A logged request's client address (as a trusted proxy named it)."""
+SCIM_TYPE: Final = 64
+"""A logged refusal's ``scimType``."""
+USER_AGENT: Final = 256
+"""A User-Agent kept by the request log or a session."""
+ADDRESS: Final = 45
+"""Longest text of an IP address (an IPv6 address with an IPv4 tail); canonical texts are
+shorter (39), so a longer value is refused before it is parsed."""
+SESSION_END: Final = 128
+"""Why a session ended."""
+HOLD_REASON: Final = 1024
+"""An operator's reason for a hold (``user deactivate``)."""
+JOB_NAME: Final = 64
+"""A worker job's name, and a lease's."""
+JOB_ERROR: Final = 4096
+"""A failed job run's error."""
+HOLDER: Final = 256
+"""A worker process's holder name (a lease's holder, who ran a job)."""
+RATE_KEY: Final = 256
+"""A rate-limit bucket's key (a token or a client address)."""

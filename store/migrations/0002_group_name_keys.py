@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from yoyo import step
 
+from store import dbapi
 from store.group_name_keys import recompute_group_name_keys
 
 __depends__ = {"0001_baseline"}
 
 
-def _rekey(connection):  # type: ignore[no-untyped-def]
+def _rekey(connection: dbapi.Connection) -> None:
     recompute_group_name_keys(connection, datetime.now(UTC).replace(tzinfo=None))
 
 

@@ -7,10 +7,10 @@ e-mails, sessions and role assignments): yoyo's SQLite connection never turns th
 the step refuses to run if they are."""
 
 import sqlite3
-from typing import Any
 
 from yoyo import step
 
+from store import dbapi
 from store.migrate import sql_step
 
 __depends__ = {"0004_request_log_hits"}
@@ -18,7 +18,7 @@ __depends__ = {"0004_request_log_hits"}
 NAME = "0005_external_id_not_unique"
 
 
-def apply(connection: Any) -> None:
+def apply(connection: dbapi.Connection) -> None:
     if isinstance(connection, sqlite3.Connection):
         (enabled,) = connection.execute("PRAGMA foreign_keys").fetchone()
         if enabled:

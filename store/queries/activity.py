@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from pony.orm import desc, select
+from pony.orm import sum as total  # Pony's SUM: the builtin's types take no column
 
+from store import entities
 from store.context import Store, as_utc, naive_utc
 from store.domain.activity_filters import StatusRange
 from store.domain.names import fold
@@ -34,7 +35,7 @@ MAX_TEXT = 256
 """Longest filter text accepted (the longest logged field is cut far shorter on screen)."""
 
 
-def _record(a: Any) -> ActivityRecord:
+def _record(a: entities.Activity) -> ActivityRecord:
     return ActivityRecord(
         id=a.id,
         at=a.at.replace(tzinfo=UTC),
@@ -72,7 +73,9 @@ class ActivityFilter:
     connection: str = ""
 
 
-def _filtered(query: Any, wanted: ActivityFilter) -> Any:
+def _filtered(
+    query: entities.Query[entities.Activity], wanted: ActivityFilter
+) -> entities.Query[entities.Activity]:
     """Narrow a Pony query of log entries; every value is a closure variable (bound)."""
     if wanted.token_ids is not None:
         ids = wanted.token_ids
@@ -113,7 +116,9 @@ def _needle(value: str) -> str:
     return value.lower()
 
 
-def _newest(store: Store, errors: bool | None, wanted: ActivityFilter, limit: int) -> list[Any]:
+def _newest(
+    store: Store, errors: bool | None, wanted: ActivityFilter, limit: int
+) -> list[entities.Activity]:
     Activity = store.db.Activity
     if errors is None:
         query = Activity.select()
@@ -213,7 +218,7 @@ def activity_stats(store: Store, since: datetime) -> ActivityStats:
     """How many requests were recorded since ``since``, how many failed, by status."""
     cutoff = naive_utc(since)
     Activity = store.db.Activity
-    rows = select((a.status, sum(a.hits)) for a in Activity if a.at >= cutoff)[:]
+    rows = select((a.status, total(a.hits)) for a in Activity if a.at >= cutoff)[:]
     by_status = tuple(sorted(((int(s), int(n)) for s, n in rows), key=lambda r: (-r[1], r[0])))
     last = select(a.at for a in Activity).max() if by_status else None
     return ActivityStats(

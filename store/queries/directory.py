@@ -10,10 +10,9 @@ load the whole user table.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pony.orm import exists
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain.active import stored_state
 from store.domain.enums import UserStatus
@@ -60,14 +59,14 @@ def search_users(
             display_name=u.display_name,
             active=stored_state(u.active, u.document),
             roles=roles.get(u.id, ()),
-            last_modified=as_utc(u.last_modified),  # type: ignore[arg-type]
+            last_modified=as_utc(u.last_modified),
         )
         for u in users
     )
     return Page(items=items, total=total, start_index=offset + 1)
 
 
-def _matching(store: Store, text: str, status: str | None) -> Any:
+def _matching(store: Store, text: str, status: str | None) -> entities.Query[entities.User]:
     """The Pony query of matching users; every value is a closure variable (bound)."""
     query = store.db.User.select(lambda u: u.deleted_at is None)
     needle = fold(text)
@@ -88,7 +87,9 @@ def _matching(store: Store, text: str, status: str | None) -> Any:
     return query
 
 
-def _narrowed(query: Any, role: str | None, group: str | None) -> Any:
+def _narrowed(
+    query: entities.Query[entities.User], role: str | None, group: str | None
+) -> entities.Query[entities.User]:
     """Only holders of ``role`` and members of ``group`` (each when given)."""
     if role:
         role_name = role.strip()

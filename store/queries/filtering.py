@@ -177,7 +177,7 @@ class _Compiler:
         escape = "E'\\\\'" if self.postgres else "'\\'"
         return f"({c} IS NOT NULL AND {c} LIKE {self._bind(pattern)} ESCAPE {escape})"
 
-    def _datetime(self, moment: datetime) -> Any:
+    def _datetime(self, moment: datetime) -> datetime | str:
         # SQLite keeps Pony's text form; a bound datetime would compare as different text.
         return moment if self.postgres else moment.isoformat(" ", "microseconds")
 
@@ -190,8 +190,8 @@ def _flatten(node: And | Or) -> list[Criteria]:
     while stack:
         current = stack.pop()
         if type(current) is kind:
-            stack.append(current.right)  # type: ignore[union-attr]
-            stack.append(current.left)  # type: ignore[union-attr]
+            stack.append(current.right)
+            stack.append(current.left)
         else:
             operands.append(current)
     return operands
@@ -375,14 +375,13 @@ def chunked_in(
         yield f"{column} IN ({marks})", params
 
 
-def sql_datetime(value: Any) -> datetime:
+def sql_datetime(value: datetime | str) -> datetime:
     """A raw timestamp column as aware UTC (SQLite hands back Pony's text form)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC)
 
 
-def sql_timestamp(store: Store, value: datetime) -> Any:
+def sql_timestamp(store: Store, value: datetime) -> datetime | str:
     """A naive-UTC datetime as a bound parameter of a raw statement, in the form Pony stores
     it (SQLite keeps text with microseconds; PostgreSQL takes the datetime itself)."""
     if store.provider == "sqlite":

@@ -11,14 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
 from store.domain.names import fold, group_key
 from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
+from store.queries.filter_catalogue import GROUPS
 from store.queries.filtering import (
-    GROUPS,
     group_filter,
     linked,
     order_by,
@@ -45,14 +46,14 @@ def members_of(
     return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
-def group_record(group: Any, members: tuple[MemberRef, ...] | None) -> GroupRecord:
+def group_record(group: entities.Group, members: tuple[MemberRef, ...] | None) -> GroupRecord:
     return GroupRecord(
         id=group.id,
         display_name=group.display_name,
         external_id=group.external_id,
         document=plain(group.document),
-        created=as_utc(group.created),  # type: ignore[arg-type]
-        last_modified=as_utc(group.last_modified),  # type: ignore[arg-type]
+        created=as_utc(group.created),
+        last_modified=as_utc(group.last_modified),
         version=group.version,
         member_count=group.member_count,
         members=members,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Any
 
 from pony.orm import db_session
 
+from store import dbapi
 from store.context import Store
 from store.db import parse_database_url
 from store.errors import Unavailable
@@ -49,7 +49,7 @@ def _writable(store: Store) -> None:
             raise Unavailable("the database refuses writes", report_fault(exc)) from None
 
 
-def _probe_write(store: Store, connection: Any) -> None:
+def _probe_write(store: Store, connection: dbapi.Connection) -> None:
     sqlite = store.provider == "sqlite"
     cursor = connection.cursor()
     if sqlite:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pony.orm import desc
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold
@@ -41,7 +42,7 @@ MAX_ID = 64
 
 def find_user_entity(
     store: Store, name_or_id: str, include_deleted: bool = False, by_id: bool = False
-) -> Any:
+) -> entities.User | None:
     """The user an operator's argument names, else None. With ``by_id`` only the id counts.
     Otherwise the user whose userName folds to it and the user whose id it is are both
     looked up: when they are two different users the argument is refused (``Ambiguous``),
@@ -64,7 +65,7 @@ def find_user_entity(
     return named or by_key
 
 
-def _ambiguity(name: str, named: Any, by_key: Any) -> str:
+def _ambiguity(name: str, named: entities.User, by_key: entities.User) -> str:
     """One line naming both users (edges show it through ``domain.display``)."""
     return (
         f"'{name}' names two users: the userName of user {named.id} ('{named.user_name}') "
@@ -72,7 +73,7 @@ def _ambiguity(name: str, named: Any, by_key: Any) -> str:
     )
 
 
-def _deleted_by_name(store: Store, name: str) -> Any:
+def _deleted_by_name(store: Store, name: str) -> entities.User | None:
     """A deleted user's key may have been freed for reuse: match its userName instead."""
     lowered, key = name.lower(), fold(name)
     candidates = store.db.User.select(
@@ -84,7 +85,7 @@ def _deleted_by_name(store: Store, name: str) -> Any:
     return matches[-1] if matches else None
 
 
-def effective_role_names(store: Store, user: Any) -> list[str]:
+def effective_role_names(store: Store, user: entities.User) -> list[str]:
     """Every role the user holds, manual and IdP-derived, deduplicated and sorted (manual
     grants suspended after a userName change do not count)."""
     names = store.db.RoleAssignment.select(
@@ -108,7 +109,9 @@ def _mapped_names(store: Store, keys: set[str]) -> dict[str, str]:
     return names
 
 
-def role_sources(store: Store, rows: Iterable[Any]) -> list[tuple[Any, RoleSource]]:
+def role_sources(
+    store: Store, rows: Iterable[entities.RoleAssignment]
+) -> list[tuple[entities.RoleAssignment, RoleSource]]:
     """The one role-source builder: each RoleAssignment row with the role it grants and where
     it comes from (an IdP group named as mapped), ordered by role, source, then group."""
     rows = list(rows)
@@ -116,11 +119,11 @@ def role_sources(store: Store, rows: Iterable[Any]) -> list[tuple[Any, RoleSourc
     sources = []
     for a in rows:
         via = names.get(a.via_group, a.via_group) if a.source == GrantSource.IDP else None
-        sources.append((a, RoleSource(a.role.name, a.source, via or None)))
+        sources.append((a, RoleSource(a.role.name, GrantSource(a.source), via or None)))
     return sorted(sources, key=lambda pair: (pair[1].role, pair[1].source, pair[1].via_group or ""))
 
 
-def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
+def _assignments(store: Store, user: entities.User) -> list[RoleAssignmentRecord]:
     rows = store.db.RoleAssignment.select(lambda a: a.user == user)
     return [
         RoleAssignmentRecord(
@@ -128,7 +131,7 @@ def _assignments(store: Store, user: Any) -> list[RoleAssignmentRecord]:
             source=source.source,
             via_group=source.via_group,
             granted_by=a.granted_by,
-            created=as_utc(a.created),  # type: ignore[arg-type]
+            created=as_utc(a.created),
         )
         for a, source in role_sources(store, rows)
     ]
@@ -141,7 +144,7 @@ _VALID = (
 )
 
 
-def _valid_params(store: Store, user: Any) -> dict[str, Any]:
+def _valid_params(store: Store, user: entities.User) -> dict[str, Any]:
     now = store.clock()
     cut = idle_cut(now, idle_timeout(store.settings.sessions.idle_timeout_minutes))
     return {
@@ -151,18 +154,18 @@ def _valid_params(store: Store, user: Any) -> dict[str, Any]:
     }
 
 
-def _active_session_count(store: Store, user: Any) -> int:
+def _active_session_count(store: Store, user: entities.User) -> int:
     return int(fetch_rows(store, f"SELECT COUNT(*) {_VALID}", _valid_params(store, user))[0][0])
 
 
-def session_record(session: Any) -> SessionRecord:
+def session_record(session: entities.Session) -> SessionRecord:
     return SessionRecord(
         id=session.id,
         user_id=session.user.id,
         user_name=session.user.user_name,
-        created=as_utc(session.created),  # type: ignore[arg-type]
-        last_seen=as_utc(session.last_seen),  # type: ignore[arg-type]
-        expires_at=as_utc(session.expires_at),  # type: ignore[arg-type]
+        created=as_utc(session.created),
+        last_seen=as_utc(session.last_seen),
+        expires_at=as_utc(session.expires_at),
         ended_at=as_utc(session.ended_at),
         end_reason=session.end_reason,
         client_address=session.client_address,
@@ -184,21 +187,21 @@ def active_sessions(store: Store, user_id: str, limit: int = 100) -> list[Sessio
     return [session_record(store.db.Session[session_id]) for (session_id,) in rows]
 
 
-def _hold(user: Any) -> HoldRecord | None:
+def _hold(user: entities.User) -> HoldRecord | None:
     if user.held_at is None:
         return None
     return HoldRecord(
-        since=as_utc(user.held_at),  # type: ignore[arg-type]
+        since=as_utc(user.held_at),
         by=user.held_by or "",
         reason=user.hold_reason or "",
         idp_active=user.idp_active,
     )
 
 
-def _audit_record(event: Any) -> AuditRecord:
+def _audit_record(event: entities.AuditEvent) -> AuditRecord:
     return AuditRecord(
         id=event.id,
-        at=as_utc(event.at),  # type: ignore[arg-type]
+        at=as_utc(event.at),
         actor=event.actor,
         action=event.action,
         target_type=event.target_type,
@@ -263,7 +266,7 @@ def list_mappings(store: Store) -> list[MappingRecord]:
         MappingRecord(
             group_name=m.group_name,
             role=m.role.name,
-            created=as_utc(m.created),  # type: ignore[arg-type]
+            created=as_utc(m.created),
             created_by=m.created_by,
             connection=None if m.connection is None else m.connection.name,
         )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from pony.orm import desc
 
+from store import entities
 from store.context import Store, as_utc
+from store.domain.enums import JobOutcome
 from store.queries.leases import current_leader, lease_expiry
 from store.records import JobHealth, JobRunRecord, WorkerHealth
 from store.sql import select_rows
@@ -22,13 +23,13 @@ LEADER_LEASE = "worker"
 """Name of the lease whose holder runs the scheduled jobs (shared with the worker)."""
 
 
-def _record(run: Any) -> JobRunRecord:
+def _record(run: entities.JobRun) -> JobRunRecord:
     return JobRunRecord(
         id=run.id,
         job=run.job,
         started=run.started.replace(tzinfo=UTC),
         finished=as_utc(run.finished),
-        outcome=run.outcome,
+        outcome=JobOutcome(run.outcome),
         changed=run.changed,
         summary=run.summary or "",
         error=run.error or "",
@@ -51,7 +52,7 @@ def job_run(store: Store, run_id: int) -> JobRunRecord | None:
     return None if run is None else _record(run)
 
 
-def _latest(store: Store, job: str, outcome: str | None = None) -> Any:
+def _latest(store: Store, job: str, outcome: str | None = None) -> entities.JobRun | None:
     JobRun = store.db.JobRun
     if outcome is None:
         query = JobRun.select(lambda r: r.job == job)

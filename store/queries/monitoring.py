@@ -29,7 +29,7 @@ def _tokens(store: Store) -> tuple[TokenUse, ...]:
     ScimToken = store.db.ScimToken
     active = ScimToken.select(lambda t: t.revoked_at is None).order_by(ScimToken.id)
     return tuple(
-        TokenUse(t.name, as_utc(t.created), as_utc(t.last_used), t.stale_since is not None)  # type: ignore[arg-type]
+        TokenUse(t.name, as_utc(t.created), as_utc(t.last_used), t.stale_since is not None)
         for t in active[:MAX_TOKENS]
     )
 

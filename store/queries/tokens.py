@@ -7,8 +7,8 @@ never the secret nor its hash (neither may leave the store).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain.names import fold
 from store.domain.tokens import stale_since
@@ -18,7 +18,7 @@ from store.tx import read
 
 
 def token_record(
-    token: Any, now: datetime | None = None, stale_after_hours: float = 0.0
+    token: entities.ScimToken, now: datetime | None = None, stale_after_hours: float = 0.0
 ) -> TokenRecord:
     """A ScimToken row as a record (used inside the store by the token services too). With
     ``now``, an active token's stale flag is the staleness rule applied now
@@ -30,7 +30,7 @@ def token_record(
         id=token.id,
         name=token.name,
         prefix=token.prefix,
-        created=as_utc(token.created),  # type: ignore[arg-type]
+        created=as_utc(token.created),
         created_by=token.created_by,
         last_used=as_utc(token.last_used),
         revoked_at=as_utc(token.revoked_at),
@@ -41,7 +41,7 @@ def token_record(
     )
 
 
-def active_token_entity(store: Store, name: str) -> Any:
+def active_token_entity(store: Store, name: str) -> entities.ScimToken | None:
     """The token row of that name that is not revoked (names fold case-insensitively)."""
     token = store.db.ScimToken.get(name_key=fold(name.strip()))
     if token is None or token.revoked_at is not None:

@@ -7,8 +7,9 @@ visible, because IdPs look a user up before creating it. Reads never write.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
+from store import entities
 from store.context import Store
 from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
@@ -16,8 +17,8 @@ from store.domain.ids import is_resource_id
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
+from store.queries.filter_catalogue import USERS
 from store.queries.filtering import (
-    USERS,
     linked,
     order_by,
     page_of_rows,
@@ -58,7 +59,10 @@ def groups_of(
 
 
 def user_record(
-    store: Store, user: Any, groups: tuple[GroupRef, ...] | None = None, scope: Scope = OPERATOR
+    store: Store,
+    user: entities.User,
+    groups: tuple[GroupRef, ...] | None = None,
+    scope: Scope = OPERATOR,
 ) -> UserRecord:
     """The frozen record of a User entity; loads its groups (those ``scope`` sees) unless
     given."""
@@ -67,7 +71,7 @@ def user_record(
     return row_record(tuple(getattr(user, column) for column in _COLUMNS), groups)
 
 
-def _visible(user: Any, scope: Scope) -> bool:
+def _visible(user: entities.User | None, scope: Scope) -> TypeGuard[entities.User]:
     return user is not None and user.deleted_at is None and scope.sees(user.connection.id)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from pony.orm import select
 
 from store.context import Store, naive_utc
-from store.domain import request_log
+from store.domain import limits, request_log
 from store.domain.clients import storable_text
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
@@ -55,18 +55,18 @@ def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
     return (
         sql_timestamp(store, naive_utc(item.at)),
         item.token_id,
-        storable_text(item.token_name, 256),
-        storable_text(item.client, 128),
-        storable_text(item.method, 16) or "?",
-        storable_text(item.path, 1024) or "/",
-        storable_text(item.query, 4096),
+        storable_text(item.token_name, limits.TOKEN_NAME),
+        storable_text(item.client, limits.CLIENT),
+        storable_text(item.method, limits.REQUEST_METHOD) or "?",
+        storable_text(item.path, limits.REQUEST_PATH) or "/",
+        storable_text(item.query, limits.REQUEST_QUERY),
         int(item.status),
         float(item.latency_ms),
-        storable_text(item.scim_type, 64),
-        storable_text(item.detail, 2048),
-        storable_text(item.user_agent, 256),
+        storable_text(item.scim_type, limits.SCIM_TYPE),
+        storable_text(item.detail, limits.DETAIL),
+        storable_text(item.user_agent, limits.USER_AGENT),
         max(1, int(item.hits)),
-        storable_text(item.connection, 256) or None,
+        storable_text(item.connection, limits.TOKEN_NAME) or None,
     )
 
 
@@ -112,7 +112,7 @@ def _add_hits(store: Store, item: ActivityInput, minute: datetime) -> bool:
         "at": sql_timestamp(store, naive_utc(item.at)),
         "minute": sql_timestamp(store, minute),
         "next_minute": sql_timestamp(store, minute + timedelta(minutes=1)),
-        "client": storable_text(item.client, 128),
+        "client": storable_text(item.client, limits.CLIENT),
         "status": int(item.status),
         "token": item.token_id or 0,
         "label": item.token_name or "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.context import Store
+from store.domain import limits
 from store.domain.enums import AuditAction
 from store.queries.filtering import json_param, sql_timestamp
 from store.sql import execute_unflushed
@@ -36,14 +37,14 @@ def record_event(
 ) -> None:
     params = {
         "at": sql_timestamp(store, store.clock()),
-        "actor": actor[:256] or "system",
+        "actor": actor[: limits.ACTOR] or "system",
         "action": AuditAction(action).value,  # a name outside the vocabulary is a bug
         "target_type": target_type[:32],
-        "target_id": str(target_id)[:64],
-        "target_name": (target_name or "")[:1024],
+        "target_id": str(target_id)[: limits.AUDIT_TARGET_ID],
+        "target_name": (target_name or "")[: limits.AUDIT_TARGET_NAME],
         "before": json_param(before),
         "after": json_param(after),
-        "detail": (detail or "")[:2048],
+        "detail": (detail or "")[: limits.DETAIL],
     }
     # Pending changes of the audited rows are not written first: each is written once, with
     # all its columns, by the next statement of the use case or at commit.

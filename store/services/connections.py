@@ -15,12 +15,14 @@ connection that now owns the groups.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from pony.orm import flush
 
+from store import entities
 from store.context import Store, as_utc
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain import connections as rules
 from store.domain.enums import AuditAction
 from store.domain.names import closest_names, fold
@@ -42,7 +44,9 @@ _REMOVED = "#removed#"
 # ---- lookups --------------------------------------------------------------------------------
 
 
-def connection_entity(store: Store, name: str, attribute: str = "connection") -> Any:
+def connection_entity(
+    store: Store, name: str, attribute: str = "connection"
+) -> entities.Connection:
     """The (not removed) connection of that name, compared as ``rules.name_key``, or
     NotFound naming the closest known names."""
     if not isinstance(name, str) or not name.strip():
@@ -59,7 +63,7 @@ def connection_entity(store: Store, name: str, attribute: str = "connection") ->
 
 def new_connection(
     store: Store, name: str, kind: str | None, actor: str, attribute: str = "name"
-) -> Any:
+) -> entities.Connection:
     """Create a connection (in the caller's transaction); InvalidInput when the name is bad
     or taken (a token for an existing connection is issued with ``--connection NAME``)."""
     name = rules.clean_name(name, attribute)
@@ -81,7 +85,7 @@ def new_connection(
     return connection
 
 
-def default_connection(store: Store, actor: str) -> Any:
+def default_connection(store: Store, actor: str) -> entities.Connection:
     """The ``default`` connection, created when first needed: the owner of what an operator
     (not an IdP) creates, as of what an upgrade could not attribute to a token."""
     found = store.db.Connection.get(name_key=rules.name_key(rules.DEFAULT))
@@ -93,7 +97,7 @@ def default_connection(store: Store, actor: str) -> Any:
 _HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
 
 
-def hold(store: Store, connection: Any, exclusive: bool = False) -> bool:
+def hold(store: Store, connection: entities.Connection, exclusive: bool = False) -> bool:
     """Whether the connection is still live, its row then held until commit so a removal
     or a transfer never misses what is added to it. Shared (PostgreSQL: FOR SHARE, so
     creations never wait for each other) by whatever gives it a user, group or token;
@@ -106,7 +110,7 @@ def hold(store: Store, connection: Any, exclusive: bool = False) -> bool:
     return bool(rows) and rows[0][0] is None
 
 
-def owner(store: Store, scope: Scope, actor: str) -> Any:
+def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
     """The connection a resource created in ``scope`` belongs to (held: ``hold``): the
     token's connection, or for an operator the ``default`` connection. Revoked when the
     token's connection was removed since its request authenticated: nothing may then be
@@ -128,11 +132,11 @@ _COUNTS = (
 _GROUP_COUNTS = 'SELECT "connection_id", COUNT(*) FROM "scim_group" GROUP BY "connection_id"'
 
 
-def _token_order(token: Any) -> tuple[bool, Any, int]:
+def _token_order(token: entities.ScimToken) -> tuple[bool, datetime, int]:
     return token.revoked_at is not None, token.created, int(token.id)
 
 
-def _records(store: Store, connections: Iterable[Any]) -> list[ConnectionRecord]:
+def _records(store: Store, connections: Iterable[entities.Connection]) -> list[ConnectionRecord]:
     users = {int(c): int(n) for c, n in fetch_rows(store, _COUNTS, {})}
     groups = {int(c): int(n) for c, n in fetch_rows(store, _GROUP_COUNTS, {})}
     now, hours = store.clock(), store.settings.worker.stale_after_hours
@@ -145,7 +149,7 @@ def _records(store: Store, connections: Iterable[Any]) -> list[ConnectionRecord]
                 id=int(connection.id),
                 name=connection.name,
                 kind=connection.kind,
-                created_at=as_utc(connection.created_at),  # type: ignore[arg-type]
+                created_at=as_utc(connection.created_at),
                 user_count=users.get(int(connection.id), 0),
                 group_count=groups.get(int(connection.id), 0),
                 last_used=as_utc(rules.last_used(t.last_used for t in tokens)),
@@ -224,7 +228,8 @@ def remove_connection(store: Store, name: str, actor: str) -> ConnectionRecord:
             revoke_token_entity(store, token, actor, detail=why)
     for mapping in list(connection.mappings):
         record_event(
-            store, actor, AuditAction.MAPPING_REMOVED, "mapping", mapping.group_name_key[:64],
+            store, actor, AuditAction.MAPPING_REMOVED, "mapping",
+            mapping.group_name_key[: limits.AUDIT_TARGET_ID],
             f"{mapping.group_name} -> {mapping.role.name}",
             before={"group": mapping.group_name, "role": mapping.role.name,
                     "mapping_id": mapping.id, "connection": connection.name},
@@ -323,7 +328,9 @@ def _items(rows: Iterable[tuple[Any, ...]]) -> tuple[TransferItem, ...]:
     return tuple(TransferItem(str(i), str(n)) for i, n, _k in ordered)
 
 
-def _refuse_clashes(store: Store, source: Any, target: Any, ids: dict[str, int]) -> None:
+def _refuse_clashes(
+    store: Store, source: entities.Connection, target: entities.Connection, ids: dict[str, int]
+) -> None:
     clashes = fetch_rows(store, _CLASHES, ids)
     if clashes:
         names = ", ".join(repr(str(row[0])) for row in clashes[:5])

@@ -19,6 +19,7 @@ from typing import Any
 
 from pony.orm import flush, select
 
+from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
@@ -28,10 +29,10 @@ from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import sql_timestamp
-from store.queries.groups import group_record, members_of
+from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
-from store.services import connections, lifecycle, recompute_queue, role_sync
+from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
 from store.sql import execute
@@ -42,7 +43,7 @@ AUDIT_ID_LIMIT = 1000
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
 
 
-def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
+def _name(value: object, kept: str | None = None) -> tuple[str, str]:
     """A group displayName as stored (trimmed, no deceiving character unless it is the name
     ``kept`` already) and its key (``names.group_key``)."""
     name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
@@ -50,11 +51,13 @@ def _name(value: Any, kept: str | None = None) -> tuple[str, str]:
     return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
-def _external_id(value: Any) -> str | None:
+def _external_id(value: object) -> str | None:
     return check_text(value or None, "externalId", limits.EXTERNAL_ID)
 
 
-def _check_unique(store: Store, group: Any, key: str, connection: Any) -> None:
+def _check_unique(
+    store: Store, group: entities.Group | None, key: str, connection: entities.Connection
+) -> None:
     """Group names are unique (folded) within a connection: two IdPs may each push a group
     of one name, and each gets its own. externalId is the client's and need not be unique
     (RFC 7643 §3.1)."""
@@ -68,16 +71,16 @@ def _unknown_member(user_id: object) -> InvalidInput:
     return InvalidInput(f"member {shown} is not a known user", attribute="members")
 
 
-def _lock_users(store: Store, user_ids: Iterable[str], entities: bool = True) -> dict[str, Any]:
+def _lock_users(store: Store, user_ids: Iterable[str], loaded: bool = True) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
-    Without ``entities`` (no role of theirs can change) only their ids and connections are
+    Without ``loaded`` (no role of theirs can change) only their ids and connections are
     read (``_LiveUser``): loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
     locked: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        if not entities:
+        if not loaded:
             locked.update({live.id: live for live in _live_users(store, chunk)})
             continue
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
@@ -122,11 +125,12 @@ _DROP_MEMBER = 'DELETE FROM "scim_membership" WHERE "group" = $gid AND "user" = 
 
 def _lock_group(
     store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope = OPERATOR
-) -> Any:
+) -> entities.Group:
     """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
     if group is None or not scope.sees(group.connection.id):
         raise NotFound(f"group {group_id} not found")
+    member_batches.guard(store, group)  # a large change of it still moving: finish it first
     lifecycle.check_version(group, "group", if_match)
     return group
 
@@ -134,12 +138,14 @@ def _lock_group(
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
-    def __init__(self, store: Store, group: Any, actor: str, scope: Scope = OPERATOR) -> None:
+    def __init__(
+        self, store: Store, group: entities.Group, actor: str, scope: Scope = OPERATOR
+    ) -> None:
         self.store, self.group, self.actor, self.scope = store, group, actor, scope
         self.connection_id = int(group.connection.id)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
-        self.users: dict[str, Any] = {}
+        self.users: dict[str, entities.User] = {}
         self.touched: set[str] = set()
         self.added: list[str] = []
         self.removed: list[str] = []
@@ -200,7 +206,47 @@ class _GroupEdit:
                     ids.update(change.member_ids)
             if whole_group:
                 ids.update(self.current_members())
-        self.users = _lock_users(self.store, ids, entities=self.mapped)
+        self.users = _lock_users(self.store, ids, loaded=self.mapped)
+
+    def replace_in_batches(self, changes: Sequence[MembershipChange]) -> list[int] | None:
+        """When ``changes`` set the whole member list (one replace or remove-all, beside
+        attribute changes) and that moves more than a batch of members: check and apply
+        everything but the moves, audit the whole change, and queue the moves
+        (``member_batches``) and, for a mapped group renamed, the recomputation of both names
+        (``recompute_queue``): the queued rows' ids. None (nothing written) otherwise."""
+        whole = [c for c in changes if c.kind in ("add", "remove", "replace_all", "remove_all")]
+        if len(whole) != 1 or whole[0].kind not in ("replace_all", "remove_all"):
+            return None
+        attributes = [c for c in changes if c not in whole]
+        renames = [c.value for c in attributes if c.kind == "rename" and isinstance(c.value, str)]
+        self.keys.update(group_key(name) for name in renames)
+        lifecycle.lock_group_names(self.store, self.keys, self.connection_id)
+        self.mapping = lifecycle.mapping_table(self.store)
+        wanted = dict.fromkeys(whole[0].member_ids if whole[0].kind == "replace_all" else ())
+        current = self.current_members()
+        remove = sorted(self.visible_members() - wanted.keys())  # as ``apply`` takes them out
+        add = [user_id for user_id in wanted if user_id not in current]
+        if not member_batches.is_large(len(remove) + len(add)):
+            return None
+        ids = [user_id for user_id in add if is_resource_id(user_id)]
+        owner = None if self.scope.operator else self.scope.connection_id
+        live = member_batches.live_users(self.store, ids, owner)  # another IdP's: unknown
+        for user_id in add:
+            if user_id not in live:
+                raise _unknown_member(user_id)
+        for change in attributes:
+            self.set_attribute(change.kind, change.value)
+        self.added, self.removed = add, remove
+        self._audit(self._attributes())
+        cause = causes.group(self.group.id, self.group.display_name)
+        queued = [member_batches.enqueue(self.store, self.group, remove, add, cause, self.actor)]
+        if self.group.display_name_key != self.before_key and self.mapped:
+            renamed = causes.group_renamed(
+                self.group.id, self.group.display_name, self.before["displayName"]
+            )
+            for key in (self.before_key, self.group.display_name_key):
+                queued.append(recompute_queue.enqueue(self.store, key, renamed, self.actor))
+        return queued
 
     @property
     def mapped(self) -> bool:
@@ -287,16 +333,20 @@ class _GroupEdit:
                         self.store, user, self.actor, self.mapping, cause=cause
                     )
         if changed:
-            new = {k: after[k] for k in old}
-            if self.added or self.removed:
-                old["members"] = _ids(self.removed)
-                new["members"] = _ids(self.added)
-            detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
-            record_event(
-                self.store, self.actor, AuditAction.GROUP_UPDATED, "group", self.group.id,
-                self.group.display_name, old, new, detail,
-            )  # fmt: skip
+            self._audit(after)
         return changed
+
+    def _audit(self, after: dict[str, Any]) -> None:
+        old = {k: v for k, v in self.before.items() if after[k] != v}
+        new = {k: after[k] for k in old}
+        if self.added or self.removed:
+            old["members"] = _ids(self.removed)
+            new["members"] = _ids(self.added)
+        detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
+        record_event(
+            self.store, self.actor, AuditAction.GROUP_UPDATED, "group", self.group.id,
+            self.group.display_name, old, new, detail,
+        )  # fmt: skip
 
     @property
     def before_key(self) -> str:
@@ -349,7 +399,6 @@ def create_group(
     return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
 
-@transaction
 def change_group(
     store: Store,
     group_id: str,
@@ -361,18 +410,46 @@ def change_group(
     """PATCH: ``plan`` turns the current group (members not loaded) into changes, applied in
     order, all or nothing. Whatever ``plan`` raises propagates and nothing is applied.
     Returns the group without members (the API answers 204). Another connection's group is
-    NotFound."""
+    NotFound. A replacement that moves more than a batch of members commits its decision
+    first and moves them in batches (``member_batches``) before this returns."""
+    record, queued = member_batches.finish_first(
+        store, lambda: _change_group(store, group_id, plan, actor, if_match, scope)
+    )
+    if not queued:
+        return record
+    recompute_queue.run_rows(store, queued)
+    return get_group(store, group_id, include_members=False, scope=scope)
+
+
+@transaction
+def _change_group(
+    store: Store,
+    group_id: str,
+    plan: Callable[[GroupRecord], Sequence[MembershipChange]],
+    actor: str,
+    if_match: ExpectedVersions,
+    scope: Scope,
+) -> tuple[GroupRecord, list[int]]:
     group = _lock_group(store, group_id, if_match, scope)
     changes = list(plan(group_record(group, None)))
     edit = _GroupEdit(store, group, actor, scope)
+    queued = _apply(edit, changes)
+    return group_record(group, None), queued
+
+
+def _apply(edit: _GroupEdit, changes: Sequence[MembershipChange]) -> list[int]:
+    """Apply ``changes`` in this transaction, or decide them and queue a large replacement's
+    member moves (the queued rows' ids)."""
+    queued = edit.replace_in_batches(changes)
+    if queued is not None:
+        return queued
     edit.prepare(changes)
     for change in changes:
         edit.apply(change)
     edit.finish()
-    return group_record(group, None)
+    return []
 
 
-@transaction
 def replace_group(
     store: Store,
     group_id: str,
@@ -383,7 +460,27 @@ def replace_group(
     scope: Scope = OPERATOR,
 ) -> GroupRecord:
     """PUT: new attributes and exactly ``member_ids`` as the members ``scope`` sees
-    (applied as deltas). Another connection's group is NotFound."""
+    (applied as deltas; more than a batch of them in batches, before this returns, as in
+    ``change_group``). Another connection's group is NotFound."""
+    record, queued = member_batches.finish_first(
+        store, lambda: _replace_group(store, group_id, data, member_ids, actor, if_match, scope)
+    )
+    if not queued:
+        return record
+    recompute_queue.run_rows(store, queued)
+    return get_group(store, group_id, scope=scope)
+
+
+@transaction
+def _replace_group(
+    store: Store,
+    group_id: str,
+    data: GroupInput,
+    member_ids: tuple[str, ...],
+    actor: str,
+    if_match: ExpectedVersions,
+    scope: Scope,
+) -> tuple[GroupRecord, list[int]]:
     group = _lock_group(store, group_id, if_match, scope)
     changes = [
         MembershipChange("rename", value=data.display_name),
@@ -392,11 +489,9 @@ def replace_group(
         MembershipChange("replace_all", member_ids=tuple(member_ids)),
     ]
     edit = _GroupEdit(store, group, actor, scope)
-    edit.prepare(changes)
-    for change in changes:
-        edit.apply(change)
-    edit.finish()
-    return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
+    if queued := _apply(edit, changes):
+        return group_record(group, None), queued
+    return group_record(group, members_of(store, [group.id], scope).get(group.id, ())), []
 
 
 def delete_group(
@@ -405,20 +500,25 @@ def delete_group(
     actor: str,
     if_match: ExpectedVersions = None,
     scope: Scope = OPERATOR,
+    progress: role_sync.Progress | None = None,
 ) -> None:
     """Delete a group and its memberships; members lose the roles it gave them. The audit
-    history stays. A mapped group of more than one batch of members is deleted first and
-    its former members' roles follow in batches (``recompute_queue``), so the deletion
-    never holds the locks of thousands of users at once."""
-    queued = _delete_group(store, group_id, actor, if_match, scope)
+    history stays. A group of more than one batch of members is decided and audited first,
+    then emptied in batches (each member's roles follow in the batch that removes it) and
+    deleted by the last one (``member_batches``), before this returns, so the deletion
+    never holds the locks of thousands of users or rows at once; ``progress`` is called
+    after each batch with (members removed, members in all)."""
+    queued = member_batches.finish_first(
+        store, lambda: _delete_group(store, group_id, actor, if_match, scope)
+    )
     if queued is not None:
-        recompute_queue.run(store, *queued)
+        recompute_queue.run_rows(store, [queued], progress)
 
 
 @transaction
 def _delete_group(
     store: Store, group_id: str, actor: str, if_match: ExpectedVersions, scope: Scope
-) -> tuple[int, str] | None:
+) -> int | None:
     group = _lock_group(store, group_id, if_match, scope)
     key = group.display_name_key
     lifecycle.lock_group_names(store, [key], int(group.connection.id))
@@ -426,27 +526,25 @@ def _delete_group(
     member_ids = sorted(select(m.user.id for m in memberships if m.group == group))
     mapping = lifecycle.mapping_table(store)
     mapped = bool(mapped_roles(mapping, int(group.connection.id), key))
-    large = mapped and len(member_ids) > role_sync.BATCH
-    users = _lock_users(store, member_ids) if mapped and not large else {}
+    name = group.display_name
     before = {
-        "displayName": group.display_name,
+        "displayName": name,
         "externalId": group.external_id,
         "members": _ids(member_ids),
     }
-    select(m for m in memberships if m.group == group).delete(bulk=True)
-    group.delete()
-    store.db.flush()
-    cause = causes.group_deleted(group_id, before["displayName"])
-    for user_id in sorted(users):
-        lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
-    queued = recompute_queue.enqueue(store, key, cause, actor) if large else None
+    cause = causes.group_deleted(group_id, name)
+    queued = None
+    if member_batches.is_large(len(member_ids)):  # audited now, emptied in batches
+        queued = member_batches.enqueue(store, group, member_ids, (), cause, actor, delete=True)
+    else:
+        users = _lock_users(store, member_ids) if mapped else {}
+        select(m for m in memberships if m.group == group).delete(bulk=True)
+        group.delete()
+        store.db.flush()
+        for user_id in sorted(users):
+            lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
-        store,
-        actor,
-        AuditAction.GROUP_DELETED,
-        "group",
-        group_id,
-        before["displayName"],
+        store, actor, AuditAction.GROUP_DELETED, "group", group_id, name,
         before=before,
-    )
-    return (queued, key) if queued is not None else None
+    )  # fmt: skip
+    return queued

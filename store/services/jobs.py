@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from store.context import Store, naive_utc
+from store.domain import limits
 from store.domain.enums import JobOutcome
 from store.errors import InvalidInput, NotFound
 from store.tx import transaction
@@ -36,7 +37,7 @@ def start_run(store: Store, job: str, holder: str) -> int:
         changed=0,
         summary="",
         error="",
-        holder=holder[:256],
+        holder=holder[: limits.HOLDER],
     )
     run.flush()
     return int(run.id)
@@ -60,8 +61,8 @@ def finish_run(
     run.finished = store.clock()
     run.outcome = outcome
     run.changed = max(0, int(changed))
-    run.summary = (summary or "")[:2048]
-    run.error = (error or "")[:4096]
+    run.summary = (summary or "")[: limits.DETAIL]
+    run.error = (error or "")[: limits.JOB_ERROR]
 
 
 @transaction

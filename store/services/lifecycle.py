@@ -12,8 +12,9 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from store import entities
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.domain.active import stored_state, with_state
 from store.domain.enums import AuditAction, GrantSource
 from store.domain.ids import is_resource_id
@@ -33,7 +34,7 @@ SUSPENDED = GrantSource.SUSPENDED
 effective (sessions do not carry it) until an operator confirms it with ``role grant``."""
 
 
-def lock_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> Any:
+def lock_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> entities.User:
     """The live (not deleted) user row ``scope`` sees, locked for this transaction, or
     NotFound (another connection's user is not found either)."""
     user = store.db.User.get_for_update(id=user_id) if is_resource_id(user_id) else None
@@ -42,7 +43,7 @@ def lock_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> Any:
     return user
 
 
-def visible_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> Any:
+def visible_user(store: Store, user_id: str, scope: Scope = OPERATOR) -> entities.User:
     """The live user row ``scope`` sees (not locked), or NotFound."""
     user = store.db.User.get(id=user_id) if is_resource_id(user_id) else None
     if user is None or user.deleted_at is not None or not scope.sees(user.connection.id):
@@ -116,7 +117,7 @@ def lock_mapping_edits(store: Store) -> None:
 
 def recompute_user_roles(
     store: Store,
-    user: Any,
+    user: entities.User,
     actor: str,
     mapping: MappingTable | None = None,
     *,
@@ -194,19 +195,19 @@ _END_SESSIONS = (
 )
 
 
-def end_user_sessions(store: Store, user: Any, reason: str) -> int:
+def end_user_sessions(store: Store, user: entities.User, reason: str) -> int:
     """End every open session of the user; their next request is sent to sign in. One
     statement, whatever the number of sessions (no caller holds Session entities of the user
     in the same transaction, which would not see it)."""
     params = {
         "now": sql_timestamp(store, store.clock()),
-        "reason": reason[:128],
+        "reason": reason[: limits.SESSION_END],
         "user_id": user.id,
     }
     return execute(store.db, _END_SESSIONS, params).rowcount
 
 
-def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
+def set_active(store: Store, user: entities.User, active: bool, actor: str, reason: str) -> bool:
     """Apply an active flag to a locked user row with all of its effects. Returns whether the
     flag changed. Deactivation: inactive, sessions ended, IdP roles removed, manual roles and
     memberships kept. Reactivation: IdP roles restored from the kept memberships."""
@@ -234,7 +235,7 @@ def set_active(store: Store, user: Any, active: bool, actor: str, reason: str) -
     return True
 
 
-def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str) -> None:
+def suspend_manual_roles(store: Store, user: entities.User, previous_name: str, actor: str) -> None:
     """After a userName change (a different folded key) of a locked user: the person who
     signs in under the new name need not be the one an operator granted manual roles to,
     so those grants stop counting until an operator confirms them. Audited as
@@ -262,7 +263,9 @@ def suspend_manual_roles(store: Store, user: Any, previous_name: str, actor: str
     )  # fmt: skip
 
 
-def check_version(entity: Any, kind: str, if_match: ExpectedVersions) -> None:
+def check_version(
+    entity: entities.User | entities.Group, kind: str, if_match: ExpectedVersions
+) -> None:
     """If-Match: one of the caller's expected versions must be the current one (RFC 7232
     §3.1: any listed tag matches). Checked on the row locked for the write, so the check and
     the write are atomic."""
@@ -274,19 +277,21 @@ def check_version(entity: Any, kind: str, if_match: ExpectedVersions) -> None:
         raise PreconditionFailed(f"{kind} {entity.id} is at version {entity.version}, not {listed}")
 
 
-def touch(store: Store, entity: Any) -> None:
+def touch(store: Store, entity: entities.User | entities.Group) -> None:
     """Mark a user or group as changed: new version (ETag) and lastModified."""
     entity.version += 1
     entity.last_modified = store.clock()
 
 
-def idp_active_changes(user: Any, active: bool) -> bool:
+def idp_active_changes(user: entities.User, active: bool) -> bool:
     """Whether ``apply_idp_active`` with ``active`` changes the user's row: its active flag,
     or under an operator's hold the IdP's recorded value."""
     return bool(user.active != active if user.held_at is None else user.idp_active != active)
 
 
-def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: str) -> bool:
+def apply_idp_active(
+    store: Store, user: entities.User, active: bool, actor: str, reason: str
+) -> bool:
     """The IdP's active flag for a locked user (PUT, PATCH). Under an operator's hold the
     IdP's value is recorded (``idp_active``, audited when it changes) but access stays off
     until an operator reactivates. Returns whether the user changed. The row's columns change
@@ -309,9 +314,10 @@ def apply_idp_active(store: Store, user: Any, active: bool, actor: str, reason: 
     return True
 
 
-def _hold_json(user: Any) -> dict[str, Any]:
+def _hold_json(user: entities.User) -> dict[str, Any]:
+    since = user.held_at
     return {
-        "since": user.held_at.isoformat() + "Z",
+        "since": None if since is None else since.isoformat() + "Z",
         "by": user.held_by,
         "reason": user.hold_reason,
         "idp_active": user.idp_active,
@@ -326,8 +332,9 @@ def deactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     user = lock_user(store, user_id)
     placed = user.held_at is None
     if placed:
-        user.held_at, user.held_by = store.clock(), actor[:256]
-        user.hold_reason, user.idp_active = reason[:1024], None  # nothing heard since
+        user.held_at, user.held_by = store.clock(), actor[: limits.ACTOR]
+        user.hold_reason = reason[: limits.HOLD_REASON]
+        user.idp_active = None  # nothing heard since
         record_event(
             store, actor, AuditAction.USER_HELD, "user", user.id, user.user_name,
             before={"hold": None}, after={"hold": _hold_json(user)},
@@ -356,7 +363,7 @@ def reactivate_user(store: Store, user_id: str, actor: str, reason: str = "opera
     return changed
 
 
-def _assign(user: Any, active: bool) -> bool:
+def _assign(user: entities.User, active: bool) -> bool:
     """An operator's deactivation or reactivation gives an unassigned ``active`` (see
     ``domain.active``) a value again. Returns whether the stored state changed."""
     document = dict(user.document or {})

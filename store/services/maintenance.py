@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from pony.orm import select
 
+from store import entities
 from store.context import Store
 from store.domain import causes
 from store.domain.enums import AuditAction
@@ -67,7 +67,7 @@ def reconcile_roles(store: Store, actor: str = "worker", batch_size: int = RECON
 # ---- Last Used and stale provisioning -------------------------------------------------------
 
 
-def _refresh_staleness(store: Store, token: Any, now: datetime) -> int:
+def _refresh_staleness(store: Store, token: entities.ScimToken, now: datetime) -> int:
     """Flag or clear ``stale_since`` on one active token; returns 1 when it changed."""
     hours = store.settings.worker.stale_after_hours
     since = stale_since(token.last_used or token.created, now, hours)

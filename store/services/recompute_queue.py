@@ -15,14 +15,12 @@ Each changed user gets one ``roles.recomputed`` event carrying the edit's cause.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pony.orm import flush
 
 from store.context import Store
-from store.domain import causes
+from store.domain import causes, limits
 from store.queries.filtering import fetch_rows
-from store.services import lifecycle, role_sync
+from store.services import lifecycle, member_batches, role_sync
 from store.tx import read, transaction
 
 _AFFECTED = (
@@ -32,7 +30,7 @@ _AFFECTED = (
     'WHERE a."source" = \'idp\' AND a."via_group" = $key AND a."user" > $after '
     "ORDER BY 1"
 )
-_PENDING = 'SELECT "id", "group_name_key" FROM "role_recompute_pending" ORDER BY "id"'
+_PENDING = 'SELECT "id", "group_name_key", "group_id" FROM "role_recompute_pending" ORDER BY "id"'
 
 
 def lock_mapping_edits(store: Store, key: str) -> None:
@@ -48,7 +46,7 @@ def enqueue(store: Store, key: str, cause: causes.Cause, actor: str) -> int:
     """Queue the recomputation of everyone ``key`` concerns, in the caller's transaction
     (the edit's, so the edit and its queued work commit together). Returns the row's id."""
     row = store.db.PendingRecompute(
-        group_name_key=key, cause=cause, actor=actor[:256], created=store.clock()
+        group_name_key=key, cause=cause, actor=actor[: limits.ACTOR], created=store.clock()
     )
     flush()
     return int(row.id)
@@ -82,22 +80,43 @@ def _step(store: Store, pending_id: int, key: str) -> tuple[int, int] | None:
 def run(store: Store, pending_id: int, key: str, progress: role_sync.Progress | None = None) -> int:
     """Run a pending row's batches to the end; returns the assignments changed here."""
     total = affected_count(store, key)
-    changed = 0
-    while (step := _step(store, pending_id, key)) is not None:
+    changed, held = 0, role_sync.Held()
+    while True:
+        with held:
+            step = _step(store, pending_id, key)
+        if step is None:
+            return changed
         changed += step[0]
         if progress is not None:
             total = max(total, step[1])
             progress(step[1], total)
-        role_sync.let_writers_in(store)
-    return changed
+        role_sync.let_writers_in(store, held.seconds)
 
 
 @read
-def pending(store: Store) -> list[tuple[int, str]]:
-    """The unfinished rows, oldest first: (id, folded group name)."""
-    return [(int(i), str(k)) for i, k in fetch_rows(store, _PENDING, {})]
+def pending(store: Store) -> list[tuple[int, str, str | None]]:
+    """The unfinished rows, oldest first: (id, folded group name, the group whose members
+    move, or None for a name's recomputation)."""
+    rows = fetch_rows(store, _PENDING, {})
+    return [(int(i), str(k), None if g is None else str(g)) for i, k, g in rows]
 
 
-def run_all(store: Store, progress: Any = None) -> int:
+def run_rows(store: Store, ids: list[int], progress: role_sync.Progress | None = None) -> int:
+    """Run these pending rows in order (a group's large change queues its member moves,
+    then any names to recompute); returns the role assignments changed."""
+    rows = {row[0]: row for row in pending(store)}
+    return sum(_run_row(store, rows[i], progress) for i in ids if i in rows)
+
+
+def _run_row(
+    store: Store, row: tuple[int, str, str | None], progress: role_sync.Progress | None
+) -> int:
+    pending_id, key, group_id = row
+    if group_id is not None:
+        return member_batches.run(store, pending_id, progress)
+    return run(store, pending_id, key, progress)
+
+
+def run_all(store: Store, progress: role_sync.Progress | None = None) -> int:
     """Finish every pending row (the worker's part after a restart); returns the changes."""
-    return sum(run(store, pending_id, key, progress) for pending_id, key in pending(store))
+    return sum(_run_row(store, row, progress) for row in pending(store))

@@ -19,11 +19,12 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from store.context import Store
-from store.domain import causes
-from store.domain.roles import IdpGrant, diff_grants, sql_rule
+from store.domain import causes, limits
+from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
@@ -32,11 +33,27 @@ from store.tx import read
 BATCH = 500
 """Users per transaction: small enough that an IdP request waits at most one batch."""
 
-SQLITE_PAUSE_SECONDS = 0.1
-"""After each batch on SQLite, the writer lock stays free this long. SQLite has no queue of
-waiting writers: each sleeps in its busy handler (for up to 100 ms at a time) and retries, so
-back-to-back batches would keep winning the lock and an IdP request could wait for the whole
-change. PostgreSQL queues row-lock waiters, and needs no pause."""
+_BUSY_SLEEPS_MS = ((0, 1), (1, 2), (3, 5), (8, 10), (18, 15), (33, 20), (53, 25), (78, 25),
+                   (103, 25), (128, 50), (178, 50), (228, 100))  # fmt: skip
+"""SQLite's busy handler (``sqliteDefaultBusyCallback``): after waiting this many ms in all,
+a writer sleeps this many ms before it tries the lock again."""
+_PAUSE_MARGIN_MS = 2
+
+
+def sqlite_pause_seconds(held_seconds: float) -> float:
+    """How long the writer lock stays free after a batch that held it ``held_seconds``, on
+    SQLite. SQLite has no queue of waiting writers: each sleeps in its busy handler and
+    retries, so back-to-back batches would keep winning the lock and an IdP request could
+    wait for the whole change. (Writers of one process already queue on Pony's lock: one of
+    them at a time sleeps in SQLite's handler.) A writer that began waiting during the batch
+    has waited at most ``held_seconds``, so the sleep it is in is at most the handler's sleep
+    at that total: the pause lasts that long (plus a margin), from 3 ms after a short batch to
+    27 ms after a 100 ms one, never the handler's 100 ms longest sleep unless a batch held
+    the lock for over 228 ms. PostgreSQL queues lock waiters, and needs no pause."""
+    waited_ms = held_seconds * 1000
+    sleep_ms = max(ms for total, ms in _BUSY_SLEEPS_MS if total <= waited_ms)
+    return (sleep_ms + _PAUSE_MARGIN_MS) / 1000
+
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (users done, users in all)."""
@@ -57,7 +74,7 @@ def drifted_users(store: Store) -> list[str]:
     return [str(row[0]) for row in fetch_rows(store, _DRIFTED, {})]
 
 
-def _lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
+def lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
     """The batch's users that still exist, locked in id order: (id, userName)."""
     in_ids, params = in_list(ids, "u")
     sql = f'SELECT "id", "user_name" FROM "scim_user" WHERE "id" IN {in_ids} ORDER BY "id"'
@@ -89,7 +106,7 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
     """Bring these users' IdP rows in line with memberships and the mapping, in the
     caller's transaction (which holds any name locks the caller needs). Returns how many
     rows were added or removed."""
-    users = _lock_users(store, sorted(set(ids)))
+    users = lock_users(store, sorted(set(ids)))
     if not users:
         return 0
     user_ids = [user_id for user_id, _ in users]
@@ -105,7 +122,9 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
         if not diff.changed:
             continue
         remove += [held[user_id][grant] for grant in diff.remove]
-        add += [(user_id, g.role, IDP, g.via_group, actor[:256]) for g in sorted(diff.add)]
+        add += [
+            (user_id, g.role, IDP, g.via_group, actor[: limits.ACTOR]) for g in sorted(diff.add)
+        ]
         event = _event(user_id, user_name, held[user_id], wanted[user_id], diff, mapping, cause)
         events.append(event)
     _write(store, now, actor, add, remove, events)
@@ -117,7 +136,7 @@ def _event(
     user_name: str,
     held: dict[IdpGrant, Any],
     wanted: dict[IdpGrant, Any],
-    diff: Any,
+    diff: GrantDiff,
     mapping: MappingTable,
     cause: causes.Cause,
 ) -> tuple[Any, ...]:
@@ -130,7 +149,13 @@ def _event(
         by_group_name(mapping),
         cause,
     )
-    return (user_id, user_name[:1024], json.dumps(before), json.dumps(after), detail[:2048])
+    return (
+        user_id,
+        user_name[: limits.AUDIT_TARGET_NAME],
+        json.dumps(before),
+        json.dumps(after),
+        detail[: limits.DETAIL],
+    )
 
 
 _INSERT_ROWS = (
@@ -147,7 +172,7 @@ _EVENT = "({m}, {m}, 'roles.recomputed', 'user', {m}, {m}, {m}, {m}, {m})"
 
 def _write(
     store: Store,
-    now: Any,
+    now: datetime,
     actor: str,
     add: list[tuple[Any, ...]],
     remove: list[Any],
@@ -158,7 +183,7 @@ def _write(
     at = sql_timestamp(store, now)
     cursor = connection(store.db).cursor()
     added = [row + (at,) for row in add]
-    logged = [(at, actor[:256] or "system") + event for event in events]
+    logged = [(at, actor[: limits.ACTOR] or "system") + event for event in events]
     if store.provider == "postgres":
         from psycopg2.extras import execute_values
 
@@ -182,10 +207,24 @@ def _write(
         cursor.executemany(_INSERT_EVENTS + _EVENT.format(m="?"), logged)
 
 
-def let_writers_in(store: Store) -> None:
-    """Between two batches: on SQLite, leave the writer lock free for waiting requests."""
+def let_writers_in(store: Store, held_seconds: float) -> None:
+    """Between two batches, the last of which held the writer lock ``held_seconds``: on
+    SQLite, leave the lock free long enough for a writer that waited meanwhile."""
     if store.provider == "sqlite":
-        time.sleep(SQLITE_PAUSE_SECONDS)
+        time.sleep(sqlite_pause_seconds(held_seconds))
+
+
+class Held:
+    """Times one batch's transaction: ``with Held() as held: ...`` then ``held.seconds``."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> Held:
+        self._began = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._began
 
 
 def in_batches(
@@ -196,9 +235,10 @@ def in_batches(
 ) -> int:
     """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, letting waiting
     writers in between batches; returns the total it returned."""
-    size, changed = max(1, size), 0
+    size, changed, held = max(1, size), 0, Held()
     for start in range(0, len(ids), size):
         if start:
-            let_writers_in(store)
-        changed += run(ids[start : start + size])
+            let_writers_in(store, held.seconds)
+        with held:
+            changed += run(ids[start : start + size])
     return changed

@@ -17,9 +17,10 @@ from typing import Any
 
 from pony.orm import flush
 
+from store import entities
 from store.context import Store, as_utc
 from store.domain import causes, limits
-from store.domain.enums import AuditAction
+from store.domain.enums import AuditAction, GrantSource
 from store.domain.names import fold, group_key, trim
 from store.domain.roles import MappingKey, idp_grants
 from store.errors import Conflict, InvalidInput, NotFound
@@ -48,7 +49,7 @@ def ensure_default_roles(store: Store, actor: str = "system") -> list[str]:
     return created
 
 
-def find_role(store: Store, name: str) -> Any:
+def find_role(store: Store, name: str) -> entities.Role | None:
     """The role called ``name``, compared case-insensitively (roles are few), else None."""
     if not isinstance(name, str) or not name.strip():
         return None
@@ -60,7 +61,7 @@ def find_role(store: Store, name: str) -> Any:
     return next((r for r in store.db.Role.select() if fold(r.name) == key), None)
 
 
-def _existing_role(store: Store, name: str) -> Any:
+def _existing_role(store: Store, name: str) -> entities.Role:
     role = find_role(store, name)
     if role is None:
         known = ", ".join(sorted(r.name for r in store.db.Role.select())) or "none"
@@ -68,7 +69,7 @@ def _existing_role(store: Store, name: str) -> Any:
     return role
 
 
-def _live_user(store: Store, user_name: str, by_id: bool = False) -> Any:
+def _live_user(store: Store, user_name: str, by_id: bool = False) -> entities.User:
     user = find_user_entity(store, user_name, by_id=by_id)
     if user is None:
         raise NotFound(f"user {user_name!r} not found")
@@ -105,7 +106,9 @@ def create_role(store: Store, name: str, description: str, actor: str) -> RoleRe
     return RoleRecord(name, description)
 
 
-def _manual_row(store: Store, user: Any, role_row: Any, source: str) -> Any:
+def _manual_row(
+    store: Store, user: entities.User, role_row: entities.Role, source: GrantSource
+) -> entities.RoleAssignment | None:
     return store.db.RoleAssignment.get(user=user, role=role_row, source=source, via_group="")
 
 
@@ -128,7 +131,7 @@ def grant_role(store: Store, user_name: str, role: str, actor: str, by_id: bool 
         source=MANUAL,
         via_group="",
         created=store.clock(),
-        granted_by=actor[:256],
+        granted_by=actor[: limits.ACTOR],
     )
     after = {"role": role_row.name, "source": MANUAL, "cause": causes.MANUAL}
     if suspended is not None:
@@ -178,7 +181,7 @@ def _mapped_name(store: Store, key: str, role: str) -> str:
     return str(mapping.group_name) if mapping is not None else key
 
 
-def _idp_only_message(store: Store, user: Any, role: str, keys: list[str]) -> str:
+def _idp_only_message(store: Store, user: entities.User, role: str, keys: list[str]) -> str:
     names = [_mapped_name(store, key, role) for key in keys]
     groups = ", ".join(repr(n) for n in names)
     return (
@@ -202,17 +205,19 @@ def _clean_group_name(group_name: str) -> str:
     return group_name
 
 
-def mapping_record(mapping: Any) -> MappingRecord:
+def mapping_record(mapping: entities.GroupRoleMapping) -> MappingRecord:
     return MappingRecord(
         group_name=mapping.group_name,
         role=mapping.role.name,
-        created=as_utc(mapping.created),  # type: ignore[arg-type]
+        created=as_utc(mapping.created),
         created_by=mapping.created_by,
         connection=None if mapping.connection is None else mapping.connection.name,
     )
 
 
-def _find_mapping(store: Store, key: str, role_row: Any, connection: Any) -> Any:
+def _find_mapping(
+    store: Store, key: str, role_row: entities.Role, connection: entities.Connection | None
+) -> entities.GroupRoleMapping | None:
     """The mapping row of this group name, role and connection (None: any connection)."""
     rows = store.db.GroupRoleMapping.select(
         lambda m: m.group_name_key == key and m.role == role_row and m.connection == connection
@@ -220,7 +225,7 @@ def _find_mapping(store: Store, key: str, role_row: Any, connection: Any) -> Any
     return rows.order_by(lambda m: m.id).first()
 
 
-def _mapping_connection(store: Store, connection: str | None) -> Any:
+def _mapping_connection(store: Store, connection: str | None) -> entities.Connection | None:
     return None if connection is None else connection_entity(store, connection)
 
 
@@ -244,7 +249,9 @@ def set_mapping(
     return record
 
 
-def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> dict[str, Any]:
+def _mapping_json(
+    group_name: str, role: str, mapping_id: int, owner: entities.Connection | None
+) -> dict[str, Any]:
     found: dict[str, Any] = {"group": group_name, "role": role, "mapping_id": mapping_id}
     found["connection"] = None if owner is None else owner.name
     return found
@@ -254,7 +261,7 @@ def _mapping_json(group_name: str, role: str, mapping_id: int, owner: Any) -> di
 def _save_mapping(
     store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
-    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME)
+    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME, True)
     key = group_key(group_name)
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
@@ -267,7 +274,7 @@ def _save_mapping(
         group_name_key=key,
         role=role_row,
         created=store.clock(),
-        created_by=actor[:256],
+        created_by=actor[: limits.ACTOR],
         connection=owner,
     )
     flush()  # the row's id names the cause in the members' audit
@@ -278,7 +285,7 @@ def _save_mapping(
         actor,
         AuditAction.MAPPING_SET,
         "mapping",
-        key[:64],
+        key[: limits.AUDIT_TARGET_ID],
         f"{group_name} -> {role_row.name}",
         after=_mapping_json(group_name, role_row.name, mapping.id, owner),
         detail=_queued_detail(store, key),
@@ -328,7 +335,7 @@ def _delete_mapping(
         actor,
         AuditAction.MAPPING_REMOVED,
         "mapping",
-        key[:64],
+        key[: limits.AUDIT_TARGET_ID],
         f"{shown} -> {role_row.name}",
         before=_mapping_json(shown, role_row.name, mapping_id, owner),
         detail=_queued_detail(store, key),
@@ -349,7 +356,7 @@ MappingEdit = tuple[str, str] | tuple[str, str, str | None]
 
 
 def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, str]:
-    group, connection = edit[0], (edit[2] if len(edit) > 2 else None)  # type: ignore[misc]
+    group, connection = edit[0], (edit[2] if len(edit) > 2 else None)
     owner = _mapping_connection(store, connection)
     return (None if owner is None else int(owner.id), group_key(_clean_group_name(group))), role
 

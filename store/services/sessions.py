@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pony.orm import flush
 
 from store.context import Store, naive_utc
+from store.domain import limits
 from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
 from store.domain.sessions import (
@@ -141,10 +141,15 @@ def check_session(
     return _check(store, cookie_value, _client(client))
 
 
-def _state_of_row(ended: Any, expires: Any, seen: Any, gone: Any, active: Any) -> SessionState:
+def _state_of_row(
+    ended: Stamp | None, expires: Stamp, seen: Stamp, gone: Stamp | None, active: object
+) -> SessionState:
     """From raw column values (SQLite hands timestamps back as text)."""
     return SessionState(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
 
+
+Stamp = datetime | str
+"""A raw timestamp column (SQLite hands it back as text)."""
 
 # Bound parameters only: $digest, $now and $session_id are Python names of this module. The
 # check runs on every page view of Control, so it reads plain rows instead of entities.
@@ -177,11 +182,11 @@ _SEEN = (
 )
 
 
-def _at(value: Any) -> datetime:
+def _at(value: Stamp) -> datetime:
     return naive_utc(sql_datetime(value))
 
 
-def _when(value: Any) -> datetime | None:
+def _when(value: Stamp | None) -> datetime | None:
     return None if value is None else _at(value)
 
 
@@ -244,7 +249,7 @@ def end_session(store: Store, session_id: int, user_id: str, actor: str) -> bool
     if session.ended_at is not None:
         return False
     session.ended_at = store.clock()
-    session.end_reason = f"ended by {actor}"[:128]
+    session.end_reason = f"ended by {actor}"[: limits.SESSION_END]
     record_event(
         store,
         actor,

@@ -20,8 +20,9 @@ from typing import Any
 
 from pony.orm import flush
 
+from store import entities
 from store.context import Store, naive_utc, utc_now
-from store.domain import ratelimit
+from store.domain import limits, ratelimit
 from store.domain.display import safe_field
 from store.domain.enums import AuditAction
 from store.domain.names import fold
@@ -133,7 +134,7 @@ def _check_free(store: Store, name: str, key: str) -> None:
 
 def _issue(
     store: Store,
-    owner: Any,
+    owner: entities.Connection,
     name: str,
     key: str,
     actor: str,
@@ -149,7 +150,7 @@ def _issue(
         prefix=display_prefix(secret),
         secret_hash=hash_secret(secret),
         created=store.clock(),
-        created_by=actor[:256],
+        created_by=actor[: limits.ACTOR],
         rate_limit=rate_limit,
         connection=owner,
     )
@@ -183,10 +184,12 @@ def revoke_token(store: Store, name: str, actor: str) -> TokenRecord:
     return token_record(token)
 
 
-def revoke_token_entity(store: Store, token: Any, actor: str, detail: str = "") -> None:
+def revoke_token_entity(
+    store: Store, token: entities.ScimToken, actor: str, detail: str = ""
+) -> None:
     """Revoke an active token row in the caller's transaction (audited)."""
     token.revoked_at = store.clock()
-    token.revoked_by = actor[:256]
+    token.revoked_by = actor[: limits.ACTOR]
     token.name_key = f"{token.name_key}#revoked#{token.id}"
     bucket = store.db.RateBucket.get(key=_token_bucket(token.id))
     if bucket is not None:
@@ -428,7 +431,9 @@ def _revoked(store: Store, client: str, name: str) -> AuthResult:
     return replace(result, token_name=name) if result.reason == "revoked" else result
 
 
-def _mark_used(store: Store, token_id: int, last_used: Any, now: datetime) -> None:
+def _mark_used(
+    store: Store, token_id: int, last_used: datetime | str | None, now: datetime
+) -> None:
     if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
         execute(store.db, _LAST_USED, params)

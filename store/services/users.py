@@ -19,6 +19,7 @@ from typing import Any
 
 from pony.orm import select
 
+from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
@@ -61,7 +62,7 @@ def _key(value: str | None, attribute: str, limit: int) -> str | None:
     return check_text(fold(value), attribute, limit)
 
 
-def _columns(data: UserInput, state: State, user: Any = None) -> _Columns:
+def _columns(data: UserInput, state: State, user: entities.User | None = None) -> _Columns:
     """``data`` checked, with the ``active`` state it leaves marked in the document. Names the
     user already holds are kept as they are (``check_name``)."""
     kept_name, kept_display = (user.user_name, user.display_name) if user else (None, None)
@@ -108,7 +109,7 @@ _HOLDER = 'SELECT "id" FROM "scim_user" WHERE "user_name_key" = $key'
 _HOLDER_LOCKED = {"sqlite": _HOLDER, "postgres": _HOLDER + " FOR UPDATE"}
 
 
-def _check_others(store: Store, cols: _Columns, user: Any = None) -> None:
+def _check_others(store: Store, cols: _Columns, user: entities.User | None = None) -> None:
     """Conflict when another user, active or inactive, already holds the userName (that
     user's row is locked, SQLite: the write lock ``execute`` takes). The answer names
     nothing of that user (not even whether it is active)."""
@@ -124,7 +125,7 @@ _TAKEN = (
 )
 
 
-def _snapshot(user: Any) -> dict[str, Any]:
+def _snapshot(user: entities.User) -> dict[str, Any]:
     snap = {name: getattr(user, column) for name, column in _AUDITED.items()}
     snap["document"] = plain(user.document)
     return snap
@@ -143,7 +144,7 @@ _ADD_EMAIL = (
 )
 
 
-def _write(store: Store, user: Any, cols: _Columns) -> bool:
+def _write(store: Store, user: entities.User, cols: _Columns) -> bool:
     """Put ``cols`` into the user's columns (only what differs); whether its email rows
     differ from ``cols`` (``_replace_emails`` writes them, after every column is set). The
     email rows are read first: a read after a column changed would write the row early."""
@@ -174,7 +175,9 @@ def _add_emails(
         execute(store.db, _ADD_EMAIL, params)
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields (and top-level document attributes) that differ, before and after."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
@@ -188,7 +191,9 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
     return old, new
 
 
-def _apply(store: Store, user: Any, cols: _Columns, state: State, actor: str, reason: str) -> None:
+def _apply(
+    store: Store, user: entities.User, cols: _Columns, state: State, actor: str, reason: str
+) -> None:
     """Replace a locked user's attributes with ``cols``, the active flag through the
     lifecycle (which audits it); bump the version once and audit the rest of the difference.
 
@@ -335,8 +340,10 @@ def delete_user(
     lifecycle.set_active(store, user, False, actor, "deleted")
     left = []
     for membership in sorted(user.memberships, key=lambda m: m.group.id):
-        group = locked.get(membership.group.id) or store.db.Group.get_for_update(
-            id=membership.group.id
+        group = (
+            locked.get(membership.group.id)
+            or store.db.Group.get_for_update(id=membership.group.id)
+            or membership.group  # never reached: the membership holds its group's row
         )
         membership.delete()
         group.member_count -= 1

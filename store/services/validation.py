@@ -9,7 +9,7 @@ deceiving_character``). Product rules (uniqueness, lifecycle) do not belong here
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, overload
 
 from store.domain import limits
 from store.domain.names import deceiving_character, describe_character
@@ -17,13 +17,25 @@ from store.domain.text import text_problem
 from store.errors import InvalidInput
 
 
+@overload
 def check_text(
-    value: str | None,
+    value: str, attribute: str, limit: int, required: bool = False, allow_empty: bool = True
+) -> str: ...
+@overload
+def check_text(
+    value: object, attribute: str, limit: int, required: Literal[True], allow_empty: bool = True
+) -> str: ...
+@overload
+def check_text(
+    value: object, attribute: str, limit: int, required: bool = False, allow_empty: bool = True
+) -> str | None: ...
+def check_text(
+    value: object,
     attribute: str,
     limit: int,
     required: bool = False,
     allow_empty: bool = True,
-) -> Any:
+) -> str | None:
     """``value`` if it can be stored in a column of ``limit`` characters; None passes unless
     ``required``. Empty text fails when ``required`` or not ``allow_empty``."""
     if value is None:
@@ -40,9 +52,21 @@ def check_text(
     return value
 
 
+@overload
 def check_name(
-    value: str | None, attribute: str, limit: int, required: bool = False, kept: Any = None
-) -> Any:
+    value: str, attribute: str, limit: int, required: bool = False, kept: str | None = None
+) -> str: ...
+@overload
+def check_name(
+    value: object, attribute: str, limit: int, required: Literal[True], kept: str | None = None
+) -> str: ...
+@overload
+def check_name(
+    value: object, attribute: str, limit: int, required: bool = False, kept: str | None = None
+) -> str | None: ...
+def check_name(
+    value: object, attribute: str, limit: int, required: bool = False, kept: str | None = None
+) -> str | None:
     """``check_text`` for a name shown to people (userName, displayName, group names): no
     control or invisible formatting character, so no name can pass for another on screen.
     ``kept``, the value already stored, passes as it is: a name stored before this rule must

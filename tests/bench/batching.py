@@ -26,14 +26,16 @@ from pony.orm import db_session
 from store.config import settings_from_dict
 from store.context import Store, open_store
 from store.queries.filtering import sql_timestamp
+from store.queries.groups import get_group
 from store.records import GroupInput
-from store.services.groups import create_group
+from store.services.groups import create_group, replace_group
 from store.services.maintenance import reconcile_roles
 from store.services.roles import ensure_default_roles, set_mapping
 from tests.bench.load import PATCH, Client
 from tests.bench.scenarios import SCIM, Bench, Row, row_of
 
 GROUP_NAME = "Bench Mapped"
+PUT_NAME = "Bench Put"
 KEY = "bench mapped"
 ACTOR = "operator:bench"
 STALE = "bench stale"
@@ -155,6 +157,12 @@ def large_changes(bench: Bench, url: str, ids: list[str]) -> tuple[list[Row], di
         rows.append(during(bench, name, repair, members))
         extra["repair_changed"] = changed[0] if changed else None
         extra["repair_seconds"] = rows[-1].seconds
+        set_mapping(store, PUT_NAME, "viewer", ACTOR)
+        create_group(store, GroupInput(display_name=PUT_NAME, document={}), (), ACTOR)
+        put = lambda started: in_child(url, "put", started)[0]  # noqa: E731
+        rows.append(during(bench, f"IdP PATCH during a {group}-member mapped group PUT", put,
+                           members))  # fmt: skip
+        extra["rows"] = len(rows)
     finally:
         store.close()
     return rows, extra
@@ -163,7 +171,7 @@ def large_changes(bench: Bench, url: str, ids: list[str]) -> tuple[list[Row], di
 def print_targets(extra: dict[str, Any], rows: list[Row]) -> None:
     """The issue's targets for these rows, met or with the measured figure."""
     users = extra["users"]
-    for row in rows:
+    for row in rows[-extra.get("rows", len(rows)) :]:
         p99 = row.p99_ms or 0.0
         mark = "met    " if row.requests and p99 < 200 else "NOT met"
         print(f"  {mark}  {row.name}: IdP PATCH p99 < 200 ms: {p99:.1f} ms, {row.notes[-1]}")
@@ -174,6 +182,11 @@ def print_targets(extra: dict[str, Any], rows: list[Row]) -> None:
           f"{users} users < 15 s: {repair:.2f} s ({extra['repair_changed']} changed)")  # fmt: skip
 
 
+def _group_id(store: Store, key: str) -> str:
+    with db_session:
+        return str(store.db.Group.get(display_name_key=key).id)
+
+
 def main(job: str, url: str) -> None:
     store = _store(url)
     try:
@@ -182,6 +195,11 @@ def main(job: str, url: str) -> None:
         if job == "save":
             set_mapping(store, GROUP_NAME, "operator", ACTOR)
             result = 0
+        elif job == "put":  # the mapped group's members, PUT into an empty mapped group
+            members = tuple(m.id for m in get_group(store, _group_id(store, KEY)).members or ())
+            data = GroupInput(display_name=PUT_NAME, document={})
+            result = len(replace_group(store, _group_id(store, "bench put"), data, members,
+                                       "idp:bench").members or ())  # fmt: skip
         else:
             result = reconcile_roles(store)
         print(f"{time.perf_counter() - started:.3f} {result}")

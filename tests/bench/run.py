@@ -18,7 +18,8 @@ environment:
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
   BENCH_KEEP      keep the PostgreSQL database when set
-  BENCH_ONLY      "abuse": only the rows of tests/bench/abuse.py (after seeding)
+  BENCH_ONLY      "abuse": only the rows of tests/bench/abuse.py (after seeding);
+                  "batching": only the large role changes of tests/bench/batching.py
   BENCH_MAPPING_GROUP, BENCH_REPAIR_SHARE  the large role changes (tests/bench/batching.py)
 
 Client and server share the machine, so other load on it lowers every figure: the header and
@@ -135,6 +136,10 @@ def measure(server: ServerProcess, config: Path, sizes: Sizes, url: str) -> tupl
     if os.environ.get("BENCH_ONLY") == "abuse":
         next_ceiling()
         return [merged_ceiling(ceilings), *abuse_rows(bench, config, sizes, url)], extra
+    if os.environ.get("BENCH_ONLY") == "batching":
+        next_ceiling()
+        large_rows, extra["large_changes"] = large_changes(bench, url, ids)
+        return [merged_ceiling(ceilings), *large_rows], extra
     next_ceiling()
     rows.append(against_ceiling(authenticated_floor(bench, sizes.requests)))
     next_ceiling()
@@ -182,7 +187,8 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     extra["total_seconds"] = time.perf_counter() - began
     extra["load"] = os.getloadavg()
     print_table(name, rows, extra, sizes.users)
-    print_large_change_targets(extra["large_changes"], rows[-2:])
+    if "large_changes" in extra:
+        print_large_change_targets(extra["large_changes"], rows)
 
 
 def git_commit() -> str:

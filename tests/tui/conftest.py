@@ -75,3 +75,10 @@ def error_notifications(app: ControlApp) -> list[str]:
 
 def notifications(app: ControlApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def move_to(app: ControlApp, selector: str, first_cell: str) -> None:
+    """Put the cursor of a table on the row whose first cell reads ``first_cell``."""
+    table = app.screen.query_one(selector, FittedTable)
+    cells = [(table.cells_of(key) or ("",))[0] for key in table.row_keys]
+    table.move_cursor(row=cells.index(first_cell), animate=False)

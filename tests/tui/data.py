@@ -1,9 +1,9 @@
 """A small, realistic store for the operator UI tests, snapshots and the tmux check.
 
-Users, tokens, activity, sessions and job runs are written through the store's use cases;
-groups and memberships straight through the entities (the TUI does not write them and the
-SCIM group service is tested elsewhere), recomputing roles through ``lifecycle`` as the group
-service does. Everything is deterministic given a FakeClock and ``deterministic(store)``.
+Connections, users, groups, tokens, activity, sessions and job runs are written through the
+store's use cases. Two IdP connections: "Okta" (token "Okta SCIM"), which owns every user
+and group, and "Entra ID" (token "Entra ID"). Everything is deterministic given a FakeClock
+and ``deterministic(store)``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from store.context import Store
-from store.records import ActivityInput, SessionClient, UserInput
+from store.domain.scope import Scope, of_connection
+from store.errors import NotFound
+from store.records import ActivityInput, GroupInput, SessionClient, UserInput
 from store.services.activity import record_activity
+from store.services.connections import create_connection, get_connection
+from store.services.groups import create_group
 from store.services.jobs import finish_run, start_run
 from store.services.lease import acquire_lease
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
@@ -23,10 +27,11 @@ from store.services.sessions import start_session
 from store.services.tokens import authenticate, issue_token
 from store.services.users import create_user
 from tests.store.identity_factories import add_member as shared_add_member
-from tests.store.identity_factories import make_group as shared_make_group
 
 IDP = "token:Okta SCIM"
 OPERATOR = "operator:tester"
+OKTA, ENTRA = "Okta", "Entra ID"
+TOKENS = {"Okta SCIM": OKTA, "Entra ID": ENTRA}  # token name -> its connection
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
@@ -61,7 +66,19 @@ PEOPLE = (
 )
 
 
-def make_user(store: Store, user_name: str, display_name: str, active: bool = True) -> str:
+def connection_scope(store: Store, name: str = OKTA) -> Scope:
+    """The scope of the connection ``name`` (made when first needed, kind from its name)."""
+    try:
+        found = get_connection(store, name)
+    except NotFound:
+        kind = {OKTA: "okta", ENTRA: "entra"}.get(name, "other")
+        found = create_connection(store, name, kind, OPERATOR)
+    return of_connection(found.id)
+
+
+def make_user(
+    store: Store, user_name: str, display_name: str, active: bool = True, connection: str = OKTA
+) -> str:
     given, _, family = display_name.partition(" ")
     data = UserInput(
         user_name=user_name,
@@ -71,12 +88,14 @@ def make_user(store: Store, user_name: str, display_name: str, active: bool = Tr
         family_name=family,
         active=active,
     )
-    record = create_user(store, data, IDP)
+    record = create_user(store, data, IDP, scope=connection_scope(store, connection))
     return record.id
 
 
-def make_group(store: Store, name: str, member_ids: list[str]) -> str:
-    return shared_make_group(store, name, tuple(member_ids), IDP)
+def make_group(store: Store, name: str, member_ids: list[str], connection: str = OKTA) -> str:
+    data = GroupInput(display_name=name, document={})
+    scope = connection_scope(store, connection)
+    return create_group(store, data, tuple(member_ids), IDP, scope=scope).id
 
 
 def add_member(store: Store, group_id: str, user_id: str) -> None:
@@ -99,8 +118,9 @@ def seed(store: Store, clock: object) -> Seeded:
     out.groups["Viewers"] = make_group(store, "Viewers", [u["carol@example.com"]])
     out.groups["Support"] = make_group(store, "Support", [u["dave@example.com"]])
     grant_role(store, "alice@example.com", "admin", OPERATOR)
-    for name in ("Okta SCIM", "Entra ID"):
-        out.secrets[name] = issue_token(store, name, OPERATOR).secret
+    connection_scope(store, ENTRA)
+    for name, connection in TOKENS.items():
+        out.secrets[name] = issue_token(store, name, OPERATOR, connection=connection).secret
     _use_tokens(store, out, advance)
     start_session(store, "alice@example.com", "sso")  # from before addresses: "unknown"
     start_session(store, "alice@example.com", "sso", SessionClient("203.0.113.7", BROWSER))
@@ -135,6 +155,7 @@ def _activity(store: Store) -> None:
             latency_ms=ms,
             token_id=1,
             token_name="Okta SCIM",
+            connection=OKTA,
             client="10.0.0.8",
             query=q,
             scim_type=t,

@@ -12,7 +12,7 @@ from textual.widgets import TextArea
 from store.context import Store
 from store.records import ActivityInput
 from store.services.activity import record_activity
-from tests.tui.conftest import settle, table_rows
+from tests.tui.conftest import move_to, settle, table_rows
 from tests.tui.data import Seeded
 from tui.app import ControlApp
 from tui.screens.text_detail import TextDetailScreen
@@ -37,7 +37,7 @@ def _refusals(store: Store, count: int = 14) -> None:
     now = store.clock()
     items = [
         _get(now - timedelta(seconds=20 - 20 * i / (count - 1)), 429, token_id=1,
-             token_name="Okta SCIM", client="10.0.0.8",
+             token_name="Okta SCIM", connection="Okta", client="10.0.0.8",
              detail="Too many requests for this token", user_agent="Okta SCIM Client 1.0.0")
         for i in range(count)
     ]  # fmt: skip
@@ -46,7 +46,8 @@ def _refusals(store: Store, count: int = 14) -> None:
              client="203.0.113.7", detail="Invalid or revoked token", user_agent="curl/8.5")
     )  # fmt: skip
     items.append(
-        _get(now - timedelta(seconds=40), 400, token_name="Entra ID", client="10.0.0.9",
+        _get(now - timedelta(seconds=40), 400, token_name="Entra ID", connection="Entra ID",
+             client="10.0.0.9",
              query=LONG_FILTER, scim_type="invalidFilter",
              detail="filter attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:"
              "User:department' is not supported")
@@ -67,7 +68,7 @@ async def test_identical_refusals_fold_and_a_401_names_the_unknown_prefix(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         rows = table_rows(app, "#activity")
-        statuses = [r[4] for r in rows]
+        statuses = [r[5] for r in rows]
         # 14 refusals: the request log already folds them per minute, the view folds the rest
         assert statuses[0].startswith("14× 429 within ")  # the span is known to the minute
         assert statuses[1:5] == [
@@ -76,11 +77,12 @@ async def test_identical_refusals_fold_and_a_401_names_the_unknown_prefix(
             "400 Bad Request",
             "204 No Content",
         ]
-        assert rows[1][1] == "unknown tscim_AbCd…"
-        assert rows[1][5:] == ("203.0.113.7", "curl/8.5")
+        assert rows[1][1:3] == ("-", "unknown tscim_AbCd…")
+        assert rows[1][6:] == ("203.0.113.7", "curl/8.5")
+        assert rows[0][1:3] == ("Okta", "Okta SCIM")
 
 
-async def test_filters_by_status_class_token_and_text(
+async def test_filters_by_status_class_connection_token_and_text(
     seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
 ) -> None:
     _refusals(tui_store)
@@ -89,7 +91,7 @@ async def test_filters_by_status_class_token_and_text(
         await settle(pilot)
         await pilot.press("f")  # errors
         await settle(pilot)
-        codes = [_code(r[4]) for r in table_rows(app, "#activity")]
+        codes = [_code(r[5]) for r in table_rows(app, "#activity")]
         assert codes == [429, 401, 400, 400]
         assert "status error" in str(app.query_one("#activity-filters").render())
         await pilot.press("f", "f")  # 4xx, then 5xx: nothing
@@ -97,14 +99,23 @@ async def test_filters_by_status_class_token_and_text(
         assert table_rows(app, "#activity") == []
         await pilot.press("f", "f")  # 2xx, then any
         await settle(pilot)
-        app.query_one("#tokens", FittedTable).move_cursor(row=1)  # Entra ID
+        move_to(app, "#connections", "└ Entra ID")  # the token
         await pilot.press("t")
         await settle(pilot)
-        assert {r[1] for r in table_rows(app, "#activity")} == {"Entra ID"}
+        assert {r[2] for r in table_rows(app, "#activity")} == {"Entra ID"}
+        assert "token Entra ID" in str(app.query_one("#activity-filters").render())
+        await pilot.press("t")  # off again
+        await settle(pilot)
+        move_to(app, "#connections", "Okta")  # the connection
+        await pilot.press("t")
+        await settle(pilot)
+        assert {r[1] for r in table_rows(app, "#activity")} == {"Okta"}
+        assert len(table_rows(app, "#activity")) == 5  # the 429 run and the seeded four
+        assert "connection Okta" in str(app.query_one("#activity-filters").render())
         await pilot.press("t")  # off again
         await pilot.press("slash", *"203.0.113", "enter")
         await settle(pilot)
-        assert [r[1] for r in table_rows(app, "#activity")] == ["unknown tscim_AbCd…"]
+        assert [r[2] for r in table_rows(app, "#activity")] == ["unknown tscim_AbCd…"]
         assert app.focused is app.query_one("#activity")
 
 

@@ -30,7 +30,7 @@ async def test_number_keys_switch_tabs_and_focus_the_panel(
         for key, tab, table in (
             ("2", "users", "user-table"),
             ("3", "mappings", "mapping-table"),
-            ("1", "provisioning", "tokens"),
+            ("1", "provisioning", "connections"),
         ):
             await pilot.press(key)
             await settle(pilot)
@@ -129,7 +129,7 @@ async def test_workers_report_back_with_past_tense_messages(
         await settle(pilot)
         assert {"ProvisioningLoaded", "UsersLoaded", "MappingsLoaded"} <= set(seen)
         seen.clear()
-        await pilot.press("x")
+        await pilot.press("down", "x")  # the token beneath the first connection
         await pilot.click("#confirm")
         await settle(pilot)
         assert seen.index("TokenRevoked") < seen.index("ProvisioningLoaded")

@@ -49,7 +49,9 @@ async def test_question_mark_and_f1_list_the_keys_of_the_screen(
             ("c", "Copy URL"),
             ("/", "Filter"),
             ("f", "Status filter"),
-            ("t", "Token filter"),
+            ("t", "Connection/token filter"),
+            ("n", "New connection"),
+            ("o", "Rotate token"),
             ("q", "Quit"),
         } <= rows
         assert ("a", "Add token", "SCIM Provisioning panel") in _help_rows(app)
@@ -144,6 +146,8 @@ def test_one_key_per_meaning_across_panels() -> None:
         "slash": ("Search", "Filter"),
         "f": ("Status filter",),
         "d": ("Deactivate", "Reactivate"),
+        "n": ("New connection",),
+        "o": ("Rotate",),
     }
     for cls in screens:
         for key, descriptions in _bindings(cls).items():
@@ -202,7 +206,7 @@ async def test_statuses_read_by_marker_and_contrast(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        tokens = _status_styles(app, "#tokens", ("✕ revoked",))
+        tokens = _status_styles(app, "#connections", ("✕ revoked",))
         await pilot.press("2")
         await settle(pilot)
         users = _status_styles(app, "#user-table", ("○ inactive",))

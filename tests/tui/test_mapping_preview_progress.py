@@ -140,10 +140,10 @@ async def test_typing_on_stops_the_preview_being_computed(
         dialog.query_one("#role", Select).value = "viewer"  # the operator changes their mind
         await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled, 60)
         await settle(pilot)
-        assert dialog.previewed == (GROUP, "viewer")
-    stopped = [m.done for m in seen.progress if m.request == (GROUP, "admin")]
+        assert dialog.previewed == (GROUP, "viewer", None)
+    stopped = [m.done for m in seen.progress if m.request == (GROUP, "admin", None)]
     assert stopped and max(stopped) < MEMBERS  # the first preview never ran to its end
-    assert [m.request for m in seen.previewed] == [(GROUP, "viewer")]
+    assert [m.request for m in seen.previewed] == [(GROUP, "viewer", None)]
 
 
 async def test_cancel_closes_the_dialog_while_the_preview_is_computed(

@@ -9,8 +9,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from store.context import Store
 from store.queries.identity import audit_events, list_mappings, user_detail
-from tests.tui.conftest import settle, table_rows, wait_until
-from tests.tui.data import Seeded
+from tests.tui.conftest import move_to, settle, table_rows, wait_until
+from tests.tui.data import Seeded, make_group, make_user
 from tui.app import ControlApp
 from tui.messages import MappingProgress
 from tui.screens.mapping_dialog import MappingDialog
@@ -36,8 +36,11 @@ async def test_lists_the_mapping(seeded: Seeded, make_app: Callable[..., Control
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_mappings(pilot)
         rows = table_rows(app, "#mapping-table")
-        assert [r[:2] for r in rows] == [("Engineering", "operator"), ("Viewers", "viewer")]
-        assert rows[0][3] == "operator:tester"
+        assert [r[:3] for r in rows] == [
+            ("Engineering", "operator", "any"),
+            ("Viewers", "viewer", "any"),
+        ]
+        assert rows[0][4] == "operator:tester"
 
 
 async def test_add_previews_who_gains_before_saving(
@@ -87,7 +90,7 @@ async def test_save_waits_for_the_preview_of_what_is_typed(
         # that preview may already be back once the key is processed).
         assert save.disabled or dialog.previewed == dialog.current()
         await wait_until(pilot, lambda: not save.disabled)
-        assert dialog.previewed == dialog.current() == ("Engineeringx", "viewer")
+        assert dialog.previewed == dialog.current() == ("Engineeringx", "viewer", None)
 
 
 async def test_remove_previews_who_loses_then_removes(
@@ -175,7 +178,7 @@ async def test_save_and_cancel_stay_visible_with_an_empty_preview(
 async def test_a_large_group_preview_counts_and_does_not_block(
     seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
 ) -> None:
-    from tests.tui.data import add_member, make_user
+    from tests.tui.data import add_member
 
     for i in range(600):
         add_member(
@@ -191,7 +194,7 @@ async def test_a_large_group_preview_counts_and_does_not_block(
         await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled, 20)
         summary = str(dialog.query_one("#preview-summary", Static).render())
         assert "601 role gain(s), 0 role loss(es) for 601 user(s), first 500 listed" in summary
-        assert "group “Support” has 601 member(s)" in summary
+        assert "It matches in any connection: “Support” of Okta (601 member(s))." in summary
         assert len(table_rows(app, "#preview")) == 500
 
 
@@ -218,3 +221,73 @@ async def test_saving_reports_the_recomputation_progress(
         await wait_until(pilot, lambda: ("support", "admin") in _pairs(tui_store))
         await settle(pilot)
     assert progress and progress[-1][0] == progress[-1][1] >= 1
+
+
+async def test_a_row_for_one_connection_matches_only_its_groups_and_says_which(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    """Entra ID pushes an "Engineering" of its own: a row for Okta's leaves its members."""
+    erin = make_user(tui_store, "erin.entra@example.com", "Erin Entra", connection="Entra ID")
+    make_group(tui_store, "Engineering", [erin], connection="Entra ID")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a", *"engineering")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        dialog.query_one("#role", Select).value = "viewer"
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        summary = str(dialog.query_one("#preview-summary", Static).render())
+        assert (
+            "It matches in any connection: “Engineering” of Entra ID (1 member(s)), "
+            "“Engineering” of Okta (2 member(s))." in summary
+        )
+        assert table_rows(app, "#preview") == [
+            ("alice@example.com", "viewer", "gains"),
+            ("erin.entra@example.com", "viewer", "gains"),
+        ]
+        dialog.query_one("#connection", Select).value = "Okta"
+        await settle(pilot)
+        await wait_until(pilot, lambda: dialog.previewed == ("engineering", "viewer", "Okta"))
+        summary = str(dialog.query_one("#preview-summary", Static).render())
+        assert "It matches in connection “Okta”: “Engineering” of Okta (2 member(s))." in summary
+        assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "gains")]
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: ("engineering", "viewer") in _pairs(tui_store))
+        await settle(pilot)
+        saved = [m for m in list_mappings(tui_store) if m.group_name == "engineering"]
+        assert [(m.role, m.connection) for m in saved] == [("viewer", "Okta")]
+        assert _idp_roles(tui_store, "alice@example.com") == {"operator", "viewer"}
+        assert _idp_roles(tui_store, "erin.entra@example.com") == {"operator"}  # the any row
+        assert ("engineering", "viewer", "Okta") in [
+            r[:3] for r in table_rows(app, "#mapping-table")
+        ]
+
+        move_to(app, "#mapping-table", "engineering")
+        await pilot.press("x")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        body = "".join(str(w.render()) for w in dialog.query(".dialog-body"))
+        assert "IdP group “engineering” of connection Okta -> role viewer" in body
+        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "loses")]
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: ("engineering", "viewer") not in _pairs(tui_store))
+        assert _idp_roles(tui_store, "alice@example.com") == {"operator"}
+
+
+async def test_a_group_no_connection_has_yet_is_said_so(
+    seeded: Seeded, make_app: Callable[..., ControlApp]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_mappings(pilot)
+        await pilot.press("a", *"Support")
+        dialog = app.screen
+        assert isinstance(dialog, MappingDialog)
+        dialog.query_one("#role", Select).value = "admin"
+        dialog.query_one("#connection", Select).value = "Entra ID"
+        await wait_until(pilot, lambda: dialog.previewed == ("Support", "admin", "Entra ID"))
+        summary = str(dialog.query_one("#preview-summary", Static).render())
+        assert "nobody's roles change" in summary
+        assert "It matches no group yet in connection “Entra ID”." in summary

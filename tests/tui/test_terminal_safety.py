@@ -57,6 +57,7 @@ def seed_hostile(store: Store, clock: FakeClock) -> None:
     with db_session:
         store.db.User[mallory].display_name = HOSTILE
         store.db.Group[group_id].display_name = f"Ops{OSC0}"
+        store.db.User[mallory].connection.name = f"Okta{OSC52}"
     record_activity(
         store,
         [
@@ -71,6 +72,7 @@ def seed_hostile(store: Store, clock: FakeClock) -> None:
                 scim_type="invalidFilter",
                 detail=f"bad {OSC52}",
                 user_agent=f"UA{C1}",
+                connection=f"conn{OSC0}",
             )
         ],
     )
@@ -92,6 +94,7 @@ async def test_users_list_detail_and_activity_emit_no_control_sequence_from_data
         stream = terminal_stream(app)
         assert_inert(stream)
         assert "\\x1b]52;c;" in stream  # the request path and detail, shown escaped
+        assert "Okta\\x1b]52;c;" in stream  # the connection's name in its row
 
         activity.focus()
         await pilot.press("enter")  # the entry's full text
@@ -99,6 +102,7 @@ async def test_users_list_detail_and_activity_emit_no_control_sequence_from_data
         stream = terminal_stream(app)
         assert_inert(stream)
         assert "\\x1b]0;pwned" in stream  # the filter, shown escaped
+        assert "Connection: conn\\x1b]0;pwned" in stream  # as the request log recorded it
         await pilot.press("escape")
         await settle(pilot)
 
@@ -113,6 +117,7 @@ async def test_users_list_detail_and_activity_emit_no_control_sequence_from_data
         assert_inert(stream)
         assert "\\x1b]0;pwned" in stream and "\\u202e inactive" in stream
         assert "Ops\\x1b]0;pwned" in stream  # the group name
+        assert "connection Okta\\x1b]52;c;" in stream  # the owning connection
 
 
 async def _open(app: ControlApp, pilot: Pilot[None], user_name: str) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Static
 from store.context import Store
 from store.domain.names import fold
 from store.queries.identity import audit_events, user_detail
-from store.services.connections import default_connection
+from store.services.connections import default_connection, transfer_connection
 from store.services.lifecycle import deactivate_user
 from tests.tui.conftest import error_notifications, notifications, settle, table_rows, wait_until
 from tests.tui.data import PEOPLE, Seeded
@@ -159,6 +159,7 @@ async def test_detail_shows_groups_roles_by_source_sessions_and_audit(
         summary = str(app.screen.query_one("#user-summary", Static).render())
         assert "alice@example.com — Alice Adams" in summary
         assert "Status: ● ACTIVE" in summary and "active sessions: 2" in summary
+        assert f"id {seeded.users['alice@example.com']} · connection Okta" in summary
         assert str(app.screen.query_one("#user-groups", Static).render()) == "Engineering"
         roles = [r[:4] for r in table_rows(app, "#user-roles")]
         assert roles == [
@@ -352,3 +353,16 @@ async def test_refresh_keeps_the_place_in_a_list_longer_than_one_query_page(
         assert len(panel.users) == MAX_PAGE + 120  # read back in two queries, none dropped
         assert table.current_key == f"u{MAX_PAGE + 119:04d}"
         assert panel.users[-1].active is False
+
+
+async def test_detail_names_the_connection_after_a_transfer(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    transfer_connection(tui_store, "Okta", "Entra ID", users_only=True, actor="operator:tester")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_detail(app, pilot, "carol@example.com")
+        summary = str(app.screen.query_one("#user-summary", Static).render())
+        assert f"id {seeded.users['carol@example.com']} · connection Entra ID" in summary
+        actions = [r[2] for r in table_rows(app, "#user-audit")]
+        assert actions[0] == "user.transferred"

@@ -1,5 +1,6 @@
 """The request log as the SCIM Provisioning panel shows it: one row per request (or per run
-of identical refusals), the filters the operator set, and the full text of one entry.
+of identical refusals) with the IdP connection and token that sent it, the filters the
+operator set, and the full text of one entry.
 
 Pure helpers of records and the current time; the panel owns the widgets and the loading.
 Every field that came from a client goes through ``tui.format.shown``.
@@ -17,7 +18,8 @@ from tui.widgets.fitted_table import ColumnSpec
 
 ACTIVITY_COLUMNS = (
     ColumnSpec("at", "Time", 8),
-    ColumnSpec("token", "Token", 8, 2),
+    ColumnSpec("connection", "Conn.", 6, 1),
+    ColumnSpec("token", "Token", 6, 2),
     ColumnSpec("method", "Method", 6),
     ColumnSpec("path", "Path", 8, 4),
     ColumnSpec("status", "Status", 15, 2),
@@ -52,6 +54,7 @@ def activity_cells(run: ActivityRun, now: datetime) -> tuple[str, ...]:
     a = run.record
     return (  # FittedTable renders every cell through the terminal sanitiser
         activity_time(a.at, now),
+        a.connection or "-",
         a.token_name or "-",
         a.method,
         a.path,
@@ -73,7 +76,7 @@ def activity_detail(run: ActivityRun) -> str:
     if run.count > 1:
         oldest = run.oldest or a.at
         lines.append(f"Repeated: {run.count}× since {oldest:%H:%M:%S} ({run.seconds:.0f} s)")
-    lines.append(f"Token: {a.token_name or '-'}")
+    lines.append(f"Connection: {a.connection or '-'} · Token: {a.token_name or '-'}")
     lines.append(f"Client: {a.client or '-'}")
     lines.append(f"User-Agent: {a.user_agent or '-'}")
     if a.query:
@@ -95,10 +98,12 @@ def activity_summary(record: ActivityRecord | None) -> str:
 
 
 def filter_label(wanted: ActivityFilter) -> str:
-    """What the activity list is narrowed to, e.g. "status 4xx · token Okta"."""
+    """What the activity list is narrowed to, e.g. "status 4xx · connection Okta"."""
     parts = []
     if wanted.status is not None:
         parts.append(f"status {_status_name(wanted.status)}")
+    if wanted.connection:
+        parts.append(f"connection {shown(wanted.connection)}")
     if wanted.token:
         parts.append(f"token {shown(wanted.token)}")
     if wanted.text:

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, TextArea
 
 from store.domain.display import safe_multiline, safe_text
 from store.errors import StoreError
@@ -94,7 +94,11 @@ class SubmitAccepted(Message):
 class PromptDialog(ModalScreen[T | None], Generic[T]):
     """Ask for one line of text (a token's name, a reason); empty is refused. Without
     ``submit`` it answers the text; with it, it answers what ``submit(text)`` returns and
-    shows a store refusal inline, keeping the text for the operator to correct."""
+    shows a store refusal inline, keeping the text for the operator to correct.
+
+    ``choices`` adds a pick list under the text box (a token's connection, a connection's
+    kind): ``(label, value)`` pairs, ``choice`` the value picked first. The value picked is
+    ``self.choice`` when ``submit`` runs."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "noop", "Confirm")]
@@ -108,8 +112,16 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
         submit: Callable[[str], T] | None = None,
         ctx: TuiContext | None = None,
         empty_message: str = "Enter a name first.",
+        choices: Sequence[tuple[str, str]] = (),
+        choice: str = "",
+        choice_prompt: str = "",
     ) -> None:
         super().__init__()
+        self.choices = tuple(choices)
+        self.choice = choice if choice in {v for _, v in self.choices} else ""
+        if self.choices and not self.choice:
+            self.choice = self.choices[0][1]
+        self.choice_prompt = choice_prompt
         self.title_text = title
         self.prompt = prompt
         self.placeholder = placeholder
@@ -123,6 +135,16 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
             yield Label(Text(safe_text(self.title_text)), classes="dialog-title")
             yield Static(Text(safe_multiline(self.prompt)), classes="dialog-body")
             yield Input(placeholder=self.placeholder, id="answer", max_length=256)
+            if self.choices:
+                options = [(Text(safe_text(label)), value) for label, value in self.choices]
+                yield Select(
+                    options,
+                    value=self.choice,
+                    allow_blank=False,
+                    prompt=self.choice_prompt,
+                    id="choice",
+                    compact=True,
+                )
             yield Static("", id="problem", classes="dialog-problem")
             yield _buttons(
                 Button("Cancel (Esc)", id="cancel", compact=True),
@@ -135,6 +157,11 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
     def action_noop(self) -> None:
         """Shown in the footer: Enter in the box submits (the Input handles it)."""
         self._submit()
+
+    @on(Select.Changed, "#choice")
+    def _chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.choice = event.value
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#confirm")
@@ -239,15 +266,18 @@ class SecretDialog(ModalScreen[None]):
         "use shift+arrows) and copy it with your terminal."
     )
 
-    def __init__(self, token_name: str, secret: str) -> None:
+    def __init__(self, token_name: str, secret: str, note: str = "") -> None:
         super().__init__()
         self.token_name = token_name
         self._secret = secret
+        self.note = note  # e.g. the connection, and the old token a rotation keeps
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog secret-dialog"):
             title = f"SCIM token “{safe_text(self.token_name)}” generated"
             yield Label(Text(title), classes="dialog-title")
+            if self.note:
+                yield Static(Text(safe_multiline(self.note)), id="secret-note")
             yield Static(Text(self.WARNING), classes="dialog-warning")
             yield TextArea(
                 self._secret,

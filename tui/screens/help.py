@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Footer, Label, Static
 KEY_SCHEME = (
     "The same key means the same thing everywhere: a adds (token, mapping, role), "
     "x revokes or removes, c copies, / searches or filters, f cycles a filter, Enter opens, "
-    "Esc goes back or cancels, y confirms, r refreshes, q quits."
+    "Esc goes back or cancels, y confirms, r refreshes, q quits; n creates a connection, "
+    "o rotates a token."
 )
 
 

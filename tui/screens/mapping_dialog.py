@@ -1,5 +1,6 @@
 """The dialog that adds or removes one SSO group-to-role mapping row, showing beforehand who
-would gain or lose which role.
+would gain or lose which role, and which connection's groups the row matches (a row names
+one IdP connection, or matches the group name in any connection).
 
 The preview is ``store.services.roles.preview_mapping_change`` run in a thread worker each
 time the group or role settles, with a loading indicator, the group's size and a progress
@@ -7,7 +8,7 @@ line (``tui.widgets.progress_line``: n of N members compared) while it runs; typ
 closing the dialog stops it at its next step. Save stays disabled until the preview shown
 matches what would be saved. A group name no IdP has pushed is warned about, with the
 closest known names offered. Save and Cancel stay visible whatever the preview holds. The
-dialog only answers ``(group, role)``: the mappings panel applies it.
+dialog only answers ``(group, role, connection or None)``: the mappings panel applies it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 
 from store.domain.display import safe_text
 from store.domain.names import closest_names, group_key
-from store.queries.groups import group_sizes
-from store.services.roles import preview_mapping_change
+from store.queries.groups import group_sizes, groups_named
+from store.services.roles import MappingEdit, preview_mapping_change
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import shown
+from tui.format import matches_text, shown
 from tui.messages import GroupsKnown, MappingPreviewed, MappingPreviewProgress
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.progress_line import ProgressLine, WorkStopped, progress_reporter
@@ -41,9 +42,13 @@ PREVIEW_COLUMNS = (
 )
 PREVIEW_ROWS = 500
 """Rows of the preview listed at most (the counts above the list are always complete)."""
+ANY = "\0any"
+"""The connection choice "any connection" (no connection name holds NUL)."""
+MappingRow = tuple[str, str, str | None]
+"""(IdP group name, role, connection name or None for any connection)."""
 
 
-class MappingDialog(ModalScreen[tuple[str, str] | None]):
+class MappingDialog(ModalScreen[MappingRow | None]):
     """Add (editable group and role) or remove (fixed row) one mapping, with a preview."""
 
     CSS_PATH = ["dialogs.tcss", "mapping_dialog.tcss"]
@@ -57,13 +62,15 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         self,
         ctx: TuiContext,
         roles: Sequence[str],
-        removal: tuple[str, str] | None = None,
+        removal: MappingRow | None = None,
+        connections: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.ctx = ctx
         self.roles = tuple(roles)
         self.removal = removal
-        self.previewed: tuple[str, str] | None = None
+        self.connections = tuple(connections)
+        self.previewed: MappingRow | None = None
         self.known: dict[str, int] | None = None  # group display name -> members
         self.suggestions: list[str] = []
         self._debounce: Timer | None = None
@@ -73,14 +80,19 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         with Vertical(classes="dialog mapping-dialog"):
             yield Label(title, classes="dialog-title")
             if self.removal:
-                group, role = self.removal
-                body = f"IdP group “{shown(group)}” -> role {shown(role)}"
+                group, role, connection = self.removal
+                where = "any connection" if connection is None else f"connection {connection}"
+                body = f"IdP group “{shown(group)}” of {shown(where)} -> role {shown(role)}"
                 yield Static(Text(body), classes="dialog-body")
             else:
                 yield Input(placeholder="IdP group name, as your IdP pushes it", id="group")
                 yield Static("", id="group-warning", classes="dialog-problem")
                 choices = [(Text(safe_text(r)), r) for r in self.roles]
                 yield Select(choices, prompt="Role", id="role", compact=True)
+                scopes = [(Text("Groups of any connection"), ANY)] + [
+                    (Text(f"Groups of connection {safe_text(c)}"), c) for c in self.connections
+                ]
+                yield Select(scopes, value=ANY, allow_blank=False, id="connection", compact=True)
             with Horizontal(id="preview-status"):
                 yield LoadingIndicator(id="preview-loading")
                 yield Static("Preview: enter a group and a role.", id="preview-summary")
@@ -146,18 +158,20 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
 
     # ---- preview -----------------------------------------------------------------------
 
-    def current(self) -> tuple[str, str] | None:
-        """The (group, role) the dialog would save, or None while incomplete."""
+    def current(self) -> MappingRow | None:
+        """The (group, role, connection) the dialog would save, or None while incomplete."""
         if self.removal:
             return self.removal
         group = self.query_one("#group", Input).value.strip()
         role = self.query_one("#role", Select).value
+        where = self.query_one("#connection", Select).value
         if not group or not isinstance(role, str):
             return None
-        return group, role
+        return group, role, (where if isinstance(where, str) and where != ANY else None)
 
     @on(Input.Changed, "#group")
     @on(Select.Changed, "#role")
+    @on(Select.Changed, "#connection")
     def _schedule_preview(self) -> None:
         self._set_save(False)
         self._check_group()
@@ -181,14 +195,14 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
     def _size_note(self, group: str) -> str:
         for name, members in (self.known or {}).items():
             if group_key(name) == group_key(group):
-                return f" · group “{shown(name)}” has {members:,} member(s)"
+                return f" · groups named “{shown(name)}” have {members:,} member(s)"
         return ""
 
     @work(thread=True, exclusive=True, group="mapping-preview")
-    def preview(self, wanted: tuple[str, str]) -> None:
+    def preview(self, wanted: MappingRow) -> None:
         with store_call(self.ctx, self.app, "preview mapping"):
-            add = [] if self.removal else [wanted]
-            remove = [wanted] if self.removal else []
+            add: list[MappingEdit] = [] if self.removal else [wanted]
+            remove: list[MappingEdit] = [wanted] if self.removal else []
             progress = progress_reporter(
                 lambda done, total: self.post_message(MappingPreviewProgress(wanted, done, total))
             )
@@ -196,7 +210,10 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
                 changes = preview_mapping_change(self.ctx.store, add, remove, progress)
             except WorkStopped:
                 return  # superseded by a newer preview, or the dialog closed
-            self.post_message(MappingPreviewed(wanted, tuple(changes)))
+            found = groups_named(self.ctx.store, wanted[0], wanted[2])
+            self.post_message(
+                MappingPreviewed(wanted, tuple(changes), matches_text(found, wanted[2]))
+            )
 
     def on_mapping_preview_progress(self, message: MappingPreviewProgress) -> None:
         if message.request == self.current():
@@ -211,7 +228,7 @@ class MappingDialog(ModalScreen[tuple[str, str] | None]):
         self.query_one("#preview-loading").display = False
         self.previewed = message.request
         changes = message.changes
-        self._summary(preview_summary(changes) + self._size_note(message.request[0]))
+        self._summary(f"{preview_summary(changes)}\n{message.matched}")
         self.query_one("#preview", FittedTable).set_rows(
             [
                 (

@@ -1,5 +1,6 @@
-"""The SSO group-to-role mapping panel: list the rows, add one, remove one, each after a
-preview of who gains or loses which role.
+"""The SSO group-to-role mapping panel: list the rows (each for one IdP connection's groups,
+or for any connection's), add one, remove one, each after a preview of who gains or loses
+which role.
 
 Members of a mapped IdP group hold the role while they are active; changing the mapping
 recomputes them in the store's use case (``set_mapping`` / ``remove_mapping``), in batches
@@ -16,29 +17,37 @@ from textual.widgets import Static
 
 from store.queries.identity import list_mappings, list_roles
 from store.records import MappingRecord
+from store.services.connections import list_connections
 from store.services.roles import remove_mapping, set_mapping
 from tui.calls import store_call
 from tui.context import TuiContext
 from tui.format import timestamp
 from tui.messages import MappingChanged, MappingProgress, MappingsLoaded
-from tui.screens.mapping_dialog import MappingDialog
+from tui.screens.mapping_dialog import MappingDialog, MappingRow
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
 
 MAPPING_COLUMNS = (
     ColumnSpec("group", "IdP group", 16, 3),
     ColumnSpec("role", "Role", 10, 1),
+    ColumnSpec("connection", "Connection", 10, 2),
     ColumnSpec("created", "Created", 16),
     ColumnSpec("by", "Created by", 12, 2),
 )
 EXPLANATION = (
     "Members of a mapped IdP group hold its role while they are active. Group names match "
-    "the groups your IdP pushes, case-insensitively. Manual roles are never changed here."
+    "the groups your IdP pushes, case-insensitively: in the row's connection, or in any "
+    "connection. Manual roles are never changed here."
 )
 
 
-def mapping_key(group_name: str, role: str) -> str:
-    return f"{group_name}\0{role}"
+def mapping_key(group_name: str, role: str, connection: str | None = None) -> str:
+    return f"{group_name}\0{role}\0{connection or ''}"
+
+
+def connection_label(connection: str | None) -> str:
+    """A mapping row's connection as shown: its name, or "any"."""
+    return "any" if connection is None else connection
 
 
 class MappingsPanel(RefreshingPanel):
@@ -56,6 +65,7 @@ class MappingsPanel(RefreshingPanel):
         self.ctx = ctx
         self.mappings: dict[str, MappingRecord] = {}
         self.roles: tuple[str, ...] = ()
+        self.connections: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(Text(EXPLANATION), id="mapping-help")
@@ -73,14 +83,26 @@ class MappingsPanel(RefreshingPanel):
         with store_call(self.ctx, self.app, "load mappings"):
             mappings = tuple(list_mappings(self.ctx.store))
             roles = tuple(r.name for r in list_roles(self.ctx.store))
-            self.post_message(MappingsLoaded(mappings, roles))
+            connections = tuple(c.name for c in list_connections(self.ctx.store))
+            self.post_message(MappingsLoaded(mappings, roles, connections))
 
     def on_mappings_loaded(self, message: MappingsLoaded) -> None:
-        self.roles = message.roles
-        self.mappings = {mapping_key(m.group_name, m.role): m for m in message.mappings}
+        self.roles, self.connections = message.roles, message.connections
+        self.mappings = {
+            mapping_key(m.group_name, m.role, m.connection): m for m in message.mappings
+        }
         self.query_one("#mapping-table", FittedTable).set_rows(
             [
-                (key, (m.group_name, m.role, timestamp(m.created), m.created_by))
+                (
+                    key,
+                    (
+                        m.group_name,
+                        m.role,
+                        connection_label(m.connection),
+                        timestamp(m.created),
+                        m.created_by,
+                    ),
+                )
                 for key, m in self.mappings.items()
             ]
         )
@@ -96,9 +118,10 @@ class MappingsPanel(RefreshingPanel):
         if not self.roles:
             self.notify("No roles exist yet (run `trident-scim db init`).", severity="warning")
             return
-        self.app.push_screen(MappingDialog(self.ctx, self.roles), self._add_answered)
+        dialog = MappingDialog(self.ctx, self.roles, connections=self.connections)
+        self.app.push_screen(dialog, self._add_answered)
 
-    def _add_answered(self, answer: tuple[str, str] | None) -> None:
+    def _add_answered(self, answer: MappingRow | None) -> None:
         if answer:
             self.change(answer, remove=False)
 
@@ -108,18 +131,19 @@ class MappingsPanel(RefreshingPanel):
         if mapping is None:
             self.notify("Select a mapping row to remove first.", severity="warning")
             return
-        pair = (mapping.group_name, mapping.role)
+        row = (mapping.group_name, mapping.role, mapping.connection)
         self.app.push_screen(
-            MappingDialog(self.ctx, self.roles, removal=pair), self._remove_answered
+            MappingDialog(self.ctx, self.roles, removal=row), self._remove_answered
         )
 
-    def _remove_answered(self, answer: tuple[str, str] | None) -> None:
+    def _remove_answered(self, answer: MappingRow | None) -> None:
         if answer:
             self.change(answer, remove=True)
 
     @work(thread=True, group="mappings-write")
-    def change(self, pair: tuple[str, str], remove: bool) -> None:
-        group, role = pair
+    def change(self, row: MappingRow, remove: bool) -> None:
+        group, role, connection = row
+        where = "any connection" if connection is None else connection
         store, actor = self.ctx.store, self.ctx.actor
 
         def progress(done: int, total: int) -> None:
@@ -127,11 +151,14 @@ class MappingsPanel(RefreshingPanel):
 
         with store_call(self.ctx, self.app, "remove mapping" if remove else "add mapping"):
             if remove:
-                removed = remove_mapping(store, group, role, actor, progress)
-                summary = f"Removed {group} -> {role}." if removed else "That mapping was gone."
+                removed = remove_mapping(store, group, role, actor, progress, connection)
+                summary = (
+                    f"Removed {group} ({where}) -> {role}." if removed else "That mapping was gone."
+                )
             else:
-                saved = set_mapping(store, group, role, actor, progress)
-                summary = f"Mapped IdP group {saved.group_name} -> {saved.role}."
+                saved = set_mapping(store, group, role, actor, progress, connection)
+                where = connection_label(saved.connection)
+                summary = f"Mapped IdP group {saved.group_name} ({where}) -> {saved.role}."
             self.post_message(MappingChanged(summary))
 
     def on_mapping_progress(self, message: MappingProgress) -> None:

@@ -116,7 +116,7 @@ def summary_text(detail: UserDetail, now: Any) -> str:
         shown(user.user_name) + (f" — {shown(user.display_name)}" if user.display_name else ""),
         f"Status: {status} · last change {relative(user.last_modified, now)}"
         f" · active sessions: {detail.active_sessions}",
-        f"id {shown(user.id)}"
+        f"id {shown(user.id)} · connection {shown(detail.connection)}"
         + (f" · externalId {shown(user.external_id)}" if user.external_id else ""),
     ]
     if detail.hold is not None:

@@ -1,0 +1,224 @@
+"""Large membership replacements and group deletions, in batches committed as they go
+(``store.services.member_batches``), on both backends: the answer and the final state are a
+single transaction's, the audit is whole, each batch is a bounded transaction that lets
+another writer in, a crash between batches is finished by the worker or by the IdP's next
+push, and writes of the group wait for the change to finish."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from pony.orm import db_session
+
+from store.context import Store
+from store.domain.scope import OPERATOR
+from store.errors import PreconditionFailed
+from store.queries.groups import get_group
+from store.records import GroupInput, MembershipChange
+from store.services import groups, member_batches, role_sync
+from store.services.groups import change_group, create_group, delete_group, replace_group
+from store.services.maintenance import reconcile_roles
+from store.sql import connection, statements_sent
+from tests.store.test_users_helpers import (
+    ACTOR,
+    bulk_users,
+    group_input,
+    mapped_role,
+    new_user,
+    roles_of,
+)
+
+BATCH = role_sync.BATCH
+DEADLINE = 60.0
+
+
+def _members(store: Store, group_id: str) -> set[str]:
+    return {m.id for m in get_group(store, group_id).members or ()}
+
+
+def _pending(store: Store) -> int:
+    with db_session:
+        return int(store.db.PendingRecompute.select().count())
+
+
+def _events(store: Store, action: str) -> list[tuple[str, Any, Any, str]]:
+    with db_session:
+        rows = store.db.AuditEvent.select(lambda e: e.action == action).order_by(lambda e: e.id)
+        return [(e.target_id, e.before, e.after, e.detail) for e in rows]
+
+
+def _setup(store: Store, mapped: bool) -> tuple[str, list[str], list[str]]:
+    """A group of 2 batches + 37 members, and the member list a PUT gives it instead: the
+    first 300 stay, the rest leave, 900 others come (1,737 moves)."""
+    if mapped:
+        mapped_role(store, "everyone", "operator")
+    users = sorted(bulk_users(store, 2 * BATCH + 37 + 900))
+    old, new = users[: 2 * BATCH + 37], users[:300] + users[2 * BATCH + 37 :]
+    group = create_group(store, group_input("Everyone"), tuple(old), ACTOR)
+    return group.id, old, new
+
+
+def _put(store: Store, group_id: str, members: list[str], **kw: Any) -> Any:
+    data = GroupInput(display_name="Everyone", document={})
+    return replace_group(store, group_id, data, tuple(members), "idp:test", **kw)
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_a_large_put_answers_and_ends_like_one_transaction(store: Store, mapped: bool) -> None:
+    group_id, old, new = _setup(store, mapped)
+    version = get_group(store, group_id, include_members=False).version
+    earlier = len(_events(store, "roles.recomputed"))
+    record = _put(store, group_id, new)
+    assert {m.id for m in record.members or ()} == set(new) == _members(store, group_id)
+    assert record.version == version + 1 and record.member_count == len(new)
+    assert _pending(store) == 0
+    gone, came = set(old) - set(new), set(new) - set(old)
+    updated = [e for e in _events(store, "group.updated") if e[0] == group_id]
+    assert len(updated) == 1
+    assert updated[0][1]["members"] == sorted(gone)  # as one transaction lists them
+    assert updated[0][2]["members"] == [u for u in new if u in came]
+    assert updated[0][3] == f"+{len(came)} -{len(gone)} member(s)"
+    recomputed = sorted(e[0] for e in _events(store, "roles.recomputed")[earlier:])
+    if mapped:  # one event per user whose roles changed
+        assert all(roles_of(store, u) == {("operator", "idp")} for u in new)
+        assert all(roles_of(store, u) == set() for u in gone)
+        assert recomputed == sorted(gone | came)
+    else:
+        assert recomputed == []
+
+
+def _decide_and_stop_after_one_batch(store: Store, group_id: str, members: list[str]) -> int:
+    """The PUT's deciding transaction and its first batch, then the process stops."""
+    data = GroupInput(display_name="Everyone", document={})
+    _record, queued = groups._replace_group(
+        store, group_id, data, tuple(members), "idp:t", None, OPERATOR
+    )
+    assert len(queued) == 1
+    plan = member_batches._plan(store, queued[0])
+    assert plan is not None
+    step = member_batches._step(store, queued[0], plan)
+    assert step is not None and step[1] == BATCH
+    return queued[0]
+
+
+@pytest.mark.parametrize("finisher", ["worker", "next push"])
+def test_a_change_stopped_between_batches_is_finished(store: Store, finisher: str) -> None:
+    group_id, old, new = _setup(store, mapped=True)
+    version = get_group(store, group_id, include_members=False).version
+    _decide_and_stop_after_one_batch(store, group_id, new)
+    middle = get_group(store, group_id)
+    assert middle.version == version  # moves once, at the end
+    assert _members(store, group_id) not in (set(old), set(new)) and _pending(store) == 1
+    if finisher == "worker":
+        reconcile_roles(store)
+        final = get_group(store, group_id, include_members=False).version
+    else:
+        final = _put(store, group_id, new).version  # the same PUT again: nothing left to move
+    assert _members(store, group_id) == set(new) and _pending(store) == 0
+    assert final == version + 1
+    assert all(roles_of(store, u) == {("operator", "idp")} for u in new)
+    assert all(roles_of(store, u) == set() for u in set(old) - set(new))
+    assert reconcile_roles(store) == 0
+
+
+def test_a_write_of_the_group_waits_for_the_change_then_sees_its_end(store: Store) -> None:
+    group_id, old, new = _setup(store, mapped=False)
+    version = get_group(store, group_id, include_members=False).version
+    _decide_and_stop_after_one_batch(store, group_id, new)
+    late = old[-1]  # leaves with the PUT, in a batch not run yet
+    add = MembershipChange("add", (late,))
+    with pytest.raises(PreconditionFailed):  # the version it read is gone once the PUT ends
+        change_group(store, group_id, lambda g: [add], "idp:t", if_match=version)
+    assert _members(store, group_id) == set(new) and _pending(store) == 0
+    change_group(store, group_id, lambda g: [add], "idp:t", if_match=version + 1)
+    assert _members(store, group_id) == set(new) | {late}  # after the PUT, not lost in it
+
+
+def test_an_unknown_member_refuses_a_large_put_whole(store: Store) -> None:
+    group_id, old, new = _setup(store, mapped=False)
+    version = get_group(store, group_id, include_members=False).version
+    with pytest.raises(Exception, match="not a known user"):
+        _put(store, group_id, [*new, "f" * 32])
+    assert _members(store, group_id) == set(old) and _pending(store) == 0
+    assert get_group(store, group_id, include_members=False).version == version
+
+
+MANY = 20_000
+
+
+def _clone_users(store: Store, count: int) -> list[str]:
+    """``count`` live users copied from one made by the store (setup only: fast)."""
+    template = bulk_users(store, 1, prefix="template")[0]
+    with db_session:
+        cursor = connection(store.db).cursor()
+        mark = "%s" if store.provider == "postgres" else "?"
+        cursor.execute(f"SELECT * FROM scim_user WHERE id = {mark}", (template,))
+        columns = [d[0] for d in cursor.description]
+        row = list(cursor.fetchone())
+        ids, rows = [], []
+        for n in range(count):
+            user_id = f"{n:08d}" + template[8:]
+            name = f"many{n:06d}@example.com"
+            values = dict(zip(columns, row, strict=True))
+            values.update(id=user_id, user_name=name, user_name_key=name)
+            if "document" in values and store.provider == "postgres":
+                from psycopg2.extras import Json
+
+                values["document"] = Json({"userName": name})
+            ids.append(user_id)
+            rows.append(tuple(values[c] for c in columns))
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join([mark] * len(columns))
+        cursor.executemany(f"INSERT INTO scim_user ({names}) VALUES ({marks})", rows)
+    return ids
+
+
+def _fill(store: Store, group_id: str, user_ids: list[str]) -> None:
+    with db_session:
+        cursor = connection(store.db).cursor()
+        mark = "%s" if store.provider == "postgres" else "?"
+        now = store.clock()
+        cursor.executemany(
+            f'INSERT INTO scim_membership ("group", "user", created) VALUES ({mark}, {mark}, '
+            f"{mark})",
+            [(group_id, user_id, now) for user_id in user_ids],
+        )
+        store.db.Group[group_id].member_count = len(user_ids)
+
+
+def test_deleting_a_group_of_20000_goes_in_bounded_batches_that_let_a_writer_in(
+    store: Store,
+) -> None:
+    users = _clone_users(store, MANY)
+    group = create_group(store, group_input("Many"), (), ACTOR)
+    _fill(store, group.id, users)
+    seen: list[tuple[int, int, int]] = []
+    wrote: list[str] = []
+    last = [statements_sent(store.db)]
+
+    def write_meanwhile() -> None:  # another request's write, in its own thread
+        wrote.append(new_user(store, "meanwhile@example.com"))
+
+    def progress(done: int, total: int) -> None:
+        now = statements_sent(store.db)
+        seen.append((done, total, now - last[0]))
+        if len(seen) == 1:  # between the first two batches: the lock is free
+            writer = threading.Thread(target=write_meanwhile)
+            writer.start()
+            writer.join(DEADLINE)
+            assert wrote, "a write did not complete between two batches"
+            assert get_group(store, group.id, include_members=False).member_count == MANY - BATCH
+        last[0] = statements_sent(store.db)
+
+    delete_group(store, group.id, ACTOR, progress=progress)
+    assert [s[0] for s in seen] == list(range(BATCH, MANY + 1, BATCH))
+    assert {s[1] for s in seen} == {MANY}
+    assert max(s[2] for s in seen) <= 30  # a few statements per batch, never one per member
+    with db_session:
+        assert store.db.Group.get(id=group.id) is None
+        assert store.db.Membership.select().count() == 0
+    deleted = [e for e in _events(store, "group.deleted") if e[0] == group.id]
+    assert len(deleted) == 1 and deleted[0][1]["members"] == {"count": MANY}
+    assert _pending(store) == 0 and wrote
