@@ -30,7 +30,7 @@ DRY_RUN_SHOWN = 200
 """Users and groups a dry run lists by name at most (the counts are always complete)."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     connection = sub.add_parser(
         "connection", help="IdP connections: each IdP owns the users and groups it provisions"
     )
