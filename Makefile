@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,)
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG),)
 PYTEST_ARGS ?=
 
-.PHONY: install run test check fmt lint types imports bench clean
+.PHONY: install run test check fmt lint types imports bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +44,14 @@ imports: $(STAMP)
 
 check: lint types imports test ## format, lint, type checks, import contracts and tests
 
-bench: $(STAMP) ## HTTP benchmark of the real server (SQLite, and PostgreSQL when reachable)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## the server beside the reference (scim2-server), same client, one run
+	$(BIN)/python -m tests.bench.compare
+
+bench-full: $(STAMP) ## every benchmark row of the real server (large dataset, abuse, role changes)
 	$(BIN)/python -m tests.bench.run
 
 clean:

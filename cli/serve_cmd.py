@@ -2,8 +2,9 @@
 
 Opens (creating or upgrading) the database and default roles, prints the SCIM Base URL and
 the next steps, then serves until SIGTERM or Ctrl-C and shuts down cleanly: listener
-closed, in-flight requests finished, request log flushed, worker stopped. ``--no-worker``
-is for deployments that run ``trident-scim worker`` separately (several API processes).
+closed, in-flight requests finished, request log flushed, worker stopped, unused rate-limit
+leases given back. ``--no-worker`` is for deployments that run ``trident-scim worker``
+separately (several API processes).
 """
 
 from __future__ import annotations
@@ -98,8 +99,20 @@ def _serve(ctx: CliContext) -> int:
         if scheduler is not None:
             scheduler.shutdown()
         recorder.close()
+        _give_back_rate_leases(store)
         log.info("stopped")
     return 0
+
+
+def _give_back_rate_leases(store: Any) -> None:
+    """The budget this process leased for tokens and did not use goes back to them."""
+    from store.errors import Unavailable
+    from store.services.tokens import release_rate_leases
+
+    try:
+        release_rate_leases(store)
+    except Unavailable:
+        log.warning("could not give back the unused rate-limit leases: database unavailable")
 
 
 def _print_banner(ctx: CliContext, settings: Settings, host: str, port: int) -> None:

@@ -62,6 +62,15 @@ def execute(db: Database, text: str, params: Params | None = None) -> Executed:
     return Executed(int(cursor.rowcount), rows)
 
 
+def execute_unflushed(db: Database, text: str, params: Params | None = None) -> Executed:
+    """``execute`` without writing the db_session's pending entity changes first (Pony writes
+    them before any statement): for a row that refers to none of them, such as an audit
+    event, so that the changes still pending reach the database together, in one UPDATE per
+    row. ``SessionCache.flush_disabled`` is Pony's own guard for the same purpose."""
+    with db._get_cache().flush_disabled():
+        return execute(db, text, params)
+
+
 def connection(db: Database) -> dbapi.Connection:
     """The DB-API connection of this thread's db_session, its transaction begun (for the
     driver's own batch calls: ``executemany``, psycopg2's ``execute_values``)."""

@@ -389,6 +389,15 @@ def sql_timestamp(store: Store, value: datetime) -> datetime | str:
     return value
 
 
+_PONY_JSON: dict[str, Any] = {"separators": (",", ":"), "sort_keys": True, "ensure_ascii": False}
+
+
+def json_param(value: Any) -> str | None:
+    """A JSON value as a bound parameter of a raw statement, as the text Pony writes on
+    SQLite (PostgreSQL: cast the parameter to jsonb in the statement)."""
+    return None if value is None else json.dumps(value, **_PONY_JSON)
+
+
 def sql_json(value: Any) -> Any:
     """A raw JSON column as Python values (Pony leaves jsonb unparsed on PostgreSQL too)."""
     return json.loads(value) if isinstance(value, str | bytes) else value

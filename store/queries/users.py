@@ -68,7 +68,7 @@ def user_record(
     given."""
     if groups is None:
         groups = groups_of(store, [user.id], scope).get(user.id, ())
-    return _row_record(tuple(getattr(user, column) for column in _COLUMNS), groups)
+    return row_record(tuple(getattr(user, column) for column in _COLUMNS), groups)
 
 
 def _visible(user: entities.User | None, scope: Scope) -> TypeGuard[entities.User]:
@@ -114,7 +114,7 @@ def list_users(
     source = ("scim_user", USERS.alias)
     rows, total = page_of_rows(store, source, _COLUMNS, live, where.params, paging)
     groups = groups_of(store, [row[0] for row in rows], scope) if rows else {}
-    items = tuple(_row_record(row, groups.get(row[0], ())) for row in rows)
+    items = tuple(row_record(row, groups.get(row[0], ())) for row in rows)
     return Page(items=items, total=total, start_index=start_index)
 
 
@@ -124,9 +124,10 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord:
-    """The one UserRecord builder: ``_COLUMNS`` values as an entity holds them or as a raw
-    statement returns them (SQLite hands timestamps and JSON back as text)."""
+def row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord:
+    """The one UserRecord builder: ``_COLUMNS`` values as an entity holds them, as a raw
+    statement returns them (SQLite hands timestamps and JSON back as text), or as a use case
+    has just written them."""
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
     document = plain(sql_json(document))
     return UserRecord(

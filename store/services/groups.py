@@ -14,6 +14,7 @@ Nothing here knows SCIM wire formats; the API turns PATCH operations into ``Memb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pony.orm import flush, select
@@ -27,12 +28,14 @@ from store.domain.names import group_key, trim
 from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict, InvalidInput, NotFound
+from store.queries.filtering import sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
+from store.sql import execute
 from store.tx import transaction
 
 AUDIT_ID_LIMIT = 1000
@@ -68,17 +71,56 @@ def _unknown_member(user_id: object) -> InvalidInput:
     return InvalidInput(f"member {shown} is not a known user", attribute="members")
 
 
-def _lock_users(store: Store, user_ids: Iterable[str]) -> dict[str, entities.User]:
-    """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent."""
+def _lock_users(store: Store, user_ids: Iterable[str], loaded: bool = True) -> dict[str, Any]:
+    """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
+    Without ``loaded`` (no role of theirs can change) only their ids and connections are
+    read (``_LiveUser``): loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
     users = store.db.User
-    locked: dict[str, entities.User] = {}
+    locked: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        if not loaded:
+            locked.update({live.id: live for live in _live_users(store, chunk)})
+            continue
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
             locked[user.id] = user
     return locked
+
+
+@dataclass(frozen=True)
+class _LiveUser:
+    """A locked live user known by id and connection only."""
+
+    id: str
+    connection_id: int
+
+
+def _connection_of(user: Any) -> int:
+    return user.connection_id if isinstance(user, _LiveUser) else int(user.connection.id)
+
+
+def _live_users(store: Store, chunk: list[str]) -> list[_LiveUser]:
+    """One bound statement: the live users of ``chunk``, locked in id order (SQLite: the
+    write lock, which ``execute`` takes)."""
+    names = [f"p{n}" for n in range(len(chunk))]
+    marks = ", ".join(f"${name}" for name in names)
+    sql = f'SELECT "id", "connection_id" FROM "scim_user" WHERE "id" IN ({marks})'
+    sql += ' AND "deleted_at" IS NULL ORDER BY "id"'
+    if store.provider == "postgres":
+        sql += " FOR UPDATE"
+    rows = execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows
+    return [_LiveUser(str(uid), int(connection_id)) for uid, connection_id in rows]
+
+
+# A change of membership is checked and made with bound statements: neither the member nor
+# the membership is loaded as a Pony entity.
+_ADD_MEMBER = (
+    'INSERT INTO "scim_membership" ("group", "user", "created") VALUES ($gid, $uid, $at) '
+    'ON CONFLICT ("group", "user") DO NOTHING'
+)
+_DROP_MEMBER = 'DELETE FROM "scim_membership" WHERE "group" = $gid AND "user" = $uid'
 
 
 def _lock_group(
@@ -136,8 +178,8 @@ class _GroupEdit:
             )
         )
 
-    def _sees(self, user: entities.User | None) -> bool:
-        return user is not None and self.scope.sees(user.connection.id)
+    def _sees(self, user: Any) -> bool:
+        return user is not None and self.scope.sees(_connection_of(user))
 
     def prepare(self, changes: Sequence[MembershipChange]) -> None:
         """Lock every user these changes may touch, in one fixed order, before any write."""
@@ -164,7 +206,7 @@ class _GroupEdit:
                     ids.update(change.member_ids)
             if whole_group:
                 ids.update(self.current_members())
-        self.users = _lock_users(self.store, ids)
+        self.users = _lock_users(self.store, ids, loaded=self.mapped)
 
     def replace_in_batches(self, changes: Sequence[MembershipChange]) -> list[int] | None:
         """When ``changes`` set the whole member list (one replace or remove-all, beside
@@ -228,16 +270,14 @@ class _GroupEdit:
             self.set_attribute(kind, change.value)
 
     def add(self, user_id: str) -> None:
-        user = self.users.get(user_id)
-        if not self._sees(user):
+        if not self._sees(self.users.get(user_id)):
             raise _unknown_member(user_id)  # another connection's user is unknown here
-        if self.members is not None:
-            present = user_id in self.members
-        else:
-            present = self.store.db.Membership.get(group=self.group, user=user) is not None
-        if present:
+        if self.members is not None and user_id in self.members:
             return  # adds are idempotent: IdPs repeat them
-        self.store.db.Membership(group=self.group, user=user, created=self.store.clock())
+        at = sql_timestamp(self.store, self.store.clock())
+        params = {"gid": self.group.id, "uid": user_id, "at": at}
+        if not execute(self.store.db, _ADD_MEMBER, params).rowcount:
+            return  # already a member
         self.group.member_count += 1
         self._note(user_id, self.added, True)
 
@@ -246,11 +286,9 @@ class _GroupEdit:
             return  # never issued, so never a member
         if not self.scope.operator and not self._sees(self.store.db.User.get(id=user_id)):
             return  # another connection's user is as unknown as a non-member
-        membership = self.store.db.Membership.get(group=self.group.id, user=user_id)
-        if membership is None:
+        ids = {"gid": self.group.id, "uid": user_id}
+        if not execute(self.store.db, _DROP_MEMBER, ids).rowcount:
             return  # removing a non-member is not an error
-        membership.delete()
-        membership.flush()  # lets the same member be added back within this request
         self.group.member_count -= 1
         self._note(user_id, self.removed, False)
 

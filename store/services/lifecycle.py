@@ -126,18 +126,24 @@ def recompute_user_roles(
     """Bring the user's IdP-derived role assignments in line with memberships and the
     mapping; manual assignments are never touched. Returns how many rows changed. The audit
     event names the ``cause`` and each assignment added or removed with its mapping row."""
-    if mapping is None:
-        mapping = mapping_table(store)
-    groups = [(m.group.connection.id, m.group.display_name_key) for m in user.memberships]
     live = user.active and user.deleted_at is None
-    wanted = idp_grants(live, groups, mapping)
-    rows = {IdpGrant(a.role.name, a.via_group): a for a in user.role_assignments if a.source == IDP}
+    groups: list[tuple[int, str]] = []
+    if live:  # an inactive user is granted nothing: its groups and the mapping do not count
+        if mapping is None:
+            mapping = mapping_table(store)
+        found = fetch_rows(store, _GROUPS, {"uid": user.id})
+        groups = [(int(connection_id), key) for connection_id, key in found]
+    wanted = idp_grants(live, groups, mapping or {})
+    held = fetch_rows(store, _IDP_ROWS, {"uid": user.id, "idp": IDP})
+    rows = {IdpGrant(role, via): int(row_id) for row_id, role, via in held}
     diff = diff_grants(rows.keys(), wanted)
     if not diff.changed:
         return 0
+    if mapping is None:  # the audit names the mapping row of each grant removed
+        mapping = mapping_table(store)
     now = store.clock()
     for grant in diff.remove:
-        rows[grant].delete()
+        store.db.RoleAssignment[rows[grant]].delete()
     for grant in diff.add:
         role = store.db.Role.get(name=grant.role)
         if role is None:  # mapping rows reference roles, so only a racing role delete gets here
@@ -163,6 +169,19 @@ def recompute_user_roles(
         before=before, after=after, detail=detail,
     )  # fmt: skip
     return diff.changed
+
+
+# What a recomputation reads, as bound statements (loading the user's memberships and
+# assignments as Pony entities cost more than the rest of a deactivation). Pony writes its
+# pending changes before any statement runs, so these see the transaction's own changes.
+_GROUPS = (
+    'SELECT g."connection_id", g."display_name_key" FROM "scim_membership" m '
+    'JOIN "scim_group" g ON g."id" = m."group" WHERE m."user" = $uid'
+)
+_IDP_ROWS = (
+    'SELECT "id", "role", "via_group" FROM "control_role_assignment" '
+    'WHERE "user" = $uid AND "source" = $idp'
+)
 
 
 def grant_pairs(grants: Iterable[IdpGrant]) -> list[tuple[str, str]]:

@@ -5,7 +5,9 @@ keeps its SHA-256 and a short display prefix. ``authenticate`` runs on every SCI
 it looks the token up by hash with no cache (a revoked token fails on its very next request)
 and applies two GCRA limits whose state lives in the database, so they hold across any
 number of API processes: failed authentications per client address, and requests per
-token. This module must never log, return or store a secret in clear.
+token. A token's requests are admitted from budget leases this process holds
+(``rate_leases``, ``ratelimit.grant``): most of them write nothing. This module must never
+log, return or store a secret in clear.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from pony.orm import flush
 
@@ -39,6 +42,7 @@ from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, TokenRecord
 from store.services.audit import record_event
 from store.services.connections import connection_entity, hold, new_connection
+from store.services.rate_leases import leases_of
 from store.sql import execute
 from store.tx import transaction
 
@@ -190,6 +194,7 @@ def revoke_token_entity(
     bucket = store.db.RateBucket.get(key=_token_bucket(token.id))
     if bucket is not None:
         bucket.delete()
+    leases_of(store).drop(_token_bucket(token.id))
     record_event(
         store,
         actor,
@@ -249,12 +254,15 @@ def parse_bearer(header: str | None) -> tuple[str, str]:
 def authenticate(store: Store, authorization_header: str | None, client: str) -> AuthResult:
     """Verify the bearer token of one SCIM request and apply the rate limits.
 
-    One short transaction: the token is looked up by hash and compared in constant time,
-    then exactly one bucket row is locked and advanced: the token's on success (on
-    PostgreSQL in the same statement as the lookup), the client address's on failure. An
-    address past its failure limit is refused before any token is looked up, valid or not:
-    otherwise the limit would not slow guessing (a correct guess would still pass). Behind
-    a reverse proxy, ``[api] trusted_proxies`` gives each client its own address."""
+    One short transaction: the token is looked up by hash (every request: a revoked token
+    fails on its very next request, in every process) and compared in constant time. Its
+    rate limit is then taken from a budget lease this process holds for the token
+    (``rate_leases``), with no write at all; only when the process holds none is the
+    token's bucket row locked and advanced, for a new lease. A failure advances the client
+    address's bucket instead. An address past its failure limit is refused before any
+    token is looked up, valid or not: otherwise the limit would not slow guessing (a
+    correct guess would still pass). Behind a reverse proxy, ``[api] trusted_proxies``
+    gives each client its own address."""
     reason, secret = parse_bearer(authorization_header)
     result = _authenticate(store, reason, secret, (client or "unknown")[:200])
     if not result.ok:
@@ -278,111 +286,143 @@ _ROW_COLUMNS = (
 )
 _CONNECTION_NAME = '(SELECT c."name" FROM "scim_connection" c WHERE c."id" = {}."connection_id")'
 TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105  (a key prefix, not a secret)
-# SQLite: an unlocked read; the bucket is then locked (the write lock) and advanced by
-# ``_consume``, only for a valid token, so a flood of bad tokens never queues for the lock.
-_LOOKUP_SQLITE = (
-    f"SELECT {_ROW_COLUMNS}, {_CONNECTION_NAME.format('t')} "
-    'FROM "scim_token" t WHERE "secret_hash" = $digest'
+# An unlocked read, on every request; a bucket is locked only to grant a lease, and only for
+# a valid token, so a flood of bad tokens never queues for the lock.
+# With the token, in the same read, the client address's failure bucket (NULL when none).
+_COLUMNS_OF_T = ", ".join(f"t.{column.strip()}" for column in _ROW_COLUMNS.split(","))
+_LOOKUP = (
+    f'SELECT (SELECT "tat" FROM "rate_bucket" WHERE "key" = $failures), {_COLUMNS_OF_T}, '
+    f"{_CONNECTION_NAME.format('t')} "
+    'FROM (SELECT 1 AS "one") AS x LEFT JOIN "scim_token" AS t ON t."secret_hash" = $digest'
 )
-# PostgreSQL: one statement, sent as one message outside any open transaction, finds the token
-# and advances its bucket with ``ratelimit.decide``'s rule rendered in SQL (upsert: a new
-# bucket is admitted). The bucket row is locked only while the server runs the statement, never
-# across a round trip to this process, so requests of one token do not queue behind a busy
-# Python thread. It only advances rate-limit state (and Last Used at most once a minute):
-# losing its last few milliseconds in a crash is harmless, so it does not wait for its WAL
-# flush (SET LOCAL ends with the statement's implicit transaction). Every SCIM change keeps a
-# synchronous commit. The TAT column is NULL when the token was refused (or is revoked).
-_STEP = 'CAST(60 AS DOUBLE PRECISION) / GREATEST(1, COALESCE("rate_limit", $default_rpm))'
-# The clock is read inside the statement, after the bucket row is locked (ON CONFLICT DO
-# UPDATE evaluates its WHERE and SET on the locked row): requests are then judged in the order
-# they reach the bucket. A clock read in Python before the statement let concurrent requests
-# arrive out of order, and a later one found the TAT advanced past its own earlier "now" and
-# was refused far below the limit. A store with its own clock (tests) passes it as $now.
+# PostgreSQL grants a lease in one message, outside any open transaction: the bucket row is
+# made if missing (a TAT of 0 is the same as no bucket), locked, and advanced by
+# ``ratelimit.grant``'s rule rendered in SQL; the answer carries the TAT it found and the
+# time it judged at, from which ``ratelimit.grant`` gives the same lease in Python. The row is
+# locked only while the server runs the message, never across a round trip to this process.
+# It only advances rate-limit state: losing its last few milliseconds in a crash is harmless,
+# so it does not wait for its WAL flush (SET LOCAL ends with the message's implicit
+# transaction). Every SCIM change keeps a synchronous commit.
+# The clock is read inside the statement, after the bucket row is locked: requests are then
+# judged in the order they reach the bucket. A clock read in Python before the statement let
+# concurrent requests arrive out of order, and a later one found the TAT advanced past its own
+# earlier "now" and was refused far below the limit. A store with its own clock (tests) passes
+# it as $now.
 DATABASE_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
 
-def _admit_postgres(now: str) -> str:
-    admitted, next_tat = ratelimit.sql_rule(
-        tat='b."tat"', now=now, step="(SELECT step FROM t)", burst="$burst", greatest="GREATEST"
-    )
+def _grant_postgres(now: str) -> str:
+    admitted, _units, new_tat = ratelimit.sql_grant(
+        tat="c.tat", now="c.now", step="$step::float8", burst="$burst", want="$want",
+        horizon="$horizon::float8", greatest="GREATEST", least="LEAST",
+    )  # fmt: skip
     return (
         "SET LOCAL synchronous_commit TO OFF; "
-        f'WITH t AS (SELECT {_ROW_COLUMNS}, {_STEP} AS step FROM "scim_token" '
-        'WHERE "secret_hash" = $digest), '
-        'a AS (INSERT INTO "rate_bucket" AS b ("key", "tat") '
-        f'SELECT $prefix::text || t."id"::text, {now} + t.step FROM t '
-        'WHERE t."revoked_at" IS NULL '
-        f'ON CONFLICT ("key") DO UPDATE SET "tat" = {next_tat} WHERE {admitted} '
-        'RETURNING b."tat") '
-        f'SELECT {_ROW_COLUMNS}, {_CONNECTION_NAME.format("t")}, (SELECT "tat" FROM a) FROM t'
+        'INSERT INTO "rate_bucket" ("key", "tat") VALUES ($key, 0) ON CONFLICT ("key") DO NOTHING; '
+        'WITH l AS (SELECT "tat" FROM "rate_bucket" WHERE "key" = $key FOR UPDATE), '
+        f'c AS (SELECT l."tat"::float8 AS tat, {now} AS now FROM l), '
+        f'u AS (UPDATE "rate_bucket" AS b SET "tat" = {new_tat} FROM c '
+        f'WHERE b."key" = $key AND {admitted} RETURNING b."tat") '
+        'SELECT c.tat, c.now, (SELECT "tat" FROM u) FROM c'
     )
 
 
-_ADMIT_POSTGRES = {True: _admit_postgres(DATABASE_CLOCK), False: _admit_postgres("$now::float8")}
+_GRANT_POSTGRES = {True: _grant_postgres(DATABASE_CLOCK), False: _grant_postgres("$now::float8")}
 _BUCKET = 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key'
 _BUCKET_LOCKED = {"sqlite": _BUCKET, "postgres": _BUCKET + " FOR UPDATE"}
 _ADVANCE = 'UPDATE "rate_bucket" SET "tat" = $tat WHERE "key" = $key'
 _CREATE = 'INSERT INTO "rate_bucket" ("key", "tat") VALUES ($key, $tat)'
+_GIVE_BACK = 'UPDATE "rate_bucket" SET "tat" = $back WHERE "key" = $key AND "tat" = $end'
 _LAST_USED = 'UPDATE "scim_token" SET "last_used" = $now WHERE "id" = $token_id'
 
 
 @transaction
 def _authenticate(store: Store, reason: str, secret: str, client: str) -> AuthResult:
-    # The address's failure limit comes first, before any token lookup: past it, even a
+    # The address's failure limit comes first, before any token is judged: past it, even a
     # correct guess is refused, so guessing gets no faster than the limit, and a flood from
-    # one address costs one indexed read per request.
-    refused = _over_failure_limit(store, f"authfail:{client}")
+    # one address costs one indexed read per request (the same read finds the token).
+    failures = f"authfail:{client}"
+    if reason:
+        return _over_failure_limit(store, failures) or _count_failure(store, failures, reason)
+    params = {"digest": hash_secret(secret), "failures": failures}
+    failed_tat, *row = fetch_rows(store, _LOOKUP, params)[0]
+    refused = _past_failure_limit(store, failed_tat)
     if refused is not None:
         return refused
-    if reason:
-        return _count_failure(store, f"authfail:{client}", reason)
-    if store.provider == "postgres":
-        return _authenticate_postgres(store, secret, client)
-    rows = fetch_rows(store, _LOOKUP_SQLITE, {"digest": hash_secret(secret)})
-    row = rows[0] if rows else None
-    if row is None or not hashes_match(row[2], secret):
-        return _count_failure(store, f"authfail:{client}", "unknown")
+    if row[0] is None or not hashes_match(row[2], secret):
+        return _count_failure(store, failures, "unknown")
     token_id, name, _digest, revoked_at, rate_limit, last_used, connection_id, connection = row
+    key = _token_bucket(token_id)
     if revoked_at is not None:
+        leases_of(store).drop(key)  # a lease never outlives its token
         return _revoked(store, client, name)
     known = AuthResult(True, "", token_id, name, 0.0, int(connection_id), str(connection))
-    limit = rate_limit or store.settings.rate_limit.requests_per_minute
-    burst = store.settings.rate_limit.burst
-    decision, now = _consume(store, _token_bucket(token_id), limit, burst)
-    if not decision.allowed:
-        return replace(known, ok=False, reason="rate_limited", retry_after=decision.retry_after)
-    _mark_used(store, token_id, last_used, now)
-    return known
-
-
-def _authenticate_postgres(store: Store, secret: str, client: str) -> AuthResult:
-    settings = store.settings.rate_limit
+    terms = (rate_limit or store.settings.rate_limit.requests_per_minute,
+             max(0, store.settings.rate_limit.burst), _digest)  # fmt: skip
     now = store.clock()
-    params = {
-        "digest": hash_secret(secret),
-        "prefix": TOKEN_BUCKET_PREFIX,
-        "now": _epoch(now),
-        "default_rpm": settings.requests_per_minute,
-        "burst": max(0, settings.burst),
-    }
-    rows = fetch_rows(store, _ADMIT_POSTGRES[store.clock is utc_now], params)
-    row = rows[0] if rows else None
-    if row is None or not hashes_match(row[2], secret):
-        return _count_failure(store, f"authfail:{client}", "unknown")
-    token_id, name, _digest, revoked_at, rate_limit, last_used, connection_id, connection = row[:8]
-    admitted = row[8]
-    if revoked_at is not None:
-        return _revoked(store, client, name)
-    known = AuthResult(True, "", token_id, name, 0.0, int(connection_id), str(connection))
-    if admitted is None:
-        # Refused: how long until one more fits, from the bucket as it is now.
-        limit = rate_limit or settings.requests_per_minute
-        found = fetch_rows(store, _BUCKET, {"key": _token_bucket(token_id)})
-        tat = float(found[0][0]) if found else None
-        decision = ratelimit.decide(tat, _epoch(store.clock()), limit, settings.burst)
-        return replace(known, ok=False, reason="rate_limited", retry_after=decision.retry_after)
+    if not leases_of(store).take(key, terms, _epoch(now)):
+        granted = _lease(store, key, terms)
+        if granted.units == 0:
+            return replace(known, ok=False, reason="rate_limited", retry_after=granted.retry_after)
     _mark_used(store, token_id, last_used, now)
     return known
+
+
+def _lease(store: Store, key: str, terms: tuple[int, int, str]) -> ratelimit.Grant:
+    """Ask the database for a lease of the token's budget (``ratelimit.grant``); its first
+    slot is this request's, the rest is kept for the next ones under ``terms`` (the limit,
+    the burst and the token's hash: a changed limit, or another token, never uses it)."""
+    per_minute, burst, _digest = terms
+    want = ratelimit.lease_size(burst)
+    leases_of(store).asked()
+    if store.provider == "postgres":
+        granted, offset = _lease_postgres(store, key, per_minute, burst, want)
+    else:
+        granted, _now = _consume(store, key, per_minute, burst, want)
+        offset = 0.0
+    if granted.units > 1:
+        step = ratelimit.interval(per_minute)
+        leases_of(store).keep(key, terms, ratelimit.Lease.after(granted, step), offset)
+    return granted
+
+
+def _lease_postgres(
+    store: Store, key: str, per_minute: int, burst: int, want: int
+) -> tuple[ratelimit.Grant, float]:
+    """One message (``_GRANT_POSTGRES``); the grant and the offset from this process's clock
+    to the one that judged it (the database's), read before sending: never behind it."""
+    database_clock = store.clock is utc_now
+    local = _epoch(store.clock())
+    params = {
+        "key": key, "now": local, "step": ratelimit.interval(per_minute), "burst": burst,
+        "want": want, "horizon": ratelimit.LEASE_SECONDS,
+    }  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    for _attempt in range(3):  # the worker may prune the row between its making and locking
+        rows = fetch_rows(store, _GRANT_POSTGRES[database_clock], params)
+        if rows:
+            break
+    if not rows:
+        return ratelimit.Grant(0, local, local, 1.0), 0.0
+    tat, now, new_tat = float(rows[0][0]), float(rows[0][1]), rows[0][2]
+    granted = ratelimit.grant(tat, now, per_minute, burst, want)
+    if (new_tat is None) != (granted.units == 0) or (
+        new_tat is not None and float(new_tat) != granted.new_tat
+    ):  # never expected (the two renderings are tested to agree): admit this one alone
+        granted = ratelimit.Grant(1 if new_tat is not None else 0, now, now, granted.retry_after)
+    return granted, (now - local if database_clock else 0.0)
+
+
+@transaction
+def release_rate_leases(store: Store) -> int:
+    """Give back the budget this process's leases still hold ahead (its shutdown, or exit):
+    a bucket's TAT goes back to where the lease's unused slots begin, unless something was
+    granted after the lease. Returns how many buckets took budget back."""
+    returned = 0
+    for key, end, back in leases_of(store).release(_epoch(store.clock())):
+        params = {"key": key, "end": end, "back": back}
+        returned += execute(store.db, _GIVE_BACK, params).rowcount
+    return returned
 
 
 def _revoked(store: Store, client: str, name: str) -> AuthResult:
@@ -420,44 +460,47 @@ def _count_failure(store: Store, key: str, reason: str) -> AuthResult:
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0:
         return AuthResult(False, reason)
-    decision, _now = _consume(store, key, per_minute, burst)
-    if not decision.allowed:
-        return AuthResult(False, "rate_limited", retry_after=decision.retry_after)
+    granted, _now = _consume(store, key, per_minute, burst)
+    if granted.units == 0:
+        return AuthResult(False, "rate_limited", retry_after=granted.retry_after)
     return AuthResult(False, reason)
 
 
 def _over_failure_limit(store: Store, key: str) -> AuthResult | None:
     """The refusal when the address has used up its failures, from an unlocked read (a
     flood past the limit costs no write lock at all); None while it may still try."""
-    per_minute, burst = _failure_limit(store)
-    if per_minute <= 0:
-        return None
     rows = fetch_rows(store, _BUCKET, {"key": key})
-    if not rows:
+    return _past_failure_limit(store, rows[0][0] if rows else None)
+
+
+def _past_failure_limit(store: Store, tat: Any) -> AuthResult | None:
+    """The refusal when the address's failure bucket (its TAT, None for none) is used up."""
+    per_minute, burst = _failure_limit(store)
+    if per_minute <= 0 or tat is None:
         return None
-    peek = ratelimit.decide(float(rows[0][0]), _epoch(store.clock()), per_minute, burst)
+    peek = ratelimit.decide(float(tat), _epoch(store.clock()), per_minute, burst)
     if peek.allowed:
         return None
     return AuthResult(False, "rate_limited", retry_after=peek.retry_after)
 
 
 def _consume(
-    store: Store, key: str, per_minute: int, burst: int
-) -> tuple[ratelimit.Decision, datetime]:
+    store: Store, key: str, per_minute: int, burst: int, want: int = 1
+) -> tuple[ratelimit.Grant, float]:
     """Lock the bucket row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that
-    ``execute`` takes), decide, and advance it; returns the decision and the time it was
-    judged at. A concurrent first insert of the same key loses on the primary key and the
-    transaction is retried, then finds the row. The clock is read after the lock: a request
-    that waited for another must not be judged at the time it started waiting."""
+    ``execute`` takes), grant up to ``want`` slots (``ratelimit.grant``) and advance it;
+    returns the grant and the time it was judged at. A concurrent first insert of the same
+    key loses on the primary key and the transaction is retried, then finds the row. The
+    clock is read after the lock: a request that waited for another must not be judged at
+    the time it started waiting."""
     db = store.db
     locked = execute(db, _BUCKET_LOCKED[store.provider], {"key": key}).rows
-    found = locked[0] if locked else None
-    now = store.clock()
-    tat = None if found is None else float(found[0])
-    decision = ratelimit.decide(tat, _epoch(now), per_minute, burst)
-    if decision.allowed:
-        execute(db, _CREATE if tat is None else _ADVANCE, {"key": key, "tat": decision.new_tat})
-    return decision, now
+    now = _epoch(store.clock())
+    tat = float(locked[0][0]) if locked else None
+    granted = ratelimit.grant(tat, now, per_minute, burst, want)
+    if granted.units:
+        execute(db, _CREATE if tat is None else _ADVANCE, {"key": key, "tat": granted.new_tat})
+    return granted, now
 
 
 @transaction

@@ -27,11 +27,13 @@ from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
 from store.errors import Conflict
-from store.queries.users import plain, user_record
+from store.queries.filtering import json_param, sql_timestamp
+from store.queries.users import plain, row_record, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import connections, lifecycle
 from store.services.audit import record_event
 from store.services.validation import check_document, check_name, check_text
+from store.sql import execute, select_rows
 from store.tx import transaction
 
 # Audited under their SCIM names; active is audited by the lifecycle's own events.
@@ -103,16 +105,17 @@ def _columns(data: UserInput, state: State, user: entities.User | None = None) -
     )
 
 
-def _holder(store: Store, cols: _Columns) -> entities.User | None:
-    """The live user (locked) already holding this userName, if any."""
-    return store.db.User.get_for_update(user_name_key=cols.user_name_key)
+_HOLDER = 'SELECT "id" FROM "scim_user" WHERE "user_name_key" = $key'
+_HOLDER_LOCKED = {"sqlite": _HOLDER, "postgres": _HOLDER + " FOR UPDATE"}
 
 
 def _check_others(store: Store, cols: _Columns, user: entities.User | None = None) -> None:
-    """Conflict when another user, active or inactive, already holds the userName. The
-    answer names nothing of that user (not even whether it is active)."""
-    holder = _holder(store, cols)
-    if holder is not None and holder is not user:
+    """Conflict when another user, active or inactive, already holds the userName (that
+    user's row is locked, SQLite: the write lock ``execute`` takes). The answer names
+    nothing of that user (not even whether it is active)."""
+    params = {"key": cols.user_name_key}
+    found = execute(store.db, _HOLDER_LOCKED[store.provider], params).rows
+    if found and (user is None or found[0][0] != user.id):
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
 
 
@@ -128,10 +131,25 @@ def _snapshot(user: entities.User) -> dict[str, Any]:
     return snap
 
 
-def _write(store: Store, user: entities.User, cols: _Columns) -> None:
-    """Put ``cols`` into the user's columns and email rows (only what differs). The email
-    rows are read first: a read after a column changed would write the row early."""
-    current = sorted(((e.value, e.value_key, e.type, e.primary) for e in user.emails), key=repr)
+# The email rows of a user are only ever read and written with these bound statements (never
+# as Pony entities, whose loading cost more than the rest of a PATCH): no Pony collection of
+# them can go stale within a transaction.
+_EMAILS = (
+    'SELECT "value", "value_key", "type", "primary" FROM "scim_user_email" WHERE "user" = $uid'
+)
+_DROP_EMAILS = 'DELETE FROM "scim_user_email" WHERE "user" = $uid'
+_ADD_EMAIL = (
+    'INSERT INTO "scim_user_email" ("user", "value", "value_key", "type", "primary") '
+    "VALUES ($uid, $value, $value_key, $kind, $primary)"
+)
+
+
+def _write(store: Store, user: entities.User, cols: _Columns) -> bool:
+    """Put ``cols`` into the user's columns (only what differs); whether its email rows
+    differ from ``cols`` (``_replace_emails`` writes them, after every column is set). The
+    email rows are read first: a read after a column changed would write the row early."""
+    rows = select_rows(store.db, _EMAILS, {"uid": user.id})
+    current = sorted(((v, k, t, bool(p)) for v, k, t, p in rows), key=repr)
     for name in (
         "user_name", "user_name_key", "external_id", "display_name", "display_name_key",
         "given_name_key", "family_name_key",
@@ -140,13 +158,21 @@ def _write(store: Store, user: entities.User, cols: _Columns) -> None:
             setattr(user, name, getattr(cols, name))
     if plain(user.document) != cols.document:
         user.document = cols.document
-    if current != sorted(cols.emails, key=repr):
-        for email in list(user.emails):
-            email.delete()
-        for value, value_key, kind, primary in cols.emails:
-            store.db.UserEmail(
-                user=user, value=value, value_key=value_key, type=kind, primary=primary
-            )
+    return current != sorted(cols.emails, key=repr)
+
+
+def _replace_emails(store: Store, user: Any, cols: _Columns) -> None:
+    execute(store.db, _DROP_EMAILS, {"uid": user.id})
+    _add_emails(store, user.id, cols.emails)
+
+
+def _add_emails(
+    store: Store, uid: str, emails: tuple[tuple[str, str, str | None, bool], ...]
+) -> None:
+    for value, value_key, kind, primary in emails:
+        params = {"uid": uid, "value": value, "value_key": value_key, "kind": kind,
+                  "primary": primary}  # fmt: skip
+        execute(store.db, _ADD_EMAIL, params)
 
 
 def _changes(
@@ -178,7 +204,7 @@ def _apply(
     renamed = cols.user_name_key != old_key
     if renamed:
         user.role_assignments.load()  # read now: a read after the write below would flush it
-    _write(store, user, cols)
+    emails = _write(store, user, cols)
     old, new = _changes(before, _snapshot(user))
     if was != state and None in (was, state):  # to or from unassigned: the lifecycle's
         old["active"], new["active"] = was, state  # events only know access on or off
@@ -200,6 +226,8 @@ def _apply(
         lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
     lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
+    if emails:  # statements: the row's columns are all set by now
+        _replace_emails(store, user, cols)
 
 
 @transaction
@@ -211,22 +239,39 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
     _check_others(store, cols)
-    now = store.clock()
-    user = store.db.User(
-        id=store.new_id(), connection=connections.owner(store, scope, actor),
-        user_name=cols.user_name, user_name_key=cols.user_name_key,
-        external_id=cols.external_id, display_name=cols.display_name,
-        display_name_key=cols.display_name_key, given_name_key=cols.given_name_key,
-        family_name_key=cols.family_name_key, active=has_access(state), document=cols.document,
-        created=now, last_modified=now, version=1,
-    )  # fmt: skip
-    for value, value_key, kind, primary in cols.emails:
-        store.db.UserEmail(user=user, value=value, value_key=value_key, type=kind, primary=primary)
+    now, user_id, active = store.clock(), store.new_id(), has_access(state)
+    owner = connections.owner(store, scope, actor)
+    params = {
+        "id": user_id, "connection_id": owner.id,
+        "user_name": cols.user_name, "user_name_key": cols.user_name_key,
+        "external_id": cols.external_id, "display_name": cols.display_name,
+        "display_name_key": cols.display_name_key, "given_name_key": cols.given_name_key,
+        "family_name_key": cols.family_name_key, "active": active,
+        "document": json_param(cols.document), "now": sql_timestamp(store, now),
+    }  # fmt: skip
+    execute(store.db, _CREATE[store.provider], params)
+    _add_emails(store, user_id, cols.emails)
+    summary = {"userName": cols.user_name, "externalId": cols.external_id,
+               "displayName": cols.display_name, "active": active}  # fmt: skip
     record_event(
-        store, actor, AuditAction.USER_CREATED, "user", user.id, cols.user_name,
-        after={name: getattr(user, column) for name, column in _SUMMARY.items()},
-    )  # fmt: skip
-    return user_record(store, user, ())
+        store, actor, AuditAction.USER_CREATED, "user", user_id, cols.user_name, after=summary
+    )
+    values = (user_id, cols.user_name, cols.external_id, cols.display_name, active,
+              cols.document, now, now, 1)  # fmt: skip
+    return row_record(values, ())
+
+
+# A new user is one bound INSERT (building the Pony entity cost more than the statement);
+# the columns not named here start empty (NULL), as the entity's would.
+_CREATE = {
+    provider: 'INSERT INTO "scim_user" ("id", "connection_id", "user_name", "user_name_key", '
+    '"external_id", "display_name", "display_name_key", "given_name_key", "family_name_key", '
+    '"active", "document", "created", "last_modified", "version") VALUES ($id, '
+    "$connection_id, $user_name, $user_name_key, $external_id, $display_name, "
+    f"$display_name_key, $given_name_key, $family_name_key, $active, $document{cast}, $now, "
+    "$now, 1)"
+    for provider, cast in (("sqlite", ""), ("postgres", "::jsonb"))
+}
 
 
 @transaction
@@ -309,8 +354,7 @@ def delete_user(
             {"members": [user.id]}, {"members": [], "cause": causes.user_deleted(user.id)},
             f"+0 -1 member(s): user {user.id} deleted",
         )  # fmt: skip
-    for email in list(user.emails):
-        email.delete()
+    execute(store.db, _DROP_EMAILS, {"uid": user.id})
     user.deleted_at = store.clock()
     user.user_name_key = None
     user.external_id = None

@@ -124,6 +124,26 @@ def test_execute_counts_rows_and_returns_selected_ones(store: Store) -> None:
     assert rows == [(2.5,)], _changed("start_transaction", "a raw write was not committed")
 
 
+def test_execute_unflushed_leaves_pending_entity_changes_pending(store: Store) -> None:
+    key = "test-sql:unflushed"
+    with db_session:
+        store.db.RateBucket(key=key, tat=1.0)
+        flushed = sql.execute(store.db, 'SELECT COUNT(*) FROM "rate_bucket" WHERE "key" = $key',
+                              {"key": key}).rows  # fmt: skip
+        bucket = store.db.RateBucket[key]
+        bucket.tat = 2.0
+        unflushed = sql.execute_unflushed(
+            store.db, 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key', {"key": key}
+        ).rows
+        later = sql.execute(
+            store.db, 'SELECT "tat" FROM "rate_bucket" WHERE "key" = $key', {"key": key}
+        ).rows
+        bucket.delete()
+    assert flushed == [(1,)], _changed("SessionCache.flush", "no write before a statement")
+    assert unflushed == [(1.0,)], _changed("SessionCache.flush_disabled", "the change was written")
+    assert later == [(2.0,)], _changed("SessionCache.flush_disabled", "the change was lost")
+
+
 def test_execute_takes_the_write_transaction_and_select_does_not(store: Store) -> None:
     if store.provider != "sqlite":
         pytest.skip("PostgreSQL's driver opens a transaction for any statement")
