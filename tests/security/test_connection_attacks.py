@@ -661,7 +661,10 @@ def test_idp_writes_during_a_transfer_move_only_what_the_transfer_lists(
     def waiting(count: int) -> Callable[[], bool]:
         def check() -> bool:
             with holder.cursor() as cur:
-                cur.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+                cur.execute(  # this test's database only: other tests run beside it
+                    "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND pid IN"
+                    " (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+                )
                 return int(cur.fetchone()[0]) >= count
 
         return check

@@ -134,7 +134,6 @@ SCREENS: dict[str, tuple[bool, Run]] = {
     "token_dialog": (False, _then(_keys("a", *"JumpCloud", "enter"))),
     "token_prompt_with_connection": (False, _keys("down", "down", "a", *"Okta 2026")),
     "rotate_confirm": (False, _keys("down", "down", "down", "o")),
-    "rotated_token_dialog": (False, _then(_keys("down", "down", "down", "o", "y"))),
     "mapping_dialog_unknown_group": (False, _mapping_typo),
     "user_detail_sessions": (False, _then(_keys("2", "enter"), "#user-sessions")),
     "audit_detail": (False, _then(_keys("2", "enter"), "#user-audit", keys=("enter",))),
