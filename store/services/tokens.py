@@ -503,10 +503,18 @@ def _consume(
     return granted, now
 
 
+# On PostgreSQL a token's TAT is in the database's clock (``_GRANT_POSTGRES``), and the worker
+# may run on a host whose clock is ahead of it: a bucket is recovered only when it is past on
+# both clocks.
+_PRUNE_POSTGRES = f'DELETE FROM "rate_bucket" WHERE "tat" <= LEAST($at::float8, {DATABASE_CLOCK})'
+
+
 @transaction
 def prune_rate_buckets(store: Store) -> int:
     """Delete buckets that have fully recovered (their TAT is in the past: the same as no
     row). Keeps the table as small as the set of recently active tokens and addresses;
     for the worker's maintenance. Returns how many were deleted."""
-    at = (store.clock() - _EPOCH).total_seconds()
+    at = _epoch(store.clock())
+    if store.provider == "postgres":
+        return execute(store.db, _PRUNE_POSTGRES, {"at": at}).rowcount
     return int(store.db.RateBucket.select(lambda b: b.tat <= at).delete(bulk=True))
