@@ -56,6 +56,8 @@ LAST_USED_EVERY = timedelta(seconds=60)
 token row a hot spot for no benefit to the operator reading it."""
 _EPOCH = datetime(1970, 1, 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
+"""What an Authorization header of ours never holds: anything but printable ASCII and tabs."""
 
 
 def _clean_name(name: str) -> tuple[str, str]:
@@ -240,6 +242,8 @@ def parse_bearer(header: str | None) -> tuple[str, str]:
     """``(reason, secret)``: reason is "" when the header holds a plausible token."""
     if header is None or not header.strip():
         return "missing", ""
+    if _NOT_HEADER_TEXT.search(header):  # str.split would take these for separators
+        return "malformed", ""
     parts = header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return "malformed", ""
