@@ -21,6 +21,7 @@ import falcon
 from api.client import session_client
 from api.metrics import ApiMetrics
 from store.context import Store
+from store.domain.enums import SessionEnd
 from store.errors import Unavailable
 from store.records import SessionCheck
 from store.services.sessions import check_session_cookies
@@ -28,12 +29,12 @@ from store.services.sessions import check_session_cookies
 _HEADER_SAFE = "@._-+!#$&'*^`|~"  # header values must be latin-1: anything else is %-encoded
 
 
-_REASONS = {
-    "ended": "session ended",
-    "expired": "session expired",
-    "idle": "session expired after inactivity",
-    "user inactive": "account inactive",
-    "user deleted": "account removed",
+_REASONS: dict[str, str] = {
+    SessionEnd.ENDED: "session ended",
+    SessionEnd.EXPIRED: "session expired",
+    SessionEnd.IDLE: "session expired after inactivity",
+    SessionEnd.USER_INACTIVE: "account inactive",
+    SessionEnd.USER_DELETED: "account removed",
 }
 
 

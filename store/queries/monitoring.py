@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from store.context import Store, as_utc
+from store.domain.enums import AuditAction
 from store.queries.jobs import worker_health
 from store.records import MonitoringSnapshot, TokenUse
 from store.sql import select_rows
@@ -21,7 +22,8 @@ MAX_TOKENS = 500
 
 _RUN_COUNTS = "SELECT job, outcome, COUNT(*) FROM worker_job_run GROUP BY job, outcome"
 _DEACTIVATIONS = (
-    "SELECT actor, COUNT(*) FROM audit_event WHERE action = 'user.deactivated' GROUP BY actor"
+    f"SELECT actor, COUNT(*) FROM audit_event WHERE action = '{AuditAction.USER_DEACTIVATED}' "
+    "GROUP BY actor"
 )
 
 

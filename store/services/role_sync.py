@@ -24,6 +24,7 @@ from typing import Any
 
 from store.context import Store
 from store.domain import causes, limits
+from store.domain.enums import AuditAction
 from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
@@ -98,7 +99,7 @@ def _grants_by_user(
 
 _HELD_ROWS = (
     'SELECT "user", "role", "via_group", "id" FROM "control_role_assignment" '
-    "WHERE \"source\" = 'idp'"
+    f"WHERE \"source\" = '{IDP}'"
 )
 
 
@@ -167,7 +168,9 @@ _INSERT_EVENTS = (
     'INSERT INTO "audit_event" ("at", "actor", "action", "target_type", "target_id", '
     '"target_name", "before", "after", "detail") VALUES '
 )
-_EVENT = "({m}, {m}, 'roles.recomputed', 'user', {m}, {m}, {m}, {m}, {m})"
+_EVENT = (
+    f"({{m}}, {{m}}, '{AuditAction.ROLES_RECOMPUTED}', 'user', {{m}}, {{m}}, {{m}}, {{m}}, {{m}})"
+)
 
 
 def _write(

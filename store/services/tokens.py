@@ -56,6 +56,8 @@ LAST_USED_EVERY = timedelta(seconds=60)
 token row a hot spot for no benefit to the operator reading it."""
 _EPOCH = datetime(1970, 1, 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
+"""What an Authorization header of ours never holds: anything but printable ASCII and tabs."""
 
 
 def _clean_name(name: str) -> tuple[str, str]:
@@ -240,6 +242,8 @@ def parse_bearer(header: str | None) -> tuple[str, str]:
     """``(reason, secret)``: reason is "" when the header holds a plausible token."""
     if header is None or not header.strip():
         return "missing", ""
+    if _NOT_HEADER_TEXT.search(header):  # str.split would take these for separators
+        return "malformed", ""
     parts = header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return "malformed", ""
@@ -503,10 +507,18 @@ def _consume(
     return granted, now
 
 
+# On PostgreSQL a token's TAT is in the database's clock (``_GRANT_POSTGRES``), and the worker
+# may run on a host whose clock is ahead of it: a bucket is recovered only when it is past on
+# both clocks.
+_PRUNE_POSTGRES = f'DELETE FROM "rate_bucket" WHERE "tat" <= LEAST($at::float8, {DATABASE_CLOCK})'
+
+
 @transaction
 def prune_rate_buckets(store: Store) -> int:
     """Delete buckets that have fully recovered (their TAT is in the past: the same as no
     row). Keeps the table as small as the set of recently active tokens and addresses;
     for the worker's maintenance. Returns how many were deleted."""
-    at = (store.clock() - _EPOCH).total_seconds()
+    at = _epoch(store.clock())
+    if store.provider == "postgres":
+        return execute(store.db, _PRUNE_POSTGRES, {"at": at}).rowcount
     return int(store.db.RateBucket.select(lambda b: b.tat <= at).delete(bulk=True))

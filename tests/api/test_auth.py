@@ -62,6 +62,22 @@ def test_case_insensitive_bearer_scheme(scim: Scim) -> None:
     assert result.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "separator", ["\x1f", "\x1c", "\x0b", "\x0c", "\x85", "\u00a0", "\u2003", "\u3000"]
+)
+def test_a_valid_token_behind_a_separator_other_than_space_or_tab_is_refused(
+    scim: Scim, separator: str
+) -> None:
+    """The credentials follow the scheme after spaces (RFC 7235; a tab is tolerated): a control
+    character or a Unicode space is no separator, even in front of a valid token."""
+    header = f"Bearer{separator}{scim.token}"
+    result = scim.get("/Users", token=None, headers={"Authorization": header})
+    _assert_401(result)
+    assert 'error="invalid_token"' in result.headers["www-authenticate"]
+    tolerated = scim.get("/Users", token=None, headers={"Authorization": f"Bearer \t {scim.token}"})
+    assert tolerated.status_code == 200
+
+
 def test_auth_session_and_healthz_do_not_take_scim_tokens(scim: Scim) -> None:
     assert scim.get("/healthz", token=None).status_code == 200
     result = scim.get("/auth/session")  # a SCIM token is not a session

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -44,7 +43,14 @@ from tests.bench.load import GROUP, PATCH, Client, Run, drive, percentile
 from tests.bench.reference import ReferenceServer, reference_version
 from tests.bench.report import print_header
 from tests.bench.seed import okta_user, user_name
-from tests.bench.servers import ServerProcess, cli, last_line, write_config
+from tests.bench.servers import (
+    ServerProcess,
+    cli,
+    git_commit,
+    last_line,
+    postgres_reachable,
+    write_config,
+)
 
 HUGE = 1_000_000
 """Rate limit and burst of the bench token: never throttled."""
@@ -441,17 +447,7 @@ def postgres_run(workdir: Path, sizes: Sizes) -> None:
     print_lines(title, lines, None)
 
 
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def main() -> int:
-    from tests.bench.run import git_commit
-
     sizes = Sizes.from_env()
     wanted = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     print_header(git_commit(), os.cpu_count() or 0, platform.python_version(), sizes)

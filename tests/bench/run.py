@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +61,14 @@ from tests.bench.scenarios import (
     session_checks,
 )
 from tests.bench.seed import seed_users, settle, user_name
-from tests.bench.servers import ServerProcess, cli, last_line, write_config
+from tests.bench.servers import (
+    ServerProcess,
+    cli,
+    git_commit,
+    last_line,
+    postgres_reachable,
+    write_config,
+)
 
 HUGE_RATE = 1_000_000
 HUGE_BURST = 1_000_000
@@ -94,14 +99,6 @@ class Sizes:
                 1, int(os.environ.get("BENCH_SERVER_THREADS", str(ApiSettings().threads)))
             ),
         )
-
-
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def trivial_path(bench: Bench) -> str:
@@ -189,15 +186,6 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
     print_table(name, rows, extra, sizes.users)
     if "large_changes" in extra:
         print_large_change_targets(extra["large_changes"], rows)
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "-uno") else "")
 
 
 def main() -> int:

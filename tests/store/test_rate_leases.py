@@ -5,17 +5,19 @@ a changed limit drops the lease; unused budget goes back when the process stops.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pytest
 from pony.orm import db_session
 
 from store.config import RateLimitSettings
-from store.context import Store
+from store.context import Store, utc_now
 from store.domain import ratelimit
 from store.services.rate_leases import leases_of
 from store.services.tokens import (
     authenticate,
     issue_token,
+    prune_rate_buckets,
     release_rate_leases,
     revoke_token,
     set_token_rate_limit,
@@ -139,3 +141,21 @@ def test_nothing_is_given_back_over_a_later_grant(
     finally:
         other.close()
     assert ratelimit.lease_size(256) == 64
+
+
+def test_a_worker_whose_clock_runs_ahead_prunes_no_budget_in_use(
+    store: Store, backend: str
+) -> None:
+    """PostgreSQL judges a token's budget by the database's clock, so that API processes on
+    several hosts agree; the worker pruning recovered buckets may run on a host whose clock
+    is ahead of the database's. A bucket it deleted early would hand the token a fresh burst.
+    (SQLite: one host, one clock for everything.)"""
+    if backend != "postgresql":
+        pytest.skip("only PostgreSQL judges by a clock other than the processes' own")
+    server = replace(leasing(store, burst=0), clock=utc_now)  # the database's clock judges
+    header = f"Bearer {issue_token(server, 'Okta skewed', ADMIN, rate_limit=1).secret}"
+    assert authenticate(server, header, "10.0.5.7").ok  # the next slot is a minute away
+    assert authenticate(server, header, "10.0.5.7").reason == "rate_limited"
+    worker = replace(store, clock=lambda: utc_now() + timedelta(minutes=5))
+    prune_rate_buckets(worker)
+    assert authenticate(server, header, "10.0.5.7").reason == "rate_limited"
