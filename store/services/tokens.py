@@ -25,7 +25,7 @@ from store.context import Store, naive_utc, utc_now
 from store.domain import limits, ratelimit
 from store.domain.display import safe_field
 from store.domain.enums import AuditAction
-from store.domain.names import fold
+from store.domain.names import deceiving_character, describe_character, fold
 from store.domain.tokens import (
     SECRET_BYTES,
     TOKEN_PREFIX,
@@ -55,7 +55,6 @@ LAST_USED_EVERY = timedelta(seconds=60)
 """Last Used is written at most this often per token: a write per request would make the
 token row a hot spot for no benefit to the operator reading it."""
 _EPOCH = datetime(1970, 1, 1)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
 """What an Authorization header of ours never holds: anything but printable ASCII and tabs."""
 
@@ -67,8 +66,13 @@ def _clean_name(name: str) -> tuple[str, str]:
     key = fold(name)
     if len(name) > MAX_NAME or len(key) > MAX_NAME_KEY:
         raise InvalidInput(f"a token name has at most {MAX_NAME} characters", "name")
-    if _CONTROL.search(name):
-        raise InvalidInput("a token name cannot contain control characters", "name")
+    char = deceiving_character(name)
+    if char is not None:  # the one rule of connection names, group names and userNames
+        raise InvalidInput(
+            f"a token name cannot contain control or invisible formatting characters "
+            f"({describe_character(char)})",
+            "name",
+        )
     return name, key
 
 

@@ -333,3 +333,15 @@ def test_authentication_leaves_no_session_state_on_the_connection(
     assert authenticate(store, bearer(secret), "10.0.4.1").ok
     with db_session:
         assert store.db.select("SELECT current_setting('synchronous_commit')") == ["on"]
+
+
+@pytest.mark.parametrize("name", ["Okta\u202eTCS", "Okta\u200bSCIM", "Okta\u2066x", "Okta\x1b]0;x"])
+def test_a_token_name_that_could_pass_for_another_on_screen_is_refused(
+    store: Store, name: str
+) -> None:
+    # Issued into an existing connection, the name is not checked as a connection name: the
+    # token rule itself must refuse bidi, invisible and control characters.
+    issue_token(store, "Okta", ADMIN)
+    with pytest.raises(InvalidInput, match="control or invisible"):
+        issue_token(store, name, ADMIN, connection="Okta")
+    assert [t.name for t in list_tokens(store)] == ["Okta"]
