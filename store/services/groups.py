@@ -14,7 +14,6 @@ Nothing here knows SCIM wire formats; the API turns PATCH operations into ``Memb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pony.orm import flush, select
@@ -74,44 +73,23 @@ def _unknown_member(user_id: object) -> InvalidInput:
 def _lock_users(store: Store, user_ids: Iterable[str], loaded: bool = True) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
     Without ``loaded`` (no role of theirs can change) only their ids and connections are
-    read (``_LiveUser``): loading each user as a Pony entity is saved."""
+    read (``role_sync.lock_users``): loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
+    if not loaded:
+        return {user.id: user for user in role_sync.lock_users(store, ids, live_only=True)}
     users = store.db.User
     locked: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        if not loaded:
-            locked.update({live.id: live for live in _live_users(store, chunk)})
-            continue
+    for start in range(0, len(ids), role_sync.BATCH):
+        chunk = ids[start : start + role_sync.BATCH]
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
             locked[user.id] = user
     return locked
 
 
-@dataclass(frozen=True)
-class _LiveUser:
-    """A locked live user known by id and connection only."""
-
-    id: str
-    connection_id: int
-
-
 def _connection_of(user: Any) -> int:
-    return user.connection_id if isinstance(user, _LiveUser) else int(user.connection.id)
-
-
-def _live_users(store: Store, chunk: list[str]) -> list[_LiveUser]:
-    """One bound statement: the live users of ``chunk``, locked in id order (SQLite: the
-    write lock, which ``execute`` takes)."""
-    names = [f"p{n}" for n in range(len(chunk))]
-    marks = ", ".join(f"${name}" for name in names)
-    sql = f'SELECT "id", "connection_id" FROM "scim_user" WHERE "id" IN ({marks})'
-    sql += ' AND "deleted_at" IS NULL ORDER BY "id"'
-    if store.provider == "postgres":
-        sql += " FOR UPDATE"
-    rows = execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows
-    return [_LiveUser(str(uid), int(connection_id)) for uid, connection_id in rows]
+    """The connection of a user locked by ``_lock_users`` (loaded or not)."""
+    return user.connection_id if isinstance(user, role_sync.LockedUser) else int(user.connection.id)
 
 
 # A change of membership is checked and made with bound statements: neither the member nor
@@ -239,7 +217,17 @@ class _GroupEdit:
         self.added, self.removed = add, remove
         self._audit(self._attributes())
         cause = causes.group(self.group.id, self.group.display_name)
-        queued = [member_batches.enqueue(self.store, self.group, remove, add, cause, self.actor)]
+        queued = [
+            member_batches.enqueue(
+                self.store,
+                self.group,
+                remove,
+                add,
+                cause,
+                self.actor,
+                any_connection=self.scope.operator,
+            )  # fmt: skip
+        ]
         if self.group.display_name_key != self.before_key and self.mapped:
             renamed = causes.group_renamed(
                 self.group.id, self.group.display_name, self.before["displayName"]
