@@ -26,6 +26,10 @@ from store.domain.tokens import stale_since
 from store.errors import InvalidInput
 
 MAX_NAME = limits.CONNECTION_NAME
+MAX_NAME_KEY = 190
+"""The longest folded name (``name_key``): a few characters of compatibility forms can fold
+to many ("ﷺ" to 18), and the key column must hold the key, and the name of a rotated token
+(``<connection>-N``, ``tokens.rotation_name``) must fold within a token name's limit."""
 KINDS = ("okta", "entra", "jumpcloud", "other")
 DEFAULT = "default"
 """The connection that owns what an upgraded database cannot attribute to a token."""
@@ -38,8 +42,12 @@ def clean_name(value: object, attribute: str = "name") -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("a connection needs a name, e.g. 'Okta'", attribute)
     name = unicodedata.normalize("NFC", value.strip())
-    if len(name) > MAX_NAME:
-        raise InvalidInput(f"a connection name has at most {MAX_NAME} characters", attribute)
+    if len(name) > MAX_NAME or len(name_key(name)) > MAX_NAME_KEY:
+        raise InvalidInput(
+            f"a connection name has at most {MAX_NAME} characters ({MAX_NAME_KEY} once folded "
+            "for comparison)",
+            attribute,
+        )
     char = deceiving_character(name)
     if char is not None:
         raise InvalidInput(
