@@ -110,12 +110,11 @@ def rotation_name(connection: str, taken: Container[str]) -> tuple[str, str]:
         shown = safe_text(connection)
         shown = shown if len(shown) <= 40 else shown[:40] + "…"
         raise InvalidInput(
-            f"cannot rotate: the new token would be named after connection '{shown}' plus "
-            f"'-{number}', longer than a token name may be ({MAX_NAME} characters, {MAX_NAME_KEY} "
-            "once folded for comparison); rename the "
-            "connection (trident-scim connection rename), or issue the new token under a name "
-            "of your choice (trident-scim token create NAME --connection CONNECTION); "
-            "nothing was changed",
+            f"a rotated token is named after its connection, and '{shown}-{number}' would be "
+            f"longer than a token name may be ({MAX_NAME} characters, {MAX_NAME_KEY} once "
+            "folded for comparison): rename the connection (trident-scim connection rename), "
+            "or issue the new token under a name of your choice (trident-scim token create "
+            "NAME --connection CONNECTION); nothing was changed",
             "name",
         )
     return clean_name(name)

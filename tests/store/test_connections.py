@@ -163,9 +163,11 @@ def test_a_rotation_whose_name_would_be_too_long_is_refused_whole_with_one_line(
     with pytest.raises(InvalidInput) as refused:
         rotate_token(store, "Legacy", OP)
     message = refused.value.message
-    assert message.startswith("cannot rotate: ") and "\n" not in message
-    assert "'-2'" in message and "rename the connection" in message and "--connection" in message
-    assert long not in message and "L" * 40 + "…" in message  # the name shown shortened
+    assert (
+        message.startswith("a rotated token is named after its connection") and "\n" not in message
+    )
+    assert "rename the connection" in message and "--connection" in message
+    assert long not in message and "L" * 40 + "…-2'" in message  # the name shown shortened
     assert list_tokens(store) == tokens and audit_events(store, "token") == events
 
 
