@@ -26,28 +26,20 @@ from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
+from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import sql_timestamp
+from store.queries.filtering import chunks, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
-from store.services.validation import check_document, check_name, check_text
 from store.sql import execute
 from store.tx import transaction
 
 AUDIT_ID_LIMIT = 1000
 """Member ids listed in one audit event; beyond that only the counts are kept."""
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
-
-
-def _name(value: object, kept: str | None = None) -> tuple[str, str]:
-    """A group displayName as stored (trimmed, no deceiving character unless it is the name
-    ``kept`` already) and its key (``names.group_key``)."""
-    name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
-    name = check_name(trim(name), "displayName", limits.DISPLAY_NAME, required=True, kept=kept)
-    return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
 def _external_id(value: object) -> str | None:
@@ -79,8 +71,7 @@ def _lock_users(store: Store, user_ids: Iterable[str], loaded: bool = True) -> d
         return {user.id: user for user in role_sync.lock_users(store, ids, live_only=True)}
     users = store.db.User
     locked: dict[str, Any] = {}
-    for start in range(0, len(ids), role_sync.BATCH):
-        chunk = ids[start : start + role_sync.BATCH]
+    for chunk in chunks(ids, role_sync.BATCH):
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
             locked[user.id] = user
@@ -289,7 +280,7 @@ class _GroupEdit:
     def set_attribute(self, kind: str, value: Any) -> None:
         group = self.group
         if kind == "rename":
-            name, key = _name(value, kept=trim(group.display_name))
+            name, key = check_group_name(value, "displayName", kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
                 _check_unique(self.store, group, key, group.connection)
                 group.display_name, group.display_name_key = name, key
@@ -356,7 +347,7 @@ def create_group(
     """A new group of ``scope``'s connection (an operator's: the ``default`` connection)
     with its initial members, each a live user of that scope: another connection's user is
     refused like an unknown one. The name must be free in that connection only."""
-    name, key = _name(data.display_name)
+    name, key = check_group_name(data.display_name, "displayName")
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
     owner = connections.owner(store, scope, actor)

@@ -26,7 +26,7 @@ from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
-from store.queries.filtering import chunked_in, fetch_rows, in_list, sql_timestamp
+from store.queries.filtering import chunked_in, chunks, fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
 from store.tx import read
@@ -256,10 +256,10 @@ def in_batches(
 ) -> int:
     """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, letting waiting
     writers in between batches; returns the total it returned."""
-    size, changed, held = max(1, size), 0, Held()
-    for start in range(0, len(ids), size):
-        if start:
+    changed, held = 0, Held()
+    for number, chunk in enumerate(chunks(ids, size)):
+        if number:
             let_writers_in(store, held.seconds)
         with held:
-            changed += run(ids[start : start + size])
+            changed += run(chunk)
     return changed
