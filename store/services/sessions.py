@@ -26,6 +26,7 @@ from store.context import Store, naive_utc
 from store.domain import limits
 from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
+from store.domain.names import fold
 from store.domain.sessions import (
     SessionState,
     idle_cut,
@@ -76,14 +77,18 @@ def _client(client: SessionClient | None) -> SessionClient:
 def start_session(
     store: Store, user_name: str, actor: str, client: SessionClient | None = None
 ) -> tuple[SessionRecord, str]:
-    """Start a session for an active user; returns it with the cookie value (shown once).
+    """Start a session for the active user holding ``user_name`` (the name the SSO sign-in
+    asserted, in any spelling that folds to it; never a user id); returns it with the cookie
+    value (shown once).
     ``client`` is the browser as Control's sign-in saw it; an address that is not an IP
     address is refused (``InvalidInput``), never stored."""
     kept = _client(client)
     if client is not None and client.address is not None and kept.address is None:
         raise InvalidInput("the client address must be an IPv4 or IPv6 address", "address")
     user = find_user_entity(store, user_name)
-    if user is None:
+    if user is None or user.user_name_key != fold(user_name):
+        # Sign-in is by userName only: a name that is another user's id (and nobody's
+        # userName) must not open that user's account.
         raise NotFound(f"user {user_name!r} not found")
     user = lock_user(store, user.id)  # a concurrent deactivation cannot slip in between
     if not user.active:
