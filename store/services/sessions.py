@@ -118,32 +118,46 @@ def start_session(
     return session_record(session), secret
 
 
+AMBIGUOUS = "ambiguous"
+"""The refusal of a request carrying live sessions of two different users."""
+
+
 def check_session_cookies(
     store: Store, values: Sequence[str], client: SessionClient | None = None
 ) -> SessionCheck:
     """Is any of the first ``MAX_SESSION_COOKIES`` cookie values a live session? The first
-    live one is the answer; otherwise the refusal of a real session (ended, expired, user
-    inactive...) tells the user more than one of junk. The live one records ``client``."""
-    refusal = SessionCheck(False, "missing")
-    for value in values[:MAX_SESSION_COOKIES]:
-        check = check_session(store, value, client)
-        if check.valid:
-            return check
-        if refusal.reason in _CHEAP_REFUSALS:
+    live one is the answer, and records ``client``; otherwise the refusal of a real session
+    (ended, expired, user inactive...) tells the user more than one of junk. Live sessions
+    of two different users are refused (``AMBIGUOUS``): a sibling site can set a cookie
+    for Control's domain, and its own session in front of (or behind) the victim's must not
+    decide who the browser is."""
+    values = values[:MAX_SESSION_COOKIES]
+    if len(values) == 1:
+        return check_session(store, values[0], client)
+    refusal, live = SessionCheck(False, "missing"), None
+    for value in values:
+        check = check_session(store, value, client, touch=False)
+        if check.valid and live is None:
+            live = value, check
+        elif check.valid and live is not None and check.user_id != live[1].user_id:
+            return SessionCheck(False, AMBIGUOUS)
+        elif not check.valid and refusal.reason in _CHEAP_REFUSALS:
             refusal = check
-    return refusal
+    return refusal if live is None else check_session(store, live[0], client)
 
 
 def check_session(
-    store: Store, cookie_value: str | None, client: SessionClient | None = None
-) -> SessionCheck:
+    store: Store, cookie_value: str | None, client: SessionClient | None = None,
+    touch: bool = True,
+) -> SessionCheck:  # fmt: skip
     """Is this cookie a live session of an active user? Cheap rejections need no database.
-    A live one's ``last_seen`` moves to now, with ``client`` (where given) as its browser."""
+    A live one's ``last_seen`` moves to now, with ``client`` (where given) as its browser,
+    unless ``touch`` is off."""
     if not cookie_value:
         return SessionCheck(False, "missing")
     if not cookie_value.startswith(SESSION_PREFIX) or not looks_like_secret(cookie_value):
         return SessionCheck(False, "malformed")
-    return _check(store, cookie_value, _client(client))
+    return _check(store, cookie_value, _client(client), touch)
 
 
 def _state_of_row(
@@ -196,7 +210,7 @@ def _when(value: Stamp | None) -> datetime | None:
 
 
 @transaction
-def _check(store: Store, secret: str, client: SessionClient) -> SessionCheck:
+def _check(store: Store, secret: str, client: SessionClient, touch: bool = True) -> SessionCheck:
     db = store.db
     rows = fetch_rows(store, _SESSION_BY_HASH, {"digest": hash_secret(secret)})
     if not rows or not hashes_match(rows[0][1], secret):
@@ -209,7 +223,7 @@ def _check(store: Store, secret: str, client: SessionClient) -> SessionCheck:
     reason = invalid_reason(state, now, _idle_timeout(store))
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
-    if now > state.last_seen:
+    if touch and now > state.last_seen:
         seen = {"now": sql_timestamp(store, now), "session_id": session_id}
         seen |= {"address": client.address, "agent": client.user_agent}
         execute(db, _SEEN, seen)

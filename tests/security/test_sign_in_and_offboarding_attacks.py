@@ -201,3 +201,39 @@ def test_a_group_body_naming_an_attribute_twice_is_refused_and_its_urn_names_are
     assert made.status_code == 201, made.text
     assert made.json["displayName"] == "Staff"
     assert [m["value"] for m in made.json["members"]] == [jane["id"]]
+
+
+# ---- /auth/session: a cookie tossed in front of the victim's -------------------------------
+
+
+def _session_check(store: Store, *cookies: str) -> falcon.testing.Result:
+    client = falcon.testing.TestClient(create_app(store))
+    header = "; ".join(f"control_session={c}" for c in cookies)
+    return client.simulate_get("/auth/session", headers={"Cookie": header})
+
+
+def test_live_sessions_of_two_users_in_one_request_sign_in_neither(
+    okta: Scim, api_store: Store
+) -> None:
+    """A sibling site can set a cookie for Control's domain (cookie tossing): the attacker's
+    own live session placed in front of the victim's made the victim's browser act as the
+    attacker (what the victim then typed went to the attacker's account), or behind it,
+    any order picked one person. Two people in one request is ambiguous: refused."""
+    okta.create_user("victim@x.com")
+    okta.create_user("mallory@x.com")
+    victim = _signed_in(api_store, "victim@x.com")
+    tossed = _signed_in(api_store, "mallory@x.com")
+    for cookies in ((tossed, victim), (victim, tossed)):
+        answer = _session_check(api_store, *cookies)
+        assert answer.status_code == 401, answer.text
+        assert "X-Auth-User" not in answer.headers
+    assert _session_check(api_store, victim).status_code == 200
+
+
+def test_two_live_sessions_of_one_user_or_junk_beside_one_still_sign_in(
+    okta: Scim, api_store: Store
+) -> None:
+    okta.create_user("jane@x.com")
+    first, second = _signed_in(api_store, "jane@x.com"), _signed_in(api_store, "jane@x.com")
+    answer = _session_check(api_store, "junk", first, second)
+    assert answer.status_code == 200 and answer.json["user"] == "jane@x.com", answer.text
