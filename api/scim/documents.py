@@ -123,6 +123,18 @@ def given_twice(name: str) -> ScimError:
     return invalid_syntax(f'"{shown}" is given twice: send each attribute once')
 
 
+def lower_fields(value: dict[str, Any]) -> dict[str, Any]:
+    """The members of a protocol object (a PatchOp body, one operation) by lower-case name;
+    one given twice in any case is refused (``given_twice``), null or not."""
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str):
+            if key.lower() in fields:
+                raise given_twice(key)
+            fields[key.lower()] = item
+    return fields
+
+
 def members_named(body: dict[str, Any], urn: str, names: Iterable[str]) -> dict[str, Any]:
     """The members of ``body`` that name one of ``names`` (lower case), plain or by their
     ``urn``-qualified name, keyed by the lower-case name (a null member is not given); one

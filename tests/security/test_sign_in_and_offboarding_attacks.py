@@ -237,3 +237,31 @@ def test_two_live_sessions_of_one_user_or_junk_beside_one_still_sign_in(
     first, second = _signed_in(api_store, "jane@x.com"), _signed_in(api_store, "jane@x.com")
     answer = _session_check(api_store, "junk", first, second)
     assert answer.status_code == 200 and answer.json["user"] == "jane@x.com", answer.text
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [{"op": "replace", "value": {"active": False, ACTIVE_URN: True}},
+     {"op": "replace", "value": {"ACTIVE": "False", "active": "True"}},
+     {"op": "replace", "path": "active", "value": False, "Value": True},
+     {"op": "replace", "OP": "add", "path": "active", "value": True}],
+)  # fmt: skip
+def test_a_patch_naming_active_twice_is_refused_and_changes_nothing(
+    okta: Scim, api_store: Store, operation: dict[str, Any]
+) -> None:
+    """In one no-path value, or in one operation's own members: the last one used to win."""
+    jane = okta.create_user("jane@example.com")
+    cookie = _signed_in(api_store, "jane@example.com")
+    assert_scim_error(okta.patch(f"/Users/{jane['id']}", patch_op(operation)), 400, "invalidSyntax")
+    after = okta.get(f"/Users/{jane['id']}")
+    assert after.json["active"] is True and after.headers["etag"] == 'W/"1"'
+    assert check_session(api_store, cookie).valid
+
+
+def test_a_group_patch_naming_an_attribute_twice_is_refused(okta: Scim) -> None:
+    group = okta.create_group("Staff")
+    twice = patch_op(
+        {"op": "replace", "value": {"displayName": "A", GROUP_URN + ":displayName": "B"}}
+    )
+    assert_scim_error(okta.patch(f"/Groups/{group['id']}", twice), 400, "invalidSyntax")
+    assert okta.get(f"/Groups/{group['id']}").json["displayName"] == "Staff"
