@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -160,8 +161,10 @@ def _own_niceness() -> int:
 
 
 def _set_niceness(native_id: int, value: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, native_id, value)
+    """Linux only: elsewhere PRIO_PROCESS takes a process id, never a thread's."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, native_id, value)
 
 
 class SplitDispatcher:

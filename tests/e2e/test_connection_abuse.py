@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg2
+import pytest
 
 from api.app import create_app
 from api.connections import SCIM_NICE
@@ -182,6 +184,7 @@ def _scim_niceness(server: ScimServer, threads: int) -> tuple[int, list[int]]:
     return pool.niceness()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
 def test_scim_runs_at_full_priority_and_yields_to_the_session_check(
     store: Store, store_url: str
 ) -> None:
