@@ -36,13 +36,17 @@ session check still gets the CPU when it needs it."""
 CALM_AFTER = 0.05
 """Seconds after the last request of the reserved pool (and once it is idle) before SCIM
 threads run at the process's own priority again."""
+MIN_THREAD_LIFE = 1.0
+"""A SCIM thread is replaced at most this often (seconds since it started): a new thread
+opens its own database connection, which on PostgreSQL costs a server process's start."""
 
 
 class YieldingPool(ThreadedTaskDispatcher):
     """SCIM's pool. Its threads run at the process's own priority, so SCIM has the full CPU
     when nothing else of this process wants it. ``yield_cpu`` (a request for the reserved
     pool has arrived) makes every SCIM thread ``SCIM_NICE`` nicer at once, running or idle;
-    they stay so until the reserved pool has been idle for ``CALM_AFTER``.
+    they stay so until the reserved pool has been idle for ``CALM_AFTER`` (and each thread
+    has run ``MIN_THREAD_LIFE``).
 
     A process without privileges can make its threads nicer but never less nice again (Linux
     needs CAP_SYS_NICE or RLIMIT_NICE for that). A new thread starts at its creator's
@@ -58,6 +62,7 @@ class YieldingPool(ThreadedTaskDispatcher):
         self._calm_after = calm_after
         self._count = 0
         self._native: dict[int, int] = {}  # thread number -> native thread id, while running
+        self._born: dict[int, float] = {}  # thread number -> when it started (monotonic)
         self._niced: set[int] = set()
         self._yield_until = 0.0
         self._spawn_cv = threading.Condition(self.lock)
@@ -98,13 +103,17 @@ class YieldingPool(ThreadedTaskDispatcher):
                 values.append(os.getpriority(os.PRIO_PROCESS, native))
         return self._base, values
 
-    def _calm(self) -> bool:
-        return time.monotonic() >= self._yield_until and self._quiet()
+    def _calm(self, thread_no: int) -> bool:
+        now = time.monotonic()
+        if now < self._yield_until or now - self._born[thread_no] < MIN_THREAD_LIFE:
+            return False
+        return self._quiet()
 
     def handler_thread(self, thread_no: int) -> None:
         """waitress's worker loop, and a niced thread's retirement after the calm."""
         with self.lock:
             self._native[thread_no] = threading.get_native_id()
+            self._born[thread_no] = time.monotonic()
             if self._yield_until > time.monotonic():  # born while yielding: yield too
                 self._niced.add(thread_no)
                 _set_niceness(self._native[thread_no], self._nicer)
@@ -118,7 +127,7 @@ class YieldingPool(ThreadedTaskDispatcher):
                     self.stop_count -= 1
                     self._leave(thread_no)
                     break
-                if thread_no in self._niced and self._calm():
+                if thread_no in self._niced and self._calm(thread_no):
                     self._leave(thread_no)
                     self.replaced += 1
                     self._spawn_cv.notify()  # a fresh thread takes the task
@@ -134,6 +143,7 @@ class YieldingPool(ThreadedTaskDispatcher):
         self.active_count -= 1
         self.threads.discard(thread_no)
         self._native.pop(thread_no, None)
+        self._born.pop(thread_no, None)
         self._niced.discard(thread_no)
         self.thread_exit_cv.notify()
 
