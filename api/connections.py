@@ -44,15 +44,17 @@ opens its own database connection, which on PostgreSQL costs a server process's 
 class YieldingPool(ThreadedTaskDispatcher):
     """SCIM's pool. Its threads run at the process's own priority, so SCIM has the full CPU
     when nothing else of this process wants it. ``yield_cpu`` (a request for the reserved
-    pool has arrived) makes every SCIM thread ``SCIM_NICE`` nicer at once, running or idle;
-    they stay so until the reserved pool has been idle for ``CALM_AFTER`` (and each thread
-    has run ``MIN_THREAD_LIFE``).
+    pool has arrived) makes every SCIM thread that is serving a request ``SCIM_NICE`` nicer
+    at once, and every thread that takes one before the reserved pool has been idle for
+    ``CALM_AFTER`` makes itself nicer before serving it. An idle thread is left alone: it
+    takes no CPU from anyone.
 
     A process without privileges can make its threads nicer but never less nice again (Linux
     needs CAP_SYS_NICE or RLIMIT_NICE for that). A new thread starts at its creator's
     niceness, though: after the calm, a niced thread retires at its next task boundary (never
     in the middle of a request) and a spawner thread, made at the process's priority, starts
-    a fresh one in its place. The pool never runs more than ``count`` threads."""
+    a fresh one in its place (each thread at most once per ``MIN_THREAD_LIFE``). The pool
+    never runs more than ``count`` threads."""
 
     def __init__(self, nice: int, quiet: Callable[[], bool], calm_after: float = CALM_AFTER):
         super().__init__()
@@ -64,6 +66,7 @@ class YieldingPool(ThreadedTaskDispatcher):
         self._native: dict[int, int] = {}  # thread number -> native thread id, while running
         self._born: dict[int, float] = {}  # thread number -> when it started (monotonic)
         self._niced: set[int] = set()
+        self._serving: set[int] = set()
         self._yield_until = 0.0
         self._spawn_cv = threading.Condition(self.lock)
         self._spawner: threading.Thread | None = None
@@ -84,14 +87,18 @@ class YieldingPool(ThreadedTaskDispatcher):
             self._spawn_cv.notify()
 
     def yield_cpu(self) -> None:
-        """Make every SCIM thread nicer now, until the reserved pool has been quiet for
-        ``CALM_AFTER``. Raising a thread's niceness needs no privilege."""
+        """Make every SCIM thread serving a request nicer now, and every one that takes a
+        request until the reserved pool has been quiet for ``CALM_AFTER``. Raising a
+        thread's niceness needs no privilege."""
         with self.lock:
             self._yield_until = time.monotonic() + self._calm_after
-            for number, native in self._native.items():
-                if number not in self._niced:
-                    self._niced.add(number)
-                    _set_niceness(native, self._nicer)
+            for number in self._serving - self._niced:
+                self._make_nicer(number)
+
+    def _make_nicer(self, thread_no: int) -> None:
+        """(the lock held)"""
+        self._niced.add(thread_no)
+        _set_niceness(self._native[thread_no], self._nicer)
 
     def niceness(self) -> tuple[int, list[int]]:
         """The process's own niceness and each running SCIM thread's, as the system has them."""
@@ -114,9 +121,6 @@ class YieldingPool(ThreadedTaskDispatcher):
         with self.lock:
             self._native[thread_no] = threading.get_native_id()
             self._born[thread_no] = time.monotonic()
-            if self._yield_until > time.monotonic():  # born while yielding: yield too
-                self._niced.add(thread_no)
-                _set_niceness(self._native[thread_no], self._nicer)
         while True:
             with self.lock:
                 while not self.queue and self.stop_count == 0:
@@ -133,10 +137,16 @@ class YieldingPool(ThreadedTaskDispatcher):
                     self._spawn_cv.notify()  # a fresh thread takes the task
                     break
                 task = self.queue.popleft()
+                self._serving.add(thread_no)
+                if thread_no not in self._niced and time.monotonic() < self._yield_until:
+                    self._make_nicer(thread_no)
             try:
                 task.service()
             except BaseException:
                 self.logger.exception("Exception when servicing %r", task)
+            finally:
+                with self.lock:
+                    self._serving.discard(thread_no)
 
     def _leave(self, thread_no: int) -> None:
         """A thread's exit (the lock held)."""

@@ -189,8 +189,8 @@ def test_scim_runs_at_full_priority_and_yields_to_the_session_check(
     store: Store, store_url: str
 ) -> None:
     """SCIM threads run at the process's own priority while nothing else of the service
-    wants the CPU; a session check or probe makes every one of them nicer at once, busy or
-    idle; after the calm, fresh threads at full priority serve SCIM again."""
+    wants the CPU; a session check or probe makes the busy one nicer at once (an idle one
+    takes no CPU); after the calm, fresh threads at full priority serve SCIM again."""
     token = issue_token(store, "Bulk", "operator:test").secret
     with _serving(store, ApiSettings(session_threads=2), threads=2) as server:
         scim = Client(server.url + "/scim/v2", token, "idp", timeout=PROBE_TIMEOUT)
@@ -220,6 +220,6 @@ def test_scim_runs_at_full_priority_and_yields_to_the_session_check(
         replaced = server.dispatcher.scim.replaced
     assert before == [base, base]
     assert answers == [("/livez", 200), ("/auth/session", 401)]
-    assert during == [min(19, base + SCIM_NICE)] * 2
+    assert sorted(during) == [base, min(19, base + SCIM_NICE)]  # the busy one, not the idle
     assert results == [[201]]  # the request that was running when it yielded completed
     assert replaced >= 1
