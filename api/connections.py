@@ -45,9 +45,9 @@ class YieldingPool(ThreadedTaskDispatcher):
     """SCIM's pool. Its threads run at the process's own priority, so SCIM has the full CPU
     when nothing else of this process wants it. ``yield_cpu`` (a request for the reserved
     pool has arrived) makes every SCIM thread that is serving a request ``SCIM_NICE`` nicer
-    at once, and every thread that takes one before the reserved pool has been idle for
-    ``CALM_AFTER`` makes itself nicer before serving it. An idle thread is left alone: it
-    takes no CPU from anyone.
+    at once, and a thread that takes a request while the reserved pool has work makes itself
+    nicer before serving it. An idle thread is left alone: it takes no CPU from anyone. A
+    niced thread stays so until the reserved pool has been idle for ``CALM_AFTER``.
 
     A process without privileges can make its threads nicer but never less nice again (Linux
     needs CAP_SYS_NICE or RLIMIT_NICE for that). A new thread starts at its creator's
@@ -87,9 +87,9 @@ class YieldingPool(ThreadedTaskDispatcher):
             self._spawn_cv.notify()
 
     def yield_cpu(self) -> None:
-        """Make every SCIM thread serving a request nicer now, and every one that takes a
-        request until the reserved pool has been quiet for ``CALM_AFTER``. Raising a
-        thread's niceness needs no privilege."""
+        """Make every SCIM thread serving a request nicer now (raising a thread's niceness
+        needs no privilege); it stays so until the reserved pool has been quiet for
+        ``CALM_AFTER``."""
         with self.lock:
             self._yield_until = time.monotonic() + self._calm_after
             for number in self._serving - self._niced:
@@ -138,7 +138,7 @@ class YieldingPool(ThreadedTaskDispatcher):
                     break
                 task = self.queue.popleft()
                 self._serving.add(thread_no)
-                if thread_no not in self._niced and time.monotonic() < self._yield_until:
+                if thread_no not in self._niced and not self._quiet():
                     self._make_nicer(thread_no)
             try:
                 task.service()
