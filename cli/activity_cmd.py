@@ -8,10 +8,10 @@ through ``store.domain.display``; ``--json`` gives the exact values (JSON-escape
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name
+from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.activity_filters import FilterError, parse_age, parse_status
 from store.domain.request_log import status_text
 from store.errors import NotFound
@@ -77,39 +77,37 @@ def _connection(ctx: CliContext, value: str) -> str:
 def _activity(ctx: CliContext) -> int:
     wanted, limit = _filter(ctx)
     rows = recent_activity(ctx.store(), limit=limit, errors_first=True, wanted=wanted)
-    if ctx.args.json:
-        ctx.out(json.dumps([_as_json(r) for r in rows], indent=2))
-        return 0
-    if not rows:
-        ctx.out("no matching requests in the log")
-        return 0
-    cells = [
-        [
-            r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.connection or "-",
-            r.token_name or "-",
-            r.client or "-",
-            r.method,
-            r.path + (f"?{r.query}" if r.query else ""),
-            f"{status_text(r.status, r.hits)} {r.scim_type}".strip(),
-            f"{r.latency_ms:.0f}",
-            r.detail,
-        ]
-        for r in rows
+    return print_listing(
+        ctx, rows, as_json=_as_json, as_row=_as_row, headers=HEADERS,
+        empty="no matching requests in the log",
+    )  # fmt: skip
+
+
+HEADERS = [
+    "TIME (UTC)",
+    "CONNECTION",
+    "TOKEN",
+    "CLIENT",
+    "METHOD",
+    "PATH",
+    "STATUS",
+    "MS",
+    "DETAIL",
+]
+
+
+def _as_row(r: ActivityRecord) -> list[str]:
+    return [
+        utc_seconds(r.at, suffix=""),
+        r.connection or "-",
+        r.token_name or "-",
+        r.client or "-",
+        r.method,
+        r.path + (f"?{r.query}" if r.query else ""),
+        f"{status_text(r.status, r.hits)} {r.scim_type}".strip(),
+        f"{r.latency_ms:.0f}",
+        r.detail,
     ]
-    headers = [
-        "TIME (UTC)",
-        "CONNECTION",
-        "TOKEN",
-        "CLIENT",
-        "METHOD",
-        "PATH",
-        "STATUS",
-        "MS",
-        "DETAIL",
-    ]
-    ctx.out(table(cells, headers))
-    return 0
 
 
 def _as_json(r: ActivityRecord) -> dict[str, Any]:

@@ -106,14 +106,6 @@ def status_word(active: bool | None) -> str:
     return status_label(describe(active))
 
 
-def clip(text: str | None, width: int) -> str:
-    """Cut ``text`` to ``width`` characters with an ellipsis (DataTable cells crop silently)."""
-    value = text or ""
-    if width <= 0:
-        return ""
-    return value if len(value) <= width else value[: max(0, width - 1)] + "…"
-
-
 def audit_change(before: Any, after: Any) -> str:
     """An audit event's before/after as short text: "role: admin", "active: True -> False"."""
     if isinstance(before, dict) or isinstance(after, dict):
