@@ -14,10 +14,9 @@ from cli.context import CliContext, CliError, add_json_flag, connection_name
 from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.activity_filters import FilterError, parse_age, parse_status
 from store.domain.request_log import status_text
-from store.errors import NotFound
 from store.queries.activity import ActivityFilter, recent_activity, token_ids_named
 from store.records import ActivityRecord
-from store.services.connections import get_connection
+from store.services.activity import logged_connection
 
 MAX_LIMIT = 10_000
 
@@ -55,23 +54,14 @@ def _filter(ctx: CliContext) -> tuple[ActivityFilter, int]:
         token_ids = token_ids_named(store, args.token)
         if not token_ids:
             raise CliError(f"no token named '{args.token}' (see `trident-scim token list`)")
-    connection = "" if args.connection is None else _connection(ctx, args.connection)
+    connection = (
+        ""
+        if args.connection is None
+        else logged_connection(store, connection_name(args.connection, "--connection"))
+    )
     since = None if age is None else store.clock() - age
     wanted = ActivityFilter(token_ids=token_ids, status=status, since=since, connection=connection)
     return wanted, int(args.limit)
-
-
-def _connection(ctx: CliContext, value: str) -> str:
-    """The connection's name as the log records it. A name no connection has now may still
-    be in the log (the connection was renamed or removed since): it is kept when some
-    request was logged under it, refused otherwise."""
-    name = connection_name(value, "--connection")
-    try:
-        return get_connection(ctx.store(), name).name
-    except NotFound:
-        if recent_activity(ctx.store(), 1, wanted=ActivityFilter(connection=name)):
-            return name
-        raise
 
 
 def _activity(ctx: CliContext) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from cli.context import CliContext, add_json_flag, connection_name
 from cli.output import iso_utc, print_listing
 from store.domain.display import safe_text
+from store.domain.roles import mapping_connection_label
 from store.queries.groups import groups_named
 from store.queries.identity import list_mappings
 from store.services.roles import (
@@ -49,11 +50,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _connection_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--connection", metavar="CONN", help=help_text)
-
-
-def connection_label(connection: str | None) -> str:
-    """How a mapping row's connection reads: its name, or "any" (every connection)."""
-    return "any" if connection is None else connection
 
 
 def _progress(ctx: CliContext) -> Callable[[int, int], None]:
@@ -101,7 +97,12 @@ def _list(ctx: CliContext) -> int:
             "created_by": m.created_by,
             "connection": m.connection,
         },
-        as_row=lambda m: [m.group_name, m.role, connection_label(m.connection), m.created_by],
+        as_row=lambda m: [
+            m.group_name,
+            m.role,
+            mapping_connection_label(m.connection),
+            m.created_by,
+        ],
         headers=["GROUP", "ROLE", "CONNECTION", "BY"],
         empty="no mapping yet: trident-scim mapping set GROUP ROLE",
     )

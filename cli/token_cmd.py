@@ -15,6 +15,7 @@ import argparse
 from cli.context import CliContext, CliError, add_json_flag, connection_name
 from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.display import safe_text
+from store.domain.tokens import parse_rate_limit
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.connections import remove_connection
@@ -126,16 +127,7 @@ def _revoke(ctx: CliContext) -> int:
 
 
 def _limit(ctx: CliContext) -> int:
-    raw = ctx.args.rate_limit.strip().lower()
-    if raw == "default":
-        value = None
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise CliError(
-                "the rate limit is a number of requests per minute, or 'default'"
-            ) from None
+    value = parse_rate_limit(ctx.args.rate_limit)
     record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
     shown = f"{record.rate_limit}" if record.rate_limit else "the default"
     ctx.out(f"token '{safe_text(record.name)}' is limited to {shown} requests per minute")

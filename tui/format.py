@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from store.domain.active import describe
 from store.domain.display import safe_text
 from store.domain.enums import GrantSource
+from store.domain.roles import OPERATOR_SOURCES
 from store.records import RoleSource
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def timestamp(when: datetime | None) -> str:
 
 def role_label(role: str, source: str, via_group: str | None) -> str:
     """ "admin (manual)" or "viewer (IdP: Engineering)"."""
-    if source in (GrantSource.MANUAL, GrantSource.SUSPENDED):
+    if source in OPERATOR_SOURCES:
         return f"{role} ({source})"
     return f"{role} (IdP: {via_group})" if via_group else f"{role} (IdP)"
 

@@ -11,7 +11,11 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+from store.errors import InvalidInput
 
 TOKEN_PREFIX = "tscim_"  # noqa: S105  (a public marker for secret scanners)
 SESSION_PREFIX = "tcs_"
@@ -63,3 +67,36 @@ def stale_since(quiet_since: datetime, now: datetime, stale_after_hours: float) 
     if stale_after_hours > 0 and now - quiet_since > threshold:
         return quiet_since + threshold
     return None
+
+
+class _Issued(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+T = TypeVar("T", bound=_Issued)
+
+
+def rotation_target(tokens: Iterable[T]) -> T | None:
+    """The token a rotation of a connection replaces: its newest token still in force (the
+    latest issued wins a tie of creation times); None when every token is revoked."""
+    active = [t for t in tokens if t.revoked_at is None]
+    return max(active, key=lambda t: (t.created, t.id)) if active else None
+
+
+def parse_rate_limit(text: str) -> int | None:
+    """A token's rate limit as an operator types it: a whole number of requests per minute,
+    or "default" (None: the global limit). The number's range is the store's to check."""
+    raw = text.strip().lower()
+    if raw == "default":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(
+            "the rate limit is a number of requests per minute, or 'default'", "rate_limit"
+        ) from None

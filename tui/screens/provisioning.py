@@ -24,6 +24,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from store.domain.connections import KINDS
+from store.domain.tokens import rotation_target
 from store.queries.activity import (
     ActivityFilter,
     ActivityRun,
@@ -346,8 +347,7 @@ class ProvisioningPanel(RefreshingPanel):
             self.notify("Select a connection or token to rotate first.", severity="warning")
             return
         if token is None:
-            active = [t for t in connection.tokens if t.revoked_at is None]
-            token = max(active, key=lambda t: (t.created, t.id)) if active else None
+            token = rotation_target(connection.tokens)
         if token is None or token.revoked_at is not None:
             self.notify(
                 f"“{connection.name}” has no active token to rotate: press a to issue one.",
