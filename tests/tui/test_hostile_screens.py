@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from pony.orm import db_session
 from rich.cells import cell_len
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from store.context import Store
 from store.domain import limits
 from tests.hostile import assert_no_unsafe, hostile
 from tests.support import FakeClock
-from tests.tui.conftest import move_to, settle
-from tests.tui.data import seed
+from tests.tui.conftest import move_to, press, settle
+from tests.tui.data import Seeded, seed
 from tests.tui.test_terminal_safety import TEXTUAL_CSI, terminal_stream
 from tui.app import ControlApp
 from tui.screens.dialogs import ConfirmDialog, PromptDialog
@@ -87,14 +90,17 @@ def assert_safe_screen(app: ControlApp, escaped: bool = True) -> None:
         assert cell_len(TEXTUAL_CSI.sub("", line).rstrip("\r\n")) <= SIZE[0]
 
 
+async def _opens(app: ControlApp, pilot: Pilot[None], key: str, kind: type[Screen[Any]]) -> None:
+    """``key`` opens a ``kind`` screen, which shows the data escaped and within its width."""
+    await press(pilot, key)
+    assert isinstance(app.screen, kind)
+    assert_safe_screen(app)
+
+
 async def _help_over(app: ControlApp, pilot: Pilot[None]) -> None:
     """``?`` over the current screen: its help names the screen, escaped; then back."""
-    await pilot.press("question_mark")
-    await settle(pilot)
-    assert isinstance(app.screen, HelpScreen)
-    assert_safe_screen(app)
-    await pilot.press("escape")
-    await settle(pilot)
+    await _opens(app, pilot, "question_mark", HelpScreen)
+    await press(pilot, "escape")
 
 
 async def test_provisioning_panel_its_dialogs_and_help(
@@ -110,18 +116,12 @@ async def test_provisioning_panel_its_dialogs_and_help(
         tokens = [k for k in connections.row_keys if k.startswith("t")]
         connections.move_cursor(row=connections.row_keys.index(tokens[0]))
         connections.focus()
-        await pilot.press("x")  # revoke: the question names the token and its connection
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        assert_safe_screen(app)
-        await pilot.press("escape")
-        await settle(pilot)
+        # revoke: the question names the token and its connection
+        await _opens(app, pilot, "x", ConfirmDialog)
+        await press(pilot, "escape")
 
         app.query_one("#activity", FittedTable).focus()
-        await pilot.press("enter")  # an entry's full text
-        await settle(pilot)
-        assert isinstance(app.screen, TextDetailScreen)
-        assert_safe_screen(app)
+        await _opens(app, pilot, "enter", TextDetailScreen)  # an entry's full text
         await _help_over(app, pilot)
 
 
@@ -132,36 +132,23 @@ async def test_user_detail_its_dialogs_records_and_help(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         assert_safe_screen(app)  # the user list
         move_to(app, "#user-table", USER_NAME)
         app.query_one("#user-table", FittedTable).focus()
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, UserDetailScreen)
-        assert_safe_screen(app)  # summary, hold, groups, roles, sessions note, audit
+        # summary, hold, groups, roles, sessions note, audit
+        await _opens(app, pilot, "enter", UserDetailScreen)
         await _help_over(app, pilot)
 
-        await pilot.press("e")  # end all sessions: a confirmation naming the user
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        assert_safe_screen(app)
-        await pilot.press("escape")
-        await settle(pilot)
+        # end all sessions: a confirmation naming the user
+        await _opens(app, pilot, "e", ConfirmDialog)
+        await press(pilot, "escape")
 
-        await pilot.press("d")  # deactivate: a prompt naming the user
-        await settle(pilot)
-        assert isinstance(app.screen, PromptDialog)
-        assert_safe_screen(app)
-        await pilot.press("escape")
-        await settle(pilot)
+        await _opens(app, pilot, "d", PromptDialog)  # deactivate: a prompt naming the user
+        await press(pilot, "escape")
 
         app.screen.query_one("#user-audit", FittedTable).focus()
-        await pilot.press("enter")  # an audit event in full
-        await settle(pilot)
-        assert isinstance(app.screen, TextDetailScreen)
-        assert_safe_screen(app)
+        await _opens(app, pilot, "enter", TextDetailScreen)  # an audit event in full
         await _help_over(app, pilot)
 
 
@@ -172,13 +159,31 @@ async def test_mapping_panel_and_its_removal_preview(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         assert_safe_screen(app)
         table = app.query_one("#mapping-table", FittedTable)
         table.focus()
-        await pilot.press("x")
-        await settle(pilot)
+        await press(pilot, "x")
         assert isinstance(app.screen, MappingDialog)
         await settle(pilot, rounds=4)
         assert_safe_screen(app)  # the row removed, its preview, the groups it matches
+
+
+async def test_a_failing_dialog_logs_its_title_escaped(
+    seeded: Seeded, make_app: Callable[..., ControlApp], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dialog whose action fails unexpectedly logs its title, which names a user."""
+
+    def broken(_: str) -> None:
+        raise RuntimeError("a defect")
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        title = f"Deactivate — {USER_NAME}"
+        app.push_screen(PromptDialog(title, "Why?", submit=broken))
+        await press(pilot, *"left", "enter")
+        assert "Unexpected error: RuntimeError" in str(app.screen.query_one("#problem").render())
+    (record,) = [r for r in caplog.records if r.getMessage().endswith(" failed")]
+    assert_no_unsafe(record.getMessage())
+    assert record.getMessage().startswith("Deactivate — alice\\x1b[2J")
