@@ -361,14 +361,7 @@ class ProvisioningPanel(RefreshingPanel):
             "token into the IdP, check that its Last Used moves, then revoke the old one (x)."
         )
         old = token.name
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.rotate(old)
-
-        self.app.push_screen(
-            ConfirmDialog("Rotate SCIM token", question, confirm_label="Rotate"), confirmed
-        )
+        self._ask("Rotate SCIM token", question, "Rotate", lambda: self.rotate(old))
 
     @work(thread=True, group="provisioning-write")
     def rotate(self, old: str) -> None:
@@ -397,14 +390,17 @@ class ProvisioningPanel(RefreshingPanel):
             "It stops working immediately; an IdP still using it needs another token of the "
             "connection to resume sync."
         )
+        name = token.name
+        self._ask("Revoke SCIM token", question, "Revoke", lambda: self.revoke(name))
 
-        def confirmed(yes: bool | None) -> None:
+    def _ask(self, title: str, question: str, verb: str, then: Callable[[], object]) -> None:
+        """Ask ``question`` (the dialog escapes it); run ``then`` on a yes only."""
+
+        def answered(yes: bool | None) -> None:
             if yes:
-                self.revoke(token.name)
+                then()
 
-        self.app.push_screen(
-            ConfirmDialog("Revoke SCIM token", question, confirm_label="Revoke"), confirmed
-        )
+        self.app.push_screen(ConfirmDialog(title, question, confirm_label=verb), answered)
 
     @work(thread=True, group="provisioning-write")
     def revoke(self, name: str) -> None:
