@@ -10,8 +10,9 @@ of the database) may still hold them, so the rows are written straight to the ta
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -103,15 +104,25 @@ async def _help_over(app: ControlApp, pilot: Pilot[None]) -> None:
     await press(pilot, "escape")
 
 
-async def test_provisioning_panel_its_dialogs_and_help(
-    tui_store: Store, clock: FakeClock, make_app: Callable[..., ControlApp]
-) -> None:
+@contextlib.asynccontextmanager
+async def _panel(
+    tui_store: Store, clock: FakeClock, make_app: Callable[..., ControlApp], tab: str
+) -> AsyncIterator[tuple[ControlApp, Pilot[None]]]:
+    """The console on hostile rows, showing panel ``tab`` (1, 2 or 3), checked as drawn."""
     seed_hostile_everywhere(tui_store, clock)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert_safe_screen(app)  # connections, tokens, health, activity and its summary
+        await press(pilot, tab)
+        assert_safe_screen(app)
+        yield app, pilot
 
+
+async def test_provisioning_panel_its_dialogs_and_help(
+    tui_store: Store, clock: FakeClock, make_app: Callable[..., ControlApp]
+) -> None:
+    # connections, tokens, health, activity and its summary
+    async with _panel(tui_store, clock, make_app, "1") as (app, pilot):
         connections = app.query_one("#connections", FittedTable)
         tokens = [k for k in connections.row_keys if k.startswith("t")]
         connections.move_cursor(row=connections.row_keys.index(tokens[0]))
@@ -128,12 +139,7 @@ async def test_provisioning_panel_its_dialogs_and_help(
 async def test_user_detail_its_dialogs_records_and_help(
     tui_store: Store, clock: FakeClock, make_app: Callable[..., ControlApp]
 ) -> None:
-    seed_hostile_everywhere(tui_store, clock)
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "2")
-        assert_safe_screen(app)  # the user list
+    async with _panel(tui_store, clock, make_app, "2") as (app, pilot):  # the user list
         move_to(app, "#user-table", USER_NAME)
         app.query_one("#user-table", FittedTable).focus()
         # summary, hold, groups, roles, sessions note, audit
@@ -155,12 +161,7 @@ async def test_user_detail_its_dialogs_records_and_help(
 async def test_mapping_panel_and_its_removal_preview(
     tui_store: Store, clock: FakeClock, make_app: Callable[..., ControlApp]
 ) -> None:
-    seed_hostile_everywhere(tui_store, clock)
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "3")
-        assert_safe_screen(app)
+    async with _panel(tui_store, clock, make_app, "3") as (app, pilot):
         table = app.query_one("#mapping-table", FittedTable)
         table.focus()
         await press(pilot, "x")
