@@ -11,11 +11,11 @@ never left able to authenticate.
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime
 
-from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name
+from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.display import safe_text
+from store.domain.tokens import parse_rate_limit
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.connections import remove_connection
@@ -46,10 +46,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     limit.add_argument("name", metavar="NAME")
     limit.add_argument("rate_limit", metavar="N|default", help="a number, or 'default'")
     limit.set_defaults(func=_limit)
-
-
-def _shown(value: datetime | None, empty: str = "never") -> str:
-    return empty if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _as_json(token: TokenRecord) -> dict[str, object]:
@@ -97,36 +93,29 @@ def _create(ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext) -> int:
-    tokens = list_tokens(ctx.store())
-    if ctx.args.json:
-        ctx.out(json.dumps([_as_json(t) for t in tokens], indent=2))
-        return 0
     default = ctx.settings.rate_limit.requests_per_minute
-    rows = [
-        [
+
+    def row(t: TokenRecord) -> list[str]:
+        return [
             t.name,
             t.connection,
             t.prefix + "…",
-            _shown(t.created),
+            utc_seconds(t.created),
             t.created_by,
-            _shown(t.last_used),
+            utc_seconds(t.last_used),
             t.status,
             f"{t.rate_limit}/min" if t.rate_limit else f"{default}/min (default)",
         ]
-        for t in tokens
-    ]
-    headers = [
-        "NAME",
-        "CONNECTION",
-        "PREFIX",
-        "CREATED",
-        "CREATED BY",
-        "LAST USED",
-        "STATUS",
-        "RATE LIMIT",
-    ]
-    ctx.out(table(rows, headers) if rows else "no tokens yet: trident-scim token create NAME")
-    return 0
+
+    return print_listing(
+        ctx, list_tokens(ctx.store()), as_json=_as_json, as_row=row, headers=HEADERS,
+        empty="no tokens yet: trident-scim token create NAME",
+    )  # fmt: skip
+
+
+HEADERS = [
+    "NAME", "CONNECTION", "PREFIX", "CREATED", "CREATED BY", "LAST USED", "STATUS", "RATE LIMIT"
+]  # fmt: skip
 
 
 def _revoke(ctx: CliContext) -> int:
@@ -138,16 +127,7 @@ def _revoke(ctx: CliContext) -> int:
 
 
 def _limit(ctx: CliContext) -> int:
-    raw = ctx.args.rate_limit.strip().lower()
-    if raw == "default":
-        value = None
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise CliError(
-                "the rate limit is a number of requests per minute, or 'default'"
-            ) from None
+    value = parse_rate_limit(ctx.args.rate_limit)
     record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
     shown = f"{record.rate_limit}" if record.rate_limit else "the default"
     ctx.out(f"token '{safe_text(record.name)}' is limited to {shown} requests per minute")
