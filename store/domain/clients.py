@@ -39,6 +39,25 @@ def ip_text(value: object) -> str | None:
     return str(mapped if mapped is not None else address)
 
 
+IPV6_LIMIT_PREFIX = 64
+"""An IPv6 client is limited as its /64: one host there may use any of 2^64 addresses."""
+
+
+def limited_address(value: object) -> str:
+    """The address a per-address limit (failed authentications) counts a client under: an
+    IPv4 address as itself (an IPv4-mapped IPv6 one as the IPv4 address), an IPv6 address
+    as its /64 network (``2001:db8:0:1::/64``), and anything that is not exactly one IP
+    address as ``unknown``, one budget that every such client shares. Canonical text only,
+    at most ``ADDRESS_MAX`` characters: safe in a key, a log line or a terminal."""
+    text = ip_text(value)
+    if text is None:
+        return UNKNOWN_ADDRESS
+    address = ipaddress.ip_address(text)
+    if address.version == 4:
+        return text
+    return str(ipaddress.ip_network(f"{text}/{IPV6_LIMIT_PREFIX}", strict=False))
+
+
 def storable_text(value: str | None, size: int) -> str:
     """``value`` cut to ``size`` characters, kept as received (so ``--json`` shows exactly
     what a client sent; every edge renders it through ``store.domain.display`` before a
