@@ -257,6 +257,16 @@ class AuthResult:
     it is refused (429) until Retry-After has passed, valid tokens included."""
 
 
+@dataclass(frozen=True)
+class LockedAddress:
+    """A client address with failed authentications still counted against it."""
+
+    address: str  # as ``clients.limited_address`` gives it: canonical text, safe to show
+    failures: int  # failures still counted (one is forgiven every 60/N seconds)
+    locked: bool  # past the limit: every request from it is refused, valid tokens included
+    retry_after: float  # seconds until it may try again (0 when not locked)
+
+
 # ---- audit, activity, worker ---------------------------------------------------------------
 
 

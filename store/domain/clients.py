@@ -58,6 +58,25 @@ def limited_address(value: object) -> str:
     return str(ipaddress.ip_network(f"{text}/{IPV6_LIMIT_PREFIX}", strict=False))
 
 
+def limited_address_argument(value: str) -> str | None:
+    """What an operator names a limited address by (``token unlock``): an IP address, the
+    network ``limited_address`` shows (``2001:db8:0:1::/64``, or any IPv6 address in it) or
+    ``unknown``; as ``limited_address`` gives it, or None when it is none of these."""
+    text = value.strip()
+    if text.lower() == UNKNOWN_ADDRESS:
+        return UNKNOWN_ADDRESS
+    if "/" in text and len(text) <= ADDRESS_MAX + 4 and "%" not in text:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return None
+        if network.prefixlen < (32 if network.version == 4 else IPV6_LIMIT_PREFIX):
+            return None  # wider than one limited address
+        text = str(network.network_address)
+    address = limited_address(text)
+    return None if address == UNKNOWN_ADDRESS else address
+
+
 def storable_text(value: str | None, size: int) -> str:
     """``value`` cut to ``size`` characters, kept as received (so ``--json`` shows exactly
     what a client sent; every edge renders it through ``store.domain.display`` before a

@@ -24,7 +24,7 @@ from pony.orm import flush
 from store import entities
 from store.context import Store, naive_utc, on_host_clock
 from store.domain import limits, ratelimit
-from store.domain.clients import limited_address
+from store.domain.clients import limited_address, limited_address_argument
 from store.domain.display import safe_field
 from store.domain.enums import AuditAction
 from store.domain.names import deceiving_character, describe_character, fold
@@ -41,7 +41,7 @@ from store.domain.tokens import (
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
-from store.records import AuthResult, IssuedToken, TokenRecord
+from store.records import AuthResult, IssuedToken, LockedAddress, TokenRecord
 from store.services.audit import record_event
 from store.services.connections import connection_entity, hold, new_connection
 from store.services.rate_leases import leases_of
@@ -577,6 +577,69 @@ def _consume(
         params = {"key": key, "tat": granted.new_tat if granted.units else tat, "step": step}
         execute(db, _CREATE if not locked else _ADVANCE, params)
     return granted, now
+
+
+# ---- locked addresses ----------------------------------------------------------------------
+
+# Every failure bucket, by a range of the primary key (no pattern: ';' follows ':').
+_FAILURE_BUCKETS = (
+    'SELECT "key", "tat", "step", {now} FROM "rate_bucket" '
+    'WHERE "key" >= $low AND "key" < $high ORDER BY "key"'
+)
+_FAILURE_RANGE = {"low": FAILURE_BUCKET_PREFIX, "high": FAILURE_BUCKET_PREFIX[:-1] + ";"}
+_FORGET = 'DELETE FROM "rate_bucket" WHERE "key" = $key'
+
+
+@transaction
+def locked_addresses(store: Store) -> list[LockedAddress]:
+    """Every client address with failed authentications still counted against it, judged on
+    the clock that judges them at authentication; ``locked`` for those past the limit, whose
+    every request (valid tokens included) is refused for ``retry_after`` seconds."""
+    per_minute, burst = _failure_limit(store)
+    step = ratelimit.interval(per_minute)
+    query = _FAILURE_BUCKETS.format(now=_now_sql(store))
+    params = {**_FAILURE_RANGE, "now": _epoch(store.clock())}
+    found = []
+    for key, tat, counted_in, now in fetch_rows(store, query, params):
+        judged_at = float(now)
+        current = ratelimit.rescaled(float(tat), _float(counted_in), judged_at, step)
+        if current is None or current <= judged_at:
+            continue  # nothing counted any more (the worker prunes the row)
+        failures = math.ceil((current - judged_at) / step - 1e-9)
+        refused = _past_failure_limit(store, tat, counted_in, now) if per_minute > 0 else None
+        address = str(key)[len(FAILURE_BUCKET_PREFIX) :]
+        retry_after = refused.retry_after if refused is not None else 0.0
+        found.append(LockedAddress(address, failures, refused is not None, retry_after))
+    return found
+
+
+@transaction
+def unlock_address(store: Store, address: str, actor: str) -> LockedAddress:
+    """Forget the failed authentications counted against a client address (an IP address,
+    the /64 an IPv6 one is counted under, or ``unknown``): its next request is judged
+    afresh. Audited; NotFound when nothing is counted against it."""
+    limited = limited_address_argument(address)
+    if limited is None:
+        raise InvalidInput(
+            "an address is an IP address, an IPv6 /64 as `token locked` shows it, or 'unknown'",
+            "address",
+        )
+    counted = {one.address: one for one in locked_addresses(store)}.get(limited)
+    if counted is None:
+        raise NotFound(f"no failed authentications are counted against {limited}")
+    execute(store.db, _FORGET, {"key": _failure_bucket(limited)})
+    record_event(
+        store,
+        actor,
+        AuditAction.ADDRESS_UNLOCKED,
+        "address",
+        limited,
+        limited,
+        before={"failures": counted.failures, "locked": counted.locked},
+        after={"failures": 0, "locked": False},
+    )
+    log.warning("client address %s unlocked by %s", safe_field(limited), safe_field(actor))
+    return counted
 
 
 # On PostgreSQL a token's TAT is in the database's clock (``_GRANT_POSTGRES``), and the worker
