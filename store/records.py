@@ -250,7 +250,7 @@ class AuthResult:
     """For a refusal, how the request log names the token presented: its name, "revoked
     <name>", "unknown tscim_AbCd…" (the display prefix only, never the secret) or "" ."""
     address: str = ""
-    """The address the failed-authentication limit counts the client under
+    """On a refusal, the address the failed-authentication limit counts the client under
     (``clients.limited_address``): canonical text, safe to show."""
     locked: bool = False
     """This refusal's failure used up the address's budget: from now on every request from

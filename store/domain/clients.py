@@ -11,6 +11,7 @@ only through ``store.domain.display``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from store.domain import limits
@@ -43,7 +44,8 @@ IPV6_LIMIT_PREFIX = 64
 """An IPv6 client is limited as its /64: one host there may use any of 2^64 addresses."""
 
 
-def limited_address(value: object) -> str:
+@functools.lru_cache(maxsize=4096)  # every request asks; a few IdPs' addresses repeat
+def limited_address(value: str | None) -> str:
     """The address a per-address limit (failed authentications) counts a client under: an
     IPv4 address as itself (an IPv4-mapped IPv6 one as the IPv4 address), an IPv6 address
     as its /64 network (``2001:db8:0:1::/64``), and anything that is not exactly one IP

@@ -276,7 +276,7 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
     address; ``locked_addresses`` and ``unlock_address`` show and clear the locked ones."""
     reason, secret = parse_bearer(authorization_header)
     address = limited_address(client)
-    result = replace(_authenticate(store, reason, secret, address), address=address)
+    result = _authenticate(store, reason, secret, address)
     if not result.ok:
         shown = display_prefix(secret) if secret and reason != "malformed" else "-"
         log.warning(
@@ -296,7 +296,7 @@ def authenticate(store: Store, authorization_header: str | None, client: str) ->
                 safe_field(address),
             )
         label = refused_token_label(result.reason, result.token_name, secret)
-        result = replace(result, presented=label)
+        result = replace(result, presented=label, address=address)
     return result
 
 
@@ -326,25 +326,26 @@ def _judged_by_database(store: Store) -> bool:
 
 
 def _now_sql(store: Store) -> str:
-    return DATABASE_CLOCK if _judged_by_database(store) else "$now"
+    """The time to judge at, as a column of a read: the database's clock, or NULL for the
+    store's own clock, read only when there is something to judge."""
+    return DATABASE_CLOCK if _judged_by_database(store) else "NULL"
 
 
 # The client address's failure bucket (its TAT, the slot length it is counted in, and the time
 # to judge it at), read unlocked: a flood past the limit costs no write lock at all.
 _FAILURES = (
-    'SELECT (SELECT "tat" FROM "rate_bucket" WHERE "key" = $failures), '
-    '(SELECT "step" FROM "rate_bucket" WHERE "key" = $failures), {now}'
+    'SELECT f."tat", f."step", {now}{columns} FROM (SELECT 1 AS "one") AS x '
+    'LEFT JOIN "rate_bucket" AS f ON f."key" = $failures'
 )
 # An unlocked read, on every request; a bucket is locked only to grant a lease, and only for
 # a valid token, so a flood of bad tokens never queues for the lock. With the token, in the
 # same read, the client address's failure bucket (NULL when none).
 _COLUMNS_OF_T = ", ".join(f"t.{column.strip()}" for column in _ROW_COLUMNS.split(","))
-_LOOKUP = (
-    _FAILURES + f", {_COLUMNS_OF_T}, {_CONNECTION_NAME.format('t')} "
-    'FROM (SELECT 1 AS "one") AS x LEFT JOIN "scim_token" AS t ON t."secret_hash" = $digest'
-)
-_READ = {now: {"failures": _FAILURES.format(now=now), "lookup": _LOOKUP.format(now=now)}
-         for now in (DATABASE_CLOCK, "$now")}  # fmt: skip
+_LOOKUP = _FAILURES + ' LEFT JOIN "scim_token" AS t ON t."secret_hash" = $digest'
+_TOKEN_COLUMNS = f", {_COLUMNS_OF_T}, {_CONNECTION_NAME.format('t')}"
+_READ = {now: {"failures": _FAILURES.format(now=now, columns=""),
+               "lookup": _LOOKUP.format(now=now, columns=_TOKEN_COLUMNS)}
+         for now in (DATABASE_CLOCK, "NULL")}  # fmt: skip
 
 
 # PostgreSQL grants in one message, outside any open transaction: the bucket row is made if
@@ -396,7 +397,7 @@ def _authenticate(store: Store, reason: str, secret: str, address: str) -> AuthR
     # one address costs one indexed read per request (the same read finds the token).
     failures = _failure_bucket(address)
     reads = _READ[_now_sql(store)]
-    params: dict[str, Any] = {"failures": failures, "now": _epoch(store.clock())}
+    params: dict[str, Any] = {"failures": failures}
     if reason:
         failed_tat, counted_in, judged_at = fetch_rows(store, reads["failures"], params)[0]
         return _past_failure_limit(store, failed_tat, counted_in, judged_at) or _count_failure(
@@ -542,7 +543,7 @@ def _past_failure_limit(store: Store, tat: Any, counted_in: Any, now: Any) -> Au
     per_minute, burst = _failure_limit(store)
     if per_minute <= 0 or tat is None:
         return None
-    judged_at = float(now)
+    judged_at = _epoch(store.clock()) if now is None else float(now)
     step = ratelimit.interval(per_minute)
     current = ratelimit.rescaled(float(tat), _float(counted_in), judged_at, step)
     peek = ratelimit.decide(current, judged_at, per_minute, burst)
@@ -598,15 +599,14 @@ def locked_addresses(store: Store) -> list[LockedAddress]:
     per_minute, burst = _failure_limit(store)
     step = ratelimit.interval(per_minute)
     query = _FAILURE_BUCKETS.format(now=_now_sql(store))
-    params = {**_FAILURE_RANGE, "now": _epoch(store.clock())}
     found = []
-    for key, tat, counted_in, now in fetch_rows(store, query, params):
-        judged_at = float(now)
+    for key, tat, counted_in, now in fetch_rows(store, query, _FAILURE_RANGE):
+        judged_at = _epoch(store.clock()) if now is None else float(now)
         current = ratelimit.rescaled(float(tat), _float(counted_in), judged_at, step)
         if current is None or current <= judged_at:
             continue  # nothing counted any more (the worker prunes the row)
         failures = math.ceil((current - judged_at) / step - 1e-9)
-        refused = _past_failure_limit(store, tat, counted_in, now) if per_minute > 0 else None
+        refused = _past_failure_limit(store, tat, counted_in, judged_at)
         address = str(key)[len(FAILURE_BUCKET_PREFIX) :]
         retry_after = refused.retry_after if refused is not None else 0.0
         found.append(LockedAddress(address, failures, refused is not None, retry_after))
