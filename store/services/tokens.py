@@ -348,18 +348,20 @@ _READ = {now: {"failures": _FAILURES.format(now=now, columns=""),
          for now in (DATABASE_CLOCK, "NULL")}  # fmt: skip
 
 
-# PostgreSQL grants in one message, outside any open transaction: the bucket row is made if
-# missing (a TAT of 0 is the same as no bucket), locked, its TAT counted in this limit's slots
-# (``ratelimit.rescaled``: a changed limit keeps the requests owed, not the seconds), and
-# advanced by ``ratelimit.grant``'s rule rendered in SQL. A refusal still records the TAT
-# counted in this limit's slots when it was counted in another's, so the requests owed are
-# paid back at this limit's rate from then on. The answer carries the TAT it judged by, the
-# time it judged at and the TAT after a grant (NULL when refused), from which
-# ``ratelimit.grant`` gives the same grant in Python. The row is locked only while the server
-# runs the message, never across a round trip to this process. It only advances rate-limit
-# state: losing its last few milliseconds in a crash is harmless, so it does not wait for its
-# WAL flush (SET LOCAL ends with the message's implicit transaction). Every SCIM change keeps
-# a synchronous commit.
+# PostgreSQL grants in one message, outside any open transaction: the bucket row is locked
+# (or, for a new bucket, judged as empty and inserted with the grant: one write either way),
+# its TAT counted in this limit's slots (``ratelimit.rescaled``: a changed limit keeps the
+# requests owed, not the seconds), and advanced by ``ratelimit.grant``'s rule rendered in SQL.
+# A refusal still records the TAT counted in this limit's slots when it was counted in
+# another's, so the requests owed are paid back at this limit's rate from then on. The answer
+# carries the TAT it judged by, the time it judged at, the TAT after a grant (NULL when
+# refused) and whether a row was locked or inserted (0 when another process inserted the same
+# new bucket first: asked again, it then finds that row). ``ratelimit.grant`` gives the same
+# grant in Python from the first two. The row is locked only while the server runs the
+# message, never across a round trip to this process. It only advances rate-limit state:
+# losing its last few milliseconds in a crash is harmless, so it does not wait for its WAL
+# flush (SET LOCAL ends with the message's implicit transaction). Every SCIM change keeps a
+# synchronous commit.
 def _grant_postgres(now: str) -> str:
     step = "$step::float8"
     judged = ratelimit.sql_rescaled(tat="n.tat", counted_in="n.counted_in", now="n.now", step=step)
@@ -369,16 +371,19 @@ def _grant_postgres(now: str) -> str:
     )  # fmt: skip
     return (
         "SET LOCAL synchronous_commit TO OFF; "
-        'INSERT INTO "rate_bucket" ("key", "tat", "step") VALUES ($key, 0, $step) '
-        'ON CONFLICT ("key") DO NOTHING; '
         'WITH l AS (SELECT "tat", "step" FROM "rate_bucket" WHERE "key" = $key FOR UPDATE), '
         f'n AS (SELECT l."tat"::float8 AS tat, l."step"::float8 AS counted_in, {now} AS now '
-        "FROM l), "
+        f"FROM l UNION ALL SELECT 0::float8, NULL::float8, {now} "
+        "WHERE NOT EXISTS (SELECT 1 FROM l)), "
         f"c AS (SELECT {judged} AS tat, n.now, n.counted_in FROM n), "
         f'u AS (UPDATE "rate_bucket" AS b SET "tat" = CASE WHEN {admitted} THEN {new_tat} '
         f'ELSE c.tat END, "step" = {step} FROM c WHERE b."key" = $key '
-        f"AND ({admitted} OR c.counted_in IS DISTINCT FROM {step})) "
-        f"SELECT c.tat, c.now, CASE WHEN {admitted} THEN {new_tat} END FROM c"
+        f"AND ({admitted} OR c.counted_in IS DISTINCT FROM {step})), "
+        f'i AS (INSERT INTO "rate_bucket" ("key", "tat", "step") SELECT $key, {new_tat}, {step} '
+        f'FROM c WHERE NOT EXISTS (SELECT 1 FROM l) AND {admitted} ON CONFLICT ("key") DO NOTHING '
+        'RETURNING "tat") '
+        f"SELECT c.tat, c.now, CASE WHEN {admitted} THEN {new_tat} END, "
+        "(SELECT COUNT(*) FROM l) + (SELECT COUNT(*) FROM i) FROM c"
     )
 
 
@@ -465,11 +470,11 @@ def _grant_postgres_bucket(
         "want": want, "horizon": ratelimit.LEASE_SECONDS,
     }  # fmt: skip
     rows: list[tuple[Any, ...]] = []
-    for _attempt in range(3):  # the worker may prune the row between its making and locking
+    for _attempt in range(3):  # another process may insert the same new bucket at once
         rows = fetch_rows(store, _GRANT_POSTGRES[now_sql], params)
-        if rows:
+        if rows and rows[0][3]:
             break
-    if not rows:
+    else:
         return ratelimit.Grant(0, local, local, 1.0), local, 0.0
     tat, now, new_tat = float(rows[0][0]), float(rows[0][1]), rows[0][2]
     granted = ratelimit.grant(tat, now, per_minute, burst, want)
