@@ -24,9 +24,10 @@ from store.domain.display import safe_field
 from store.domain.scope import of_connection
 from store.services.tokens import authenticate
 
+log = logging.getLogger(__name__)
+
 INVALID_TOKEN = "Invalid or revoked token"  # noqa: S105  (a message, not a secret)
 RATE_LIMITED = "Too many requests for this token; retry after the time in Retry-After"
-log = logging.getLogger(__name__)
 AUTH_RATE_LIMITED = (
     "Too many failed authentication attempts from this address: every request from it is "
     "refused, valid tokens included, until the time in Retry-After has passed"
