@@ -363,23 +363,30 @@ _READ = {now: {"failures": _FAILURES.format(now=now, columns=""),
 # flush (SET LOCAL ends with the message's implicit transaction). Every SCIM change keeps a
 # synchronous commit.
 def _grant_postgres(now: str) -> str:
-    step = "$step::float8"
-    judged = ratelimit.sql_rescaled(tat="n.tat", counted_in="n.counted_in", now="n.now", step=step)
+    judged = ratelimit.sql_rescaled(
+        tat="n.tat", counted_in="n.counted_in", now="n.now", step="n.step"
+    )
     admitted, _units, new_tat = ratelimit.sql_grant(
-        tat="c.tat", now="c.now", step=step, burst="$burst", want="$want",
-        horizon="$horizon::float8", greatest="GREATEST", least="LEAST",
+        tat="c.tat", now="c.now", step="c.step", burst="c.burst", want="c.want",
+        horizon="c.horizon", greatest="GREATEST", least="LEAST",
     )  # fmt: skip
+    # Each parameter is bound once (p), then carried along: the text is sent whole on every
+    # grant, and each bound occurrence costs this process a conversion.
     return (
         "SET LOCAL synchronous_commit TO OFF; "
-        'WITH l AS (SELECT "tat", "step" FROM "rate_bucket" WHERE "key" = $key FOR UPDATE), '
-        f'n AS (SELECT l."tat"::float8 AS tat, l."step"::float8 AS counted_in, {now} AS now '
-        f"FROM l UNION ALL SELECT 0::float8, NULL::float8, {now} "
+        "WITH p AS (SELECT $key::text AS key, $step::float8 AS step, $burst::int8 AS burst, "
+        "$want::int8 AS want, $horizon::float8 AS horizon), "
+        'l AS (SELECT b."tat", b."step" FROM "rate_bucket" AS b '
+        'WHERE b."key" = (SELECT p.key FROM p) FOR UPDATE), '
+        f'n AS (SELECT l."tat"::float8 AS tat, l."step"::float8 AS counted_in, {now} AS now, p.* '
+        f"FROM l, p UNION ALL SELECT 0::float8, NULL::float8, {now}, p.* FROM p "
         "WHERE NOT EXISTS (SELECT 1 FROM l)), "
-        f"c AS (SELECT {judged} AS tat, n.now, n.counted_in FROM n), "
+        f"c AS (SELECT {judged} AS tat, n.now, n.counted_in, n.key, n.step, n.burst, n.want, "
+        "n.horizon FROM n), "
         f'u AS (UPDATE "rate_bucket" AS b SET "tat" = CASE WHEN {admitted} THEN {new_tat} '
-        f'ELSE c.tat END, "step" = {step} FROM c WHERE b."key" = $key '
-        f"AND ({admitted} OR c.counted_in IS DISTINCT FROM {step})), "
-        f'i AS (INSERT INTO "rate_bucket" ("key", "tat", "step") SELECT $key, {new_tat}, {step} '
+        'ELSE c.tat END, "step" = c.step FROM c WHERE b."key" = c.key '
+        f"AND ({admitted} OR c.counted_in IS DISTINCT FROM c.step)), "
+        f'i AS (INSERT INTO "rate_bucket" ("key", "tat", "step") SELECT c.key, {new_tat}, c.step '
         f'FROM c WHERE NOT EXISTS (SELECT 1 FROM l) AND {admitted} ON CONFLICT ("key") DO NOTHING '
         'RETURNING "tat") '
         f"SELECT c.tat, c.now, CASE WHEN {admitted} THEN {new_tat} END, "
