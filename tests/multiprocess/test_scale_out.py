@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SCIM = "/scim/v2"
 CLIENTS = 8
-MEMBERS = 2000
+MEMBERS = 1000
 OKTA_DEACTIVATE = {"schemas": [PATCH], "Operations": [{"op": "replace",
                                                        "value": {"active": False}}]}  # fmt: skip
 
@@ -71,7 +71,7 @@ class PerThread:
             client.close()
 
 
-def test_eight_clients_on_two_processes_add_2000_members_and_lose_none(
+def test_eight_clients_on_two_processes_add_1000_members_and_lose_none(
     load_pair: Cluster,
 ) -> None:
     """The users are seeded through the store's own create use case (fast); the group and
