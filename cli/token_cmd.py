@@ -11,6 +11,7 @@ never left able to authenticate.
 from __future__ import annotations
 
 import argparse
+import math
 
 from cli.context import CliContext, CliError, add_json_flag, connection_name
 from cli.output import iso_utc, print_listing, utc_seconds
@@ -19,7 +20,13 @@ from store.domain.tokens import parse_rate_limit
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.connections import remove_connection
-from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
+from store.services.tokens import (
+    issue_token,
+    locked_addresses,
+    revoke_token,
+    set_token_rate_limit,
+    unlock_address,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +53,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     limit.add_argument("name", metavar="NAME")
     limit.add_argument("rate_limit", metavar="N|default", help="a number, or 'default'")
     limit.set_defaults(func=_limit)
+    locked = tsub.add_parser(
+        "locked", help="client addresses with failed authentications counted, and the locked ones"
+    )
+    add_json_flag(locked)
+    locked.set_defaults(func=_locked)
+    unlock = tsub.add_parser(
+        "unlock", help="forget an address's failed authentications: it may authenticate again"
+    )
+    unlock.add_argument(
+        "address",
+        metavar="ADDRESS",
+        help="an IP address, an IPv6 /64 as 'locked' shows it, or 'unknown'",
+    )
+    unlock.set_defaults(func=_unlock)
 
 
 def _as_json(token: TokenRecord) -> dict[str, object]:
@@ -131,4 +152,44 @@ def _limit(ctx: CliContext) -> int:
     record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
     shown = f"{record.rate_limit}" if record.rate_limit else "the default"
     ctx.out(f"token '{safe_text(record.name)}' is limited to {shown} requests per minute")
+    return 0
+
+
+def _locked(ctx: CliContext) -> int:
+    found = locked_addresses(ctx.store())
+    print_listing(
+        ctx,
+        found,
+        as_json=lambda a: {
+            "address": a.address,
+            "failures": a.failures,
+            "locked": a.locked,
+            "retry_after_seconds": math.ceil(a.retry_after),
+        },
+        as_row=lambda a: [
+            a.address,
+            a.failures,
+            f"locked for {math.ceil(a.retry_after)} s" if a.locked else "counting",
+        ],
+        headers=["ADDRESS", "FAILURES", "STATUS"],
+        empty="no failed authentications are counted against any address",
+    )
+    if found and not ctx.args.json:
+        per_minute = ctx.settings.rate_limit.auth_failures_per_minute
+        ctx.note(
+            f"A locked address gets 429 for every SCIM request, valid tokens included, until "
+            f"it has made no more than {per_minute} failed attempts in a minute. Several IdPs "
+            "behind one proxy share its address unless the proxy is in [api] trusted_proxies. "
+            "trident-scim token unlock ADDRESS forgets an address's failures."
+        )
+    return 0
+
+
+def _unlock(ctx: CliContext) -> int:
+    forgotten = unlock_address(ctx.store(), ctx.args.address, ctx.actor)
+    state = "was locked" if forgotten.locked else "was not locked"
+    ctx.out(
+        f"address {safe_text(forgotten.address)} unlocked: {forgotten.failures} failed "
+        f"authentications forgotten ({state})"
+    )
     return 0
