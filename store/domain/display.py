@@ -145,3 +145,12 @@ def safe_multiline(value: object) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     return _render(text, keep_newlines=True)
+
+
+def clip(text: str | None, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis when anything was cut
+    (None is ""). Cut text that is already terminal-safe: an escape cut short stays inert."""
+    value = text or ""
+    if width <= 0:
+        return ""
+    return value if len(value) <= width else value[: max(0, width - 1)] + "…"
