@@ -131,6 +131,13 @@ def safe_text(value: object) -> str:
     return _render(text, keep_newlines=False)
 
 
+def escape_unsafe(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every character a terminal must not receive escaped and nothing else
+    changed, so text that is already safe passes unchanged: the last pass at an output edge
+    (the service log), behind the callers' own ``safe_text``."""
+    return "".join(_pieces(text, keep_newlines))
+
+
 def safe_field(value: object) -> str:
     """Like ``safe_text`` but spaces are escaped too (``\\x20``): one field of a line whose
     fields are separated by spaces (a service log line), so client text cannot make up a
