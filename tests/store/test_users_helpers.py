@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from pony.orm import db_session
+from psycopg2.extras import Json, execute_values
 
-from store.context import Store
+from store.context import Store, naive_utc
+from store.queries.filtering import json_param, sql_timestamp
 from store.records import EmailInput, GroupInput, UserInput
 from store.services.connections import default_connection
 from store.services.roles import create_role, grant_role, set_mapping
 from store.services.users import create_user
-from store.sql import statements_sent
+from store.sql import connection, statements_sent
 
 ACTOR = "token:Okta SCIM"
 
@@ -71,19 +73,40 @@ def statement_count(store: Store) -> int:
     return statements_sent(store.db)
 
 
+_BULK_COLUMNS = (
+    "id", "connection_id", "user_name", "user_name_key", "active", "document", "created",
+    "last_modified", "version",
+)  # fmt: skip
+
+
 def bulk_users(store: Store, count: int, prefix: str = "member") -> list[str]:
-    """Many live users in one transaction (for tests about groups, not about creating)."""
+    """Many live users in one transaction (for tests about groups, not about creating): the
+    rows Pony writes for ``User(id, connection, user_name, user_name_key, document,
+    created, last_modified)``, sent as bound multi-row INSERTs (one statement per thousand
+    rows on PostgreSQL; executemany on SQLite, in-process) instead of one per user."""
     from store.domain.names import fold
 
-    ids = []
+    ids: list[str] = []
+    rows: list[tuple[Any, ...]] = []
+    postgres = store.provider == "postgres"
     with db_session:
-        now = store.clock()
+        now = naive_utc(store.clock())
+        at = sql_timestamp(store, now)
+        connection_id = default_connection(store, "test").id
         for i in range(count):
             name = f"{prefix}{i:05d}@example.com"
-            user = store.db.User(
-                id=store.new_id(), connection=default_connection(store, "test"), user_name=name,
-                user_name_key=fold(name),
-                document={"userName": name}, created=now, last_modified=now,
-            )  # fmt: skip
-            ids.append(user.id)
+            user_id = store.new_id()
+            document = {"userName": name}
+            rows.append((
+                user_id, connection_id, name, fold(name), True,
+                Json(document) if postgres else json_param(document), at, at, 1,
+            ))  # fmt: skip
+            ids.append(user_id)
+        cursor = connection(store.db).cursor()
+        names = ", ".join(f'"{c}"' for c in _BULK_COLUMNS)
+        insert = f'INSERT INTO "scim_user" ({names}) VALUES '
+        if postgres:
+            execute_values(cursor, insert + "%s", rows, page_size=1000)
+        else:
+            cursor.executemany(insert + f"({', '.join(['?'] * len(_BULK_COLUMNS))})", rows)
     return ids

@@ -21,11 +21,16 @@ from tui.widgets.fitted_table import FittedTable
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
+class Typed(str):
+    """Text typed into the focused field at once, every character a key press, settled
+    after the last one: the screen shows what is typed, not each keystroke on the way."""
+
+
 def _keys(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         for key in keys:
-            await pilot.press(key)
+            await pilot.press(*key) if isinstance(key, Typed) else await pilot.press(key)
             await settle(pilot)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
@@ -65,7 +70,7 @@ def test_mapping_preview_dialog(
     snap_compare: Any, seeded: Seeded, make_app: Callable[..., ControlApp]
 ) -> None:
     async def run(pilot: Pilot[Any]) -> None:
-        await _keys("3", "a", *"Engineering")(pilot)
+        await _keys("3", "a", Typed("Engineering"))(pilot)
         pilot.app.screen.query_one("#role", Select).value = "viewer"
         await settle(pilot)
         await pilot.pause(0.1)
@@ -111,7 +116,7 @@ def _then(run: Run, *selectors: str, keys: tuple[str, ...] = ()) -> Run:
 
 
 async def _mapping_typo(pilot: Pilot[Any]) -> None:
-    await _keys("3", "a", *"Enginering")(pilot)
+    await _keys("3", "a", Typed("Enginering"))(pilot)
     pilot.app.screen.query_one("#role", Select).value = "viewer"
     await settle(pilot)
     await pilot.pause(0.1)
@@ -131,8 +136,8 @@ SCREENS: dict[str, tuple[bool, Run]] = {
     "help": (False, _keys("question_mark")),
     "activity_with_refusals": (True, _keys()),
     "activity_detail": (True, _then(_activity_400, keys=("enter",))),
-    "token_dialog": (False, _then(_keys("a", *"JumpCloud", "enter"))),
-    "token_prompt_with_connection": (False, _keys("down", "down", "a", *"Okta 2026")),
+    "token_dialog": (False, _then(_keys("a", Typed("JumpCloud"), "enter"))),
+    "token_prompt_with_connection": (False, _keys("down", "down", "a", Typed("Okta 2026"))),
     "rotate_confirm": (False, _keys("down", "down", "down", "o")),
     "mapping_dialog_unknown_group": (False, _mapping_typo),
     "user_detail_sessions": (False, _then(_keys("2", "enter"), "#user-sessions")),
