@@ -16,12 +16,12 @@ from pony.orm import db_session
 from store.context import Store
 from store.domain.roles import IdpGrant, idp_grants, mapped_roles, matches
 from store.domain.scope import OPERATOR, Scope
-from store.queries.filtering import fetch_rows
+from store.queries.filtering import fetch_rows, in_list
 from store.records import GroupInput, UserInput
 from store.services.connections import create_connection
 from store.services.groups import create_group
 from store.services.lifecycle import mapping_table
-from store.services.role_sync import WANTED
+from store.services.role_sync import WANTED, WANTED_BY_ID
 from store.services.roles import ensure_default_roles, set_mapping
 from store.services.users import create_user
 from tests.store.identity_factories import make_user, roles_of, soft_delete_user
@@ -84,6 +84,11 @@ def test_sql_rendering_grants_like_the_rule(store: Store, seed: int) -> None:
     assert len(rows) == len(by_sql)  # one row per grant, as the rule gives a set
     assert by_sql == _by_rule(store)
     assert by_sql  # the population holds grants at all
+    with db_session:  # the form a batch uses, narrowed to users by id, gives the same
+        ids = [str(u.id) for u in store.db.User.select()]
+        marks, params = in_list(ids, "u")
+        narrowed = fetch_rows(store, f'{WANTED_BY_ID} AND u."id" IN {marks}', params)
+    assert {(str(user), IdpGrant(role, via)) for user, role, via in narrowed} == by_sql
 
 
 @given(
