@@ -17,7 +17,7 @@ from store.domain.scope import OPERATOR
 from store.errors import PreconditionFailed
 from store.queries.groups import get_group
 from store.records import GroupInput, MembershipChange
-from store.services import groups, member_batches, role_sync
+from store.services import groups, member_batches, recompute_queue, role_sync
 from store.services.groups import change_group, create_group, delete_group, replace_group
 from store.services.maintenance import reconcile_roles
 from store.sql import connection, statements_sent
@@ -268,3 +268,28 @@ def test_a_rename_with_a_large_replacement_moves_every_role_to_the_new_name(
     assert {by_user[u]["cause"] for u in gone | came} == {"group"}
     assert {by_user[u]["previous"] for u in stayed} == {"Everyone"}
     assert reconcile_roles(store) == 0
+
+
+def test_a_stopped_change_shows_its_progress_until_finished(store: Store) -> None:
+    """What ``worker status`` and the mapping panel list: each large change with how far its
+    committed batches got, gone once finished."""
+    group_id, old, new = _setup(store, mapped=True)
+    mapped_role(store, "staff", "viewer")
+    assert recompute_queue.in_progress(store) == []
+    data = GroupInput(display_name="Staff", document={})
+    _record, queued = groups._replace_group(store, group_id, data, tuple(new), "idp:t", None,
+                                            OPERATOR)  # fmt: skip
+    plan = member_batches._plan(store, queued[0])
+    assert plan is not None and member_batches._step(store, queued[0], plan) is not None
+    changes = recompute_queue.in_progress(store)
+    moves = len(set(old) - set(new)) + len(set(new) - set(old))
+    left = len(set(old) - set(new)) - BATCH + 300  # not moved yet, or staying: the old name's
+    assert [(c.kind, c.group, c.done, c.total, c.actor) for c in changes] == [
+        ("members", "Staff", BATCH, moves, "idp:t"),
+        ("roles", "Staff", 0, left, "idp:t"),  # the old name's holders (the rename's cause)
+        ("roles", "Staff", 0, left, "idp:t"),  # the new name's members so far
+    ]
+    assert [c.kind for c in changes] == ["members", "roles", "roles"]
+    assert all(c.started.tzinfo is not None for c in changes)
+    reconcile_roles(store)
+    assert recompute_queue.in_progress(store) == []
