@@ -33,7 +33,8 @@ UNMATCHED = "unmatched"
 """The route label of a request no route matched (its raw path is never a label)."""
 AUTH_REASONS = frozenset({"missing", "malformed", "unknown", "revoked"})
 SESSION_RESULTS = frozenset({"ok", "missing", "malformed", "unknown", "ended", "expired",
-                             "idle", "user_inactive", "user_deleted", "unavailable"})  # fmt: skip
+                             "idle", "user_inactive", "user_deleted", "ambiguous",
+                             "unavailable"})  # fmt: skip
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _CONVERTER = re.compile(r"\{(\w+):[^}]*\}")
 

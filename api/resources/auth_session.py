@@ -24,7 +24,7 @@ from store.context import Store
 from store.domain.enums import SessionEnd
 from store.errors import Unavailable
 from store.records import SessionCheck
-from store.services.sessions import check_session_cookies
+from store.services.sessions import AMBIGUOUS, check_session_cookies
 
 _HEADER_SAFE = "@._-+!#$&'*^`|~"  # header values must be latin-1: anything else is %-encoded
 
@@ -35,6 +35,7 @@ _REASONS: dict[str, str] = {
     SessionEnd.IDLE: "session expired after inactivity",
     SessionEnd.USER_INACTIVE: "account inactive",
     SessionEnd.USER_DELETED: "account removed",
+    AMBIGUOUS: "sessions of two users: sign in again",
 }
 
 

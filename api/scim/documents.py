@@ -6,16 +6,19 @@ rules: canonical attribute-name case, nulls mean "unset" and are dropped, readOn
 ``"True"``/``"False"`` strings, a bare string for a complex attribute with a ``value``
 (Entra's ``manager``) means ``{"value": ...}``, at most one ``primary`` per multi-valued
 attribute, and no string the database cannot hold (NUL, lone surrogates, too long). Members
-under a schema URN the resource does not have are refused (``refuse_unknown_schemas``).
+under a schema URN the resource does not have are refused (``refuse_unknown_schemas``); a
+member named by its core schema's URN is read as its plain name, and one attribute given
+twice is refused (``plain_name``, ``given_twice``).
 Pure: raises only ``ScimError`` (invalidValue, invalidSyntax).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from api.scim.attributes import Attr
-from api.scim.errors import invalid_syntax, invalid_value
+from api.scim.errors import ScimError, invalid_syntax, invalid_value
 from store.domain import limits
 from store.domain.names import fold
 from store.domain.text import text_problem
@@ -78,19 +81,72 @@ def clean_value(attr: Attr, value: Any, where: str) -> Any:
     return kept or None
 
 
-def clean_object(attrs: dict[str, Attr], value: Any, where: str) -> dict[str, Any]:
-    """The known, writable attributes of a JSON object, cleaned and canonically named."""
+def clean_object(
+    attrs: dict[str, Attr], value: Any, where: str, urn: str | None = None
+) -> dict[str, Any]:
+    """The known, writable attributes of a JSON object, cleaned and canonically named; with
+    ``urn``, also those named by their full URN under that schema (``plain_name``). One such
+    attribute given twice (not null) is refused (``given_twice``)."""
     if not isinstance(value, dict):
         raise invalid_value(f'"{where}" must be an object')
     kept: dict[str, Any] = {}
+    seen: set[str] = set()
     for key, item in value.items():
-        attr = attrs.get(key.lower()) if isinstance(key, str) else None
+        name = plain_name(key, urn)
+        attr = attrs.get(name.lower()) if isinstance(name, str) else None
         if attr is None or attr.read_only or attr.mutability == "writeOnly":
             continue  # unknown, readOnly or password: ignored on input (RFC 7644 §3.5.1)
+        if item is not None:  # null is "not given" (dropped below), never a second value
+            if attr.name in seen:
+                raise given_twice(name)
+            seen.add(attr.name)
         cleaned = clean_value(attr, item, f"{where}.{attr.name}" if where else attr.name)
         if cleaned is not None:
             kept[attr.name] = cleaned
     return kept
+
+
+def plain_name(key: Any, urn: str | None) -> Any:
+    """The attribute a body member ``key`` names: a member named by its full URN under the
+    resource's core schema ``urn`` (``urn:...:core:2.0:User:active``, RFC 7644 §3.10) names
+    the plain attribute (a deactivation spelt so used to be dropped, answering 200)."""
+    if urn is None or not isinstance(key, str):
+        return key
+    prefix = urn.lower() + ":"
+    return key[len(prefix) :] if key.lower().startswith(prefix) else key
+
+
+def given_twice(name: str) -> ScimError:
+    """Two members naming one attribute (in any case or spelling) are ambiguous: whichever
+    came last would otherwise decide, ``active`` included."""
+    shown = name if len(name) <= 120 else name[:117] + "..."
+    return invalid_syntax(f'"{shown}" is given twice: send each attribute once')
+
+
+def lower_fields(value: dict[str, Any]) -> dict[str, Any]:
+    """The members of a protocol object (a PatchOp body, one operation) by lower-case name;
+    one given twice in any case is refused (``given_twice``), null or not."""
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str):
+            if key.lower() in fields:
+                raise given_twice(key)
+            fields[key.lower()] = item
+    return fields
+
+
+def members_named(body: dict[str, Any], urn: str, names: Iterable[str]) -> dict[str, Any]:
+    """The members of ``body`` that name one of ``names`` (lower case), plain or by their
+    ``urn``-qualified name, keyed by the lower-case name (a null member is not given); one
+    named twice is refused."""
+    wanted, found = set(names), {}
+    for key, value in body.items():
+        name = plain_name(key, urn)
+        if isinstance(name, str) and name.lower() in wanted and value is not None:
+            if name.lower() in found:
+                raise given_twice(name)
+            found[name.lower()] = value
+    return found
 
 
 def refuse_unknown_schemas(body: dict[str, Any], kept: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.scim.attributes import find_attribute, known_schema
-from api.scim.documents import check_length, check_storable
+from api.scim.documents import check_length, check_storable, given_twice
 from api.scim.errors import ScimError, invalid_filter, invalid_path, invalid_value, mutability
 from api.scim.mapping import member_ids
 from api.scim.patch_ops import PatchOp, in_operation
@@ -44,12 +44,17 @@ def _plan_object(group: dict[str, Any], op: str, value: Any) -> list[MembershipC
     if not isinstance(value, dict):
         raise invalid_value(f'"{op}" without a path needs an object value')
     changes: list[MembershipChange] = []
+    seen: set[tuple[str, str, str, str]] = set()
     for key, item in value.items():
         if not isinstance(key, str) or key.lower() == "schemas":
             continue
         if key.lower() == "id" and item == group.get("id"):
             continue  # Okta's rename carries the group's own id
-        changes.extend(_plan_path(group, op, parse_path(key), item))
+        path = parse_path(key)
+        if path.target(GROUP) in seen:
+            raise given_twice(key)
+        seen.add(path.target(GROUP))
+        changes.extend(_plan_path(group, op, path, item))
     return changes
 
 

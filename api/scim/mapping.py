@@ -19,6 +19,7 @@ from api.scim.documents import (
     check_length,
     clean_object,
     clean_value,
+    members_named,
     refuse_unknown_schemas,
     to_bool,
 )
@@ -45,7 +46,7 @@ def user_input_from_scim(body: Any, mode: str = "create") -> UserInput:
         raise ValueError(f"unknown mode {mode!r}")
     _require_schemas(body, USER, required=mode != "patch")
     refuse_unknown_schemas(body, (USER, ENTERPRISE_USER))
-    document = clean_object(_CORE, body, "")
+    document = clean_object(_CORE, body, "", USER)
     extension = _extension(body)
     if extension:
         document[ENTERPRISE_USER] = extension
@@ -168,7 +169,7 @@ def group_input_from_scim(body: Any) -> tuple[GroupInput, tuple[str, ...]]:
     Entra's extra group schema is tolerated; members must be Users."""
     _require_schemas(body, GROUP)
     refuse_unknown_schemas(body, (GROUP, ENTRA_GROUP))
-    fields = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
+    fields = members_named(body, GROUP, ("displayname", "externalid", "members"))
     display_name = fields.get("displayname")
     if not isinstance(display_name, str) or not display_name.strip():
         raise invalid_value('"displayName" is required and must be a non-empty string')

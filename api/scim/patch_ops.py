@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.scim.documents import check_nesting
+from api.scim.documents import check_nesting, lower_fields
 from api.scim.errors import ScimError, invalid_path, invalid_syntax, no_target, too_many
 from api.scim.paths import PatchPath, parse_path
 from api.scim.urns import PATCH_OP
@@ -36,7 +36,7 @@ def in_operation(index: int, error: ScimError) -> ScimError:
 def parse_patch_request(body: Any, max_operations: int) -> list[PatchOp]:
     if not isinstance(body, dict):
         raise invalid_syntax("the request body must be a JSON object")
-    fields = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
+    fields = lower_fields(body)
     schemas = fields.get("schemas")
     if schemas is not None and (
         not isinstance(schemas, list)
@@ -63,7 +63,7 @@ def parse_patch_request(body: Any, max_operations: int) -> list[PatchOp]:
 def _operation(operation: Any) -> PatchOp:
     if not isinstance(operation, dict):
         raise invalid_syntax("each operation must be an object")
-    fields = {k.lower(): v for k, v in operation.items() if isinstance(k, str)}
+    fields = lower_fields(operation)
     op = fields.get("op")
     if not isinstance(op, str) or op.strip().lower() not in OPERATIONS:
         raise invalid_syntax(f'"op" must be "add", "replace" or "remove", got {op!r:.60}')

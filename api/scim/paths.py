@@ -41,6 +41,14 @@ class PatchPath:
     def schema_known(self) -> bool:
         return self.schema is None or known_schema(self.schema) is not None
 
+    def target(self, default_schema: str) -> tuple[str, str, str, str]:
+        """What the path names, in one spelling (a path without a URN is under
+        ``default_schema``): two keys of one no-path value with the same target name the
+        same thing twice."""
+        schema = (self.schema or default_schema).lower()
+        sub = (self.sub_attribute or "").lower()
+        return schema, self.attribute.lower(), sub, repr(self.value_filter)
+
 
 def parse_path(text: str) -> PatchPath:
     if not isinstance(text, str) or not text.strip():

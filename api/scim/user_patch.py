@@ -16,6 +16,7 @@ import copy
 from typing import Any
 
 from api.scim.attributes import Attr, find_attribute, known_schema
+from api.scim.documents import given_twice
 from api.scim.errors import ScimError, invalid_path, invalid_value, mutability, no_target
 from api.scim.filter import matches
 from api.scim.patch_ops import PatchOp, in_operation
@@ -42,12 +43,17 @@ def _apply_object(resource: dict[str, Any], op: str, value: Any) -> None:
     """A no-path add/replace: each key is an attribute, a dotted path or a URN path."""
     if not isinstance(value, dict):
         raise invalid_value(f'"{op}" without a path needs an object value')
+    seen: set[tuple[str, str, str, str]] = set()
     for key, item in value.items():
         if not isinstance(key, str) or key.lower() == "schemas":
             continue
         if key.lower() == "id" and item == resource.get("id"):
             continue  # Okta and Entra echo the id back: harmless
-        _apply_path(resource, op, parse_path(key), item)
+        path = parse_path(key)
+        if path.target(USER) in seen:
+            raise given_twice(key)  # the last would decide, ``active`` included
+        seen.add(path.target(USER))
+        _apply_path(resource, op, path, item)
 
 
 def _apply_path(resource: dict[str, Any], op: str, path: PatchPath, value: Any) -> None:

@@ -67,7 +67,7 @@ class AuditAction(StrEnum):
     MAPPING_REMOVED = "mapping.removed"
     SESSION_STARTED = "session.started"
     SESSION_ENDED = "session.ended"
-    SESSIONS_ENDED = "sessions.ended"  # an operator ended all of a user's sessions
+    SESSIONS_ENDED = "sessions.ended"  # all of a user's sessions ended (operator, or a rename)
     TOKEN_ISSUED = "token.issued"  # noqa: S105  (an action name)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an action name)
     TOKEN_RATE_LIMIT = "token.rate_limit"  # noqa: S105  (an action name)

@@ -235,6 +235,22 @@ def set_active(store: Store, user: entities.User, active: bool, actor: str, reas
     return True
 
 
+def after_rename(store: Store, user: entities.User, previous_name: str, actor: str) -> int:
+    """After a userName change (a different folded key) of a locked user: the person signed
+    in under the old name need not be the one the new name stands for, and a session check
+    answers with the user's current userName, so every open session ends (a session must
+    never come to speak for another name); manual roles are suspended
+    (``suspend_manual_roles``). Returns how many sessions ended; audited when any did."""
+    suspend_manual_roles(store, user, previous_name, actor)
+    ended = end_user_sessions(store, user, "userName changed")
+    if ended:
+        record_event(
+            store, actor, AuditAction.SESSIONS_ENDED, "user", user.id, user.user_name,
+            detail=f"{ended} session(s) ended: userName changed from '{previous_name}'",
+        )  # fmt: skip
+    return ended
+
+
 def suspend_manual_roles(store: Store, user: entities.User, previous_name: str, actor: str) -> None:
     """After a userName change (a different folded key) of a locked user: the person who
     signs in under the new name need not be the one an operator granted manual roles to,

@@ -202,8 +202,10 @@ _INSERT = 'INSERT INTO "scim_membership" ("group", "user", "created") VALUES '
 
 def _move(store: Store, group: entities.Group, remove: list[str], add: list[str]) -> list[str]:
     """Take out ``remove`` and put in the live users of ``add``, locked in id order; the
-    users whose membership changed."""
-    live = {user_id for user_id, _ in role_sync.lock_users(store, sorted(remove + add))}
+    users whose membership changed. A user deleted since the change was decided is not
+    live (its row stays, with ``deleted_at``): it never comes back as a member."""
+    role_sync.lock_users(store, sorted(remove + add))
+    live = live_users(store, add)
     marks, params = in_list(remove + add, "u")
     present = {
         str(r[0]) for r in fetch_rows(store, _MEMBERS_AMONG + marks, {**params, "gid": group.id})

@@ -26,6 +26,7 @@ from store.context import Store, naive_utc
 from store.domain import limits
 from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
+from store.domain.names import fold
 from store.domain.sessions import (
     SessionState,
     idle_cut,
@@ -76,14 +77,18 @@ def _client(client: SessionClient | None) -> SessionClient:
 def start_session(
     store: Store, user_name: str, actor: str, client: SessionClient | None = None
 ) -> tuple[SessionRecord, str]:
-    """Start a session for an active user; returns it with the cookie value (shown once).
+    """Start a session for the active user holding ``user_name`` (the name the SSO sign-in
+    asserted, in any spelling that folds to it; never a user id); returns it with the cookie
+    value (shown once).
     ``client`` is the browser as Control's sign-in saw it; an address that is not an IP
     address is refused (``InvalidInput``), never stored."""
     kept = _client(client)
     if client is not None and client.address is not None and kept.address is None:
         raise InvalidInput("the client address must be an IPv4 or IPv6 address", "address")
     user = find_user_entity(store, user_name)
-    if user is None:
+    if user is None or user.user_name_key != fold(user_name):
+        # Sign-in is by userName only: a name that is another user's id (and nobody's
+        # userName) must not open that user's account.
         raise NotFound(f"user {user_name!r} not found")
     user = lock_user(store, user.id)  # a concurrent deactivation cannot slip in between
     if not user.active:
@@ -113,32 +118,46 @@ def start_session(
     return session_record(session), secret
 
 
+AMBIGUOUS = "ambiguous"
+"""The refusal of a request carrying live sessions of two different users."""
+
+
 def check_session_cookies(
     store: Store, values: Sequence[str], client: SessionClient | None = None
 ) -> SessionCheck:
     """Is any of the first ``MAX_SESSION_COOKIES`` cookie values a live session? The first
-    live one is the answer; otherwise the refusal of a real session (ended, expired, user
-    inactive...) tells the user more than one of junk. The live one records ``client``."""
-    refusal = SessionCheck(False, "missing")
-    for value in values[:MAX_SESSION_COOKIES]:
-        check = check_session(store, value, client)
-        if check.valid:
-            return check
-        if refusal.reason in _CHEAP_REFUSALS:
+    live one is the answer, and records ``client``; otherwise the refusal of a real session
+    (ended, expired, user inactive...) tells the user more than one of junk. Live sessions
+    of two different users are refused (``AMBIGUOUS``): a sibling site can set a cookie
+    for Control's domain, and its own session in front of (or behind) the victim's must not
+    decide who the browser is."""
+    values = values[:MAX_SESSION_COOKIES]
+    if len(values) == 1:
+        return check_session(store, values[0], client)
+    refusal, live = SessionCheck(False, "missing"), None
+    for value in values:
+        check = check_session(store, value, client, touch=False)
+        if check.valid and live is None:
+            live = value, check
+        elif check.valid and live is not None and check.user_id != live[1].user_id:
+            return SessionCheck(False, AMBIGUOUS)
+        elif not check.valid and refusal.reason in _CHEAP_REFUSALS:
             refusal = check
-    return refusal
+    return refusal if live is None else check_session(store, live[0], client)
 
 
 def check_session(
-    store: Store, cookie_value: str | None, client: SessionClient | None = None
-) -> SessionCheck:
+    store: Store, cookie_value: str | None, client: SessionClient | None = None,
+    touch: bool = True,
+) -> SessionCheck:  # fmt: skip
     """Is this cookie a live session of an active user? Cheap rejections need no database.
-    A live one's ``last_seen`` moves to now, with ``client`` (where given) as its browser."""
+    A live one's ``last_seen`` moves to now, with ``client`` (where given) as its browser,
+    unless ``touch`` is off."""
     if not cookie_value:
         return SessionCheck(False, "missing")
     if not cookie_value.startswith(SESSION_PREFIX) or not looks_like_secret(cookie_value):
         return SessionCheck(False, "malformed")
-    return _check(store, cookie_value, _client(client))
+    return _check(store, cookie_value, _client(client), touch)
 
 
 def _state_of_row(
@@ -191,7 +210,7 @@ def _when(value: Stamp | None) -> datetime | None:
 
 
 @transaction
-def _check(store: Store, secret: str, client: SessionClient) -> SessionCheck:
+def _check(store: Store, secret: str, client: SessionClient, touch: bool = True) -> SessionCheck:
     db = store.db
     rows = fetch_rows(store, _SESSION_BY_HASH, {"digest": hash_secret(secret)})
     if not rows or not hashes_match(rows[0][1], secret):
@@ -204,7 +223,7 @@ def _check(store: Store, secret: str, client: SessionClient) -> SessionCheck:
     reason = invalid_reason(state, now, _idle_timeout(store))
     if reason:
         return SessionCheck(False, reason, user_id=user_id)
-    if now > state.last_seen:
+    if touch and now > state.last_seen:
         seen = {"now": sql_timestamp(store, now), "session_id": session_id}
         seen |= {"address": client.address, "agent": client.user_agent}
         execute(db, _SEEN, seen)

@@ -223,7 +223,7 @@ def _apply(
             reason,
         )
     if renamed:
-        lifecycle.suspend_manual_roles(store, user, before["userName"], actor)
+        lifecycle.after_rename(store, user, before["userName"], actor)
     why = f"{reason}: active unassigned" if state is None else reason
     lifecycle.apply_idp_active(store, user, has_access(state), actor, why)
     if emails:  # statements: the row's columns are all set by now

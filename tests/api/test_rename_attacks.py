@@ -1,14 +1,9 @@
 """Renames by a token holder (a leaked SCIM token, or a second IdP): a manual role an operator
 granted to one person must not reach another person's sign-in, and a browser session must not
-come to speak for another person's userName. Through the real app and store, both backends.
-
-The second is open: a live session keeps answering, under the new userName, after its user
-is renamed; it documents the attack and is expected to fail until renames end sessions or
-Control is told of the rename."""
+come to speak for another person's userName (a rename ends the user's sessions). Through the
+real app and store, both backends."""
 
 from __future__ import annotations
-
-import pytest
 
 from store.context import Store
 from store.services.roles import ensure_default_roles, grant_role
@@ -41,11 +36,6 @@ def test_a_user_name_swap_does_not_hand_a_manual_role_to_another_sign_in(
     assert "admin" not in check.roles, check
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a session keeps answering after its user is renamed, now under the new userName; "
-    "renames are not yet guarded",
-)
 def test_a_session_does_not_come_to_speak_for_another_user_name(
     scim: Scim, api_store: Store
 ) -> None:

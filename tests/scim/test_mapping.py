@@ -89,7 +89,8 @@ LENIENT = [
     ({"USERNAME": "Case@Example.com", "userName": None},
      lambda u: u.user_name == "Case@Example.com"),
     ({"userName": 42}, lambda u: u.user_name == "42"),
-    ({"DisplayName": "X"}, lambda u: u.document["displayName"] == "X" and u.display_name == "X"),
+    ({"DisplayName": "X", "displayName": None},
+     lambda u: u.document["displayName"] == "X" and u.display_name == "X"),
     ({"id": "forged", "meta": {"version": "W/\"9\""}}, lambda u: "id" not in u.document),
     ({"customThing": {"a": 1}}, lambda u: "customThing" not in u.document),
     ({"userNmae": "typo@example.com", "favouriteColour": "blue"},  # core-looking: ignored
