@@ -31,8 +31,10 @@ from store.services.lifecycle import IDP, by_group_name, grant_pairs, mapping_ta
 from store.sql import connection, execute
 from store.tx import read
 
-BATCH = 500
-"""Users per transaction: small enough that an IdP request waits at most one batch."""
+BATCH = 200
+"""Users per transaction: small enough that an IdP request waits at most one short batch
+(a few milliseconds of work; under load, each batch's hold of the writer lock is what a
+waiting IdP request may wait for, and where SQLite's busy handler sleeps grow)."""
 
 _BUSY_SLEEPS_MS = ((0, 1), (1, 2), (3, 5), (8, 10), (18, 15), (33, 20), (53, 25), (78, 25),
                    (103, 25), (128, 50), (178, 50), (228, 100))  # fmt: skip

@@ -282,12 +282,14 @@ def test_a_stopped_change_shows_its_progress_until_finished(store: Store) -> Non
     plan = member_batches._plan(store, queued[0])
     assert plan is not None and member_batches._step(store, queued[0], plan) is not None
     changes = recompute_queue.in_progress(store)
-    moves = len(set(old) - set(new)) + len(set(new) - set(old))
-    left = len(set(old) - set(new)) - BATCH + 300  # not moved yet, or staying: the old name's
+    moves = sorted(set(old) - set(new)) + sorted(set(new) - set(old))
+    first = moves[:BATCH]  # the removals first, then the additions
+    holders = len(set(old) - set(first))  # of an IdP role through the old name, still
+    members = len((set(old) - set(first)) | (set(first) & set(new)))  # of the group now
     assert [(c.kind, c.group, c.done, c.total, c.actor) for c in changes] == [
-        ("members", "Staff", BATCH, moves, "idp:t"),
-        ("roles", "Staff", 0, left, "idp:t"),  # the old name's holders (the rename's cause)
-        ("roles", "Staff", 0, left, "idp:t"),  # the new name's members so far
+        ("members", "Staff", BATCH, len(moves), "idp:t"),
+        ("roles", "Staff", 0, holders, "idp:t"),  # the old name's holders (the rename's cause)
+        ("roles", "Staff", 0, members, "idp:t"),  # the new name's members
     ]
     assert [c.kind for c in changes] == ["members", "roles", "roles"]
     assert all(c.started.tzinfo is not None for c in changes)
