@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
-from store.domain.connections import clean_name
+from store.domain.connections import clean_reference
 from store.domain.display import safe_text
 from store.domain.operators import operator_login
 from store.errors import InvalidInput
@@ -120,10 +120,11 @@ def user_ref(ctx: CliContext) -> tuple[str, bool]:
 
 def connection_name(value: str, option: str = "") -> str:
     """A connection name given on the command line, checked by the one rule of connection
-    names before it is looked up: an empty, too long or control-character name is refused
-    as such (one line, exit status 2, naming ``option`` when given), not as unknown."""
+    names before it is looked up (``clean_reference``): an empty, too long or
+    control-character name is refused as such (one line, exit status 2, naming ``option``
+    when given), not as unknown."""
     try:
-        return clean_name(value)
+        return clean_reference(value)
     except InvalidInput as exc:
         raise CliError(f"{option}: {exc.message}" if option else exc.message) from None
 

@@ -7,6 +7,8 @@ its tokens authenticate as it, and the users and groups it creates are its own.
   not empty, at most ``MAX_NAME`` characters, and no character that would make it pass for
   another on screen (``names.deceiving_character``). ``name_key`` compares names as token
   names and userNames do (``names.fold``), so "Okta" and "OKTA" are one connection.
+  ``clean_reference`` checks a name given to look a connection up by the same rule, up to
+  the length of the longest name stored (an upgrade's).
 - ``KINDS`` are the kinds a connection may declare (optional).
 - ``status`` is "no tokens", "stale" or "active", by the one staleness rule of tokens
   (``tokens.stale_since``) applied to the connection's most recent activity: a connection
@@ -26,6 +28,10 @@ from store.domain.tokens import stale_since
 from store.errors import InvalidInput
 
 MAX_NAME = limits.CONNECTION_NAME
+MAX_NAME_KEY = 190
+"""The longest folded name (``name_key``): a few characters of compatibility forms can fold
+to many ("ﷺ" to 18), and the key column must hold the key, and the name of a rotated token
+(``<connection>-N``, ``tokens.rotation_name``) must fold within a token name's limit."""
 KINDS = ("okta", "entra", "jumpcloud", "other")
 DEFAULT = "default"
 """The connection that owns what an upgraded database cannot attribute to a token."""
@@ -35,10 +41,29 @@ ACTIVE, STALE, NO_TOKENS = "active", "stale", "no tokens"
 
 def clean_name(value: object, attribute: str = "name") -> str:
     """A connection name as stored (trimmed, NFC), or InvalidInput with one line."""
+    name = _checked(value, attribute, MAX_NAME)
+    if len(name) > MAX_NAME or len(name_key(name)) > MAX_NAME_KEY:
+        raise InvalidInput(
+            f"a connection name has at most {MAX_NAME} characters ({MAX_NAME_KEY} once folded "
+            "for comparison)",
+            attribute,
+        )
+    return name
+
+
+def clean_reference(value: object, attribute: str = "connection") -> str:
+    """A connection name given to look one up, by the rule of ``clean_name`` but for the
+    length: a name as long as any stored one may be (``limits.TOKEN_NAME``). An upgrade named
+    each connection after the 0.1.0 tokens it owns, whose names could be longer than a new
+    connection's, and such a connection must still be named (to rename it, above all)."""
+    return _checked(value, attribute, limits.TOKEN_NAME)
+
+
+def _checked(value: object, attribute: str, longest: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("a connection needs a name, e.g. 'Okta'", attribute)
     name = unicodedata.normalize("NFC", value.strip())
-    if len(name) > MAX_NAME:
+    if len(name) > longest:
         raise InvalidInput(f"a connection name has at most {MAX_NAME} characters", attribute)
     char = deceiving_character(name)
     if char is not None:

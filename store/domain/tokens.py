@@ -1,4 +1,5 @@
-"""SCIM bearer tokens and session ids: generation shape, hashing and constant-time checks.
+"""SCIM bearer tokens and session ids: generation shape, hashing and constant-time checks;
+the names tokens go by.
 
 A token is ``tscim_`` + 43 url-safe characters (256 random bits), so secret scanners can
 recognise a leaked one. Only its SHA-256 is stored; lookups go by hash and the final
@@ -11,13 +12,20 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Container
 from datetime import datetime, timedelta
+
+from store.domain.display import safe_text
+from store.domain.names import deceiving_character, describe_character, fold
+from store.errors import InvalidInput
 
 TOKEN_PREFIX = "tscim_"  # noqa: S105  (a public marker for secret scanners)
 SESSION_PREFIX = "tcs_"
 SECRET_BYTES = 32
 DISPLAY_PREFIX_CHARS = 10  # "tscim_" + 4 characters of the secret: enough to tell tokens apart
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
+MAX_NAME = 128
+MAX_NAME_KEY = 200  # leaves room in name_key (256) for the "#revoked#<id>" suffix
 
 
 def encode_secret(prefix: str, random_bytes: bytes) -> str:
@@ -63,3 +71,50 @@ def stale_since(quiet_since: datetime, now: datetime, stale_after_hours: float) 
     if stale_after_hours > 0 and now - quiet_since > threshold:
         return quiet_since + threshold
     return None
+
+
+def clean_name(value: object) -> tuple[str, str]:
+    """A token name as stored (trimmed) and its key (``names.fold``: names compare as
+    userNames do), or InvalidInput with one line. No control or invisible formatting
+    character: the one rule of connection names, group names and userNames."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("a token needs a name, e.g. 'Okta SCIM'", "name")
+    name = value.strip()
+    key = fold(name)
+    if len(name) > MAX_NAME or len(key) > MAX_NAME_KEY:
+        raise InvalidInput(
+            f"a token name has at most {MAX_NAME} characters ({MAX_NAME_KEY} once folded "
+            "for comparison)",
+            "name",
+        )
+    char = deceiving_character(name)
+    if char is not None:
+        raise InvalidInput(
+            f"a token name cannot contain control or invisible formatting characters "
+            f"({describe_character(char)})",
+            "name",
+        )
+    return name, key
+
+
+def rotation_name(connection: str, taken: Container[str]) -> tuple[str, str]:
+    """The name of a rotated token of ``connection`` and its key: ``<connection>-2``, or the
+    next number whose folded name is not in ``taken``. InvalidInput, saying what to do, when
+    that name is longer than a token name may be (a connection name an upgrade took from a
+    long token name, or one that folds longer)."""
+    number = 2
+    while fold(f"{connection}-{number}") in taken:
+        number += 1
+    name = f"{connection}-{number}"
+    if len(name.strip()) > MAX_NAME or len(fold(name)) > MAX_NAME_KEY:
+        shown = safe_text(connection)
+        shown = shown if len(shown) <= 40 else shown[:40] + "…"
+        raise InvalidInput(
+            f"a rotated token is named after its connection, and '{shown}-{number}' would be "
+            f"longer than a token name may be ({MAX_NAME} characters, {MAX_NAME_KEY} once "
+            "folded for comparison): rename the connection (trident-scim connection rename), "
+            "or issue the new token under a name of your choice (trident-scim token create "
+            "NAME --connection CONNECTION); nothing was changed",
+            "name",
+        )
+    return clean_name(name)

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from store.budget import postgres_prefix, query_budget
 from store.context import Store
@@ -54,6 +54,8 @@ from store.queries.filter_catalogue import (
 from store.sql import select_rows, select_rows_transient
 
 _SAFE_PLACEHOLDERS = re.compile(r"\$(?!p\d+(?![\w.(\[]))")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -363,13 +365,20 @@ def linked(
     return {owner: [(o, n) for _k, o, n in sorted(rows)] for owner, rows in found.items()}
 
 
+def chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size`` (the one way the store splits a
+    long list of ids into statements or transactions)."""
+    size = max(1, size)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def chunked_in(
     column: str, values: Sequence[Any], size: int = 500
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """``column IN (...)`` conditions over ``values``, ``size`` at a time, with their bound
     parameters; one statement text per chunk length."""
-    for start in range(0, len(values), size):
-        chunk = values[start : start + size]
+    for chunk in chunks(values, size):
         params = {f"i{n}": value for n, value in enumerate(chunk)}
         marks = ", ".join(f"$i{n}" for n in range(len(chunk)))
         yield f"{column} IN ({marks})", params

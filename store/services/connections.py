@@ -28,7 +28,7 @@ from store.domain.enums import AuditAction
 from store.domain.names import closest_names, fold
 from store.domain.scope import Scope
 from store.errors import InvalidInput, NotFound, Revoked
-from store.queries.filtering import chunked_in, fetch_rows
+from store.queries.filtering import chunked_in, chunks, fetch_rows
 from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
 from store.services import lifecycle, role_sync
@@ -358,9 +358,8 @@ def _move(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> 
     _audit(store, plan, ids, actor)
     if members:
         cause = causes.transferred(plan.source, plan.target)
-        ordered = sorted(members)
-        for start in range(0, len(ordered), role_sync.BATCH):
-            role_sync.apply_batch(store, ordered[start : start + role_sync.BATCH], actor, cause)
+        for batch in chunks(sorted(members), role_sync.BATCH):
+            role_sync.apply_batch(store, batch, actor, cause)
 
 
 def _ids(items: Sequence[TransferItem]) -> list[str] | dict[str, int]:

@@ -14,7 +14,6 @@ Nothing here knows SCIM wire formats; the API turns PATCH operations into ``Memb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pony.orm import flush, select
@@ -27,28 +26,20 @@ from store.domain.ids import is_resource_id
 from store.domain.names import group_key, trim
 from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
+from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import sql_timestamp
+from store.queries.filtering import chunks, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
-from store.services.validation import check_document, check_name, check_text
 from store.sql import execute
 from store.tx import transaction
 
 AUDIT_ID_LIMIT = 1000
 """Member ids listed in one audit event; beyond that only the counts are kept."""
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
-
-
-def _name(value: object, kept: str | None = None) -> tuple[str, str]:
-    """A group displayName as stored (trimmed, no deceiving character unless it is the name
-    ``kept`` already) and its key (``names.group_key``)."""
-    name = check_text(value, "displayName", limits.DISPLAY_NAME, required=True)
-    name = check_name(trim(name), "displayName", limits.DISPLAY_NAME, required=True, kept=kept)
-    return name, check_text(group_key(name), "displayName", limits.DISPLAY_NAME)
 
 
 def _external_id(value: object) -> str | None:
@@ -74,44 +65,22 @@ def _unknown_member(user_id: object) -> InvalidInput:
 def _lock_users(store: Store, user_ids: Iterable[str], loaded: bool = True) -> dict[str, Any]:
     """Lock the live users among ``user_ids`` in id order; unknown or deleted are absent.
     Without ``loaded`` (no role of theirs can change) only their ids and connections are
-    read (``_LiveUser``): loading each user as a Pony entity is saved."""
+    read (``role_sync.lock_users``): loading each user as a Pony entity is saved."""
     ids = sorted({user_id for user_id in user_ids if is_resource_id(user_id)})
+    if not loaded:
+        return {user.id: user for user in role_sync.lock_users(store, ids, live_only=True)}
     users = store.db.User
     locked: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        if not loaded:
-            locked.update({live.id: live for live in _live_users(store, chunk)})
-            continue
+    for chunk in chunks(ids, role_sync.BATCH):
         query = select(u for u in users if u.id in chunk and u.deleted_at is None)
         for user in query.order_by(lambda u: u.id).for_update():
             locked[user.id] = user
     return locked
 
 
-@dataclass(frozen=True)
-class _LiveUser:
-    """A locked live user known by id and connection only."""
-
-    id: str
-    connection_id: int
-
-
 def _connection_of(user: Any) -> int:
-    return user.connection_id if isinstance(user, _LiveUser) else int(user.connection.id)
-
-
-def _live_users(store: Store, chunk: list[str]) -> list[_LiveUser]:
-    """One bound statement: the live users of ``chunk``, locked in id order (SQLite: the
-    write lock, which ``execute`` takes)."""
-    names = [f"p{n}" for n in range(len(chunk))]
-    marks = ", ".join(f"${name}" for name in names)
-    sql = f'SELECT "id", "connection_id" FROM "scim_user" WHERE "id" IN ({marks})'
-    sql += ' AND "deleted_at" IS NULL ORDER BY "id"'
-    if store.provider == "postgres":
-        sql += " FOR UPDATE"
-    rows = execute(store.db, sql, dict(zip(names, chunk, strict=True))).rows
-    return [_LiveUser(str(uid), int(connection_id)) for uid, connection_id in rows]
+    """The connection of a user locked by ``_lock_users`` (loaded or not)."""
+    return user.connection_id if isinstance(user, role_sync.LockedUser) else int(user.connection.id)
 
 
 # A change of membership is checked and made with bound statements: neither the member nor
@@ -239,7 +208,17 @@ class _GroupEdit:
         self.added, self.removed = add, remove
         self._audit(self._attributes())
         cause = causes.group(self.group.id, self.group.display_name)
-        queued = [member_batches.enqueue(self.store, self.group, remove, add, cause, self.actor)]
+        queued = [
+            member_batches.enqueue(
+                self.store,
+                self.group,
+                remove,
+                add,
+                cause,
+                self.actor,
+                any_connection=self.scope.operator,
+            )  # fmt: skip
+        ]
         if self.group.display_name_key != self.before_key and self.mapped:
             renamed = causes.group_renamed(
                 self.group.id, self.group.display_name, self.before["displayName"]
@@ -301,7 +280,7 @@ class _GroupEdit:
     def set_attribute(self, kind: str, value: Any) -> None:
         group = self.group
         if kind == "rename":
-            name, key = _name(value, kept=trim(group.display_name))
+            name, key = check_group_name(value, "displayName", kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
                 _check_unique(self.store, group, key, group.connection)
                 group.display_name, group.display_name_key = name, key
@@ -368,7 +347,7 @@ def create_group(
     """A new group of ``scope``'s connection (an operator's: the ``default`` connection)
     with its initial members, each a live user of that scope: another connection's user is
     refused like an unknown one. The name must be free in that connection only."""
-    name, key = _name(data.display_name)
+    name, key = check_group_name(data.display_name, "displayName")
     external_id = _external_id(data.external_id)
     document = check_document(data.document, "document")
     owner = connections.owner(store, scope, actor)

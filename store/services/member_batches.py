@@ -7,9 +7,11 @@ whole change) and records what is left to do as a pending row of the recompute q
 (``recompute_queue``, migration 0009): the group and its plan, the members to remove then the
 members to add, in id order. Each batch is then one transaction of at most ``BATCH`` member
 moves: it locks the group row, the group name (so the mapping cannot change under it) and the
-users it moves, inserts or deletes their membership rows with a few statements, recomputes
-their IdP roles (``role_sync.apply_batch``, one ``roles.recomputed`` event per changed user)
-when the group is mapped, and moves the row's cursor. The last batch bumps the group's
+users it moves, inserts or deletes their membership rows with a few statements (a user
+deleted, or moved to another connection, since the change was decided is not added: an IdP's
+change adds only its own connection's live users, as its deciding transaction checked),
+recomputes their IdP roles (``role_sync.apply_batch``, one ``roles.recomputed`` event per
+changed user) when the group is mapped, and moves the row's cursor. The last batch bumps the group's
 version (or, for a deletion, deletes the group row) and removes the pending row. IdP requests
 run between batches.
 
@@ -85,9 +87,13 @@ def enqueue(
     cause: causes.Cause,
     actor: str,
     delete: bool = False,
+    any_connection: bool = False,
 ) -> int:
-    """Record a group's large change in the caller's (deciding) transaction; its id."""
-    plan = {"remove": sorted(remove), "add": sorted(add), "delete": delete}
+    """Record a group's large change in the caller's (deciding) transaction; its id. The
+    batches add only users still live and, unless ``any_connection`` (an operator's change),
+    of the group's connection when they run."""
+    plan = {"remove": sorted(remove), "add": sorted(add), "delete": delete,
+            "any_connection": any_connection}  # fmt: skip
     row = store.db.PendingRecompute(
         group_name_key=group.display_name_key, cause=cause, actor=actor[: limits.ACTOR],
         created=store.clock(), group_id=group.id, members=plan,
@@ -181,7 +187,9 @@ def _step(store: Store, pending_id: int, plan: dict[str, Any]) -> tuple[int, int
     _group_id, done, changed_before, actor, cause = found[0]
     moves = [(u, False) for u in plan["remove"]] + [(u, True) for u in plan["add"]]
     batch = moves[done : done + role_sync.BATCH]
-    touched = _move(store, group, [u for u, a in batch if not a], [u for u, a in batch if a])
+    owner = None if plan.get("any_connection") else int(group.connection.id)
+    removing, adding = [u for u, a in batch if not a], [u for u, a in batch if a]
+    touched = _move(store, group, removing, adding, owner)
     changed = 0
     mapping = lifecycle.mapping_table(store)
     if touched and mapped_roles(mapping, int(group.connection.id), group.display_name_key):
@@ -200,12 +208,18 @@ _MEMBERS_AMONG = 'SELECT "user" FROM "scim_membership" WHERE "group" = $gid AND 
 _INSERT = 'INSERT INTO "scim_membership" ("group", "user", "created") VALUES '
 
 
-def _move(store: Store, group: entities.Group, remove: list[str], add: list[str]) -> list[str]:
-    """Take out ``remove`` and put in the live users of ``add``, locked in id order; the
-    users whose membership changed. A user deleted since the change was decided is not
-    live (its row stays, with ``deleted_at``): it never comes back as a member."""
-    role_sync.lock_users(store, sorted(remove + add))
-    live = live_users(store, add)
+def _move(
+    store: Store, group: entities.Group, remove: list[str], add: list[str], owner: int | None
+) -> list[str]:
+    """Take out ``remove`` and put in the users of ``add`` that are live and of connection
+    ``owner`` (None: any) now, locked in id order (a user deleted or moved to another
+    connection since the change was decided is not added); the users whose membership
+    changed."""
+    live = {
+        user.id
+        for user in role_sync.lock_users(store, remove + add)
+        if user.live and (owner is None or user.connection_id == owner)
+    }
     marks, params = in_list(remove + add, "u")
     present = {
         str(r[0]) for r in fetch_rows(store, _MEMBERS_AMONG + marks, {**params, "gid": group.id})

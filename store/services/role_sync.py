@@ -18,15 +18,15 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
-from store.queries.filtering import fetch_rows, in_list, sql_timestamp
+from store.queries.filtering import chunked_in, chunks, fetch_rows, in_list, sql_timestamp
 from store.services.lifecycle import IDP, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
 from store.tx import read
@@ -80,15 +80,33 @@ def drifted_users(store: Store) -> list[str]:
     return [str(row[0]) for row in fetch_rows(store, _DRIFTED, {})]
 
 
-def lock_users(store: Store, ids: Sequence[str]) -> list[tuple[str, str]]:
-    """The batch's users that still exist, locked in id order: (id, userName)."""
-    in_ids, params = in_list(ids, "u")
-    sql = f'SELECT "id", "user_name" FROM "scim_user" WHERE "id" IN {in_ids} ORDER BY "id"'
-    if store.provider == "postgres":
-        sql += " FOR UPDATE"
-    else:
-        execute(store.db, "SELECT 1")  # SQLite: take the writer lock before reading
-    return [(str(i), str(n)) for i, n in fetch_rows(store, sql, params)]
+class LockedUser(NamedTuple):
+    """A user row locked by ``lock_users``."""
+
+    id: str
+    user_name: str
+    connection_id: int
+    live: bool  # not deleted
+
+
+_LOCK_USERS = (
+    'SELECT "id", "user_name", "connection_id", "deleted_at" IS NULL FROM "scim_user" '
+    'WHERE {ids}{live} ORDER BY "id"{lock}'
+)
+
+
+def lock_users(store: Store, ids: Iterable[str], live_only: bool = False) -> list[LockedUser]:
+    """The users among ``ids`` that exist (deleted ones too, unless ``live_only``), locked
+    in id order, the order every use case locks users (PostgreSQL: FOR UPDATE; SQLite: the
+    writer lock, which ``execute`` takes), ``filtering.chunked_in`` ids per statement."""
+    lock = " FOR UPDATE" if store.provider == "postgres" else ""
+    live = ' AND "deleted_at" IS NULL' if live_only else ""
+    found = []
+    for condition, params in chunked_in('"id"', sorted(set(ids))):
+        sql = _LOCK_USERS.format(ids=condition, live=live, lock=lock)
+        for user_id, user_name, connection_id, alive in execute(store.db, sql, params).rows:
+            found.append(LockedUser(str(user_id), str(user_name), int(connection_id), bool(alive)))
+    return found
 
 
 def _grants_by_user(store: Store, sql: str, ids: Sequence[str]) -> dict[str, dict[IdpGrant, Any]]:
@@ -114,10 +132,10 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
     """Bring these users' IdP rows in line with memberships and the mapping, in the
     caller's transaction (which holds any name locks the caller needs). Returns how many
     rows were added or removed."""
-    users = lock_users(store, sorted(set(ids)))
+    users = lock_users(store, ids)
     if not users:
         return 0
-    user_ids = [user_id for user_id, _ in users]
+    user_ids = [user.id for user in users]
     mapping = mapping_table(store)
     wanted = _grants_by_user(store, WANTED_BY_ID, user_ids)
     held = _grants_by_user(store, _HELD_ROWS, user_ids)
@@ -127,7 +145,7 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
     add: list[tuple[Any, ...]] = []
     remove: list[Any] = []
     events: list[tuple[Any, ...]] = []
-    for user_id, user_name in users:
+    for user_id, user_name, _connection_id, _live in users:
         sets = (frozenset(held[user_id]), frozenset(wanted[user_id]))
         if sets[0] == sets[1]:
             continue
@@ -238,10 +256,10 @@ def in_batches(
 ) -> int:
     """Run ``run`` (one transaction) over ``ids`` in batches of ``size``, letting waiting
     writers in between batches; returns the total it returned."""
-    size, changed, held = max(1, size), 0, Held()
-    for start in range(0, len(ids), size):
-        if start:
+    changed, held = 0, Held()
+    for number, chunk in enumerate(chunks(ids, size)):
+        if number:
             let_writers_in(store, held.seconds)
         with held:
-            changed += run(ids[start : start + size])
+            changed += run(chunk)
     return changed

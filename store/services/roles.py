@@ -21,8 +21,9 @@ from store import entities
 from store.context import Store, as_utc
 from store.domain import causes, limits
 from store.domain.enums import AuditAction, GrantSource
-from store.domain.names import fold, group_key, trim
+from store.domain.names import fold, group_key
 from store.domain.roles import MappingKey, idp_grants
+from store.domain.validation import check_group_name
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import fetch_rows, in_list
 from store.queries.identity import find_user_entity
@@ -31,7 +32,6 @@ from store.services import recompute_queue, role_sync
 from store.services.audit import record_event
 from store.services.connections import connection_entity
 from store.services.lifecycle import IDP, MANUAL, SUSPENDED, lock_user, mapping_table
-from store.services.validation import check_name
 from store.tx import read, transaction
 
 ROLE_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{limits.ROLE_NAME - 1}}}$")
@@ -194,17 +194,6 @@ def _idp_only_message(store: Store, user: entities.User, role: str, keys: list[s
 # ---- the SSO group-to-role mapping ----------------------------------------------------------
 
 
-def _clean_group_name(group_name: str) -> str:
-    if not isinstance(group_name, str) or not group_name.strip():
-        raise InvalidInput("an IdP group name is required", "group")
-    group_name = trim(group_name)
-    if len(group_name) > limits.DISPLAY_NAME or len(group_key(group_name)) > limits.DISPLAY_NAME:
-        raise InvalidInput(
-            f"an IdP group name has at most {limits.DISPLAY_NAME} characters", "group"
-        )
-    return group_name
-
-
 def mapping_record(mapping: entities.GroupRoleMapping) -> MappingRecord:
     return MappingRecord(
         group_name=mapping.group_name,
@@ -261,8 +250,7 @@ def _mapping_json(
 def _save_mapping(
     store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[MappingRecord, int | None]:
-    group_name = check_name(_clean_group_name(group_name), "group", limits.DISPLAY_NAME, True)
-    key = group_key(group_name)
+    group_name, key = check_group_name(group_name, "group")
     recompute_queue.lock_mapping_edits(store, key)
     role_row = _existing_role(store, role)
     owner = _mapping_connection(store, connection)
@@ -316,8 +304,7 @@ def remove_mapping(
 def _delete_mapping(
     store: Store, group_name: str, role: str, actor: str, connection: str | None = None
 ) -> tuple[int, str] | None:
-    group_name = _clean_group_name(group_name)
-    key = group_key(group_name)
+    group_name, key = check_group_name(group_name, "group", written=False)
     recompute_queue.lock_mapping_edits(store, key)
     owner = _mapping_connection(store, connection)
     role_row = find_role(store, role)
@@ -358,7 +345,10 @@ MappingEdit = tuple[str, str] | tuple[str, str, str | None]
 def _edit_key(store: Store, edit: MappingEdit, role: str) -> tuple[MappingKey, str]:
     group, connection = edit[0], (edit[2] if len(edit) > 2 else None)
     owner = _mapping_connection(store, connection)
-    return (None if owner is None else int(owner.id), group_key(_clean_group_name(group))), role
+    return (
+        None if owner is None else int(owner.id),
+        check_group_name(group, "group", written=False)[1],
+    ), role
 
 
 PREVIEW_BATCH = 500

@@ -23,9 +23,10 @@ from pony.orm import flush
 from store import entities
 from store.context import Store, naive_utc, utc_now
 from store.domain import limits, ratelimit
+from store.domain import tokens as token_rules
 from store.domain.display import safe_field
 from store.domain.enums import AuditAction
-from store.domain.names import deceiving_character, describe_character, fold
+from store.domain.names import fold
 from store.domain.tokens import (
     SECRET_BYTES,
     TOKEN_PREFIX,
@@ -48,8 +49,6 @@ from store.tx import transaction
 
 log = logging.getLogger(__name__)
 
-MAX_NAME = 128
-MAX_NAME_KEY = 200  # leaves room in name_key (256) for the "#revoked#<id>" suffix
 MAX_RATE_LIMIT = 1_000_000
 LAST_USED_EVERY = timedelta(seconds=60)
 """Last Used is written at most this often per token: a write per request would make the
@@ -57,23 +56,6 @@ token row a hot spot for no benefit to the operator reading it."""
 _EPOCH = datetime(1970, 1, 1)
 _NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
 """What an Authorization header of ours never holds: anything but printable ASCII and tabs."""
-
-
-def _clean_name(name: str) -> tuple[str, str]:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a token needs a name, e.g. 'Okta SCIM'", "name")
-    name = name.strip()
-    key = fold(name)
-    if len(name) > MAX_NAME or len(key) > MAX_NAME_KEY:
-        raise InvalidInput(f"a token name has at most {MAX_NAME} characters", "name")
-    char = deceiving_character(name)
-    if char is not None:  # the one rule of connection names, group names and userNames
-        raise InvalidInput(
-            f"a token name cannot contain control or invisible formatting characters "
-            f"({describe_character(char)})",
-            "name",
-        )
-    return name, key
 
 
 def _check_rate_limit(rate_limit: int | None) -> int | None:
@@ -101,7 +83,7 @@ def issue_token(
     without one, for a new connection named like the token (refused when a connection of
     that name exists: the token is then issued with ``connection``). Token names are unique
     among active tokens. The returned secret is the only copy there will ever be."""
-    name, key = _clean_name(name)
+    name, key = token_rules.clean_name(name)
     rate_limit = _check_rate_limit(rate_limit)
     _check_free(store, name, key)
     if connection is None:
@@ -121,10 +103,7 @@ def rotate_token(store: Store, token_name: str, actor: str) -> IssuedToken:
         raise NotFound(f"no active token named {token_name!r}")
     owner = old.connection
     taken = {fold(t.name) for t in store.db.ScimToken.select()}
-    number = 2
-    while fold(f"{owner.name}-{number}") in taken:
-        number += 1
-    name, key = _clean_name(f"{owner.name}-{number}")
+    name, key = token_rules.rotation_name(owner.name, taken)
     detail = f"rotation of token {old.name!r} (prefix {old.prefix}), which stays active"
     return _issue(store, owner, name, key, actor, old.rate_limit, detail)
 

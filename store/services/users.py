@@ -26,13 +26,13 @@ from store.domain.active import State, has_access, resolve, stored_state, with_s
 from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
+from store.domain.validation import check_document, check_name, check_text
 from store.errors import Conflict
 from store.queries.filtering import json_param, sql_timestamp
 from store.queries.users import plain, row_record, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import connections, lifecycle
 from store.services.audit import record_event
-from store.services.validation import check_document, check_name, check_text
 from store.sql import execute, select_rows
 from store.tx import transaction
 
@@ -274,6 +274,25 @@ _CREATE = {
 }
 
 
+def _lock_for_write(
+    store: Store, user_id: str, if_match: ExpectedVersions, scope: Scope
+) -> entities.User:
+    """The live user ``scope`` sees, locked, its version checked against If-Match on the
+    locked row (so the check and the write are atomic)."""
+    user = lifecycle.lock_user(store, user_id, scope)
+    lifecycle.check_version(user, "user", if_match)
+    return user
+
+
+def _rewrite(
+    store: Store, user: entities.User, data: UserInput, state: State, actor: str, verb: str
+) -> None:
+    """A PUT's or PATCH's new input on a locked user: checked, then applied and audited."""
+    cols = _columns(data, state, user)
+    _check_others(store, cols, user)
+    _apply(store, user, cols, state, actor, verb)
+
+
 @transaction
 def replace_user(
     store: Store,
@@ -286,12 +305,9 @@ def replace_user(
     """Full replace (PUT). Without ``active`` the state stays as it is; a change of it goes
     through the lifecycle (deactivation ends sessions and drops IdP roles, keeping manual
     roles and memberships). Another connection's user is NotFound."""
-    user = lifecycle.lock_user(store, user_id, scope)
-    lifecycle.check_version(user, "user", if_match)
+    user = _lock_for_write(store, user_id, if_match, scope)
     state = resolve(data.active, stored_state(user.active, plain(user.document)), "replace")
-    cols = _columns(data, state, user)
-    _check_others(store, cols, user)
-    _apply(store, user, cols, state, actor, "replaced")
+    _rewrite(store, user, data, state, actor, "replaced")
     return user_record(store, user, scope=scope)
 
 
@@ -308,14 +324,11 @@ def modify_user(
     ``active`` (removed, or set to null) leaves it unassigned, which grants no access.
     Whatever ``transform`` raises propagates and nothing is applied. Another connection's
     user is NotFound."""
-    user = lifecycle.lock_user(store, user_id, scope)
-    lifecycle.check_version(user, "user", if_match)
+    user = _lock_for_write(store, user_id, if_match, scope)
     current = user_record(store, user, scope=scope)
     data = transform(current)
     state = resolve(data.active, current.active, "patch")
-    cols = _columns(data, state, user)
-    _check_others(store, cols, user)
-    _apply(store, user, cols, state, actor, "modified")
+    _rewrite(store, user, data, state, actor, "modified")
     # Memberships cannot change under the user's lock: the groups read above still hold.
     return user_record(store, user, groups=current.groups)
 
@@ -334,8 +347,7 @@ def delete_user(
     lifecycle.visible_user(store, user_id, scope)  # NotFound before any lock is taken
     group_ids = sorted(select(m.group.id for m in store.db.Membership if m.user.id == user_id))
     locked = {gid: store.db.Group.get_for_update(id=gid) for gid in group_ids}  # groups first
-    user = lifecycle.lock_user(store, user_id, scope)
-    lifecycle.check_version(user, "user", if_match)
+    user = _lock_for_write(store, user_id, if_match, scope)
     before = {name: getattr(user, column) for name, column in _SUMMARY.items()}
     lifecycle.set_active(store, user, False, actor, "deleted")
     left = []

@@ -395,7 +395,7 @@ LONG = "x" * 65
         (("connection", "rename", "Okta", "a\tb"), "U+0009"),
         (("connection", "rename", "Okta", "Entra ID"), "a connection named 'Entra ID' already"),
         (("connection", "remove", "Nope"), "error: no connection named 'Nope'"),
-        (("connection", "remove", LONG), "error: a connection name has at most 64 characters"),
+        (("connection", "remove", LONG), "error: no connection named 'xxxxx"),
         (("connection", "remove", "\x07"), "control or invisible formatting characters"),
         (("connection", "transfer", "--from", "Okta", "--to", "OKTA"), "into itself"),
         (
@@ -408,7 +408,7 @@ LONG = "x" * 65
         ),
         (
             ("connection", "transfer", "--from", "Okta", "--to", LONG),
-            "error: --to: a connection name",
+            "error: no connection named 'xxxxx",
         ),
         (("connection", "transfer", "--from", "Nope", "--to", "Okta", "--dry-run"), "'Nope'"),
         (("token", "create", "T", "--connection", "Nope"), "error: no connection named 'Nope'"),
@@ -416,12 +416,13 @@ LONG = "x" * 65
         (("token", "create", "T", "--connection", "\x1b]0;x\x07"), "--connection: a connection"),
         (("token", "create", "Okta"), "already exists"),  # a token's own connection: taken
         (("mapping", "set", "G", "admin", "--connection", "Nope"), "no connection named 'Nope'"),
-        (("mapping", "set", "G", "admin", "--connection", LONG), "--connection: a connection name"),
+        (("mapping", "set", "G", "admin", "--connection", LONG), "no connection named 'xxxxx"),
         (("mapping", "remove", "G", "admin", "--connection", "Nope"), "no connection named"),
         (("mapping", "preview", "--add", "G", "admin", "--connection", "Nope"), "no connection"),
         (("activity", "--connection", "Nope"), "error: no connection named 'Nope'"),
         (("activity", "--connection", ""), "error: --connection: a connection needs a name"),
-        (("activity", "--connection", LONG), "error: --connection: a connection name has at most"),
+        (("activity", "--connection", LONG), "error: no connection named 'xxxxx"),
+        (("activity", "--connection", "x" * 257), "--connection: a connection name has at most"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(
@@ -454,3 +455,26 @@ def test_the_real_script_fails_without_a_traceback(store: Store, config: Path) -
         line = one_line_error(done)
         assert "\x1b" not in line and "\x07" not in line
     assert [c.name for c in list_connections(store)] == ["Okta"]
+
+
+def test_a_connection_an_upgrade_named_after_a_long_token_can_be_named_and_renamed(
+    cli: Run, live: Store
+) -> None:
+    """0.1.0 token names had up to 128 characters and the upgrade named each connection after
+    its tokens: such a name is longer than a new connection's may be, yet every command must
+    still take it. Its token cannot be rotated under that name; renamed, it can."""
+    from store.domain.names import fold
+    from store.services.tokens import rotate_token
+
+    assert cli("token", "create", "Legacy")[0] == 0
+    long = "Legacy SCIM provisioning token of the old directory " + "x" * 75
+    with db_session:
+        row = live.db.Connection.get(name_key=fold("Legacy"))
+        row.name, row.name_key = long, fold(long)
+    code, out, err = cli("token", "create", "Second", "--connection", long.upper())
+    assert code == 0, err
+    with pytest.raises(Exception, match="rename the connection"):
+        rotate_token(live, "Second", "operator:test")
+    code, out, err = cli("connection", "rename", long, "Legacy")
+    assert code == 0, err
+    assert rotate_token(live, "Second", "operator:test").record.name == "Legacy-2"

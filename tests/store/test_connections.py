@@ -58,6 +58,7 @@ def _group(store: Store, name: str, connection: str, members: tuple[str, ...] = 
         ("", "needs a name"),
         ("   ", "needs a name"),
         ("x" * 65, "at most 64 characters"),
+        ("\ufdfa" * 64, "at most 64 characters"),  # 64 characters that fold to 1,152
         ("Okta\n", None),  # trimmed: accepted as "Okta"
         ("Ok\x1bta", "control or invisible"),
         ("Okta\u202e", "control or invisible"),
@@ -139,6 +140,44 @@ def test_rotation_issues_the_next_free_name_and_keeps_the_old_token(store: Store
         rotate_token(store, "Okta-2", OP)  # revoked
     events = [e for e in audit_events(store, "token") if e.action == "token.issued"]
     assert "rotation of token 'Okta'" in events[0].detail
+
+
+def _named_as_an_upgrade_did(store: Store, connection: str, name: str) -> None:
+    """Give a connection a name only an upgrade gives (0.1.0 token names had up to 128
+    characters, and 0007 named each connection after its tokens)."""
+    from store.domain.names import fold
+
+    with db_session:
+        row = store.db.Connection.get(name_key=fold(connection))
+        row.name, row.name_key = name, fold(name)
+
+
+@pytest.mark.parametrize("length", [127, 128])
+def test_a_rotation_whose_name_would_be_too_long_is_refused_whole_with_one_line(
+    store: Store, length: int
+) -> None:
+    issue_token(store, "Legacy", OP)
+    long = "L" * length
+    _named_as_an_upgrade_did(store, "Legacy", long)
+    tokens, events = list_tokens(store), audit_events(store, "token")
+    with pytest.raises(InvalidInput) as refused:
+        rotate_token(store, "Legacy", OP)
+    message = refused.value.message
+    assert (
+        message.startswith("a rotated token is named after its connection") and "\n" not in message
+    )
+    assert "rename the connection" in message and "--connection" in message
+    assert long not in message and "L" * 40 + "…-2'" in message  # the name shown shortened
+    assert list_tokens(store) == tokens and audit_events(store, "token") == events
+
+
+def test_a_connection_name_just_short_enough_still_rotates(store: Store) -> None:
+    issue_token(store, "Legacy", OP)
+    _named_as_an_upgrade_did(store, "Legacy", "L" * 126)
+    assert rotate_token(store, "Legacy", OP).record.name == "L" * 126 + "-2"
+    create_connection(store, "\ufdfa" * 10, None, OP)  # folds to 180: within the key's room
+    issue_token(store, "Wide", OP, connection="\ufdfa" * 10)
+    assert rotate_token(store, "Wide", OP).record.name == "\ufdfa" * 10 + "-2"
 
 
 # ---- the list -------------------------------------------------------------------------------

@@ -13,13 +13,16 @@ import pytest
 from pony.orm import db_session
 
 from store.context import Store
-from store.domain.scope import OPERATOR
+from store.domain.scope import OPERATOR, of_connection
 from store.errors import PreconditionFailed
+from store.queries.filtering import fetch_rows
 from store.queries.groups import get_group
 from store.records import GroupInput, MembershipChange
 from store.services import groups, member_batches, recompute_queue, role_sync
+from store.services.connections import create_connection, transfer_connection
 from store.services.groups import change_group, create_group, delete_group, replace_group
 from store.services.maintenance import reconcile_roles
+from store.services.users import delete_user
 from store.sql import connection, statements_sent
 from tests.store.test_users_helpers import (
     ACTOR,
@@ -295,3 +298,83 @@ def test_a_stopped_change_shows_its_progress_until_finished(store: Store) -> Non
     assert all(c.started.tzinfo is not None for c in changes)
     reconcile_roles(store)
     assert recompute_queue.in_progress(store) == []
+
+
+def _dangling(store: Store) -> int:
+    """Memberships whose user is deleted."""
+    with db_session:
+        sql = (
+            'SELECT count(*) FROM "scim_membership" m JOIN "scim_user" u ON u."id" = m."user" '
+            'WHERE u."deleted_at" IS NOT NULL'
+        )
+        return int(fetch_rows(store, sql, {})[0][0])
+
+
+def _count_is_true(store: Store, group_id: str) -> bool:
+    with db_session:
+        group = store.db.Group[group_id]
+        return int(group.member_count) == group.memberships.count()
+
+
+def _put_with(store: Store, group_id: str, members: list[str], between: Any, scope: Any) -> Any:
+    """A PUT as ``replace_group`` runs it (the deciding transaction, then the batches),
+    with ``between`` run once, after the first batch has committed and before the next."""
+    data = GroupInput(display_name="Everyone", document={})
+    ran: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if not ran:
+            ran.append(done)
+            between()
+
+    _record, queued = groups._replace_group(
+        store, group_id, data, tuple(members), "idp:test", None, scope
+    )
+    assert len(queued) == 1
+    recompute_queue.run_rows(store, queued, progress)
+    assert ran == [BATCH]
+    return get_group(store, group_id, scope=scope)
+
+
+def test_a_user_deleted_while_a_large_put_moves_members_is_never_a_member(store: Store) -> None:
+    group_id, old, new = _setup(store, mapped=True)
+    came, gone = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+    # The batches take the leavers, then the newcomers, in id order: both are in later batches.
+    victim, leaver = came[-1], gone[-1]
+
+    def delete_two() -> None:
+        delete_user(store, victim, "idp:test")
+        delete_user(store, leaver, "idp:test")
+
+    record = _put_with(store, group_id, new, delete_two, OPERATOR)
+    assert {m.id for m in record.members or ()} == set(new) - {victim}
+    assert _members(store, group_id) == set(new) - {victim}
+    assert _dangling(store) == 0 and _count_is_true(store, group_id) and _pending(store) == 0
+    assert roles_of(store, victim) == set() and roles_of(store, leaver) == set()
+    assert all(roles_of(store, u) == {("operator", "idp")} for u in set(new) - {victim})
+    assert reconcile_roles(store) == 0  # nothing left for the worker to repair
+
+
+def test_users_moved_to_another_connection_while_a_large_put_moves_members_are_not_added(
+    store: Store,
+) -> None:
+    group_id, old, new = _setup(store, mapped=True)
+    with db_session:
+        owner = store.db.Group[group_id].connection
+        scope, source = of_connection(int(owner.id)), str(owner.name)
+    create_connection(store, "Entra", "entra", "operator")
+    at_transfer: set[str] = set()
+
+    def transfer() -> None:  # every user of the group's connection goes to Entra; not the group
+        at_transfer.update(_members(store, group_id))
+        transfer_connection(store, source, "Entra", users_only=True, actor="operator")
+
+    _put_with(store, group_id, new, transfer, scope)
+    members = _members(store, group_id)
+    # What was a member when the users moved stays one (a users-only transfer keeps
+    # memberships) unless the PUT removes it; no user of another connection is added.
+    assert members == at_transfer & set(new)
+    assert _count_is_true(store, group_id) and _pending(store) == 0
+    assert all(roles_of(store, u) == {("operator", "idp")} for u in members)
+    assert all(roles_of(store, u) == set() for u in set(old) | set(new) if u not in members)
+    assert reconcile_roles(store) == 0

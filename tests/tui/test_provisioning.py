@@ -359,3 +359,30 @@ async def test_database_fault_is_a_notification_not_a_traceback(
         finally:
             with db_session:
                 tui_store.db.execute("ALTER TABLE scim_token_away RENAME TO scim_token")
+
+
+async def test_a_rotation_whose_name_would_be_too_long_is_one_readable_error(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    """A connection an upgrade named after a long 0.1.0 token name: ``<name>-2`` would be
+    longer than a token name may be. The operator reads why and what to do; nothing is
+    issued."""
+    from store.domain.names import fold
+
+    long = "L" * 127
+    with db_session:
+        row = tui_store.db.Connection.get(name_key=fold("Entra ID"))
+        row.name, row.name_key = long, fold(long)
+    before = list_tokens(tui_store)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        move_to(app, "#connections", "└ Entra ID")
+        await pilot.press("o", "y")
+        await settle(pilot)
+        await wait_until(pilot, lambda: bool(error_notifications(app)))
+        assert not isinstance(app.screen, SecretDialog)
+        (error,) = error_notifications(app)
+        assert "named after its connection" in error and "rename the connection" in error, error
+        assert "Unexpected error" not in error and long not in error
+    assert list_tokens(tui_store) == before

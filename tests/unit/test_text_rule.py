@@ -12,8 +12,8 @@ from api.scim.errors import ScimError
 from api.scim.filter import parse_filter
 from api.scim.mapping import user_input_from_scim
 from store.domain.text import is_forbidden, storable, text_problem
+from store.domain.validation import check_document, check_text
 from store.errors import InvalidInput
-from store.services.validation import check_document, check_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -12,7 +12,7 @@ import math
 from typing import Any, Literal, overload
 
 from store.domain import limits
-from store.domain.names import deceiving_character, describe_character
+from store.domain.names import deceiving_character, describe_character, group_key, trim
 from store.domain.text import text_problem
 from store.errors import InvalidInput
 
@@ -79,6 +79,22 @@ def check_name(
             attribute=attribute,
         )
     return value
+
+
+def check_group_name(
+    value: object, attribute: str, kept: str | None = None, written: bool = True
+) -> tuple[str, str]:
+    """A group name as stored and compared (a SCIM group's displayName, the IdP group name
+    of a mapping row) and its key (``names.group_key``): required text, trimmed, of at most
+    ``limits.DISPLAY_NAME`` characters, its key too. A name being ``written`` is a name
+    people read (``check_name``; ``kept`` passes as it is); one only looked up (a mapping
+    row to remove or preview) may be a name stored before that rule."""
+    value = trim(value) if isinstance(value, str) else value
+    name = check_text(value, attribute, limits.DISPLAY_NAME, required=True)
+    key = check_text(group_key(name), attribute, limits.DISPLAY_NAME)
+    if written:
+        name = check_name(name, attribute, limits.DISPLAY_NAME, required=True, kept=kept)
+    return name, key
 
 
 def _check_chars(value: str, attribute: str) -> None:
