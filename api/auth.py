@@ -10,21 +10,28 @@ logged or stored.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import falcon
 
-from api.client import request_client
+from api.client import forwarded_unheeded, request_client
 from api.metrics import ApiMetrics
 from api.middleware import is_scim_path
 from api.scim.errors import ScimError
 from store.context import Store
+from store.domain.display import safe_field
 from store.domain.scope import of_connection
 from store.services.tokens import authenticate
 
+log = logging.getLogger(__name__)
+
 INVALID_TOKEN = "Invalid or revoked token"  # noqa: S105  (a message, not a secret)
 RATE_LIMITED = "Too many requests for this token; retry after the time in Retry-After"
-AUTH_RATE_LIMITED = "Too many failed authentication attempts; retry after the time in Retry-After"
+AUTH_RATE_LIMITED = (
+    "Too many failed authentication attempts from this address: every request from it is "
+    "refused, valid tokens included, until the time in Retry-After has passed"
+)
 
 
 class ScimAuthError(ScimError):
@@ -59,6 +66,13 @@ class BearerAuth:
             req.context.actor = f"token:{result.token_name}"
             req.context.scope = of_connection(result.connection_id)
             return
+        if result.locked and forwarded_unheeded(req, self._store):
+            log.warning(
+                "requests from %s carry X-Forwarded-For, but that peer is not in [api] "
+                "trusted_proxies: every client behind it shares one failed-authentication "
+                "limit; list the proxy there (README, 'Client addresses')",
+                safe_field(result.address),
+            )
         if self._metrics is not None:
             self._metrics.auth_refused(result.reason, result.token_name or "")
         if result.reason == "rate_limited":

@@ -54,6 +54,15 @@ def request_client(req: Any, store: Any) -> str:
     )
 
 
+def forwarded_unheeded(req: Any, store: Any) -> bool:
+    """Whether the request names a client in ``X-Forwarded-For`` that was not believed, as
+    its peer is not in ``[api] trusted_proxies``: a proxy that is not listed, behind which
+    every client is counted as the proxy itself."""
+    trusted = store.settings.api.trusted_proxies
+    forwarded = req.get_header("X-Forwarded-For")
+    return bool(forwarded and forwarded.strip()) and (req.remote_addr or "").strip() not in trusted
+
+
 def session_client(req: Any, store: Any) -> SessionClient | None:
     """Who a session check is for, as far as a trusted proxy says: the browser's address from
     ``X-Forwarded-For`` and its ``User-Agent``. ``/auth/session`` is called by nginx's

@@ -8,16 +8,15 @@ through ``store.domain.display``; ``--json`` gives the exact values (JSON-escape
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name
+from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.activity_filters import FilterError, parse_age, parse_status
 from store.domain.request_log import status_text
-from store.errors import NotFound
 from store.queries.activity import ActivityFilter, recent_activity, token_ids_named
 from store.records import ActivityRecord
-from store.services.connections import get_connection
+from store.services.activity import logged_connection
 
 MAX_LIMIT = 10_000
 
@@ -55,61 +54,50 @@ def _filter(ctx: CliContext) -> tuple[ActivityFilter, int]:
         token_ids = token_ids_named(store, args.token)
         if not token_ids:
             raise CliError(f"no token named '{args.token}' (see `trident-scim token list`)")
-    connection = "" if args.connection is None else _connection(ctx, args.connection)
+    connection = (
+        ""
+        if args.connection is None
+        else logged_connection(store, connection_name(args.connection, "--connection"))
+    )
     since = None if age is None else store.clock() - age
     wanted = ActivityFilter(token_ids=token_ids, status=status, since=since, connection=connection)
     return wanted, int(args.limit)
 
 
-def _connection(ctx: CliContext, value: str) -> str:
-    """The connection's name as the log records it. A name no connection has now may still
-    be in the log (the connection was renamed or removed since): it is kept when some
-    request was logged under it, refused otherwise."""
-    name = connection_name(value, "--connection")
-    try:
-        return get_connection(ctx.store(), name).name
-    except NotFound:
-        if recent_activity(ctx.store(), 1, wanted=ActivityFilter(connection=name)):
-            return name
-        raise
-
-
 def _activity(ctx: CliContext) -> int:
     wanted, limit = _filter(ctx)
     rows = recent_activity(ctx.store(), limit=limit, errors_first=True, wanted=wanted)
-    if ctx.args.json:
-        ctx.out(json.dumps([_as_json(r) for r in rows], indent=2))
-        return 0
-    if not rows:
-        ctx.out("no matching requests in the log")
-        return 0
-    cells = [
-        [
-            r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.connection or "-",
-            r.token_name or "-",
-            r.client or "-",
-            r.method,
-            r.path + (f"?{r.query}" if r.query else ""),
-            f"{status_text(r.status, r.hits)} {r.scim_type}".strip(),
-            f"{r.latency_ms:.0f}",
-            r.detail,
-        ]
-        for r in rows
+    return print_listing(
+        ctx, rows, as_json=_as_json, as_row=_as_row, headers=HEADERS,
+        empty="no matching requests in the log",
+    )  # fmt: skip
+
+
+HEADERS = [
+    "TIME (UTC)",
+    "CONNECTION",
+    "TOKEN",
+    "CLIENT",
+    "METHOD",
+    "PATH",
+    "STATUS",
+    "MS",
+    "DETAIL",
+]
+
+
+def _as_row(r: ActivityRecord) -> list[str]:
+    return [
+        utc_seconds(r.at, suffix=""),
+        r.connection or "-",
+        r.token_name or "-",
+        r.client or "-",
+        r.method,
+        r.path + (f"?{r.query}" if r.query else ""),
+        f"{status_text(r.status, r.hits)} {r.scim_type}".strip(),
+        f"{r.latency_ms:.0f}",
+        r.detail,
     ]
-    headers = [
-        "TIME (UTC)",
-        "CONNECTION",
-        "TOKEN",
-        "CLIENT",
-        "METHOD",
-        "PATH",
-        "STATUS",
-        "MS",
-        "DETAIL",
-    ]
-    ctx.out(table(cells, headers))
-    return 0
 
 
 def _as_json(r: ActivityRecord) -> dict[str, Any]:

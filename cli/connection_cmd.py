@@ -9,11 +9,10 @@ Translation only: names, kinds, ownership, removal and transfer rules live in
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime
 from typing import Any
 
-from cli.context import CliContext, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, add_json_flag, connection_name
+from cli.output import iso_utc, print_json, table, utc_seconds
 from store.domain.connections import KINDS
 from store.domain.display import safe_text
 from store.records import ConnectionRecord, TokenRecord, TransferPlan
@@ -100,10 +99,6 @@ def _remove(ctx: CliContext) -> int:
 # ---- list ----------------------------------------------------------------------------------
 
 
-def _shown(value: datetime | None) -> str:
-    return "never" if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
-
-
 def token_json(token: TokenRecord) -> dict[str, Any]:
     return {
         "name": token.name,
@@ -136,18 +131,17 @@ def connection_rows(records: list[ConnectionRecord]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for c in records:
         rows.append(
-            [c.name, c.kind or "-", c.status, c.user_count, c.group_count, _shown(c.last_used)]
+            [c.name, c.kind or "-", c.status, c.user_count, c.group_count, utc_seconds(c.last_used)]
         )
         for t in c.tokens:
-            rows.append([f"  {t.name}", f"{t.prefix}…", t.status, "", "", _shown(t.last_used)])
+            rows.append([f"  {t.name}", f"{t.prefix}…", t.status, "", "", utc_seconds(t.last_used)])
     return rows
 
 
 def _list(ctx: CliContext) -> int:
     records = list_connections(ctx.store())
     if ctx.args.json:
-        ctx.out(json.dumps([connection_json(c) for c in records], indent=2))
-        return 0
+        return print_json(ctx, [connection_json(c) for c in records])
     if not records:
         ctx.out("no connections yet: trident-scim connection create NAME")
         return 0
@@ -169,8 +163,7 @@ def _transfer(ctx: CliContext) -> int:
         actor=ctx.actor,
     )
     if args.json:
-        ctx.out(json.dumps(plan_json(plan), indent=2))
-        return 0
+        return print_json(ctx, plan_json(plan))
     source, target = safe_text(plan.source), safe_text(plan.target)
     counts = f"{len(plan.users)} user(s) and {len(plan.groups)} group(s)"
     if not plan.dry_run:

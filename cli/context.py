@@ -7,14 +7,11 @@ import os
 import pwd
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from store.config import Settings
 from store.context import Store, open_store
 from store.domain.connections import clean_reference
-from store.domain.display import safe_text
 from store.domain.operators import operator_login
 from store.errors import InvalidInput
 
@@ -127,24 +124,6 @@ def connection_name(value: str, option: str = "") -> str:
         return clean_reference(value)
     except InvalidInput as exc:
         raise CliError(f"{option}: {exc.message}" if option else exc.message) from None
-
-
-def table(rows: list[list[Any]], headers: list[str]) -> str:
-    """A plain aligned text table (works in any terminal and in logs). Every cell is shown
-    terminal-safe (``store.domain.display``): names come from identity providers."""
-    cells = [[safe_text(c) for c in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for i, c in enumerate(row):
-            widths[i] = max(widths[i], len(c))
-    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
-    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
-    return "\n".join(lines)
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """A timestamp for --json output: ISO 8601 in UTC with a trailing Z, or null."""
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def printable_url(url: str) -> str:

@@ -6,9 +6,9 @@ rules in ``store.services.backup``."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from cli.context import CliContext, CliError, add_json_flag, printable_url
+from cli.output import print_json
 from store.migrate import SchemaStatus, refuse_unusable, schema_status, upgrade
 from store.services.backup import BackupResult, backup_database, restore_database
 from store.version import VERSION
@@ -79,7 +79,7 @@ def _status(ctx: CliContext) -> int:
     database = ctx.settings.database
     status = schema_status(database.url, database.busy_timeout_ms)
     if ctx.args.json:
-        ctx.out(json.dumps(_status_json(status), indent=2))
+        print_json(ctx, _status_json(status))
     else:
         ctx.out(f"database: {printable_url(database.url)}")
         ctx.out(f"current:  {status.current or '(empty: no migration applied)'}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from api.request_id import RequestIdFilter
 from store.config import Settings
+from store.domain.display import escape_unsafe
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request_part)s: %(message)s"
 
@@ -35,9 +36,23 @@ class UtcTextFormatter(logging.Formatter):
         return utc_timestamp(record.created)
 
     def format(self, record: logging.LogRecord) -> str:
+        """One line per record, whatever text reached the message: a control character
+        (an IdP's name inside an exception, say) is shown escaped, and a line break cannot
+        start a line of its own. A traceback follows on lines indented by four spaces, so
+        none of them can pass for a record of its own."""
         request_id = getattr(record, "request_id", "")
         record.request_part = f" [{request_id}]" if request_id else ""
-        return super().format(record)
+        record.message = escape_unsafe(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        if record.exc_info:
+            details = escape_unsafe(self.formatException(record.exc_info), keep_newlines=True)
+            line += "".join(f"\n    {part}" for part in details.splitlines())
+        if record.stack_info:
+            stack = escape_unsafe(self.formatStack(record.stack_info), keep_newlines=True)
+            line += "".join(f"\n    {part}" for part in stack.splitlines())
+        return line
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,11 +8,12 @@ roles of the group's members in batches, each committed as it goes, with progres
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 
-from cli.context import CliContext, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, add_json_flag, connection_name
+from cli.output import iso_utc, print_listing
 from store.domain.display import safe_text
+from store.domain.roles import mapping_connection_label
 from store.queries.groups import groups_named
 from store.queries.identity import list_mappings
 from store.services.roles import (
@@ -51,11 +52,6 @@ def _connection_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--connection", metavar="CONN", help=help_text)
 
 
-def connection_label(connection: str | None) -> str:
-    """How a mapping row's connection reads: its name, or "any" (every connection)."""
-    return "any" if connection is None else connection
-
-
 def _progress(ctx: CliContext) -> Callable[[int, int], None]:
     def report(done: int, total: int) -> None:
         ctx.note(f"IdP roles recomputed: {done}/{total} user(s)")
@@ -91,26 +87,25 @@ def _remove(ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext) -> int:
-    rows = list_mappings(ctx.store())
-    if ctx.args.json:
-        data = [
-            {
-                "group": m.group_name,
-                "role": m.role,
-                "created": iso_utc(m.created),
-                "created_by": m.created_by,
-                "connection": m.connection,
-            }
-            for m in rows
-        ]
-        ctx.out(json.dumps(data, indent=2))
-        return 0
-    if not rows:
-        ctx.out("no mapping yet: trident-scim mapping set GROUP ROLE")
-        return 0
-    cells = [[m.group_name, m.role, connection_label(m.connection), m.created_by] for m in rows]
-    ctx.out(table(cells, ["GROUP", "ROLE", "CONNECTION", "BY"]))
-    return 0
+    return print_listing(
+        ctx,
+        list_mappings(ctx.store()),
+        as_json=lambda m: {
+            "group": m.group_name,
+            "role": m.role,
+            "created": iso_utc(m.created),
+            "created_by": m.created_by,
+            "connection": m.connection,
+        },
+        as_row=lambda m: [
+            m.group_name,
+            m.role,
+            mapping_connection_label(m.connection),
+            m.created_by,
+        ],
+        headers=["GROUP", "ROLE", "CONNECTION", "BY"],
+        empty="no mapping yet: trident-scim mapping set GROUP ROLE",
+    )
 
 
 def _connection(ctx: CliContext) -> str | None:
@@ -139,12 +134,11 @@ def _preview(ctx: CliContext) -> int:
     changes = preview_mapping_change(ctx.store(), add, remove)
     for group in dict.fromkeys(edit[0] for edit in add + remove):
         ctx.note(_matched(ctx, group, connection))
-    if ctx.args.json:
-        data = [{"userName": u, "role": r, "change": c} for u, r, c in changes]
-        ctx.out(json.dumps(data, indent=2))
-        return 0
-    if not changes:
-        ctx.out("no user would gain or lose a role")
-        return 0
-    ctx.out(table([list(c) for c in changes], ["USER", "ROLE", "CHANGE"]))
-    return 0
+    return print_listing(
+        ctx,
+        changes,
+        as_json=lambda c: {"userName": c[0], "role": c[1], "change": c[2]},
+        as_row=list,
+        headers=["USER", "ROLE", "CHANGE"],
+        empty="no user would gain or lose a role",
+    )

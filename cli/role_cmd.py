@@ -7,9 +7,9 @@ IdP group: the store refuses it with an explanation, printed as ``error: ...``.
 from __future__ import annotations
 
 import argparse
-import json
 
-from cli.context import CliContext, add_json_flag, add_user_argument, table, user_ref
+from cli.context import CliContext, add_json_flag, add_user_argument, user_ref
+from cli.output import print_json, table
 from store.domain.display import safe_text
 from store.queries.identity import list_roles
 from store.services.roles import create_role, grant_role, revoke_role
@@ -38,8 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _list(ctx: CliContext) -> int:
     roles = list_roles(ctx.store())
     if ctx.args.json:
-        ctx.out(json.dumps([{"name": r.name, "description": r.description} for r in roles]))
-        return 0
+        return print_json(ctx, [{"name": r.name, "description": r.description} for r in roles])
     ctx.out(table([[r.name, r.description] for r in roles], ["ROLE", "DESCRIPTION"]))
     return 0
 

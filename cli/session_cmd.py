@@ -11,9 +11,9 @@ through the terminal sanitiser, ``--json`` exactly.
 from __future__ import annotations
 
 import argparse
-import json
 
-from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
+from cli.context import CliContext, add_json_flag, add_user_argument, user_ref
+from cli.output import iso_utc, print_listing, utc_minute, utc_seconds
 from store.domain.clients import address_label
 from store.domain.display import safe_text
 from store.queries.identity import active_sessions, user_id_for
@@ -46,7 +46,7 @@ def _start(ctx: CliContext) -> int:
     given = ctx.args.address is not None or ctx.args.user_agent is not None
     client = SessionClient(ctx.args.address, ctx.args.user_agent) if given else None
     record, cookie = start_session(ctx.store(), ctx.args.user_name, ctx.actor, client)
-    until = record.expires_at.strftime("%Y-%m-%d %H:%M:%SZ")
+    until = utc_seconds(record.expires_at)
     name = ctx.settings.sessions.cookie_name
     ctx.out(f"session for {safe_text(record.user_name)} until {until}; cookie {name}=")
     ctx.out(cookie)
@@ -68,30 +68,25 @@ def _list(ctx: CliContext) -> int:
     ref, by_id = user_ref(ctx)
     store = ctx.store()
     sessions = active_sessions(store, user_id_for(store, ref, by_id=by_id))
-    if ctx.args.json:
-        ctx.out(json.dumps([session_json(s) for s in sessions], indent=2))
-        return 0
-    if not sessions:
-        ctx.out("no valid sessions")
-        return 0
-    rows = [
-        [
-            f"#{s.id}",
-            _minute(s.created),
-            _minute(s.last_seen),
-            _minute(s.expires_at),
-            address_label(s.client_address),
-            s.user_agent or "-",
-        ]
-        for s in sessions
+    return print_listing(
+        ctx,
+        sessions,
+        as_json=session_json,
+        as_row=_session_row,
+        headers=["SESSION", "STARTED", "LAST SEEN", "EXPIRES", "ADDRESS", "USER-AGENT"],
+        empty="no valid sessions",
+    )
+
+
+def _session_row(s: SessionRecord) -> list[object]:
+    return [
+        f"#{s.id}",
+        utc_minute(s.created),
+        utc_minute(s.last_seen),
+        utc_minute(s.expires_at),
+        address_label(s.client_address),
+        s.user_agent or "-",
     ]
-    headers = ["SESSION", "STARTED", "LAST SEEN", "EXPIRES", "ADDRESS", "USER-AGENT"]
-    ctx.out(table(rows, headers))  # every cell through the terminal sanitiser
-    return 0
-
-
-def _minute(value: object) -> str:
-    return f"{value:%Y-%m-%d %H:%M}Z"
 
 
 def _end(ctx: CliContext) -> int:

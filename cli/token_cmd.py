@@ -11,15 +11,22 @@ never left able to authenticate.
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime
+import math
 
-from cli.context import CliContext, CliError, add_json_flag, connection_name, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag, connection_name
+from cli.output import iso_utc, print_listing, utc_seconds
 from store.domain.display import safe_text
+from store.domain.tokens import parse_rate_limit
 from store.queries.tokens import list_tokens
 from store.records import TokenRecord
 from store.services.connections import remove_connection
-from store.services.tokens import issue_token, revoke_token, set_token_rate_limit
+from store.services.tokens import (
+    issue_token,
+    locked_addresses,
+    revoke_token,
+    set_token_rate_limit,
+    unlock_address,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,10 +53,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     limit.add_argument("name", metavar="NAME")
     limit.add_argument("rate_limit", metavar="N|default", help="a number, or 'default'")
     limit.set_defaults(func=_limit)
-
-
-def _shown(value: datetime | None, empty: str = "never") -> str:
-    return empty if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
+    locked = tsub.add_parser(
+        "locked", help="client addresses with failed authentications counted, and the locked ones"
+    )
+    add_json_flag(locked)
+    locked.set_defaults(func=_locked)
+    unlock = tsub.add_parser(
+        "unlock", help="forget an address's failed authentications: it may authenticate again"
+    )
+    unlock.add_argument(
+        "address",
+        metavar="ADDRESS",
+        help="an IP address, an IPv6 /64 as 'locked' shows it, or 'unknown'",
+    )
+    unlock.set_defaults(func=_unlock)
 
 
 def _as_json(token: TokenRecord) -> dict[str, object]:
@@ -97,36 +114,29 @@ def _create(ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext) -> int:
-    tokens = list_tokens(ctx.store())
-    if ctx.args.json:
-        ctx.out(json.dumps([_as_json(t) for t in tokens], indent=2))
-        return 0
     default = ctx.settings.rate_limit.requests_per_minute
-    rows = [
-        [
+
+    def row(t: TokenRecord) -> list[str]:
+        return [
             t.name,
             t.connection,
             t.prefix + "…",
-            _shown(t.created),
+            utc_seconds(t.created),
             t.created_by,
-            _shown(t.last_used),
+            utc_seconds(t.last_used),
             t.status,
             f"{t.rate_limit}/min" if t.rate_limit else f"{default}/min (default)",
         ]
-        for t in tokens
-    ]
-    headers = [
-        "NAME",
-        "CONNECTION",
-        "PREFIX",
-        "CREATED",
-        "CREATED BY",
-        "LAST USED",
-        "STATUS",
-        "RATE LIMIT",
-    ]
-    ctx.out(table(rows, headers) if rows else "no tokens yet: trident-scim token create NAME")
-    return 0
+
+    return print_listing(
+        ctx, list_tokens(ctx.store()), as_json=_as_json, as_row=row, headers=HEADERS,
+        empty="no tokens yet: trident-scim token create NAME",
+    )  # fmt: skip
+
+
+HEADERS = [
+    "NAME", "CONNECTION", "PREFIX", "CREATED", "CREATED BY", "LAST USED", "STATUS", "RATE LIMIT"
+]  # fmt: skip
 
 
 def _revoke(ctx: CliContext) -> int:
@@ -138,17 +148,48 @@ def _revoke(ctx: CliContext) -> int:
 
 
 def _limit(ctx: CliContext) -> int:
-    raw = ctx.args.rate_limit.strip().lower()
-    if raw == "default":
-        value = None
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise CliError(
-                "the rate limit is a number of requests per minute, or 'default'"
-            ) from None
+    value = parse_rate_limit(ctx.args.rate_limit)
     record = set_token_rate_limit(ctx.store(), ctx.args.name, value, ctx.actor)
     shown = f"{record.rate_limit}" if record.rate_limit else "the default"
     ctx.out(f"token '{safe_text(record.name)}' is limited to {shown} requests per minute")
+    return 0
+
+
+def _locked(ctx: CliContext) -> int:
+    found = locked_addresses(ctx.store())
+    print_listing(
+        ctx,
+        found,
+        as_json=lambda a: {
+            "address": a.address,
+            "failures": a.failures,
+            "locked": a.locked,
+            "retry_after_seconds": math.ceil(a.retry_after),
+        },
+        as_row=lambda a: [
+            a.address,
+            a.failures,
+            f"locked for {math.ceil(a.retry_after)} s" if a.locked else "counting",
+        ],
+        headers=["ADDRESS", "FAILURES", "STATUS"],
+        empty="no failed authentications are counted against any address",
+    )
+    if found and not ctx.args.json:
+        per_minute = ctx.settings.rate_limit.auth_failures_per_minute
+        ctx.note(
+            f"A locked address gets 429 for every SCIM request, valid tokens included, until "
+            f"it has made no more than {per_minute} failed attempts in a minute. Several IdPs "
+            "behind one proxy share its address unless the proxy is in [api] trusted_proxies. "
+            "trident-scim token unlock ADDRESS forgets an address's failures."
+        )
+    return 0
+
+
+def _unlock(ctx: CliContext) -> int:
+    forgotten = unlock_address(ctx.store(), ctx.args.address, ctx.actor)
+    state = "was locked" if forgotten.locked else "was not locked"
+    ctx.out(
+        f"address {safe_text(forgotten.address)} unlocked: {forgotten.failures} failed "
+        f"authentications forgotten ({state})"
+    )
     return 0

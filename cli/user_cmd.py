@@ -8,10 +8,10 @@ the same code the IdP's requests use, with the operator as the recorded actor.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from cli.context import CliContext, add_json_flag, add_user_argument, iso_utc, table, user_ref
+from cli.context import CliContext, add_json_flag, add_user_argument, user_ref
+from cli.output import iso_utc, print_json, table
 from store.domain.active import describe
 from store.domain.display import safe_text
 from store.domain.enums import GrantSource
@@ -110,8 +110,7 @@ def _show(ctx: CliContext) -> int:
     detail = user_detail(ctx.store(), ref, audit_limit=ctx.args.events, by_id=by_id)
     data = detail_json(detail)
     if ctx.args.json:
-        ctx.out(json.dumps(data, indent=2, default=str))
-        return 0
+        return print_json(ctx, data)
     _show_text(ctx, detail, data)
     return 0
 
@@ -151,14 +150,16 @@ def _show_text(ctx: CliContext, detail: UserDetail, data: dict[str, Any]) -> Non
 
 
 def _role_origin(role: dict[str, Any]) -> str:
+    """Where a role comes from: the IdP group's name or the granting operator, escaped."""
     if role["source"] == GrantSource.IDP:
-        return f"via IdP group {role['group']}"
+        return f"via IdP group {safe_text(role['group'])}"
+    by = safe_text(role["granted_by"])
     if role["source"] == GrantSource.SUSPENDED:
         return (
-            f"by {role['granted_by']}, suspended after a userName change: not in effect "
+            f"by {by}, suspended after a userName change: not in effect "
             "until confirmed with `role grant`"
         )
-    return f"by {role['granted_by']}"
+    return f"by {by}"
 
 
 def _list(ctx: CliContext) -> int:
@@ -176,8 +177,7 @@ def _list(ctx: CliContext) -> int:
             }
             for u in page.items
         ]
-        ctx.out(json.dumps(data, indent=2))
-        return 0
+        return print_json(ctx, data)
     rows = [
         [
             u.user_name,

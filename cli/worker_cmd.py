@@ -14,19 +14,22 @@ Only translation: the jobs live in ``worker.jobs``, the records in ``store``.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from typing import Any
 
-from cli.context import CliContext, CliError, add_json_flag, iso_utc, table
+from cli.context import CliContext, CliError, add_json_flag
+from cli.output import iso_utc, print_json, table, utc_seconds
 from cli.presence import announced
 from store.context import Store
-from store.domain.display import safe_text
+from store.domain.display import clip, safe_text
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord, LargeChange
 from store.services.recompute_queue import in_progress
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
 from worker.scheduler import keeping_leases, run_blocking, run_blocking_when_available
+
+STATUS_DETAIL = 60
+"""Characters of a job's last summary or error that ``worker status`` shows (--json: all)."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,7 +83,7 @@ def _once(ctx: CliContext, name: str) -> int:
             "database is unavailable (see the log)"
         )
     if ctx.args.json:
-        ctx.out(json.dumps(_run_json(run), indent=2))
+        print_json(ctx, _run_json(run))
     elif run.outcome == "ok":
         ctx.out(f"{name}: ok, {run.changed} changed: {safe_text(run.summary)}")
     else:
@@ -91,8 +94,7 @@ def _once(ctx: CliContext, name: str) -> int:
 def _list(ctx: CliContext) -> int:
     health = {h.job: h for h in worker_health(ctx.store(), jobs=list(JOBS)).jobs}
     if ctx.args.json:
-        ctx.out(json.dumps([_job_json(ctx, health[name]) for name in JOBS], indent=2))
-        return 0
+        return print_json(ctx, [_job_json(ctx, health[name]) for name in JOBS])
     rows = []
     for name, spec in JOBS.items():
         last = health[name].last_run
@@ -114,20 +116,17 @@ def _status(ctx: CliContext) -> int:
     health = worker_health(ctx.store(), jobs=list(JOBS))
     changes = in_progress(ctx.store())
     if ctx.args.json:
-        ctx.out(
-            json.dumps(
-                {
-                    "leader": health.leader,
-                    "lease_expires": iso_utc(health.lease_expires),
-                    "jobs": [_job_json(ctx, job) for job in health.jobs],
-                    "large_changes": [_change_json(change) for change in changes],
-                },
-                indent=2,
-            )
+        return print_json(
+            ctx,
+            {
+                "leader": health.leader,
+                "lease_expires": iso_utc(health.lease_expires),
+                "jobs": [_job_json(ctx, job) for job in health.jobs],
+                "large_changes": [_change_json(change) for change in changes],
+            },
         )
-        return 0
     ctx.out(
-        f"leader: {health.leader or 'none (no worker is running)'}"
+        f"leader: {safe_text(health.leader) or 'none (no worker is running)'}"
         + (f" (lease until {_when(health.lease_expires)})" if health.leader else "")
     )
     rows = []
@@ -140,7 +139,7 @@ def _status(ctx: CliContext) -> int:
                 _when(last.started if last else None),
                 last.outcome if last else "never run",
                 _when(job.last_ok),
-                note[:60],
+                clip(note, STATUS_DETAIL),
             ]
         )
     ctx.out(table(rows, ["JOB", "LAST RUN", "OUTCOME", "LAST OK", "DETAIL"]))
@@ -211,7 +210,7 @@ def _run_json(run: JobRunRecord) -> dict[str, Any]:
 
 
 def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc_seconds(value, empty="-", suffix=" UTC")
 
 
 def _every(seconds: float) -> str:

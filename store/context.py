@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from store.config import Settings
@@ -22,6 +22,25 @@ from store.migrate import check_current, upgrade
 def utc_now() -> datetime:
     """Naive UTC, the form every timestamp is stored in."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class HostClock:
+    """This host's clock, ``skew`` off the true time: what a process reads on a host whose
+    clock has drifted (``utc_now`` is the same with no skew). On PostgreSQL, state that
+    processes on several hosts share (rate-limit buckets) is judged by the database's clock
+    whenever a process runs on its host's clock, so hosts that disagree still agree there."""
+
+    skew: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.skew
+
+
+def on_host_clock(clock: Callable[[], datetime]) -> bool:
+    """Whether ``clock`` is a host's clock (``utc_now``, a ``HostClock``), not one a caller
+    sets by hand (tests, replays), which then judges everything itself."""
+    return clock is utc_now or isinstance(clock, HostClock)
 
 
 @dataclass

@@ -198,6 +198,7 @@ def define_entities(db: Database) -> None:
         _table_ = "rate_bucket"
         key = PrimaryKey(str, limits.RATE_KEY)
         tat = Required(float)  # GCRA theoretical arrival time, epoch seconds
+        step = Optional(float, nullable=True)  # the slot length the TAT is counted in (0011)
 
     class AuditEvent(db.Entity):
         _table_ = "audit_event"

@@ -249,6 +249,22 @@ class AuthResult:
     presented: str = ""
     """For a refusal, how the request log names the token presented: its name, "revoked
     <name>", "unknown tscim_AbCd…" (the display prefix only, never the secret) or "" ."""
+    address: str = ""
+    """On a refusal, the address the failed-authentication limit counts the client under
+    (``clients.limited_address``): canonical text, safe to show."""
+    locked: bool = False
+    """This refusal's failure used up the address's budget: from now on every request from
+    it is refused (429) until Retry-After has passed, valid tokens included."""
+
+
+@dataclass(frozen=True)
+class LockedAddress:
+    """A client address with failed authentications still counted against it."""
+
+    address: str  # as ``clients.limited_address`` gives it: canonical text, safe to show
+    failures: int  # failures still counted (one is forgiven every 60/N seconds)
+    locked: bool  # past the limit: every request from it is refused, valid tokens included
+    retry_after: float  # seconds until it may try again (0 when not locked)
 
 
 # ---- audit, activity, worker ---------------------------------------------------------------

@@ -23,6 +23,40 @@ from tests.support import (
 
 BACKENDS = [b for b in os.environ.get("TRIDENT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
+LONG_FIRST = (
+    "tests/multiprocess/",
+    "tests/faults/",
+    "tests/store/test_member_batches.py",
+    "tests/upgrade/test_db_commands.py",
+    "tests/packaging/",
+    "tests/worker/test_worker_cli.py",
+    "tests/store/test_groups_concurrency.py",
+    "tests/store/test_filter_differential.py",
+    "tests/e2e/test_scim2_tester.py",
+    "tests/worker/test_multiprocess.py",
+)
+"""Where the tests of tens of seconds are (real processes, large data, the wheel build),
+longest first. They run first, then any other file with a ``slow`` test, then the rest:
+with several xdist workers, one long test started last would keep the run going while
+the other workers sit idle. Whole files and packages move, in their own order, so module
+and package fixtures are still made once."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def path(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    with_slow = {path(item) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        where = path(item)
+        for index, prefix in enumerate(LONG_FIRST):
+            if where.startswith(prefix):
+                return index
+        return len(LONG_FIRST) + (0 if where in with_slow else 1)
+
+    items.sort(key=rank)  # stable: the collection order within each rank
+
 
 @pytest.fixture(scope="session")
 def _session_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from store.domain.active import describe
 from store.domain.display import safe_text
 from store.domain.enums import GrantSource
+from store.domain.roles import OPERATOR_SOURCES
 from store.records import RoleSource
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def timestamp(when: datetime | None) -> str:
 
 def role_label(role: str, source: str, via_group: str | None) -> str:
     """ "admin (manual)" or "viewer (IdP: Engineering)"."""
-    if source in (GrantSource.MANUAL, GrantSource.SUSPENDED):
+    if source in OPERATOR_SOURCES:
         return f"{role} ({source})"
     return f"{role} (IdP: {via_group})" if via_group else f"{role} (IdP)"
 
@@ -104,14 +105,6 @@ def status_word(active: bool | None) -> str:
     """The user status cell: "● active", "○ inactive", or "◌ unassigned" (an IdP removed
     ``active``: no access either)."""
     return status_label(describe(active))
-
-
-def clip(text: str | None, width: int) -> str:
-    """Cut ``text`` to ``width`` characters with an ellipsis (DataTable cells crop silently)."""
-    value = text or ""
-    if width <= 0:
-        return ""
-    return value if len(value) <= width else value[: max(0, width - 1)] + "…"
 
 
 def audit_change(before: Any, after: Any) -> str:

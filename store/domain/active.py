@@ -57,3 +57,15 @@ def with_state(document: Mapping[str, Any], state: State) -> dict[str, Any]:
 def describe(state: State) -> str:
     """How operators see the state: active, inactive, or unassigned (which grants nothing)."""
     return {True: "active", False: "inactive", None: "unassigned"}[state]
+
+
+def can_deactivate(state: State, held: bool) -> bool:
+    """Whether an operator's deactivation would change anything: it turns access off, or
+    places a hold on a user the IdP already deactivated (so the IdP cannot undo it)."""
+    return has_access(state) or not held
+
+
+def can_reactivate(state: State, held: bool) -> bool:
+    """Whether an operator's reactivation would change anything: it turns access on, or
+    lifts a hold."""
+    return not has_access(state) or held

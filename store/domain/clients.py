@@ -11,6 +11,7 @@ only through ``store.domain.display``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from store.domain import limits
@@ -37,6 +38,45 @@ def ip_text(value: object) -> str | None:
         return None
     mapped = getattr(address, "ipv4_mapped", None)
     return str(mapped if mapped is not None else address)
+
+
+IPV6_LIMIT_PREFIX = 64
+"""An IPv6 client is limited as its /64: one host there may use any of 2^64 addresses."""
+
+
+@functools.lru_cache(maxsize=4096)  # every request asks; a few IdPs' addresses repeat
+def limited_address(value: str | None) -> str:
+    """The address a per-address limit (failed authentications) counts a client under: an
+    IPv4 address as itself (an IPv4-mapped IPv6 one as the IPv4 address), an IPv6 address
+    as its /64 network (``2001:db8:0:1::/64``), and anything that is not exactly one IP
+    address as ``unknown``, one budget that every such client shares. Canonical text only,
+    at most ``ADDRESS_MAX`` characters: safe in a key, a log line or a terminal."""
+    text = ip_text(value)
+    if text is None:
+        return UNKNOWN_ADDRESS
+    address = ipaddress.ip_address(text)
+    if address.version == 4:
+        return text
+    return str(ipaddress.ip_network(f"{text}/{IPV6_LIMIT_PREFIX}", strict=False))
+
+
+def limited_address_argument(value: str) -> str | None:
+    """What an operator names a limited address by (``token unlock``): an IP address, the
+    network ``limited_address`` shows (``2001:db8:0:1::/64``, or any IPv6 address in it) or
+    ``unknown``; as ``limited_address`` gives it, or None when it is none of these."""
+    text = value.strip()
+    if text.lower() == UNKNOWN_ADDRESS:
+        return UNKNOWN_ADDRESS
+    if "/" in text and len(text) <= ADDRESS_MAX + 4 and "%" not in text:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return None
+        if network.prefixlen < (32 if network.version == 4 else IPV6_LIMIT_PREFIX):
+            return None  # wider than one limited address
+        text = str(network.network_address)
+    address = limited_address(text)
+    return None if address == UNKNOWN_ADDRESS else address
 
 
 def storable_text(value: str | None, size: int) -> str:

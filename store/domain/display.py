@@ -131,6 +131,13 @@ def safe_text(value: object) -> str:
     return _render(text, keep_newlines=False)
 
 
+def escape_unsafe(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every character a terminal must not receive escaped and nothing else
+    changed, so text that is already safe passes unchanged: the last pass at an output edge
+    (the service log), behind the callers' own ``safe_text``."""
+    return "".join(_pieces(text, keep_newlines))
+
+
 def safe_field(value: object) -> str:
     """Like ``safe_text`` but spaces are escaped too (``\\x20``): one field of a line whose
     fields are separated by spaces (a service log line), so client text cannot make up a
@@ -145,3 +152,12 @@ def safe_multiline(value: object) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     return _render(text, keep_newlines=True)
+
+
+def clip(text: str | None, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis when anything was cut
+    (None is ""). Cut text that is already terminal-safe: an escape cut short stays inert."""
+    value = text or ""
+    if width <= 0:
+        return ""
+    return value if len(value) <= width else value[: max(0, width - 1)] + "…"

@@ -79,3 +79,4 @@ class AuditAction(StrEnum):
     CONNECTION_TRANSFERRED = "connection.transferred"  # one event per transfer, then:
     USER_TRANSFERRED = "user.transferred"  # each user it moved
     GROUP_TRANSFERRED = "group.transferred"  # each group it moved
+    ADDRESS_UNLOCKED = "address.unlocked"  # failed authentications of an address forgiven

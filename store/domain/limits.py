@@ -105,3 +105,10 @@ HOLDER: Final = 256
 """A worker process's holder name (a lease's holder, who ran a job)."""
 RATE_KEY: Final = 256
 """A rate-limit bucket's key (a token or a client address)."""
+
+# ---- what a terminal is shown ---------------------------------------------------------------
+
+SHOWN_CELL: Final = 200
+"""Widest cell of a command's text table, in characters once made terminal-safe: longer
+outside text (a request's error, a User-Agent, a 1,024-character displayName) is cut there
+with an ellipsis, so a row stays one readable line; ``--json`` holds every value whole."""

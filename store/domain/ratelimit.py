@@ -20,6 +20,15 @@ is for GCRA. A lease therefore ends when its last slot starts, and a grant never
 further than ``horizon`` seconds ahead (``LEASE_SECONDS``: a lease lives at most that long).
 The part of a lease still ahead when its process stops is given back (``Lease.unused_from``)
 when no later grant was stacked on it.
+
+A bucket keeps the slot length its TAT was counted in. When a token's limit changes, what the
+bucket holds is requests, not seconds: ``rescaled`` turns the TAT's lead over ``now`` (the
+requests admitted and not yet paid back) into slots of the new length. A raised limit then
+takes effect at once (a lead counted in one-minute slots would otherwise refuse for minutes
+at a limit of thousands a second), and a lowered one hands out no second burst (a lead
+counted in short slots would otherwise look nearly paid back in long ones): from the change
+on, a window of W seconds still admits at most ``W / interval + burst + 1`` requests, however
+many the old limit admitted before it.
 """
 
 from __future__ import annotations
@@ -74,6 +83,23 @@ def grant(tat: float | None, now: float, requests_per_minute: int, burst: int, w
     within = math.floor((now + horizon - current) / step)
     units = max(1, min(want, fits, within))
     return Grant(units, current, current + units * step, 0.0)
+
+
+def rescaled(tat: float | None, counted_in: float | None, now: float, step: float) -> float | None:
+    """The bucket's TAT counted in slots of ``step`` seconds, when it was counted in slots of
+    ``counted_in`` (None: unknown, taken as ``step``): the lead over ``now`` keeps its number
+    of slots. A TAT at or before ``now`` (nothing owed) is unchanged."""
+    if tat is None or counted_in is None or counted_in == step or tat <= now:
+        return tat
+    return now + (tat - now) * step / counted_in
+
+
+def sql_rescaled(tat: str, counted_in: str, now: str, step: str) -> str:
+    """``rescaled`` rendered in SQL over the given expressions (``counted_in`` may be NULL)."""
+    return (
+        f"CASE WHEN {counted_in} IS NULL OR {counted_in} = {step} OR {tat} <= {now} "
+        f"THEN {tat} ELSE {now} + ({tat} - {now}) * {step} / {counted_in} END"
+    )
 
 
 def decide(tat: float | None, now: float, requests_per_minute: int, burst: int) -> Decision:

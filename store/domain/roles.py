@@ -1,7 +1,8 @@
 """Which roles a user holds through IdP groups: memberships + the SSO mapping -> roles.
 
-Pure. Manual grants are not this module's business: recomputation only ever produces the
-IdP-derived set, and the use case persists the difference to that set alone.
+Pure. Recomputation only ever produces the IdP-derived set, and the use case persists the
+difference to that set alone; manual grants are an operator's (``revocable_roles``,
+``grantable_roles``: what the console offers to revoke and grant by hand).
 """
 
 from __future__ import annotations
@@ -9,11 +10,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from store.domain.enums import GrantSource
+
 
 @dataclass(frozen=True, order=True)
 class IdpGrant:
     role: str
     via_group: str  # folded IdP group name the role comes from
+
+
+OPERATOR_SOURCES = frozenset({GrantSource.MANUAL, GrantSource.SUSPENDED})
+"""The grants an operator made (a suspended one is a manual grant held back after a userName
+change): only these does ``role revoke`` remove; IdP grants follow the groups."""
+ANY_CONNECTION = "any"
+"""How a mapping row for the groups of every connection names its connection."""
+
+
+def revocable_roles(grants: Iterable[tuple[str, str]]) -> list[str]:
+    """The roles an operator can revoke from a user holding ``grants`` ((role, source)
+    pairs): those granted by hand, sorted, each once."""
+    return sorted({role for role, source in grants if source in OPERATOR_SOURCES})
+
+
+def grantable_roles(roles: Iterable[str], grants: Iterable[tuple[str, str]]) -> list[str]:
+    """The roles of ``roles`` (in their order) an operator can still grant by hand: those
+    the user does not already hold as a manual grant."""
+    held = {role for role, source in grants if source == GrantSource.MANUAL}
+    return [role for role in roles if role not in held]
+
+
+def mapping_connection_label(connection: str | None) -> str:
+    """A mapping row's connection as operators read it: its name, or "any"."""
+    return ANY_CONNECTION if connection is None else connection
 
 
 MappingKey = tuple[int | None, str]

@@ -12,8 +12,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from store.domain.display import safe_text
 from store.domain.names import deceiving_character, describe_character, fold
@@ -118,3 +119,36 @@ def rotation_name(connection: str, taken: Container[str]) -> tuple[str, str]:
             "name",
         )
     return clean_name(name)
+
+
+class _Issued(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+T = TypeVar("T", bound=_Issued)
+
+
+def rotation_target(tokens: Iterable[T]) -> T | None:
+    """The token a rotation of a connection replaces: its newest token still in force (the
+    latest issued wins a tie of creation times); None when every token is revoked."""
+    active = [t for t in tokens if t.revoked_at is None]
+    return max(active, key=lambda t: (t.created, t.id)) if active else None
+
+
+def parse_rate_limit(text: str) -> int | None:
+    """A token's rate limit as an operator types it: a whole number of requests per minute,
+    or "default" (None: the global limit). The number's range is the store's to check."""
+    raw = text.strip().lower()
+    if raw == "default":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(
+            "the rate limit is a number of requests per minute, or 'default'", "rate_limit"
+        ) from None

@@ -22,8 +22,11 @@ from pony.orm import select
 from store.context import Store, naive_utc
 from store.domain import limits, request_log
 from store.domain.clients import storable_text
+from store.errors import NotFound
+from store.queries.activity import ActivityFilter, recent_activity
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ActivityInput
+from store.services.connections import get_connection
 from store.sql import execute
 from store.tx import transaction
 
@@ -178,3 +181,15 @@ def _prune_ids_chunk(store: Store, highest: int) -> int:
         return 0
     top = max(ids)
     return int(Activity.select(lambda a: a.id <= top).delete(bulk=True))
+
+
+def logged_connection(store: Store, name: str) -> str:
+    """The connection name the request log holds for ``name`` (a valid connection name): a
+    connection's own spelling, or, for a connection renamed or removed since, ``name`` as
+    typed while some request is still logged under it. NotFound when neither."""
+    try:
+        return get_connection(store, name).name
+    except NotFound:
+        if recent_activity(store, 1, wanted=ActivityFilter(connection=name)):
+            return name
+        raise

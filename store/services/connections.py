@@ -103,24 +103,32 @@ def hold(store: Store, connection: entities.Connection, exclusive: bool = False)
     creations never wait for each other) by whatever gives it a user, group or token;
     exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns.
     SQLite: the single writer lock, taken now."""
+    return _hold_id(store, int(connection.id), exclusive)
+
+
+def _hold_id(store: Store, connection_id: int, exclusive: bool = False) -> bool:
     sql = _HOLD
     if store.provider == "postgres":
         sql += " FOR UPDATE" if exclusive else " FOR SHARE"
-    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
+    rows = execute(store.db, sql, {"connection_id": connection_id}).rows
     return bool(rows) and rows[0][0] is None
 
 
-def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
-    """The connection a resource created in ``scope`` belongs to (held: ``hold``): the
-    token's connection, or for an operator the ``default`` connection. Revoked when the
-    token's connection was removed since its request authenticated: nothing may then be
-    created where no token or operator command reaches it."""
+def owner_id(store: Store, scope: Scope, actor: str) -> int:
+    """The id of the connection a resource created in ``scope`` belongs to (held:
+    ``hold``): the token's connection, or for an operator the ``default`` connection.
+    Revoked when the token's connection was removed since its request authenticated:
+    nothing may then be created where no token or operator command reaches it."""
     if scope.connection_id is None:
-        return default_connection(store, actor)
-    connection = store.db.Connection[scope.connection_id]
-    if not hold(store, connection):
+        return int(default_connection(store, actor).id)
+    if not _hold_id(store, int(scope.connection_id)):
         raise Revoked("Invalid or revoked token: its connection was removed")
-    return connection
+    return int(scope.connection_id)
+
+
+def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
+    """``owner_id``'s connection, as an entity (for rows that link to it by relation)."""
+    return store.db.Connection[owner_id(store, scope, actor)]
 
 
 # ---- records --------------------------------------------------------------------------------

@@ -193,3 +193,29 @@ def test_failed_logins_are_counted_per_client_behind_a_trusted_proxy(
     # A spoofed left-most hop does not let the attacker escape its own bucket.
     spoofed = guesser.get("/Users", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
     assert spoofed.status_code == 429
+
+
+def test_behind_an_unlisted_proxy_a_locked_address_is_explained(
+    store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two IdPs behind a proxy that is not in trusted_proxies share its address: one's
+    failures lock the other out. The valid token gets 429 with Retry-After and a detail that
+    says why, and the log names the address, the way out and the proxy setting."""
+    limited = _limited_store(store, per_minute=60, burst=10, clock=clock)
+    app = create_app(limited)
+    valid = Scim(app, issue_token(limited, "Okta", "operator:test").secret)
+    stale = Scim(app, "tscim_" + "C" * 43)
+    behind = {"X-Forwarded-For": "198.51.100.20"}
+    with caplog.at_level("WARNING"):
+        assert [stale.get("/Users", headers=behind).status_code for _ in range(5)] == [401] * 5
+    locked = [r.getMessage() for r in caplog.records if "is past its limit" in r.getMessage()]
+    assert len(locked) == 1 and locked[0].startswith("client address 127.0.0.1 is past its limit")
+    assert "token unlock 127.0.0.1" in locked[0]
+    hints = [r.getMessage() for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
+    assert len(hints) == 1 and "not in [api] trusted_proxies" in hints[0]
+    refused = valid.get("/Users", headers={"X-Forwarded-For": "198.51.100.21"})
+    body = assert_scim_error(refused, 429)
+    assert "valid tokens included" in body["detail"]
+    assert int(refused.headers["retry-after"]) >= 1
+    clock.advance(int(refused.headers["retry-after"]))
+    assert valid.get("/Users").status_code == 200

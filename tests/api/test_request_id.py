@@ -119,3 +119,35 @@ def test_json_log_lines_are_one_object_each_in_utc(
 def test_timestamps_are_utc_whatever_the_local_zone() -> None:
     assert utc_timestamp(0.25) == "1970-01-01T00:00:00.250Z"
     assert utc_timestamp(1_767_225_600.5) == "2026-01-01T00:00:00.500Z"
+
+
+HOSTILE = (
+    "evil\x1b]52;c;cHduZWQ=\x07\x1b[2J\u202egnp.exe\n2026-01-01T00:00:00.000Z INFO fake: forged"
+)
+
+
+def test_text_log_lines_show_outside_text_escaped_and_cannot_forge_a_line(
+    log_lines: tuple[io.StringIO, logging.Handler],
+) -> None:
+    """A message or an exception carrying an IdP's text (a userName inside a database error,
+    say) reaches the operator's terminal escaped, and a line break in it starts no record."""
+    stream, _ = log_lines
+    log = logging.getLogger("trident_scim.worker")
+    log.warning("job failed for %s", HOSTILE)
+    try:
+        raise ValueError(HOSTILE)
+    except ValueError:
+        log.exception("job %s failed", "reconcile")
+    text = stream.getvalue()
+    assert not [ch for ch in text if ch != "\n" and (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0)]
+    assert "\u202e" not in text and "\\x1b]52;c;" in text and "\\u202e" in text
+    lines = text.splitlines()
+    records = [line for line in lines if not line.startswith("    ")]
+    assert len(records) == 2, lines
+    assert records[0].endswith("job failed for " + HOSTILE.replace("\x1b", "\\x1b")
+                               .replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+                               .replace("\n", "\\x0a"))  # fmt: skip
+    assert records[1].endswith("job reconcile failed")
+    assert any("Traceback" in line for line in lines[2:]) and not any(
+        line.startswith("2026-01-01T00:00:00.000Z") for line in lines
+    )

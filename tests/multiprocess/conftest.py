@@ -9,6 +9,7 @@ and each test uses its own tokens, users and groups, so tests stay independent.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,3 +88,31 @@ def load_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two API processes for bulk traffic: a huge burst, so the single busy token the test
     uses is never throttled while eight clients share it."""
     yield from make_cluster(tmp_path_factory.mktemp("load"), 2, burst=1_000_000)
+
+
+class ClientPerThread:
+    """One keep-alive client per (thread, process) of a cluster: the n-th thread to ask for
+    one talks to process n % N. ``with`` closes them all at the end."""
+
+    def __init__(self, cluster: Cluster, token: str) -> None:
+        self._cluster, self._token = cluster, token
+        self._local = threading.local()
+        self._made: list[Client] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Client:
+        if not hasattr(self._local, "client"):
+            with self._lock:
+                self._local.client = self._cluster.client(len(self._made), self._token)
+                self._made.append(self._local.client)
+        return self._local.client
+
+    def close(self) -> None:
+        for client in self._made:
+            client.close()
+
+    def __enter__(self) -> ClientPerThread:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,5 +1,6 @@
 """One process of the false-refusal measurement: ``authenticate`` at a steady rate against a
-real database, as one API process sees its share of an IdP's requests.
+real database, as one API process sees its share of an IdP's requests (never faster than
+four times that rate in any gap, so that two processes stay far below the token's limit).
 
     python -m tests.multiprocess.lease_load URL SECRET PER_SECOND SECONDS BURST
 
@@ -26,12 +27,18 @@ def main(url: str, secret: str, per_second: float, seconds: float, burst: int) -
     store = open_store(settings)
     header = f"Bearer {secret}"
     sent = refused = 0
-    began = time.monotonic()
+    gap = 1 / per_second
+    began = due = time.monotonic()
     try:
         while (elapsed := time.monotonic() - began) < seconds:
-            wait = began + sent / per_second - time.monotonic()
+            wait = due - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            # A process that fell behind (descheduled on a busy host) catches up at four times
+            # its rate at most, so two of them stay below the measurement's limit of 6000 a
+            # second: a burst of all it missed would exceed the limit and burst for real, and
+            # be refused rightly, not falsely.
+            due = max(due + gap, time.monotonic() + gap / 4)
             result = authenticate(store, header, "127.0.0.1")
             sent += 1
             refused += result.reason == "rate_limited"

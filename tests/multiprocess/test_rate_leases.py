@@ -11,7 +11,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,9 +21,9 @@ from typing import Any
 import pytest
 from pony.orm import db_session
 
-from tests.bench.load import Client, Reply
+from tests.bench.load import Reply
 from tests.bench.servers import ServerProcess, write_config
-from tests.multiprocess.conftest import Cluster, skip_without_postgres
+from tests.multiprocess.conftest import ClientPerThread, Cluster, skip_without_postgres
 from tests.support import create_pg_database, drop_pg_database, open_test_store
 
 pytestmark = [pytest.mark.slow]
@@ -58,33 +57,12 @@ def quad(
             drop_pg_database(url)
 
 
-class Spread:
-    """One keep-alive client per (thread, process): thread n talks to process n % 4."""
-
-    def __init__(self, cluster: Cluster, token: str) -> None:
-        self._cluster, self._token = cluster, token
-        self._local = threading.local()
-        self._made: list[Client] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Client:
-        if not hasattr(self._local, "client"):
-            with self._lock:
-                self._local.client = self._cluster.client(len(self._made), self._token)
-                self._made.append(self._local.client)
-        return self._local.client
-
-    def close(self) -> None:
-        for client in self._made:
-            client.close()
-
-
 def _send_all(
     cluster: Cluster, token: str, count: int, pause: float = 0.0
 ) -> list[tuple[float, float, Reply]]:
     """``count`` cheap SCIM requests from 8 threads over the 4 processes: (sent, answered,
     reply) for each, on this process's monotonic clock."""
-    clients = Spread(cluster, token)
+    clients = ClientPerThread(cluster, token)  # thread n talks to process n % 4
 
     def one(_: int) -> tuple[float, float, Reply]:
         sent = time.monotonic()
@@ -94,11 +72,8 @@ def _send_all(
             time.sleep(pause)
         return sent, answered, reply
 
-    try:
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            return list(pool.map(one, range(count)))
-    finally:
-        clients.close()
+    with clients, ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def test_the_limit_holds_across_four_processes(quad: Cluster) -> None:

@@ -105,7 +105,50 @@ def test_a_changed_limit_drops_the_lease(store: Store, store_url: str, clock: Fa
         operator.close()
     assert authenticate(store, header, "10.0.5.4").ok  # judged by the database again
     after = bucket_tat(store, issued.record.id)
-    assert before is not None and after == before + 1.0  # one slot of the new limit
+    # The lease's 64 slots count as 64 requests of the new limit (64 seconds), then this
+    # request's slot: the lower limit does not hand the token a second burst.
+    assert before == epoch(clock) + 64 * STEP
+    assert after == epoch(clock) + 64 * 1.0 + 1.0
+
+
+def _limit_of(store: Store, store_url: str, name: str, rate_limit: int) -> None:
+    """Change a token's limit from another process, as the operator's CLI does."""
+    operator = replace(open_test_store(store_url), clock=store.clock)
+    try:
+        set_token_rate_limit(operator, name, rate_limit, ADMIN)
+    finally:
+        operator.close()
+
+
+def test_a_raised_limit_takes_effect_at_once(
+    store: Store, store_url: str, clock: FakeClock
+) -> None:
+    """One a minute with a burst of 8, used up: nine requests owe nine minutes. Raised to 64
+    a second, the same nine requests owe nine sixty-fourths of a second, not nine minutes."""
+    store = leasing(store, burst=8)
+    header = f"Bearer {issue_token(store, 'Okta raised', ADMIN, rate_limit=1).secret}"
+    assert [authenticate(store, header, "10.0.5.8").ok for _ in range(10)] == [True] * 9 + [False]
+    _limit_of(store, store_url, "Okta raised", RPM)
+    refused = authenticate(store, header, "10.0.5.8")
+    assert (refused.ok, refused.reason) == (False, "rate_limited")  # still nine requests owed
+    assert refused.retry_after <= STEP
+    clock.advance(STEP)
+    assert authenticate(store, header, "10.0.5.8").ok
+
+
+def test_a_lowered_limit_hands_out_no_second_burst(
+    store: Store, store_url: str, clock: FakeClock
+) -> None:
+    """64 a second with a burst of 8, used up in an instant; lowered to one a second, the
+    token has still used its nine requests: nothing more until one second has passed."""
+    store = leasing(store, burst=8)
+    issued = issue_token(store, "Okta lowered", ADMIN, rate_limit=RPM)
+    header = f"Bearer {issued.secret}"
+    assert [authenticate(store, header, "10.0.5.9").ok for _ in range(10)] == [True] * 9 + [False]
+    _limit_of(store, store_url, "Okta lowered", 60)
+    assert [authenticate(store, header, "10.0.5.9").ok for _ in range(10)] == [False] * 10
+    clock.advance(1.0)
+    assert [authenticate(store, header, "10.0.5.9").ok for _ in range(3)] == [True, False, False]
 
 
 def test_stopping_gives_back_the_budget_not_used(store: Store, clock: FakeClock) -> None:

@@ -55,3 +55,27 @@ def test_sql_rendering_grants_like_the_rule(store: Store) -> None:
             ):
                 disagreements.append((tat, now, rpm, burst, want, ok, count, after, rule))
     assert not disagreements, disagreements[:3]
+
+
+def test_sql_rendering_counts_a_changed_limit_like_the_rule(store: Store) -> None:
+    """``ratelimit.sql_rescaled`` and ``ratelimit.rescaled`` agree to the last bit: the
+    TAT a limit change leaves is the same whichever renders it."""
+    postgres = store.provider == "postgres"
+    cast = "::float8" if postgres else ""
+    expression = ratelimit.sql_rescaled(
+        tat=f"$tat{cast}", counted_in=f"$counted_in{cast}", now=f"$now{cast}", step=f"$step{cast}"
+    )
+    rng = random.Random(20261201)
+    disagreements = []
+    with db_session:
+        for _ in range(300):
+            now = BASE + rng.uniform(0, 86_400)
+            step = ratelimit.interval(rng.choice([1, 60, 3840, rng.randint(1, 10**6)]))
+            counted_in = rng.choice([None, step, ratelimit.interval(rng.randint(1, 10**6))])
+            tat = now + rng.choice([-5.0, 0.0, rng.uniform(0, 600), rng.uniform(0, 0.01)])
+            params = {"tat": tat, "counted_in": counted_in, "now": now, "step": step}
+            ((got,),) = fetch_rows(store, f"SELECT {expression}", params)
+            rule = ratelimit.rescaled(tat, counted_in, now, step)
+            if float(got) != rule:
+                disagreements.append((tat, counted_in, now, step, got, rule))
+    assert not disagreements, disagreements[:3]

@@ -330,6 +330,8 @@ def test_authentication_leaves_no_session_state_on_the_connection(
     if backend != "postgresql":
         pytest.skip("SQLite has no per-connection commit setting to leak")
     secret = issue_token(store, "Okta", ADMIN).secret
+    with db_session:  # the product's default on this connection (test databases turn it off)
+        store.db.execute("SET synchronous_commit TO on")
     assert authenticate(store, bearer(secret), "10.0.4.1").ok
     with db_session:
         assert store.db.select("SELECT current_setting('synchronous_commit')") == ["on"]

@@ -56,6 +56,12 @@ async def settle(pilot: Pilot[Any], rounds: int = 2) -> None:
         await pilot.pause()
 
 
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    """Press ``keys``, then let what they started finish (``settle``)."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
 async def wait_until(pilot: Pilot[Any], check: Callable[[], bool], seconds: float = 5.0) -> None:
     for _ in range(int(seconds / 0.05)):
         if check():

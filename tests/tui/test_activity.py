@@ -12,7 +12,7 @@ from textual.widgets import TextArea
 from store.context import Store
 from store.records import ActivityInput
 from store.services.activity import record_activity
-from tests.tui.conftest import move_to, settle, table_rows
+from tests.tui.conftest import move_to, press, settle, table_rows
 from tests.tui.data import Seeded
 from tui.app import ControlApp
 from tui.screens.text_detail import TextDetailScreen
@@ -89,32 +89,25 @@ async def test_filters_by_status_class_connection_token_and_text(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("f")  # errors
-        await settle(pilot)
+        await press(pilot, "f")  # errors
         codes = [_code(r[5]) for r in table_rows(app, "#activity")]
         assert codes == [429, 401, 400, 400]
         assert "status error" in str(app.query_one("#activity-filters").render())
-        await pilot.press("f", "f")  # 4xx, then 5xx: nothing
-        await settle(pilot)
+        await press(pilot, "f", "f")  # 4xx, then 5xx: nothing
         assert table_rows(app, "#activity") == []
-        await pilot.press("f", "f")  # 2xx, then any
-        await settle(pilot)
+        await press(pilot, "f", "f")  # 2xx, then any
         move_to(app, "#connections", "└ Entra ID")  # the token
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
         assert {r[2] for r in table_rows(app, "#activity")} == {"Entra ID"}
         assert "token Entra ID" in str(app.query_one("#activity-filters").render())
-        await pilot.press("t")  # off again
-        await settle(pilot)
+        await press(pilot, "t")  # off again
         move_to(app, "#connections", "Okta")  # the connection
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
         assert {r[1] for r in table_rows(app, "#activity")} == {"Okta"}
         assert len(table_rows(app, "#activity")) == 5  # the 429 run and the seeded four
         assert "connection Okta" in str(app.query_one("#activity-filters").render())
         await pilot.press("t")  # off again
-        await pilot.press("slash", *"203.0.113", "enter")
-        await settle(pilot)
+        await press(pilot, "slash", *"203.0.113", "enter")
         assert [r[2] for r in table_rows(app, "#activity")] == ["unknown tscim_AbCd…"]
         assert app.focused is app.query_one("#activity")
 
@@ -139,13 +132,11 @@ async def test_enter_opens_the_full_filter_and_error_wrapped_with_copy(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("f")  # errors only
-        await settle(pilot)
+        await press(pilot, "f")  # errors only
         table = app.query_one("#activity", FittedTable)
         table.focus()
         table.move_cursor(row=2)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, TextDetailScreen)
         text = app.screen.query_one("#detail-text", TextArea)
         assert LONG_FILTER in text.text
@@ -163,7 +154,6 @@ async def test_filter_text_is_shown_as_typed_never_as_markup(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"[b]x[/b]", "enter")
-        await settle(pilot)
+        await press(pilot, "slash", *"[b]x[/b]", "enter")
         assert "text “[b]x[/b]”" in str(app.query_one("#activity-filters").render())
         assert table_rows(app, "#activity") == []

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.widgets import TabbedContent
 
+from store.domain.display import clip
 from store.records import RoleSource
 from tests.tui.conftest import settle, table_rows
 from tests.tui.data import Seeded
 from tui.app import ControlApp
-from tui.format import activity_time, audit_change, clip, relative, roles_summary
+from tui.format import activity_time, audit_change, relative, roles_summary
 from tui.screens.dialogs import PromptDialog
 from tui.widgets.fitted_table import ColumnSpec, fit_widths
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from store.context import Store
@@ -15,7 +16,7 @@ from store.services import groups, member_batches, role_sync
 from store.services.groups import create_group
 from store.services.maintenance import reconcile_roles
 from tests.store.test_users_helpers import bulk_users
-from tests.tui.conftest import move_to, settle, table_rows, wait_until
+from tests.tui.conftest import move_to, press, settle, table_rows, wait_until
 from tests.tui.data import Seeded, make_group, make_user
 from tui.app import ControlApp
 from tui.messages import MappingProgress
@@ -32,10 +33,27 @@ def _idp_roles(store: Store, user_name: str) -> set[str]:
     return {r.role for r in user_detail(store, user_name).roles if r.source == "idp"}
 
 
-async def _open_mappings(pilot: object) -> None:
-    await settle(pilot)  # type: ignore[arg-type]
-    await pilot.press("3")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+async def _open_mappings(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await press(pilot, "3")
+
+
+async def _dialog(app: ControlApp, pilot: Pilot[None], key: str, typed: str = "") -> MappingDialog:
+    """The dialog ``key`` opens on the mapping panel (a: add, x: remove), ``typed`` typed
+    into it."""
+    await pilot.press(key, *typed)
+    dialog = app.screen
+    assert isinstance(dialog, MappingDialog)
+    return dialog
+
+
+async def _previewed(pilot: Pilot[None], dialog: MappingDialog, seconds: float = 5.0) -> None:
+    """Until the preview of what the dialog holds is shown (Save is enabled by it only)."""
+    await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled, seconds)
+
+
+def _summary(dialog: MappingDialog) -> str:
+    return str(dialog.query_one("#preview-summary", Static).render())
 
 
 async def test_lists_the_mapping(seeded: Seeded, make_app: Callable[..., ControlApp]) -> None:
@@ -56,17 +74,13 @@ async def test_add_previews_who_gains_before_saving(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a")
         await pilot.press(*"support")  # IdP group names match case-insensitively
         dialog.query_one("#role", Select).value = "admin"
         await settle(pilot)
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await _previewed(pilot, dialog)
         assert table_rows(app, "#preview") == [("dave@example.com", "admin", "gains")]
-        assert "1 role gain(s), 0 role loss(es)" in str(
-            dialog.query_one("#preview-summary", Static).render()
-        )
+        assert "1 role gain(s), 0 role loss(es)" in _summary(dialog)
         assert _pairs(tui_store) == [("Engineering", "operator"), ("Viewers", "viewer")]
         await pilot.click("#save")
         await settle(pilot)
@@ -82,13 +96,10 @@ async def test_save_waits_for_the_preview_of_what_is_typed(
     app = make_app(search_debounce_seconds=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a")
         dialog.query_one("#role", Select).value = "viewer"
-        await pilot.press(*"Engineering")
-        await settle(pilot)
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await press(pilot, *"Engineering")
+        await _previewed(pilot, dialog)
         # bob is in Engineering too, but inactive: he holds no IdP role either way
         assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "gains")]
         await pilot.press("x")  # typing changes the group: the old preview no longer applies
@@ -108,11 +119,9 @@ async def test_remove_previews_who_loses_then_removes(
         await _open_mappings(pilot)
         table = app.query_one("#mapping-table", FittedTable)
         assert table.cells_of(table.current_key or "")[:2] == ("Engineering", "operator")  # type: ignore[index]
-        await pilot.press("x")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "x")
         await settle(pilot)
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await _previewed(pilot, dialog)
         assert table_rows(app, "#preview") == [("alice@example.com", "operator", "loses")]
         await pilot.click("#save")
         await settle(pilot)
@@ -127,10 +136,8 @@ async def test_cancel_changes_nothing(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("x")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "x")
+        await press(pilot, "escape")
         assert not isinstance(app.screen, MappingDialog)
         assert _pairs(tui_store) == [("Engineering", "operator"), ("Viewers", "viewer")]
         assert _idp_roles(tui_store, "alice@example.com") == {"operator"}
@@ -149,9 +156,7 @@ async def test_a_misspelt_group_is_warned_about_with_the_closest_names(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a", *"Enginering")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a", "Enginering")
         await wait_until(pilot, lambda: dialog.known is not None)
         await settle(pilot)
         warning = str(dialog.query_one("#group-warning", Static).render())
@@ -169,13 +174,11 @@ async def test_save_and_cancel_stay_visible_with_an_empty_preview(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a", *"Nobody Here")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a", "Nobody Here")
         dialog.query_one("#role", Select).value = "viewer"
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await _previewed(pilot, dialog)
         await settle(pilot)
-        summary = str(dialog.query_one("#preview-summary", Static).render())
+        summary = _summary(dialog)
         assert "nobody's roles change" in summary
         for button in ("#save", "#cancel"):
             assert _visible(app, button), button
@@ -194,12 +197,10 @@ async def test_a_large_group_preview_counts_and_does_not_block(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a", *"Support")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a", "Support")
         dialog.query_one("#role", Select).value = "admin"
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled, 20)
-        summary = str(dialog.query_one("#preview-summary", Static).render())
+        await _previewed(pilot, dialog, 20)
+        summary = _summary(dialog)
         assert "601 role gain(s), 0 role loss(es) for 601 user(s), first 500 listed" in summary
         assert "It matches in any connection: “Support” of Okta (601 member(s))." in summary
         assert len(table_rows(app, "#preview")) == 500
@@ -217,13 +218,11 @@ async def test_saving_reports_the_recomputation_progress(
     app = make_app()
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a")
         await pilot.press(*"support")
         dialog.query_one("#role", Select).value = "admin"
         await settle(pilot)
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await _previewed(pilot, dialog)
         await pilot.click("#save")
         await wait_until(pilot, lambda: ("support", "admin") in _pairs(tui_store))
         await settle(pilot)
@@ -239,12 +238,10 @@ async def test_a_row_for_one_connection_matches_only_its_groups_and_says_which(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a", *"engineering")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a", "engineering")
         dialog.query_one("#role", Select).value = "viewer"
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
-        summary = str(dialog.query_one("#preview-summary", Static).render())
+        await _previewed(pilot, dialog)
+        summary = _summary(dialog)
         assert (
             "It matches in any connection: “Engineering” of Entra ID (1 member(s)), "
             "“Engineering” of Okta (2 member(s))." in summary
@@ -256,7 +253,7 @@ async def test_a_row_for_one_connection_matches_only_its_groups_and_says_which(
         dialog.query_one("#connection", Select).value = "Okta"
         await settle(pilot)
         await wait_until(pilot, lambda: dialog.previewed == ("engineering", "viewer", "Okta"))
-        summary = str(dialog.query_one("#preview-summary", Static).render())
+        summary = _summary(dialog)
         assert "It matches in connection “Okta”: “Engineering” of Okta (2 member(s))." in summary
         assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "gains")]
         await pilot.click("#save")
@@ -271,12 +268,10 @@ async def test_a_row_for_one_connection_matches_only_its_groups_and_says_which(
         ]
 
         move_to(app, "#mapping-table", "engineering")
-        await pilot.press("x")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "x")
         body = "".join(str(w.render()) for w in dialog.query(".dialog-body"))
         assert "IdP group “engineering” of connection Okta -> role viewer" in body
-        await wait_until(pilot, lambda: not dialog.query_one("#save", Button).disabled)
+        await _previewed(pilot, dialog)
         assert table_rows(app, "#preview") == [("alice@example.com", "viewer", "loses")]
         await pilot.click("#save")
         await wait_until(pilot, lambda: ("engineering", "viewer") not in _pairs(tui_store))
@@ -289,13 +284,11 @@ async def test_a_group_no_connection_has_yet_is_said_so(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_mappings(pilot)
-        await pilot.press("a", *"Support")
-        dialog = app.screen
-        assert isinstance(dialog, MappingDialog)
+        dialog = await _dialog(app, pilot, "a", "Support")
         dialog.query_one("#role", Select).value = "admin"
         dialog.query_one("#connection", Select).value = "Entra ID"
         await wait_until(pilot, lambda: dialog.previewed == ("Support", "admin", "Entra ID"))
-        summary = str(dialog.query_one("#preview-summary", Static).render())
+        summary = _summary(dialog)
         assert "nobody's roles change" in summary
         assert "It matches no group yet in connection “Entra ID”." in summary
 

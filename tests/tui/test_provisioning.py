@@ -18,6 +18,7 @@ from tests.tui.conftest import (
     error_notifications,
     move_to,
     notifications,
+    press,
     settle,
     table_rows,
     wait_until,
@@ -77,8 +78,7 @@ async def test_generate_for_a_new_connection_shows_the_secret_once_then_nothing_
         assert app.screen.choice == "Entra ID"  # the highlighted row's connection
         app.screen.query_one("#choice", Select).value = NEW_CONNECTION
         await pilot.press(*"JumpCloud")
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, SecretDialog)
         secret = app.screen.query_one("#secret", TextArea).text
         assert app.screen.query_one("#secret", TextArea).read_only  # selectable, not editable
@@ -90,12 +90,10 @@ async def test_generate_for_a_new_connection_shows_the_secret_once_then_nothing_
         await pilot.press("c")
         assert app.clipboard == secret
         assert "Screenshot" not in {c.title for c in app.get_system_commands(app.screen)}
-        await pilot.press("escape", "q")  # neither Escape nor q loses the token
-        await settle(pilot)
+        await press(pilot, "escape", "q")  # neither Escape nor q loses the token
         assert isinstance(app.screen, SecretDialog) and app.is_running
         assert "I have stored it" in app.screen.query_one("#done").label.plain  # type: ignore[attr-defined]
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert not isinstance(app.screen, SecretDialog)
         assert secret not in _everything_shown(app)
         assert app.clipboard == ""
@@ -115,12 +113,10 @@ async def test_generate_for_the_selected_connection(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         move_to(app, "#connections", "└ Okta SCIM")
-        await pilot.press("a", *"Okta 2026", "enter")
-        await settle(pilot)
+        await press(pilot, "a", *"Okta 2026", "enter")
         assert isinstance(app.screen, SecretDialog)
         assert "For connection “Okta”." in _static_text(app, "#secret-note")
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         names = _names(app)
         assert names[names.index("Okta") :] == ["Okta", "└ Okta SCIM", "└ Okta 2026"]
         assert {t.name: t.connection for t in list_tokens(tui_store)}["Okta 2026"] == "Okta"
@@ -132,14 +128,12 @@ async def test_a_taken_name_is_refused_inline_keeping_what_was_typed(
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("a", *"okta scim", "enter")
-        await settle(pilot)
+        await press(pilot, "a", *"okta scim", "enter")
         assert isinstance(app.screen, PromptDialog)
         assert "Conflict: a token named 'okta scim' already exists" in _static_text(app, "#problem")
         assert app.screen.query_one("#answer", Input).value == "okta scim"
         assert not error_notifications(app)
-        await pilot.press(*" 2", "enter")
-        await settle(pilot)
+        await press(pilot, *" 2", "enter")
         assert isinstance(app.screen, SecretDialog)
         assert "okta scim 2" in [t.name for t in list_tokens(tui_store)]
 
@@ -153,8 +147,7 @@ async def test_generate_refuses_an_empty_name(
         await pilot.press("a", "space", "enter")
         assert isinstance(app.screen, PromptDialog)
         assert "Enter a name" in _static_text(app, "#problem")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert len(list_tokens(tui_store)) == 2
 
 
@@ -167,21 +160,18 @@ async def test_new_connection_with_a_kind_then_a_taken_name_is_refused_inline(
         await pilot.press("n")
         assert isinstance(app.screen, PromptDialog)
         app.screen.query_one("#choice", Select).value = "jumpcloud"
-        await pilot.press(*"JumpCloud", "enter")
-        await settle(pilot)
+        await press(pilot, *"JumpCloud", "enter")
         assert not isinstance(app.screen, PromptDialog)
         assert "Connection “JumpCloud” created. Press a to issue its token." in notifications(app)
         assert _rows(app)["JumpCloud"][1:] == ("jumpcloud", "0", "0", "never", "◌ no tokens", "")
         table = app.query_one("#connections", FittedTable)
         assert table.cells_of(table.current_key or "")[0] == "JumpCloud"  # type: ignore[index]
 
-        await pilot.press("n", *"OKTA", "enter")
-        await settle(pilot)
+        await press(pilot, "n", *"OKTA", "enter")
         assert isinstance(app.screen, PromptDialog)
         assert "a connection named 'Okta' already exists" in _static_text(app, "#problem")
         assert app.screen.query_one("#answer", Input).value == "OKTA"
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert [c.name for c in list_connections(tui_store)] == ["Entra ID", "JumpCloud", "Okta"]
 
 
@@ -196,20 +186,17 @@ async def test_rotate_shows_the_new_token_once_and_keeps_the_old_one_until_revok
         await pilot.press("o")
         assert isinstance(app.screen, ConfirmDialog)
         assert "Rotate “Okta SCIM” of connection “Okta”?" in app.screen.question
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert len(list_tokens(tui_store)) == 2  # cancelled: nothing issued
 
-        await pilot.press("o", "y")
-        await settle(pilot)
+        await press(pilot, "o", "y")
         assert isinstance(app.screen, SecretDialog)
         new_secret = app.screen.query_one("#secret", TextArea).text
         note = _static_text(app, "#secret-note")
         assert "For connection “Okta”." in note and "“Okta SCIM” keeps working" in note
         assert authenticate(tui_store, f"Bearer {new_secret}", "10.1.1.1").ok
         assert authenticate(tui_store, f"Bearer {old_secret}", "10.1.1.1").ok  # no downtime
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert any("select “Okta SCIM” and press x" in n for n in notifications(app))
         names = _names(app)
         assert names[names.index("Okta") :] == ["Okta", "└ Okta SCIM", "└ Okta-2"]
@@ -217,8 +204,7 @@ async def test_rotate_shows_the_new_token_once_and_keeps_the_old_one_until_revok
         assert _rows(app)["└ Okta SCIM"][5] == "● active"
 
         move_to(app, "#connections", "└ Okta SCIM")
-        await pilot.press("x", "y")
-        await settle(pilot)
+        await press(pilot, "x", "y")
         assert authenticate(tui_store, f"Bearer {old_secret}", "10.1.1.1").reason == "revoked"
         assert authenticate(tui_store, f"Bearer {new_secret}", "10.1.1.1").ok
         assert _rows(app)["└ Okta SCIM"][5] == "✕ revoked"
@@ -234,15 +220,12 @@ async def test_rotate_on_a_connection_row_rotates_its_token(
         await pilot.press("o")
         assert isinstance(app.screen, ConfirmDialog)
         assert "Rotate “Entra ID” of connection “Entra ID”?" in app.screen.question
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert isinstance(app.screen, SecretDialog)
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert {t.name: t.connection for t in list_tokens(tui_store)}["Entra ID-2"] == "Entra ID"
 
-        await pilot.press("n", *"Ping", "enter")  # a connection without a token
-        await settle(pilot)
+        await press(pilot, "n", *"Ping", "enter")  # a connection without a token
         await pilot.press("o")
         assert not isinstance(app.screen, ConfirmDialog)
         assert any("“Ping” has no active token to rotate" in n for n in notifications(app))
@@ -263,8 +246,7 @@ async def test_revoke_asks_naming_the_token_and_cancel_keeps_it(
         assert isinstance(app.screen, ConfirmDialog)
         assert "Revoke token “Okta SCIM”" in app.screen.question
         assert "of connection “Okta”" in app.screen.question
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert [t.status for t in list_tokens(tui_store)] == ["active", "active"]
         await pilot.press("x")
         await pilot.click("#confirm")
@@ -348,8 +330,7 @@ async def test_database_fault_is_a_notification_not_a_traceback(
         with db_session:
             tui_store.db.execute("ALTER TABLE scim_token RENAME TO scim_token_away")
         try:
-            await pilot.press("r")
-            await settle(pilot)
+            await press(pilot, "r")
             assert any(
                 e.startswith("Unavailable: Could not load SCIM provisioning")
                 for e in error_notifications(app)

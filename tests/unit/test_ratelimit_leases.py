@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from store.domain import ratelimit
 
 BASE = 1_795_958_000.0
+SLACK = 1e-6  # seconds: epoch times near BASE are exact to about 2.4e-7 s
 
 
 def test_a_grant_of_one_is_plain_gcra() -> None:
@@ -139,3 +140,51 @@ def test_leases_refuse_nothing_far_below_the_limit() -> None:
                       + [(BASE + 0.0007 + i / 600, 1) for i in range(3000)])  # fmt: skip
     assert len(_simulate(2, 360_000, 1000, arrivals)) == 6000
     assert len(_simulate(2, 360_000, 10, arrivals)) == 6000
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    old_rpm=st.sampled_from([1, 60, 600, 3840, 60_000]),
+    new_rpm=st.sampled_from([1, 60, 600, 3840, 60_000]),
+    burst=st.integers(0, 40),
+    gaps=st.lists(st.floats(0, 2.0), min_size=1, max_size=120),
+    change_at=st.integers(0, 119),
+)
+def test_a_changed_limit_is_counted_in_requests_not_seconds(
+    old_rpm: int, new_rpm: int, burst: int, gaps: list[float], change_at: int
+) -> None:
+    """A bucket whose limit changes keeps the requests it owes (``rescaled``): from the
+    change on, no window of W seconds admits more than W / interval + burst + 1 under the new
+    limit (no second burst after a lowering), and at the change the bucket owes at most
+    burst + 1 of the new limit's intervals (a raise takes effect at once, with no wait
+    counted in the old limit's slots)."""
+    now, tat, counted_in = BASE, None, ratelimit.interval(old_rpm)
+    after: list[float] = []
+    admitted: list[float] = []
+    old_step, new_step = ratelimit.interval(old_rpm), ratelimit.interval(new_rpm)
+    change = math.inf
+    for index, gap in enumerate(gaps):
+        now += gap
+        if index == change_at:
+            change = now
+        rpm = old_rpm if index < change_at else new_rpm
+        step = ratelimit.interval(rpm)
+        tat = ratelimit.rescaled(tat, counted_in, now, step)
+        counted_in = step
+        if index == change_at and tat is not None:
+            assert tat - now <= (burst + 1) * new_step + SLACK
+        granted = ratelimit.grant(tat, now, rpm, burst, 1)
+        if granted.units:
+            tat = granted.new_tat
+            admitted.append(now)
+            if index >= change_at:
+                after.append(now)
+    for i, start in enumerate(after):
+        for j in range(i, len(after)):
+            assert j - i + 1 <= (after[j] - start + SLACK) / new_step + burst + 1
+    for i, start in enumerate(admitted):  # windows across the change: one burst in all
+        for j in range(i, len(admitted)):
+            end = admitted[j]
+            allowance = max(0.0, min(end, change) - start + SLACK) / old_step
+            allowance += max(0.0, end - max(start, change) + SLACK) / new_step
+            assert j - i + 1 <= allowance + burst + 1

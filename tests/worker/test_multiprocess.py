@@ -69,16 +69,23 @@ def _every_job_finished(runs: list[JobRunRecord], times: int) -> bool:
 
 
 def _check_once_per_tick(runs: list[JobRunRecord]) -> dict[str, int]:
-    """Per job: runs never overlap, and no two fall in one tick (starts at least half an
-    interval apart). Returns the number of runs per job."""
+    """Per job: runs never overlap, and where a run of one process follows a run of another
+    (a handover) no two fall in one tick (starts at least half an interval apart). Returns
+    the number of runs per job.
+
+    Within one process the scheduler makes one run per tick (``max_instances=1``,
+    ``coalesce``: tests/worker/test_scheduler.py), but the start of a run may lag its tick by
+    any time on a loaded machine, so two of its runs may start close together without
+    sharing a tick: only the spacing across processes is a property of the leases."""
     by_job: dict[str, list[JobRunRecord]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: (r.started, r.id)):
         by_job[run.job].append(run)
     for job, seq in by_job.items():
         for before, after in zip(seq, seq[1:], strict=False):
             assert before.finished is not None and before.finished <= after.started, (job, before)
-            gap = (after.started - before.started).total_seconds()
-            assert gap >= INTERVALS[job] * 0.5, (job, gap, before, after)
+            if before.holder != after.holder:
+                gap = (after.started - before.started).total_seconds()
+                assert gap >= INTERVALS[job] * 0.5, (job, gap, before, after)
     return {job: len(seq) for job, seq in by_job.items()}
 
 

@@ -187,7 +187,7 @@ class PromptDialog(ModalScreen[T | None], Generic[T]):
         except StoreError as exc:
             self.post_message(SubmitRefused(error_kind(exc), exc.message))
         except Exception as exc:  # a bug must not kill the operator's session
-            log.exception("%s failed", self.title_text)
+            log.exception("%s failed", safe_text(self.title_text))  # may name a user
             self.post_message(SubmitRefused("Unexpected error", type(exc).__name__))
         else:
             self.post_message(SubmitAccepted(result))

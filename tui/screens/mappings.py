@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from store.domain.roles import mapping_connection_label
 from store.queries.identity import list_mappings, list_roles
 from store.records import LargeChange, MappingRecord
 from store.services.connections import list_connections
@@ -48,11 +49,6 @@ EXPLANATION = (
 
 def mapping_key(group_name: str, role: str, connection: str | None = None) -> str:
     return f"{group_name}\0{role}\0{connection or ''}"
-
-
-def connection_label(connection: str | None) -> str:
-    """A mapping row's connection as shown: its name, or "any"."""
-    return "any" if connection is None else connection
 
 
 class MappingsPanel(RefreshingPanel):
@@ -107,7 +103,7 @@ class MappingsPanel(RefreshingPanel):
                     (
                         m.group_name,
                         m.role,
-                        connection_label(m.connection),
+                        mapping_connection_label(m.connection),
                         timestamp(m.created),
                         m.created_by,
                     ),
@@ -175,7 +171,7 @@ class MappingsPanel(RefreshingPanel):
                 )
             else:
                 saved = set_mapping(store, group, role, actor, progress, connection)
-                where = connection_label(saved.connection)
+                where = mapping_connection_label(saved.connection)
                 summary = f"Mapped IdP group {saved.group_name} ({where}) -> {saved.role}."
             self.post_message(MappingChanged(summary))
 

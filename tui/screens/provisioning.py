@@ -24,6 +24,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from store.domain.connections import KINDS
+from store.domain.tokens import rotation_target
 from store.queries.activity import (
     ActivityFilter,
     ActivityRun,
@@ -346,8 +347,7 @@ class ProvisioningPanel(RefreshingPanel):
             self.notify("Select a connection or token to rotate first.", severity="warning")
             return
         if token is None:
-            active = [t for t in connection.tokens if t.revoked_at is None]
-            token = max(active, key=lambda t: (t.created, t.id)) if active else None
+            token = rotation_target(connection.tokens)
         if token is None or token.revoked_at is not None:
             self.notify(
                 f"“{connection.name}” has no active token to rotate: press a to issue one.",
@@ -361,14 +361,7 @@ class ProvisioningPanel(RefreshingPanel):
             "token into the IdP, check that its Last Used moves, then revoke the old one (x)."
         )
         old = token.name
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.rotate(old)
-
-        self.app.push_screen(
-            ConfirmDialog("Rotate SCIM token", question, confirm_label="Rotate"), confirmed
-        )
+        self._ask("Rotate SCIM token", question, "Rotate", lambda: self.rotate(old))
 
     @work(thread=True, group="provisioning-write")
     def rotate(self, old: str) -> None:
@@ -397,14 +390,17 @@ class ProvisioningPanel(RefreshingPanel):
             "It stops working immediately; an IdP still using it needs another token of the "
             "connection to resume sync."
         )
+        name = token.name
+        self._ask("Revoke SCIM token", question, "Revoke", lambda: self.revoke(name))
 
-        def confirmed(yes: bool | None) -> None:
+    def _ask(self, title: str, question: str, verb: str, then: Callable[[], object]) -> None:
+        """Ask ``question`` (the dialog escapes it); run ``then`` on a yes only."""
+
+        def answered(yes: bool | None) -> None:
             if yes:
-                self.revoke(token.name)
+                then()
 
-        self.app.push_screen(
-            ConfirmDialog("Revoke SCIM token", question, confirm_label="Revoke"), confirmed
-        )
+        self.app.push_screen(ConfirmDialog(title, question, confirm_label=verb), answered)
 
     @work(thread=True, group="provisioning-write")
     def revoke(self, name: str) -> None:

@@ -21,7 +21,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from store.domain.enums import GrantSource
+from store.domain.active import can_deactivate, can_reactivate
+from store.domain.roles import grantable_roles, revocable_roles
 from store.queries.identity import active_sessions, list_roles, user_detail
 from store.records import SessionRecord, UserDetail
 from store.services.lifecycle import deactivate_user, reactivate_user
@@ -147,10 +148,11 @@ class UserDetailScreen(Screen[None]):
             return True
         if self.detail is None or self.detail.deleted:
             return None  # shown dimmed until loaded; nothing to do on a deleted user
+        held = self.detail.hold is not None
         if action == "deactivate":  # also places a hold on a user the IdP deactivated
-            return self.detail.user.active or self.detail.hold is None
+            return can_deactivate(self.detail.user.active, held)
         if action == "reactivate":
-            return not self.detail.user.active
+            return can_reactivate(self.detail.user.active, held)
         return True
 
     @on(DataTable.RowHighlighted, "#user-sessions")
@@ -172,8 +174,7 @@ class UserDetailScreen(Screen[None]):
 
     def action_grant(self) -> None:
         detail = self._live()
-        held = {r.role for r in detail.roles if r.source == GrantSource.MANUAL}
-        choices = [r for r in self.roles if r not in held]
+        choices = grantable_roles(self.roles, ((r.role, r.source) for r in detail.roles))
         if not choices:
             self.notify("Every role is already granted manually.", severity="warning")
             return
@@ -193,13 +194,7 @@ class UserDetailScreen(Screen[None]):
 
     def action_revoke(self) -> None:
         detail = self._live()
-        manual = sorted(
-            {
-                r.role
-                for r in detail.roles
-                if r.source in (GrantSource.MANUAL, GrantSource.SUSPENDED)
-            }
-        )
+        manual = revocable_roles((r.role, r.source) for r in detail.roles)
         if not manual:
             self.notify(
                 "No manual roles to revoke. IdP roles follow the user's groups: change the "

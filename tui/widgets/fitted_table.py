@@ -18,8 +18,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from store.domain.display import safe_text
-from tui.format import clip
+from store.domain.display import clip, safe_text
 
 Cells = tuple[str, ...]
 
