@@ -4,7 +4,9 @@
 * ``worker --once JOB`` runs one job now and prints its outcome (exit 1 when it failed or
   could not run), for operators, cron and tests;
 * ``worker --list`` lists the jobs, their periods and last runs;
-* ``worker status [--json]`` shows the leader and the health of every job.
+* ``worker status [--json]`` shows the leader, the health of every job and the large
+  changes still running in batches (member moves, group deletions, role recomputations),
+  each with how far it got.
 
 Only translation: the jobs live in ``worker.jobs``, the records in ``store``.
 """
@@ -21,7 +23,8 @@ from cli.presence import announced
 from store.context import Store
 from store.domain.display import clip, safe_text
 from store.queries.jobs import worker_health
-from store.records import JobHealth, JobRunRecord
+from store.records import JobHealth, JobRunRecord, LargeChange
+from store.services.recompute_queue import in_progress
 from worker.jobs import JOBS, JobContext, new_holder_id, run_job
 from worker.scheduler import keeping_leases, run_blocking, run_blocking_when_available
 
@@ -46,7 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(parser)
     parser.set_defaults(func=_worker)
     actions = parser.add_subparsers(dest="worker_command", metavar="ACTION")
-    status = actions.add_parser("status", help="the leader and the health of every job")
+    status = actions.add_parser(
+        "status", help="the leader, the health of every job and the large changes running"
+    )
     add_json_flag(status)
     status.set_defaults(func=_status)
 
@@ -109,6 +114,7 @@ def _list(ctx: CliContext) -> int:
 
 def _status(ctx: CliContext) -> int:
     health = worker_health(ctx.store(), jobs=list(JOBS))
+    changes = in_progress(ctx.store())
     if ctx.args.json:
         return print_json(
             ctx,
@@ -116,6 +122,7 @@ def _status(ctx: CliContext) -> int:
                 "leader": health.leader,
                 "lease_expires": iso_utc(health.lease_expires),
                 "jobs": [_job_json(ctx, job) for job in health.jobs],
+                "large_changes": [_change_json(change) for change in changes],
             },
         )
     ctx.out(
@@ -136,7 +143,46 @@ def _status(ctx: CliContext) -> int:
             ]
         )
     ctx.out(table(rows, ["JOB", "LAST RUN", "OUTCOME", "LAST OK", "DETAIL"]))
+    _print_changes(ctx, changes)
     return 0
+
+
+def _print_changes(ctx: CliContext, changes: list[LargeChange]) -> None:
+    """The large changes running in batches, with their progress (they finish in the
+    process that began them, or in the worker's reconcile after a restart)."""
+    if not changes:
+        ctx.out("large changes in progress: none")
+        return
+    ctx.out("large changes in progress:")
+    rows = [
+        [
+            change.id,
+            change.group,
+            change.what,
+            _progress(change),
+            _when(change.started),
+            change.actor,
+        ]
+        for change in changes
+    ]
+    ctx.out(table(rows, ["ID", "GROUP", "CHANGE", "DONE", "STARTED", "BY"]))
+
+
+def _progress(change: LargeChange) -> str:
+    percent = 100 * change.done // change.total if change.total else 100
+    return f"{change.done:,} of {change.total:,} {change.noun} ({percent}%)"
+
+
+def _change_json(change: LargeChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "kind": change.kind,
+        "group": change.group,
+        "done": change.done,
+        "total": change.total,
+        "actor": change.actor,
+        "started": iso_utc(change.started),
+    }
 
 
 def _job_json(ctx: CliContext, job: JobHealth) -> dict[str, Any]:

@@ -310,6 +310,34 @@ class ActivityRecord(ActivityInput):
 
 
 @dataclass(frozen=True)
+class LargeChange:
+    """A large change still running in batches committed as they go: a group's member moves
+    (``members``), a group's deletion (``deletion``) or the IdP role recomputation of
+    everyone a group name concerns after a mapping edit or a rename (``roles``)."""
+
+    id: int
+    kind: str
+    group: str  # the group's name as the change gave it (outside text: sanitise to show)
+    done: int  # members moved, or users recomputed, so far
+    total: int  # at least ``done``; a recomputation's total may move meanwhile
+    actor: str
+    started: datetime
+
+    @property
+    def what(self) -> str:
+        """What is moving, in a few words, for a status line."""
+        return {
+            "members": "members moving",
+            "deletion": "deleting, members leaving",
+            "roles": "IdP roles recomputing",
+        }.get(self.kind, self.kind)
+
+    @property
+    def noun(self) -> str:
+        return "user(s)" if self.kind == "roles" else "member(s)"
+
+
+@dataclass(frozen=True)
 class JobRunRecord:
     id: int
     job: str

@@ -17,6 +17,7 @@ from store.records import (
     AuditRecord,
     ConnectionRecord,
     IssuedToken,
+    LargeChange,
     MappingRecord,
     Page,
     SessionRecord,
@@ -85,6 +86,7 @@ class MappingsLoaded(Message):
     mappings: tuple[MappingRecord, ...]
     roles: tuple[str, ...]
     connections: tuple[str, ...] = ()  # every connection's name, for the mapping dialog
+    changes: tuple[LargeChange, ...] = ()  # large changes running in batches
 
 
 @dataclass

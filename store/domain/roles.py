@@ -106,18 +106,24 @@ def sql_match(mapping: str, group: str) -> str:
     )
 
 
-def sql_rule(users: str, memberships: str, groups: str, mapping: str) -> str:
+def sql_rule(users: str, memberships: str, groups: str, mapping: str, by_id: bool = False) -> str:
     """``idp_grants`` rendered in SQL over the given tables: a SELECT of every wanted IdP
     grant as ``("user", "role", "via_group")`` rows (each once, as the rule gives a set),
     for a store that diffs and applies grants for many users at once. A user holds a grant
     per membership of a group a mapping row ``matches``, and only while live (active, not
     deleted). The caller may narrow it with ``AND`` conditions on ``u`` (the user table's
-    alias)."""
+    alias).
+
+    ``by_id``: the caller narrows it to a list of user ids (``AND u."id" IN (...)``). The
+    deletion test is then written as an expression no index serves, so that SQLite, which
+    keeps no table statistics, looks the listed users up by id instead of walking the index
+    of every live user (ten times the work for a batch of 500 among 100,000)."""
+    deleted = 'COALESCE(u."deleted_at", NULL)' if by_id else 'u."deleted_at"'
     return (
         'SELECT DISTINCT u."id" AS "user", m."role" AS "role", '
         'g."display_name_key" AS "via_group" '
         f'FROM {users} u JOIN {memberships} ms ON ms."user" = u."id" '
         f'JOIN {groups} g ON g."id" = ms."group" '
         f"JOIN {mapping} m ON {sql_match('m', 'g')} "
-        f'WHERE u."active" AND u."deleted_at" IS NULL'
+        f'WHERE u."active" AND {deleted} IS NULL'
     )

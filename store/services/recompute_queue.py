@@ -19,7 +19,8 @@ from pony.orm import flush
 
 from store.context import Store
 from store.domain import causes, limits
-from store.queries.filtering import fetch_rows
+from store.queries.filtering import fetch_rows, sql_datetime, sql_json
+from store.records import LargeChange
 from store.services import lifecycle, member_batches, role_sync
 from store.tx import read, transaction
 
@@ -31,6 +32,10 @@ _AFFECTED = (
     "ORDER BY 1"
 )
 _PENDING = 'SELECT "id", "group_name_key", "group_id" FROM "role_recompute_pending" ORDER BY "id"'
+_PROGRESS = (
+    'SELECT "id", "group_name_key", "group_id", "cause", "actor", "created", "done", '
+    '"after_user", "members" FROM "role_recompute_pending" ORDER BY "id"'
+)
 
 
 def lock_mapping_edits(store: Store, key: str) -> None:
@@ -99,6 +104,30 @@ def pending(store: Store) -> list[tuple[int, str, str | None]]:
     move, or None for a name's recomputation)."""
     rows = fetch_rows(store, _PENDING, {})
     return [(int(i), str(k), None if g is None else str(g)) for i, k, g in rows]
+
+
+@read
+def in_progress(store: Store) -> list[LargeChange]:
+    """The large changes still running (or left by a stopped process for the worker to
+    finish), oldest first, each with how far its committed batches got. No locks."""
+    changes = []
+    for pending_id, key, group_id, cause, actor, created, done, after, plan in fetch_rows(
+        store, _PROGRESS, {}
+    ):
+        name = str((sql_json(cause) or {}).get("group") or key)
+        if group_id is not None:
+            members = sql_json(plan) or {}
+            kind = "deletion" if members.get("delete") else "members"
+            total = len(members.get("remove", ())) + len(members.get("add", ()))
+        else:
+            kind = "roles"
+            sql = f"SELECT COUNT(*) FROM ({_AFFECTED}) x"
+            total = done + int(fetch_rows(store, sql, {"key": key, "after": after})[0][0])
+        changes.append(
+            LargeChange(int(pending_id), kind, name, int(done), max(int(done), total),
+                        str(actor), sql_datetime(created))
+        )  # fmt: skip
+    return changes
 
 
 def run_rows(store: Store, ids: list[int], progress: role_sync.Progress | None = None) -> int:

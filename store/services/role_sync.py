@@ -27,12 +27,14 @@ from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.roles import GrantDiff, IdpGrant, diff_grants, sql_rule
 from store.queries.filtering import chunked_in, chunks, fetch_rows, in_list, sql_timestamp
-from store.services.lifecycle import IDP, MappingTable, by_group_name, grant_pairs, mapping_table
+from store.services.lifecycle import IDP, by_group_name, grant_pairs, mapping_table
 from store.sql import connection, execute
 from store.tx import read
 
-BATCH = 500
-"""Users per transaction: small enough that an IdP request waits at most one batch."""
+BATCH = 200
+"""Users per transaction: small enough that an IdP request waits at most one short batch
+(a few milliseconds of work; under load, each batch's hold of the writer lock is what a
+waiting IdP request may wait for, and where SQLite's busy handler sleeps grow)."""
 
 _BUSY_SLEEPS_MS = ((0, 1), (1, 2), (3, 5), (8, 10), (18, 15), (33, 20), (53, 25), (78, 25),
                    (103, 25), (128, 50), (178, 50), (228, 100))  # fmt: skip
@@ -59,7 +61,10 @@ def sqlite_pause_seconds(held_seconds: float) -> float:
 Progress = Callable[[int, int], None]
 """Called after each batch with (users done, users in all)."""
 
-WANTED = sql_rule('"scim_user"', '"scim_membership"', '"scim_group"', '"sso_group_role_mapping"')
+_TABLES = ('"scim_user"', '"scim_membership"', '"scim_group"', '"sso_group_role_mapping"')
+WANTED = sql_rule(*_TABLES)
+WANTED_BY_ID = sql_rule(*_TABLES, by_id=True)
+"""The rule for the users a batch names (``AND u."id" IN (...)`` follows)."""
 _HELD = 'SELECT "user", "role", "via_group" FROM "control_role_assignment" WHERE "source" = \'idp\''
 _DRIFTED = (
     f'SELECT "user" FROM (SELECT * FROM ({WANTED}) w EXCEPT {_HELD}) a '
@@ -104,12 +109,14 @@ def lock_users(store: Store, ids: Iterable[str], live_only: bool = False) -> lis
     return found
 
 
-def _grants_by_user(
-    store: Store, sql: str, ids: Sequence[str], column: str
-) -> dict[str, dict[IdpGrant, Any]]:
+def _grants_by_user(store: Store, sql: str, ids: Sequence[str]) -> dict[str, dict[IdpGrant, Any]]:
+    """The rows of ``sql`` (whose user column is ``u."id"`` or ``"user"``, of a WHERE it
+    ends with) for these users: the condition goes into that WHERE, not around a subquery,
+    so both backends look the users up by id instead of reading every user's grants."""
     in_ids, params = in_list(ids, "u")
+    column = 'u."id"' if sql is WANTED_BY_ID else '"user"'
     found: dict[str, dict[IdpGrant, Any]] = defaultdict(dict)
-    rows = fetch_rows(store, f"SELECT * FROM ({sql}) s WHERE s.{column} IN {in_ids}", params)
+    rows = fetch_rows(store, f"{sql} AND {column} IN {in_ids}", params)
     for row in rows:
         found[str(row[0])][IdpGrant(row[1], row[2])] = row[3] if len(row) > 3 else None
     return found
@@ -130,51 +137,44 @@ def apply_batch(store: Store, ids: Sequence[str], actor: str, cause: causes.Caus
         return 0
     user_ids = [user.id for user in users]
     mapping = mapping_table(store)
-    wanted = _grants_by_user(store, WANTED, user_ids, '"user"')
-    held = _grants_by_user(store, _HELD_ROWS, user_ids, '"user"')
+    wanted = _grants_by_user(store, WANTED_BY_ID, user_ids)
+    held = _grants_by_user(store, _HELD_ROWS, user_ids)
     now = store.clock()
+    table = by_group_name(mapping)
+    payloads: dict[tuple[frozenset[IdpGrant], frozenset[IdpGrant]], tuple[str, str, str]] = {}
     add: list[tuple[Any, ...]] = []
     remove: list[Any] = []
     events: list[tuple[Any, ...]] = []
     for user_id, user_name, _connection_id, _live in users:
-        diff = diff_grants(held[user_id].keys(), wanted[user_id].keys())
-        if not diff.changed:
+        sets = (frozenset(held[user_id]), frozenset(wanted[user_id]))
+        if sets[0] == sets[1]:
             continue
+        diff = diff_grants(*sets)
         remove += [held[user_id][grant] for grant in diff.remove]
         add += [
             (user_id, g.role, IDP, g.via_group, actor[: limits.ACTOR]) for g in sorted(diff.add)
         ]
-        event = _event(user_id, user_name, held[user_id], wanted[user_id], diff, mapping, cause)
-        events.append(event)
+        if sets not in payloads:  # users of a batch mostly change alike: rendered once
+            payloads[sets] = _payload(sets[0], sets[1], diff, table, cause)
+        events.append((user_id, user_name[: limits.AUDIT_TARGET_NAME], *payloads[sets]))
     _write(store, now, actor, add, remove, events)
     return len(add) + len(remove)
 
 
-def _event(
-    user_id: str,
-    user_name: str,
-    held: dict[IdpGrant, Any],
-    wanted: dict[IdpGrant, Any],
+def _payload(
+    held: frozenset[IdpGrant],
+    wanted: frozenset[IdpGrant],
     diff: GrantDiff,
-    mapping: MappingTable,
+    table: dict[str, dict[str, int]],
     cause: causes.Cause,
-) -> tuple[Any, ...]:
+) -> tuple[str, str, str]:
+    """A ``roles.recomputed`` event's before, after and detail (the same for every user
+    whose held and wanted grants are the same)."""
     pairs = grant_pairs
     before, after, detail = causes.recomputed(
-        pairs(held),
-        pairs(wanted),
-        pairs(diff.add),
-        pairs(diff.remove),
-        by_group_name(mapping),
-        cause,
+        pairs(held), pairs(wanted), pairs(diff.add), pairs(diff.remove), table, cause
     )
-    return (
-        user_id,
-        user_name[: limits.AUDIT_TARGET_NAME],
-        json.dumps(before),
-        json.dumps(after),
-        detail[: limits.DETAIL],
-    )
+    return json.dumps(before), json.dumps(after), detail[: limits.DETAIL]
 
 
 _INSERT_ROWS = (

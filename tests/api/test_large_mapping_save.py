@@ -48,7 +48,8 @@ def test_a_large_save_runs_in_batches_with_progress_and_one_event_per_user(
     users = _big_group(api_store)
     seen: list[tuple[int, int]] = []
     set_mapping(api_store, "everyone", "operator", OPERATOR, progress=lambda *p: seen.append(p))
-    assert seen == [(500, MEMBERS), (1000, MEMBERS), (MEMBERS, MEMBERS)]
+    batch = role_sync.BATCH
+    assert seen == [(batch, MEMBERS), (2 * batch, MEMBERS), (MEMBERS, MEMBERS)]
     assert all(roles_of(api_store, u) == {("operator", "idp")} for u in users)
     events = _events(api_store)
     edits = [e for e in events if e[0] == "mapping.set"]
@@ -98,11 +99,12 @@ def test_the_worker_finishes_a_save_interrupted_between_batches(api_store: Store
     # the process stops after one committed batch
     with db_session:
         key = api_store.db.PendingRecompute[pending_id].group_name_key
-    assert recompute_queue._step(api_store, pending_id, key) == (500, 500)
+    batch = role_sync.BATCH
+    assert recompute_queue._step(api_store, pending_id, key) == (batch, batch)
     assert _pending(api_store) == 1
-    assert sum(roles_of(api_store, u) == {("operator", "idp")} for u in users) == 500
+    assert sum(roles_of(api_store, u) == {("operator", "idp")} for u in users) == batch
 
-    assert reconcile_roles(api_store) == MEMBERS - 500
+    assert reconcile_roles(api_store) == MEMBERS - batch
     assert all(roles_of(api_store, u) == {("operator", "idp")} for u in users)
     per_user = [e for e in _events(api_store) if e[0] == "roles.recomputed"]
     assert sorted(e[1] for e in per_user) == users

@@ -27,6 +27,7 @@ from store.sql import connection, statements_sent
 from tests.store.test_users_helpers import (
     ACTOR,
     bulk_users,
+    grant_manual,
     group_input,
     mapped_role,
     new_user,
@@ -234,6 +235,78 @@ def test_deleting_a_group_of_20000_goes_in_bounded_batches_that_let_a_writer_in(
     deleted = [e for e in _events(store, "group.deleted") if e[0] == group.id]
     assert len(deleted) == 1 and deleted[0][1]["members"] == {"count": MANY}
     assert _pending(store) == 0 and wrote
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_rename_with_a_large_replacement_moves_every_role_to_the_new_name(
+    store: Store, stopped: bool
+) -> None:
+    """A PUT that renames a mapped group and replaces its members in batches: the roles end
+    as the new name and the new member list give them (stayers switch roles, leavers lose
+    theirs, newcomers gain), manual roles stay, each changed user gets one event naming its
+    cause, and nothing is left for reconcile, also when the run stops after one batch and
+    the worker finishes it."""
+    group_id, old, new = _setup(store, mapped=True)
+    mapped_role(store, "staff", "viewer")
+    stayer, leaver = new[0], old[-1]
+    with db_session:
+        names = [store.db.User[u].user_name for u in (stayer, leaver)]
+    for name in names:
+        grant_manual(store, name, "admin")
+    earlier = len(_events(store, "roles.recomputed"))
+    data = GroupInput(display_name="Staff", document={})
+    if stopped:
+        _record, queued = groups._replace_group(
+            store, group_id, data, tuple(new), "idp:t", None, OPERATOR
+        )
+        plan = member_batches._plan(store, queued[0])
+        assert plan is not None and member_batches._step(store, queued[0], plan) is not None
+        reconcile_roles(store, actor="worker")
+    else:
+        replace_group(store, group_id, data, tuple(new), "idp:test")
+    assert _members(store, group_id) == set(new) and _pending(store) == 0
+    assert get_group(store, group_id, include_members=False).display_name == "Staff"
+    stayed, gone, came = set(old) & set(new), set(old) - set(new), set(new) - set(old)
+    manual = {("admin", "manual")}
+    for user_id in new:
+        extra = manual if user_id == stayer else set()
+        assert roles_of(store, user_id) == {("viewer", "idp")} | extra, user_id
+    for user_id in gone:
+        assert roles_of(store, user_id) == (manual if user_id == leaver else set()), user_id
+    events = _events(store, "roles.recomputed")[earlier:]
+    assert sorted(e[0] for e in events) == sorted(stayed | gone | came)  # one each
+    by_user = {e[0]: e[2]["cause"] for e in events}
+    assert {by_user[u]["cause"] for u in stayed} == {"group.renamed"}
+    assert {by_user[u]["cause"] for u in gone | came} == {"group"}
+    assert {by_user[u]["previous"] for u in stayed} == {"Everyone"}
+    assert reconcile_roles(store) == 0
+
+
+def test_a_stopped_change_shows_its_progress_until_finished(store: Store) -> None:
+    """What ``worker status`` and the mapping panel list: each large change with how far its
+    committed batches got, gone once finished."""
+    group_id, old, new = _setup(store, mapped=True)
+    mapped_role(store, "staff", "viewer")
+    assert recompute_queue.in_progress(store) == []
+    data = GroupInput(display_name="Staff", document={})
+    _record, queued = groups._replace_group(store, group_id, data, tuple(new), "idp:t", None,
+                                            OPERATOR)  # fmt: skip
+    plan = member_batches._plan(store, queued[0])
+    assert plan is not None and member_batches._step(store, queued[0], plan) is not None
+    changes = recompute_queue.in_progress(store)
+    moves = sorted(set(old) - set(new)) + sorted(set(new) - set(old))
+    first = moves[:BATCH]  # the removals first, then the additions
+    holders = len(set(old) - set(first))  # of an IdP role through the old name, still
+    members = len((set(old) - set(first)) | (set(first) & set(new)))  # of the group now
+    assert [(c.kind, c.group, c.done, c.total, c.actor) for c in changes] == [
+        ("members", "Staff", BATCH, len(moves), "idp:t"),
+        ("roles", "Staff", 0, holders, "idp:t"),  # the old name's holders (the rename's cause)
+        ("roles", "Staff", 0, members, "idp:t"),  # the new name's members
+    ]
+    assert [c.kind for c in changes] == ["members", "roles", "roles"]
+    assert all(c.started.tzinfo is not None for c in changes)
+    reconcile_roles(store)
+    assert recompute_queue.in_progress(store) == []
 
 
 def _dangling(store: Store) -> int:

@@ -14,14 +14,16 @@ from hypothesis import strategies as st
 from pony.orm import db_session
 
 from store.context import Store
+from store.domain.causes import RECONCILE, recomputed
 from store.domain.roles import IdpGrant, idp_grants, mapped_roles, matches
 from store.domain.scope import OPERATOR, Scope
-from store.queries.filtering import fetch_rows
+from store.queries.filtering import fetch_rows, in_list
 from store.records import GroupInput, UserInput
 from store.services.connections import create_connection
 from store.services.groups import create_group
-from store.services.lifecycle import mapping_table
-from store.services.role_sync import WANTED
+from store.services.lifecycle import by_group_name, mapping_table
+from store.services.maintenance import reconcile_roles
+from store.services.role_sync import WANTED, WANTED_BY_ID
 from store.services.roles import ensure_default_roles, set_mapping
 from store.services.users import create_user
 from tests.store.identity_factories import make_user, roles_of, soft_delete_user
@@ -84,6 +86,11 @@ def test_sql_rendering_grants_like_the_rule(store: Store, seed: int) -> None:
     assert len(rows) == len(by_sql)  # one row per grant, as the rule gives a set
     assert by_sql == _by_rule(store)
     assert by_sql  # the population holds grants at all
+    with db_session:  # the form a batch uses, narrowed to users by id, gives the same
+        ids = [str(u.id) for u in store.db.User.select()]
+        marks, params = in_list(ids, "u")
+        narrowed = fetch_rows(store, f'{WANTED_BY_ID} AND u."id" IN {marks}', params)
+    assert {(str(user), IdpGrant(role, via)) for user, role, via in narrowed} == by_sql
 
 
 @given(
@@ -121,3 +128,89 @@ def test_a_mapping_row_for_one_connection_leaves_the_same_name_elsewhere_alone(
     assert rows == {(ann, "admin")}
     set_mapping(store, "Admins", "admin", "op")  # any connection
     assert ("admin", "idp") in roles_of(store, bob)
+
+
+def _drift(store: Store, rng: random.Random) -> None:
+    """Take some IdP rows away and give some users stale ones, raw (as a crash would)."""
+    with db_session:
+        rows = fetch_rows(
+            store,
+            'SELECT "id" FROM "control_role_assignment" WHERE "source" = \'idp\' ORDER BY "id"',
+            {},
+        )
+        for (row_id,) in rows:
+            if rng.random() < 0.4:
+                store.db.execute(
+                    'DELETE FROM "control_role_assignment" WHERE "id" = $i', {}, {"i": row_id}
+                )
+        for user in store.db.User.select().order_by(lambda u: u.id):
+            if rng.random() < 0.3:
+                role, via = rng.choice(ROLES), rng.choice(["ops", "gone", "finance"])
+                if not store.db.RoleAssignment.exists(user=user, role=role, source="idp"):
+                    store.db.RoleAssignment(
+                        user=user,
+                        role=store.db.Role[role],
+                        source="idp",
+                        via_group=via,
+                        granted_by="x",
+                        created=store.clock(),
+                    )
+
+
+def _held(store: Store) -> dict[str, set[IdpGrant]]:
+    held: dict[str, set[IdpGrant]] = {}
+    with db_session:
+        for user in store.db.User.select():
+            held[user.id] = {
+                IdpGrant(a.role.name, a.via_group)
+                for a in user.role_assignments
+                if a.source == "idp"
+            }
+    return held
+
+
+@pytest.mark.parametrize("seed", [20261201, 5])
+def test_a_batch_writes_the_rules_roles_and_each_users_own_event(store: Store, seed: int) -> None:
+    """Reconcile over a population whose users drifted in many different ways: every
+    user ends with the rule's IdP roles, manual ones untouched, and each changed user gets
+    exactly the event the rule's per-user rendering (``causes.recomputed``) gives it, even
+    though a batch renders each distinct change once."""
+    rng = random.Random(seed)
+    ensure_default_roles(store)
+    _population(store, rng)
+    _drift(store, rng)
+    with db_session:
+        manual = {
+            (a.user.id, a.role.name) for a in store.db.RoleAssignment.select() if a.source != "idp"
+        }
+        names = {u.id: u.user_name for u in store.db.User.select()}
+        table = by_group_name(mapping_table(store))
+    held = _held(store)
+    wanted: dict[str, set[IdpGrant]] = {user_id: set() for user_id in held}
+    for user_id, grant in _by_rule(store):
+        wanted[user_id].add(grant)
+    changed = {u for u in held if held[u] != wanted[u]}
+    assert len({(frozenset(held[u]), frozenset(wanted[u])) for u in changed}) > 3
+    total = sum(len(held[u] ^ wanted[u]) for u in held)
+    assert reconcile_roles(store, actor="worker") == total
+    assert _held(store) == wanted
+    with db_session:
+        assert {
+            (a.user.id, a.role.name) for a in store.db.RoleAssignment.select() if a.source != "idp"
+        } == manual
+        events = list(
+            store.db.AuditEvent.select(
+                lambda e: e.action == "roles.recomputed" and e.actor == "worker"
+            )
+        )
+        got = {
+            e.target_id: (e.target_type, e.target_name, e.before, e.after, e.detail) for e in events
+        }
+    assert len(events) == len(got) == len(changed)
+    for user_id in changed:
+        pairs = [(g.role, g.via_group) for g in held[user_id]]
+        now = [(g.role, g.via_group) for g in wanted[user_id]]
+        added = [(g.role, g.via_group) for g in wanted[user_id] - held[user_id]]
+        removed = [(g.role, g.via_group) for g in held[user_id] - wanted[user_id]]
+        before, after, detail = recomputed(pairs, now, added, removed, table, RECONCILE)
+        assert got[user_id] == ("user", names[user_id], before, after, detail), user_id

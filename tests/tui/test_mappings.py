@@ -9,12 +9,19 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from store.context import Store
+from store.domain.scope import OPERATOR
 from store.queries.identity import audit_events, list_mappings, user_detail
+from store.records import GroupInput
+from store.services import groups, member_batches, role_sync
+from store.services.groups import create_group
+from store.services.maintenance import reconcile_roles
+from tests.store.test_users_helpers import bulk_users
 from tests.tui.conftest import move_to, press, settle, table_rows, wait_until
 from tests.tui.data import Seeded, make_group, make_user
 from tui.app import ControlApp
 from tui.messages import MappingProgress
 from tui.screens.mapping_dialog import MappingDialog
+from tui.screens.mappings import MappingsPanel
 from tui.widgets.fitted_table import FittedTable
 
 
@@ -284,3 +291,30 @@ async def test_a_group_no_connection_has_yet_is_said_so(
         summary = _summary(dialog)
         assert "nobody's roles change" in summary
         assert "It matches no group yet in connection “Entra ID”." in summary
+
+
+async def test_lists_a_large_change_with_its_progress(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    """A large member replacement an IdP pushed, stopped after its first batch: the panel
+    lists it with its progress; once the worker finished it, the line goes."""
+    batch = role_sync.BATCH
+    users = bulk_users(tui_store, batch + 100)
+    group = create_group(tui_store, GroupInput("All Staff", {}), (), "idp:okta")
+    data = GroupInput("All Staff", {})
+    _record, queued = groups._replace_group(
+        tui_store, group.id, data, tuple(users), "idp:okta", None, OPERATOR
+    )
+    plan = member_batches._plan(tui_store, queued[0])
+    assert plan is not None and member_batches._step(tui_store, queued[0], plan) is not None
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_mappings(pilot)
+        changes = app.query_one("#mapping-changes", Static)
+        assert changes.display
+        text = str(changes.render())
+        assert "All Staff: members moving" in text and f"{batch} of {batch + 100} member(s)" in text
+        reconcile_roles(tui_store)
+        app.query_one(MappingsPanel).load_again()
+        await settle(pilot)
+        assert not changes.display

@@ -17,9 +17,13 @@ import pytest
 
 from cli.main import main
 from store.context import Store, utc_now
+from store.domain.scope import OPERATOR
 from store.queries.tokens import list_tokens
-from store.records import ActivityInput
+from store.records import ActivityInput, GroupInput
+from store.services import groups, member_batches, role_sync
 from store.services.activity import record_activity
+from store.services.groups import create_group
+from tests.store.test_users_helpers import bulk_users
 from tests.support import wait_until
 from worker.jobs import JOBS, JobContext, JobSpec
 
@@ -185,3 +189,31 @@ def _wait_last_used(
         return value if value is not None and (previous is None or value > previous) else None
 
     return wait_until(moved, seconds, f"Last Used did not move past {previous}")
+
+
+def test_status_shows_a_large_change_stopped_between_batches(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    """A group deletion pushed by an IdP that stopped after its first batch: ``worker
+    status`` lists it with its progress, until the worker's reconcile finishes it."""
+    config = _config(tmp_path, store_url)
+    batch = role_sync.BATCH
+    users = bulk_users(store, batch + 100)
+    group = create_group(store, GroupInput("Straße Team", {}), tuple(users), "idp:okta")
+    queued = groups._delete_group(store, group.id, "idp:okta", None, OPERATOR)
+    assert queued is not None
+    plan = member_batches._plan(store, queued)
+    assert plan is not None and member_batches._step(store, queued, plan) is not None
+    status = json.loads(_cli(config, "worker", "status", "--json").stdout)
+    (change,) = status["large_changes"]
+    assert (change["kind"], change["group"]) == ("deletion", "Straße Team")
+    assert (change["done"], change["total"], change["actor"]) == (batch, batch + 100, "idp:okta")
+    text = _cli(config, "worker", "status").stdout
+    line = text.splitlines()[-1]
+    assert line.split()[1:3] == ["Straße", "Team"]
+    assert "deleting, members leaving" in line and f"{batch} of {batch + 100} member(s)" in line
+    _cli(config, "worker", "--once", "reconcile_roles")
+    assert json.loads(_cli(config, "worker", "status", "--json").stdout)["large_changes"] == []
+    assert _cli(config, "worker", "status").stdout.splitlines()[-1] == (
+        "large changes in progress: none"
+    )

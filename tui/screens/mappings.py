@@ -4,7 +4,10 @@ which role.
 
 Members of a mapped IdP group hold the role while they are active; changing the mapping
 recomputes them in the store's use case (``set_mapping`` / ``remove_mapping``), in batches
-whose progress the status line shows. This panel only lists, asks and calls. No Pony here.
+whose progress the status line shows. Large changes still running in batches (a mapping
+save's recomputation, a group's member moves or deletion pushed by an IdP, or one a stopped
+process left to the worker) are listed above it with their progress, refreshed with the
+panel. This panel only lists, asks and calls. No Pony here.
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from textual.widgets import Static
 
 from store.domain.roles import mapping_connection_label
 from store.queries.identity import list_mappings, list_roles
-from store.records import MappingRecord
+from store.records import LargeChange, MappingRecord
 from store.services.connections import list_connections
+from store.services.recompute_queue import in_progress
 from store.services.roles import remove_mapping, set_mapping
 from tui.calls import store_call
 from tui.context import TuiContext
-from tui.format import timestamp
+from tui.format import shown, timestamp
 from tui.messages import MappingChanged, MappingProgress, MappingsLoaded
 from tui.screens.mapping_dialog import MappingDialog, MappingRow
 from tui.widgets.fitted_table import ColumnSpec, FittedTable
 from tui.widgets.panel import RefreshingPanel
+from tui.widgets.progress_line import progress_text
 
 MAPPING_COLUMNS = (
     ColumnSpec("group", "IdP group", 16, 3),
@@ -66,6 +71,9 @@ class MappingsPanel(RefreshingPanel):
     def compose(self) -> ComposeResult:
         yield Static(Text(EXPLANATION), id="mapping-help")
         yield FittedTable(MAPPING_COLUMNS, id="mapping-table")
+        changes = Static("", markup=False, id="mapping-changes")
+        changes.display = False
+        yield changes
         yield Static("", id="mapping-count")
 
     def load_again(self) -> None:
@@ -80,7 +88,8 @@ class MappingsPanel(RefreshingPanel):
             mappings = tuple(list_mappings(self.ctx.store))
             roles = tuple(r.name for r in list_roles(self.ctx.store))
             connections = tuple(c.name for c in list_connections(self.ctx.store))
-            self.post_message(MappingsLoaded(mappings, roles, connections))
+            changes = tuple(in_progress(self.ctx.store))
+            self.post_message(MappingsLoaded(mappings, roles, connections, changes))
 
     def on_mappings_loaded(self, message: MappingsLoaded) -> None:
         self.roles, self.connections = message.roles, message.connections
@@ -109,6 +118,15 @@ class MappingsPanel(RefreshingPanel):
             else ("No mappings yet: press a to map an IdP group to a role.")
         )
         self.query_one("#mapping-count", Static).update(text)
+        self._show_changes(message.changes)
+
+    def _show_changes(self, changes: tuple[LargeChange, ...]) -> None:
+        lines = [
+            f"{shown(c.group)}: {c.what} {progress_text(c.done, c.total, c.noun)}" for c in changes
+        ]
+        widget = self.query_one("#mapping-changes", Static)
+        widget.update(Text("Large changes in progress:\n" + "\n".join(lines)) if lines else "")
+        widget.display = bool(lines)
 
     def action_add(self) -> None:
         if not self.roles:
