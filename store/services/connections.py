@@ -62,12 +62,19 @@ def connection_entity(
 
 
 def new_connection(
-    store: Store, name: str, kind: str | None, actor: str, attribute: str = "name"
+    store: Store,
+    name: str,
+    kind: str | None,
+    actor: str,
+    attribute: str = "name",
+    domains: object = None,
 ) -> entities.Connection:
     """Create a connection (in the caller's transaction); InvalidInput when the name is bad
-    or taken (a token for an existing connection is issued with ``--connection NAME``)."""
+    or taken (a token for an existing connection is issued with ``--connection NAME``), or
+    when ``domains`` (None: any userName) breaks ``rules.clean_domains``."""
     name = rules.clean_name(name, attribute)
     kind = rules.clean_kind(kind)
+    allowed = None if domains is None else rules.clean_domains(domains)
     key = rules.name_key(name)
     existing = store.db.Connection.get(name_key=key)
     if existing is not None:
@@ -76,11 +83,17 @@ def new_connection(
             f"use --connection {existing.name!r}",
             attribute,
         )
-    connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())
+    connection = store.db.Connection(
+        name=name, name_key=key, kind=kind, created_at=store.clock(),
+        domains=rules.stored_domains(allowed),
+    )  # fmt: skip
     flush()
+    after: dict[str, Any] = {"name": name, "kind": kind}
+    if allowed:
+        after["domains"] = list(allowed)
     record_event(
         store, actor, AuditAction.CONNECTION_CREATED, "connection", str(connection.id), name,
-        after={"name": name, "kind": kind},
+        after=after,
     )  # fmt: skip
     return connection
 
@@ -155,6 +168,7 @@ def _records(store: Store, connections: Iterable[entities.Connection]) -> list[C
                 last_used=as_utc(rules.last_used(t.last_used for t in tokens)),
                 status=rules.status(((t.last_used, t.created) for t in active), now, hours),
                 tokens=tuple(token_record(t, now, hours) for t in tokens),
+                domains=rules.domains_of(connection.domains),
             )
         )
     return found
@@ -178,10 +192,56 @@ def get_connection(store: Store, name: str) -> ConnectionRecord:
 
 
 @transaction
-def create_connection(store: Store, name: str, kind: str | None, actor: str) -> ConnectionRecord:
-    """A new connection with no token yet (issue one with ``issue_token(connection=...)``)."""
-    connection = new_connection(store, name, kind, actor)
+def create_connection(
+    store: Store, name: str, kind: str | None, actor: str, domains: object = None
+) -> ConnectionRecord:
+    """A new connection with no token yet (issue one with ``issue_token(connection=...)``),
+    limited to ``domains`` when given (``rules.clean_domains``)."""
+    connection = new_connection(store, name, kind, actor, domains=domains)
     return _records(store, [connection])[0]
+
+
+def user_domains(connection: entities.Connection) -> tuple[str, ...]:
+    """The userName domains a connection's tokens may create or rename users in (empty:
+    any); the rule is ``rules.check_user_name``."""
+    return rules.domains_of(connection.domains)
+
+
+_LIVE_NAMES = (
+    'SELECT "user_name" FROM "scim_user" WHERE "connection_id" = $connection_id '
+    'AND "deleted_at" IS NULL'
+)
+
+
+@transaction
+def set_connection_domains(
+    store: Store, name: str, domains: object, actor: str
+) -> tuple[ConnectionRecord, int]:
+    """Limit a connection's tokens to userNames in ``domains`` (``rules.clean_domains``), or
+    with None let them use any userName again. Audited (``connection.domains_changed``,
+    old and new) when it changes anything. Users the connection already owns are not
+    touched: the answer counts its live users outside the new domains (0 with none), who
+    keep their userNames and may still be updated by the IdP, but not renamed to another
+    name outside them."""
+    connection = connection_entity(store, name)
+    if not hold(store, connection, exclusive=True):  # removed meanwhile: not found now
+        raise NotFound(f"no connection named {name.strip()!r}")
+    allowed = None if domains is None else rules.clean_domains(domains)
+    before = rules.domains_of(connection.domains)
+    after = allowed or ()
+    if after != before:
+        connection.domains = rules.stored_domains(allowed)
+        record_event(
+            store, actor, AuditAction.CONNECTION_DOMAINS_CHANGED, "connection",
+            str(connection.id), connection.name,
+            before={"domains": list(before) or None}, after={"domains": list(after) or None},
+        )  # fmt: skip
+    outside = 0
+    if after:
+        params = {"connection_id": int(connection.id)}
+        names = fetch_rows(store, _LIVE_NAMES, params)
+        outside = sum(1 for (user_name,) in names if not rules.user_name_allowed(user_name, after))
+    return _records(store, [connection])[0], outside
 
 
 @transaction

@@ -23,6 +23,7 @@ from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
+from store.domain.connections import check_user_name
 from store.domain.enums import AuditAction
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
@@ -117,6 +118,15 @@ def _check_others(store: Store, cols: _Columns, user: entities.User | None = Non
     found = execute(store.db, _HOLDER_LOCKED[store.provider], params).rows
     if found and (user is None or found[0][0] != user.id):
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
+
+
+def _check_domains(cols: _Columns, connection: entities.Connection, scope: Scope) -> None:
+    """InvalidInput when an IdP's token gives a user a userName outside the domains its
+    connection is limited to (``domain.connections.check_user_name``), checked before the
+    uniqueness of the name, so a refused name tells nothing of who holds it. An operator is
+    not limited."""
+    if scope.connection_id is not None:
+        check_user_name(cols.user_name, connections.user_domains(connection))
 
 
 _TAKEN = (
@@ -238,9 +248,10 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     reactivation is a PATCH or PUT of that user's id. A shared externalId is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
+    owner = connections.owner(store, scope, actor)
+    _check_domains(cols, owner, scope)
     _check_others(store, cols)
     now, user_id, active = store.clock(), store.new_id(), has_access(state)
-    owner = connections.owner(store, scope, actor)
     params = {
         "id": user_id, "connection_id": owner.id,
         "user_name": cols.user_name, "user_name_key": cols.user_name_key,
@@ -285,10 +296,20 @@ def _lock_for_write(
 
 
 def _rewrite(
-    store: Store, user: entities.User, data: UserInput, state: State, actor: str, verb: str
+    store: Store,
+    user: entities.User,
+    data: UserInput,
+    state: State,
+    actor: str,
+    verb: str,
+    scope: Scope,
 ) -> None:
-    """A PUT's or PATCH's new input on a locked user: checked, then applied and audited."""
+    """A PUT's or PATCH's new input on a locked user: checked, then applied and audited. A
+    new userName (another key) obeys the connection's domains; a kept one does not, so an
+    IdP still updates and deactivates the users it owned before its domains were set."""
     cols = _columns(data, state, user)
+    if cols.user_name_key != user.user_name_key:
+        _check_domains(cols, user.connection, scope)
     _check_others(store, cols, user)
     _apply(store, user, cols, state, actor, verb)
 
@@ -307,7 +328,7 @@ def replace_user(
     roles and memberships). Another connection's user is NotFound."""
     user = _lock_for_write(store, user_id, if_match, scope)
     state = resolve(data.active, stored_state(user.active, plain(user.document)), "replace")
-    _rewrite(store, user, data, state, actor, "replaced")
+    _rewrite(store, user, data, state, actor, "replaced", scope)
     return user_record(store, user, scope=scope)
 
 
@@ -328,7 +349,7 @@ def modify_user(
     current = user_record(store, user, scope=scope)
     data = transform(current)
     state = resolve(data.active, current.active, "patch")
-    _rewrite(store, user, data, state, actor, "modified")
+    _rewrite(store, user, data, state, actor, "modified", scope)
     # Memberships cannot change under the user's lock: the groups read above still hold.
     return user_record(store, user, groups=current.groups)
 
