@@ -103,7 +103,8 @@ def _create(ctx: CliContext) -> int:
     record = create_connection(ctx.store(), args.name, args.kind, ctx.actor, args.domains)
     kind = f" ({record.kind})" if record.kind else ""
     name = safe_text(record.name)
-    ctx.out(f"connection '{name}'{kind} created; userName domains: {domains_text(record)}")
+    limited = f"; userName domains: {domains_text(record)}" if record.domains else ""
+    ctx.out(f"connection '{name}'{kind} created{limited}")
     ctx.note(f"Next: trident-scim token create NAME --connection '{name}'")
     return 0
 
