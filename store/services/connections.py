@@ -104,36 +104,69 @@ def default_connection(store: Store, actor: str) -> entities.Connection:
     found = store.db.Connection.get(name_key=rules.name_key(rules.DEFAULT))
     if found is not None and found.removed_at is None:
         return found
-    return new_connection(store, rules.DEFAULT, None, actor)
+    try:
+        return new_connection(store, rules.DEFAULT, None, actor)
+    except InvalidInput:  # made by a concurrent transaction that committed since the read
+        found = store.db.Connection.get(name_key=rules.name_key(rules.DEFAULT))
+        if found is not None and found.removed_at is None:
+            return found
+        raise
 
 
-_HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+_HOLD = 'SELECT "removed_at", "domains" FROM "scim_connection" WHERE "id" = $connection_id'
+
+
+def _held(
+    store: Store, connection: entities.Connection, exclusive: bool
+) -> tuple[bool, tuple[str, ...]]:
+    sql = _HOLD
+    if store.provider == "postgres":
+        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
+    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
+    if not rows:
+        return False, ()
+    return rows[0][0] is None, rules.domains_of(rows[0][1])
 
 
 def hold(store: Store, connection: entities.Connection, exclusive: bool = False) -> bool:
     """Whether the connection is still live, its row then held until commit so a removal
     or a transfer never misses what is added to it. Shared (PostgreSQL: FOR SHARE, so
     creations never wait for each other) by whatever gives it a user, group or token;
-    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns.
-    SQLite: the single writer lock, taken now."""
-    sql = _HOLD
-    if store.provider == "postgres":
-        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
-    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
-    return bool(rows) and rows[0][0] is None
+    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns,
+    and by a change of its domains. SQLite: the single writer lock, taken now."""
+    return _held(store, connection, exclusive)[0]
+
+
+def held_domains(store: Store, connection: entities.Connection) -> tuple[str, ...]:
+    """The userName domains a connection's tokens may create or rename users in (empty:
+    any; the rule is ``rules.check_user_name``), read as the row is held (``hold``,
+    shared), so a change of them commits wholly before or after the write that obeys them.
+    Revoked when the connection was removed since the request authenticated."""
+    live, domains = _held(store, connection, exclusive=False)
+    if not live:
+        raise Revoked("Invalid or revoked token: its connection was removed")
+    return domains
 
 
 def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
-    """The connection a resource created in ``scope`` belongs to (held: ``hold``): the
-    token's connection, or for an operator the ``default`` connection. Revoked when the
-    token's connection was removed since its request authenticated: nothing may then be
-    created where no token or operator command reaches it."""
+    """The connection a resource created in ``scope`` belongs to: the token's connection,
+    or for an operator the ``default`` connection."""
+    return owner_and_domains(store, scope, actor)[0]
+
+
+def owner_and_domains(
+    store: Store, scope: Scope, actor: str
+) -> tuple[entities.Connection, tuple[str, ...] | None]:
+    """The connection a resource created in ``scope`` belongs to (held: ``hold``), and for
+    a token the userName domains it is limited to (``held_domains``; None for an
+    operator, whom they do not limit): the token's connection, or for an operator the
+    ``default`` connection. Revoked when the token's connection was removed since its
+    request authenticated: nothing may then be created where no token or operator command
+    reaches it."""
     if scope.connection_id is None:
-        return default_connection(store, actor)
+        return default_connection(store, actor), None
     connection = store.db.Connection[scope.connection_id]
-    if not hold(store, connection):
-        raise Revoked("Invalid or revoked token: its connection was removed")
-    return connection
+    return connection, held_domains(store, connection)
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -199,12 +232,6 @@ def create_connection(
     limited to ``domains`` when given (``rules.clean_domains``)."""
     connection = new_connection(store, name, kind, actor, domains=domains)
     return _records(store, [connection])[0]
-
-
-def user_domains(connection: entities.Connection) -> tuple[str, ...]:
-    """The userName domains a connection's tokens may create or rename users in (empty:
-    any); the rule is ``rules.check_user_name``."""
-    return rules.domains_of(connection.domains)
 
 
 _LIVE_NAMES = (

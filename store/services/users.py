@@ -120,13 +120,13 @@ def _check_others(store: Store, cols: _Columns, user: entities.User | None = Non
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
 
 
-def _check_domains(cols: _Columns, connection: entities.Connection, scope: Scope) -> None:
-    """InvalidInput when an IdP's token gives a user a userName outside the domains its
-    connection is limited to (``domain.connections.check_user_name``), checked before the
-    uniqueness of the name, so a refused name tells nothing of who holds it. An operator is
-    not limited."""
+def _check_domains(store: Store, cols: _Columns, user: entities.User, scope: Scope) -> None:
+    """InvalidInput when an IdP's token renames a user to a userName outside the domains
+    its connection is limited to (``domain.connections.check_user_name``, the domains read
+    under the connection's hold), checked before the uniqueness of the name, so a refused
+    name tells nothing of who holds it. An operator is not limited."""
     if scope.connection_id is not None:
-        check_user_name(cols.user_name, connections.user_domains(connection))
+        check_user_name(cols.user_name, connections.held_domains(store, user.connection))
 
 
 _TAKEN = (
@@ -248,8 +248,9 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     reactivation is a PATCH or PUT of that user's id. A shared externalId is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
-    owner = connections.owner(store, scope, actor)
-    _check_domains(cols, owner, scope)
+    owner, domains = connections.owner_and_domains(store, scope, actor)
+    if domains is not None:  # a token's: checked before uniqueness (``_check_domains``)
+        check_user_name(cols.user_name, domains)
     _check_others(store, cols)
     now, user_id, active = store.clock(), store.new_id(), has_access(state)
     params = {
@@ -309,7 +310,7 @@ def _rewrite(
     IdP still updates and deactivates the users it owned before its domains were set."""
     cols = _columns(data, state, user)
     if cols.user_name_key != user.user_name_key:
-        _check_domains(cols, user.connection, scope)
+        _check_domains(store, cols, user, scope)
     _check_others(store, cols, user)
     _apply(store, user, cols, state, actor, verb)
 
