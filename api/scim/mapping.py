@@ -9,7 +9,6 @@ the records), raises only ``ScimError``.
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from api.scim.errors import invalid_syntax, invalid_value, precondition_failed
 from api.scim.projection import names, project
 from api.scim.urns import ENTERPRISE_USER, ENTRA_GROUP, GROUP, LIST_RESPONSE, USER
 from store.domain import limits
+from store.domain.json_values import detached
 from store.records import EmailInput, GroupInput, GroupRecord, UserInput, UserRecord
 
 # ``password`` stays in: ``clean_object`` drops every writeOnly attribute, the one place an
@@ -116,7 +116,7 @@ def user_to_scim(
     excluded: list[str] | None = None,
 ) -> dict[str, Any]:
     """The full SCIM User for ``record``, then projected (RFC 7644 §3.9)."""
-    document = copy.deepcopy(record.document)
+    document = detached(record.document)
     extension = document.get(ENTERPRISE_USER)
     resource: dict[str, Any] = {"schemas": [USER, ENTERPRISE_USER] if extension else [USER]}
     resource["id"] = record.id

@@ -8,8 +8,9 @@ ignored, as the RFC asks of unknown attributes in these parameters. Pure.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from store.domain.json_values import detached
 
 ALWAYS_RETURNED = ("schemas", "id")
 
@@ -33,7 +34,7 @@ def project(
         kept.update({k: v for k, v in chosen.items() if k not in kept})
         return _ordered(resource, kept)
     if excluded:
-        result = copy.deepcopy(resource)
+        result: dict[str, Any] = detached(resource)
         for name in excluded:
             parts = _parts(resource, core_schema, name)
             if parts and parts[0] not in ALWAYS_RETURNED:
@@ -96,7 +97,7 @@ def _select_path(selection: Selection, parts: list[str]) -> None:
 
 def _pick(value: Any, selection: Selection | bool) -> Any:
     if selection is True:
-        return copy.deepcopy(value)
+        return detached(value)
     if isinstance(value, list):
         items = [_pick(item, selection) for item in value]
         return [item for item in items if item not in (None, {})] or None

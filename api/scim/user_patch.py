@@ -12,7 +12,6 @@ inside a no-path value is tolerated). ``password`` is ignored, never stored.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from api.scim.attributes import Attr, find_attribute, known_schema
@@ -23,13 +22,14 @@ from api.scim.patch_ops import PatchOp, in_operation
 from api.scim.patch_values import coerce, eq_fields, merge_elements, one_primary, same_fields
 from api.scim.paths import PatchPath, parse_path
 from api.scim.urns import ENTERPRISE_USER, USER
+from store.domain.json_values import detached
 
 
 def apply_user_patch(resource: dict[str, Any], ops: list[PatchOp]) -> dict[str, Any]:
-    result = copy.deepcopy(resource)
+    result: dict[str, Any] = detached(resource)
     for index, op in enumerate(ops):
         try:
-            value = copy.deepcopy(op.value)  # the request is never aliased into the result
+            value = detached(op.value)  # the request is never aliased into the result
             if op.path is None:
                 _apply_object(result, op.op, value)
             else:
@@ -223,9 +223,9 @@ def _set_filtered(holder: dict[str, Any], op: str, attr: Attr, path: PatchPath, 
             items = [*items, hits[0]]
         for hit in hits:
             if sub is not None:
-                hit[sub] = copy.deepcopy(value)
+                hit[sub] = detached(value)
             elif isinstance(value, dict):
-                hit.update(copy.deepcopy(value))
+                hit.update(detached(value))
             else:
                 raise invalid_value(f'"{attr.name}[...]" needs an object value')
         one_primary(items, hits, attr.name)

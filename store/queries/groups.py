@@ -15,6 +15,7 @@ from store import entities
 from store.context import Store, as_utc
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.json_values import detached
 from store.domain.names import fold, group_key
 from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
@@ -28,7 +29,7 @@ from store.queries.filtering import (
     sql_datetime,
     sql_json,
 )
-from store.queries.users import MAX_OFFSET, plain
+from store.queries.users import MAX_OFFSET
 from store.records import GroupRecord, MemberRef, Page
 from store.tx import read
 
@@ -51,7 +52,7 @@ def group_record(group: entities.Group, members: tuple[MemberRef, ...] | None) -
         id=group.id,
         display_name=group.display_name,
         external_id=group.external_id,
-        document=plain(group.document),
+        document=detached(group.document),
         created=as_utc(group.created),
         last_modified=as_utc(group.last_modified),
         version=group.version,

@@ -14,6 +14,7 @@ from store.context import Store
 from store.domain.active import stored_state
 from store.domain.criteria import Criteria, Sort
 from store.domain.ids import is_resource_id
+from store.domain.json_values import detached
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
 from store.errors import NotFound
@@ -32,15 +33,6 @@ from store.tx import read
 
 MAX_OFFSET = 2**62
 """Larger startIndex values cannot match anything and would overflow a 64-bit OFFSET."""
-
-
-def plain(value: Any) -> Any:
-    """A detached copy of a Pony JSON value (tracked dicts/lists) made of plain types."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 _GROUPS_OF = (
@@ -129,7 +121,7 @@ def row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord
     statement returns them (SQLite hands timestamps and JSON back as text), or as a use case
     has just written them."""
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
-    document = plain(sql_json(document))
+    document = detached(sql_json(document))
     return UserRecord(
         id=uid,
         user_name=user_name,

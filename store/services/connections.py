@@ -116,13 +116,12 @@ def default_connection(store: Store, actor: str) -> entities.Connection:
 _HOLD = 'SELECT "removed_at", "domains" FROM "scim_connection" WHERE "id" = $connection_id'
 
 
-def _held(
-    store: Store, connection: entities.Connection, exclusive: bool
-) -> tuple[bool, tuple[str, ...]]:
+def _held(store: Store, connection_id: int, exclusive: bool) -> tuple[bool, tuple[str, ...]]:
+    """Whether the connection is live, and its userName domains, as ``hold`` holds it."""
     sql = _HOLD
     if store.provider == "postgres":
         sql += " FOR UPDATE" if exclusive else " FOR SHARE"
-    rows = execute(store.db, sql, {"connection_id": int(connection.id)}).rows
+    rows = execute(store.db, sql, {"connection_id": connection_id}).rows
     if not rows:
         return False, ()
     return rows[0][0] is None, rules.domains_of(rows[0][1])
@@ -134,39 +133,41 @@ def hold(store: Store, connection: entities.Connection, exclusive: bool = False)
     creations never wait for each other) by whatever gives it a user, group or token;
     exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns,
     and by a change of its domains. SQLite: the single writer lock, taken now."""
-    return _held(store, connection, exclusive)[0]
+    return _held(store, int(connection.id), exclusive)[0]
 
 
-def held_domains(store: Store, connection: entities.Connection) -> tuple[str, ...]:
+def held_domains(store: Store, connection_id: int) -> tuple[str, ...]:
     """The userName domains a connection's tokens may create or rename users in (empty:
     any; the rule is ``rules.check_user_name``), read as the row is held (``hold``,
     shared), so a change of them commits wholly before or after the write that obeys them.
-    Revoked when the connection was removed since the request authenticated."""
-    live, domains = _held(store, connection, exclusive=False)
+    Revoked when the connection was removed since the request authenticated: nothing may
+    then be created where no token or operator command reaches it."""
+    live, domains = _held(store, connection_id, exclusive=False)
     if not live:
         raise Revoked("Invalid or revoked token: its connection was removed")
     return domains
 
 
-def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
-    """The connection a resource created in ``scope`` belongs to: the token's connection,
-    or for an operator the ``default`` connection."""
+def owner_and_domains(store: Store, scope: Scope, actor: str) -> tuple[int, tuple[str, ...] | None]:
+    """The id of the connection a resource created in ``scope`` belongs to (held:
+    ``hold``), and for a token the userName domains it is limited to (``held_domains``;
+    None for an operator, whom they do not limit): the token's connection, or for an
+    operator the ``default`` connection. Revoked when the token's connection was removed
+    since its request authenticated."""
+    if scope.connection_id is None:
+        return int(default_connection(store, actor).id), None
+    return int(scope.connection_id), held_domains(store, int(scope.connection_id))
+
+
+def owner_id(store: Store, scope: Scope, actor: str) -> int:
+    """The id of the connection a resource created in ``scope`` belongs to (held, as in
+    ``owner_and_domains``)."""
     return owner_and_domains(store, scope, actor)[0]
 
 
-def owner_and_domains(
-    store: Store, scope: Scope, actor: str
-) -> tuple[entities.Connection, tuple[str, ...] | None]:
-    """The connection a resource created in ``scope`` belongs to (held: ``hold``), and for
-    a token the userName domains it is limited to (``held_domains``; None for an
-    operator, whom they do not limit): the token's connection, or for an operator the
-    ``default`` connection. Revoked when the token's connection was removed since its
-    request authenticated: nothing may then be created where no token or operator command
-    reaches it."""
-    if scope.connection_id is None:
-        return default_connection(store, actor), None
-    connection = store.db.Connection[scope.connection_id]
-    return connection, held_domains(store, connection)
+def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
+    """``owner_id``'s connection, as an entity (for rows that link to it by relation)."""
+    return store.db.Connection[owner_id(store, scope, actor)]
 
 
 # ---- records --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from store.context import Store
 from store.domain import causes, limits
 from store.domain.enums import AuditAction
 from store.domain.ids import is_resource_id
+from store.domain.json_values import detached
 from store.domain.names import group_key, trim
 from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
@@ -30,7 +31,6 @@ from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
 from store.queries.filtering import chunks, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
-from store.queries.users import plain
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
 from store.services.audit import record_event
@@ -123,7 +123,7 @@ class _GroupEdit:
 
     def _attributes(self) -> dict[str, Any]:
         g = self.group
-        document = plain(g.document)
+        document = detached(g.document)
         return {"displayName": g.display_name, "externalId": g.external_id, "document": document}
 
     def current_members(self) -> set[str]:

@@ -25,12 +25,13 @@ from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
 from store.domain.connections import check_user_name
 from store.domain.enums import AuditAction
+from store.domain.json_values import detached
 from store.domain.names import fold
 from store.domain.scope import OPERATOR, Scope
 from store.domain.validation import check_document, check_name, check_text
 from store.errors import Conflict
 from store.queries.filtering import json_param, sql_timestamp
-from store.queries.users import plain, row_record, user_record
+from store.queries.users import row_record, user_record
 from store.records import ExpectedVersions, UserInput, UserRecord
 from store.services import connections, lifecycle
 from store.services.audit import record_event
@@ -113,7 +114,10 @@ _HOLDER_LOCKED = {"sqlite": _HOLDER, "postgres": _HOLDER + " FOR UPDATE"}
 def _check_others(store: Store, cols: _Columns, user: entities.User | None = None) -> None:
     """Conflict when another user, active or inactive, already holds the userName (that
     user's row is locked, SQLite: the write lock ``execute`` takes). The answer names
-    nothing of that user (not even whether it is active)."""
+    nothing of that user (not even whether it is active). A user keeping its own userName
+    holds the key already (it is unique): nothing to look up."""
+    if user is not None and cols.user_name_key == user.user_name_key:
+        return
     params = {"key": cols.user_name_key}
     found = execute(store.db, _HOLDER_LOCKED[store.provider], params).rows
     if found and (user is None or found[0][0] != user.id):
@@ -126,7 +130,8 @@ def _check_domains(store: Store, cols: _Columns, user: entities.User, scope: Sco
     under the connection's hold), checked before the uniqueness of the name, so a refused
     name tells nothing of who holds it. An operator is not limited."""
     if scope.connection_id is not None:
-        check_user_name(cols.user_name, connections.held_domains(store, user.connection))
+        domains = connections.held_domains(store, int(user.connection.id))
+        check_user_name(cols.user_name, domains)
 
 
 _TAKEN = (
@@ -137,7 +142,7 @@ _TAKEN = (
 
 def _snapshot(user: entities.User) -> dict[str, Any]:
     snap = {name: getattr(user, column) for name, column in _AUDITED.items()}
-    snap["document"] = plain(user.document)
+    snap["document"] = detached(user.document)
     return snap
 
 
@@ -166,7 +171,7 @@ def _write(store: Store, user: entities.User, cols: _Columns) -> bool:
     ):  # fmt: skip
         if getattr(user, name) != getattr(cols, name):
             setattr(user, name, getattr(cols, name))
-    if plain(user.document) != cols.document:
+    if detached(user.document) != cols.document:
         user.document = cols.document
     return current != sorted(cols.emails, key=repr)
 
@@ -248,13 +253,13 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     reactivation is a PATCH or PUT of that user's id. A shared externalId is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
-    owner, domains = connections.owner_and_domains(store, scope, actor)
+    owner_id, domains = connections.owner_and_domains(store, scope, actor)
     if domains is not None:  # a token's: checked before uniqueness (``_check_domains``)
         check_user_name(cols.user_name, domains)
     _check_others(store, cols)
     now, user_id, active = store.clock(), store.new_id(), has_access(state)
     params = {
-        "id": user_id, "connection_id": owner.id,
+        "id": user_id, "connection_id": owner_id,
         "user_name": cols.user_name, "user_name_key": cols.user_name_key,
         "external_id": cols.external_id, "display_name": cols.display_name,
         "display_name_key": cols.display_name_key, "given_name_key": cols.given_name_key,
@@ -328,7 +333,7 @@ def replace_user(
     through the lifecycle (deactivation ends sessions and drops IdP roles, keeping manual
     roles and memberships). Another connection's user is NotFound."""
     user = _lock_for_write(store, user_id, if_match, scope)
-    state = resolve(data.active, stored_state(user.active, plain(user.document)), "replace")
+    state = resolve(data.active, stored_state(user.active, detached(user.document)), "replace")
     _rewrite(store, user, data, state, actor, "replaced", scope)
     return user_record(store, user, scope=scope)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +17,10 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg2
+import pytest
 
 from api.app import create_app
+from api.connections import SCIM_NICE
 from api.server import ScimServer, bind_socket
 from store.config import ApiSettings, RateLimitSettings
 from store.context import Store, utc_now
@@ -173,3 +176,50 @@ def test_session_check_answers_while_every_scim_thread_is_busy(
     assert answers == [("/livez", 200), ("/auth/session", 401)] * 5
     assert saturated  # the probes were answered while SCIM was still held
     assert len(results) == 6
+
+
+def _scim_niceness(server: ScimServer, threads: int) -> tuple[int, list[int]]:
+    pool = server.dispatcher.scim
+    _wait_for(lambda: len(pool.niceness()[1]) == threads, 10, "every SCIM thread running")
+    return pool.niceness()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_scim_runs_at_full_priority_and_yields_to_the_session_check(
+    store: Store, store_url: str
+) -> None:
+    """SCIM threads run at the process's own priority while nothing else of the service
+    wants the CPU; a session check or probe makes the busy one nicer at once (an idle one
+    takes no CPU); after the calm, fresh threads at full priority serve SCIM again."""
+    token = issue_token(store, "Bulk", "operator:test").secret
+    with _serving(store, ApiSettings(session_threads=2), threads=2) as server:
+        scim = Client(server.url + "/scim/v2", token, "idp", timeout=PROBE_TIMEOUT)
+        try:
+            assert scim.get("/ServiceProviderConfig").status == 200
+            base, before = _scim_niceness(server, 2)
+            results: list[Any] = []
+            with _writes_blocked(store, store_url):
+                loader = threading.Thread(
+                    target=lambda: results.append(_create_users(server, token, 1, "busy")),
+                    daemon=True,
+                )  # fmt: skip
+                loader.start()
+                pool = server.dispatcher.scim
+                _wait_for(lambda: pool.active_count >= 1, 10, "a SCIM thread busy")
+                answers = _probe_all(server, rounds=1)
+                _, during = _scim_niceness(server, 2)
+            loader.join(60)
+
+            def back_to_full_priority() -> bool:
+                assert scim.get("/ServiceProviderConfig").status == 200
+                return _scim_niceness(server, 2)[1] == [base, base]
+
+            _wait_for(back_to_full_priority, 20, "SCIM threads at full priority again")
+        finally:
+            scim.close()
+        replaced = server.dispatcher.scim.replaced
+    assert before == [base, base]
+    assert answers == [("/livez", 200), ("/auth/session", 401)]
+    assert sorted(during) == [base, min(19, base + SCIM_NICE)]  # the busy one, not the idle
+    assert results == [[201]]  # the request that was running when it yielded completed
+    assert replaced >= 1
