@@ -1,5 +1,6 @@
 """``trident-scim connection``: IdP connections. Create, list (tokens, users and groups owned,
-last request, status), rename, remove, and transfer what one IdP owns to another.
+last request, status, userName domains), show one, limit its userName domains, rename,
+remove, and transfer what one IdP owns to another.
 
 Translation only: names, kinds, ownership, removal and transfer rules live in
 ``store.services.connections`` and ``store.domain.connections``. Text output is terminal-safe
@@ -18,9 +19,11 @@ from store.domain.display import safe_text
 from store.records import ConnectionRecord, TokenRecord, TransferPlan
 from store.services.connections import (
     create_connection,
+    get_connection,
     list_connections,
     remove_connection,
     rename_connection,
+    set_connection_domains,
     transfer_connection,
 )
 
@@ -37,12 +40,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create = csub.add_parser("create", help="add a connection (one IdP); then issue it a token")
     create.add_argument("name", metavar="NAME", help='e.g. "Okta" or "Entra ID"')
     create.add_argument("--kind", metavar="|".join(KINDS), help="what kind of IdP it is")
+    create.add_argument(
+        "--domains",
+        metavar="DOMAIN,...",
+        help="the only userName domains its tokens may create or rename users in, e.g. "
+        "corp.example,*.corp.example (default: any)",
+    )
     create.set_defaults(func=_create)
     listing = csub.add_parser(
         "list", help="connections with their tokens, users, groups, last request and status"
     )
     add_json_flag(listing)
     listing.set_defaults(func=_list)
+    show = csub.add_parser("show", help="one connection: its tokens, counts and domains")
+    show.add_argument("name", metavar="NAME")
+    add_json_flag(show)
+    show.set_defaults(func=_show)
+    domains = csub.add_parser(
+        "domains",
+        help="limit the userName domains a connection's tokens may create or rename users in",
+        description="With --set, the connection's tokens may only create users, or rename "
+        "them, to userNames ending in @ one of the domains (*.corp.example: any subdomain "
+        "of corp.example). Existing users are not changed. --clear allows any userName.",
+    )
+    domains.add_argument("name", metavar="NAME")
+    choice = domains.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--set", dest="domains", metavar="DOMAIN,...")
+    choice.add_argument("--clear", action="store_true", help="allow any userName again")
+    domains.set_defaults(func=_domains)
     rename = csub.add_parser("rename", help="rename a connection (tokens and resources follow)")
     rename.add_argument("old", metavar="OLD")
     rename.add_argument("new", metavar="NEW")
@@ -74,10 +99,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _create(ctx: CliContext) -> int:
-    record = create_connection(ctx.store(), ctx.args.name, ctx.args.kind, ctx.actor)
+    args = ctx.args
+    record = create_connection(ctx.store(), args.name, args.kind, ctx.actor, args.domains)
     kind = f" ({record.kind})" if record.kind else ""
     name = safe_text(record.name)
-    ctx.out(f"connection '{name}'{kind} created")
+    limited = f"; userName domains: {domains_text(record)}" if record.domains else ""
+    ctx.out(f"connection '{name}'{kind} created{limited}")
     ctx.note(f"Next: trident-scim token create NAME --connection '{name}'")
     return 0
 
@@ -94,6 +121,24 @@ def _remove(ctx: CliContext) -> int:
     revoked = sum(1 for t in record.tokens if t.revoked_at is None)
     ctx.out(f"connection '{safe_text(record.name)}' removed; {revoked} active token(s) revoked")
     return 0
+
+
+def _domains(ctx: CliContext) -> int:
+    name = connection_name(ctx.args.name, "NAME")
+    wanted = None if ctx.args.clear else ctx.args.domains
+    record, outside = set_connection_domains(ctx.store(), name, wanted, ctx.actor)
+    ctx.out(f"connection '{safe_text(record.name)}' userName domains: {domains_text(record)}")
+    if record.domains:
+        ctx.out(
+            f"{outside} existing user(s) of this connection are outside these domains; "
+            "they are not changed (the IdP may still update them, not rename them outside)"
+        )
+    return 0
+
+
+def domains_text(record: ConnectionRecord) -> str:
+    """The allowed userName domains of a connection, or that any is allowed."""
+    return ", ".join(record.domains) if record.domains else "any (not limited)"
 
 
 # ---- list ----------------------------------------------------------------------------------
@@ -122,6 +167,7 @@ def connection_json(record: ConnectionRecord) -> dict[str, Any]:
         "users": record.user_count,
         "groups": record.group_count,
         "last_used": iso_utc(record.last_used),
+        "domains": list(record.domains) or None,
         "tokens": [token_json(t) for t in record.tokens],
     }
 
@@ -133,6 +179,8 @@ def connection_rows(records: list[ConnectionRecord]) -> list[list[Any]]:
         rows.append(
             [c.name, c.kind or "-", c.status, c.user_count, c.group_count, utc_seconds(c.last_used)]
         )
+        if c.domains:
+            rows.append([f"  domains: {', '.join(c.domains)}", "", "", "", "", ""])
         for t in c.tokens:
             rows.append([f"  {t.name}", f"{t.prefix}…", t.status, "", "", utc_seconds(t.last_used)])
     return rows
@@ -146,6 +194,15 @@ def _list(ctx: CliContext) -> int:
         ctx.out("no connections yet: trident-scim connection create NAME")
         return 0
     ctx.out(table(connection_rows(records), HEADERS))
+    return 0
+
+
+def _show(ctx: CliContext) -> int:
+    record = get_connection(ctx.store(), connection_name(ctx.args.name, "NAME"))
+    if ctx.args.json:
+        return print_json(ctx, connection_json(record))
+    ctx.out(table(connection_rows([record]), HEADERS))
+    ctx.out(f"userName domains: {domains_text(record)}")
     return 0
 
 

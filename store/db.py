@@ -49,6 +49,9 @@ def define_entities(db: Database) -> None:
         name = Required(str, limits.TOKEN_NAME)
         name_key = Required(str, limits.TOKEN_NAME, unique=True)
         kind = Optional(str, 16, nullable=True)
+        # The userName domains its tokens may give users, comma-separated
+        # (``domain.connections.stored_domains``); NULL: any userName.
+        domains = Optional(str, nullable=True)
         # Removed: its name is free again (name_key gets "#removed#<id>"); the row stays for
         # its revoked tokens and deleted users.
         removed_at = Optional(datetime, precision=6, nullable=True)

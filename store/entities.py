@@ -85,6 +85,7 @@ class Connection(Entity, Protocol):
     name: str
     name_key: str
     kind: str | None
+    domains: str | None
     removed_at: datetime | None
     created_at: datetime
     tokens: EntitySet[ScimToken]

@@ -207,6 +207,7 @@ class ConnectionRecord:
     last_used: datetime | None  # the most recent Last Used of its tokens (None: never)
     status: str  # "active" | "stale" | "no tokens" (``domain.connections.status``)
     tokens: tuple[TokenRecord, ...] = ()
+    domains: tuple[str, ...] = ()  # userName domains its tokens may use (empty: any)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class AuditAction(StrEnum):
     CONNECTION_CREATED = "connection.created"
     CONNECTION_RENAMED = "connection.renamed"
     CONNECTION_REMOVED = "connection.removed"
+    CONNECTION_DOMAINS_CHANGED = "connection.domains_changed"  # its allowed userName domains
     CONNECTION_TRANSFERRED = "connection.transferred"  # one event per transfer, then:
     USER_TRANSFERRED = "user.transferred"  # each user it moved
     GROUP_TRANSFERRED = "group.transferred"  # each group it moved

@@ -40,6 +40,12 @@ ROLE_NAME: Final = 128
 ROLE_DESCRIPTION: Final = 1024
 CONNECTION_NAME: Final = 64
 """An IdP connection's name (the column holds 256: names an upgrade took from tokens)."""
+CONNECTION_DOMAINS: Final = 50
+"""userName domains one connection may be limited to."""
+DOMAIN: Final = 253
+"""A domain name in ASCII (RFC 1035 §2.3.4: 255 octets on the wire, 253 written out)."""
+DOMAIN_LABEL: Final = 63
+"""One label of a domain name."""
 
 # ---- what a request may ask -----------------------------------------------------------------
 

@@ -62,12 +62,19 @@ def connection_entity(
 
 
 def new_connection(
-    store: Store, name: str, kind: str | None, actor: str, attribute: str = "name"
+    store: Store,
+    name: str,
+    kind: str | None,
+    actor: str,
+    attribute: str = "name",
+    domains: object = None,
 ) -> entities.Connection:
     """Create a connection (in the caller's transaction); InvalidInput when the name is bad
-    or taken (a token for an existing connection is issued with ``--connection NAME``)."""
+    or taken (a token for an existing connection is issued with ``--connection NAME``), or
+    when ``domains`` (None: any userName) breaks ``rules.clean_domains``."""
     name = rules.clean_name(name, attribute)
     kind = rules.clean_kind(kind)
+    allowed = None if domains is None else rules.clean_domains(domains)
     key = rules.name_key(name)
     existing = store.db.Connection.get(name_key=key)
     if existing is not None:
@@ -76,11 +83,17 @@ def new_connection(
             f"use --connection {existing.name!r}",
             attribute,
         )
-    connection = store.db.Connection(name=name, name_key=key, kind=kind, created_at=store.clock())
+    connection = store.db.Connection(
+        name=name, name_key=key, kind=kind, created_at=store.clock(),
+        domains=rules.stored_domains(allowed),
+    )  # fmt: skip
     flush()
+    after: dict[str, Any] = {"name": name, "kind": kind}
+    if allowed:
+        after["domains"] = list(allowed)
     record_event(
         store, actor, AuditAction.CONNECTION_CREATED, "connection", str(connection.id), name,
-        after={"name": name, "kind": kind},
+        after=after,
     )  # fmt: skip
     return connection
 
@@ -91,39 +104,65 @@ def default_connection(store: Store, actor: str) -> entities.Connection:
     found = store.db.Connection.get(name_key=rules.name_key(rules.DEFAULT))
     if found is not None and found.removed_at is None:
         return found
-    return new_connection(store, rules.DEFAULT, None, actor)
+    try:
+        return new_connection(store, rules.DEFAULT, None, actor)
+    except InvalidInput:  # made by a concurrent transaction that committed since the read
+        found = store.db.Connection.get(name_key=rules.name_key(rules.DEFAULT))
+        if found is not None and found.removed_at is None:
+            return found
+        raise
 
 
-_HOLD = 'SELECT "removed_at" FROM "scim_connection" WHERE "id" = $connection_id'
+_HOLD = 'SELECT "removed_at", "domains" FROM "scim_connection" WHERE "id" = $connection_id'
+
+
+def _held(store: Store, connection_id: int, exclusive: bool) -> tuple[bool, tuple[str, ...]]:
+    """Whether the connection is live, and its userName domains, as ``hold`` holds it."""
+    sql = _HOLD
+    if store.provider == "postgres":
+        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
+    rows = execute(store.db, sql, {"connection_id": connection_id}).rows
+    if not rows:
+        return False, ()
+    return rows[0][0] is None, rules.domains_of(rows[0][1])
 
 
 def hold(store: Store, connection: entities.Connection, exclusive: bool = False) -> bool:
     """Whether the connection is still live, its row then held until commit so a removal
     or a transfer never misses what is added to it. Shared (PostgreSQL: FOR SHARE, so
     creations never wait for each other) by whatever gives it a user, group or token;
-    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns.
-    SQLite: the single writer lock, taken now."""
-    return _hold_id(store, int(connection.id), exclusive)
+    exclusive (FOR UPDATE) by a removal or a transfer, which count or list what it owns,
+    and by a change of its domains. SQLite: the single writer lock, taken now."""
+    return _held(store, int(connection.id), exclusive)[0]
 
 
-def _hold_id(store: Store, connection_id: int, exclusive: bool = False) -> bool:
-    sql = _HOLD
-    if store.provider == "postgres":
-        sql += " FOR UPDATE" if exclusive else " FOR SHARE"
-    rows = execute(store.db, sql, {"connection_id": connection_id}).rows
-    return bool(rows) and rows[0][0] is None
+def held_domains(store: Store, connection_id: int) -> tuple[str, ...]:
+    """The userName domains a connection's tokens may create or rename users in (empty:
+    any; the rule is ``rules.check_user_name``), read as the row is held (``hold``,
+    shared), so a change of them commits wholly before or after the write that obeys them.
+    Revoked when the connection was removed since the request authenticated: nothing may
+    then be created where no token or operator command reaches it."""
+    live, domains = _held(store, connection_id, exclusive=False)
+    if not live:
+        raise Revoked("Invalid or revoked token: its connection was removed")
+    return domains
+
+
+def owner_and_domains(store: Store, scope: Scope, actor: str) -> tuple[int, tuple[str, ...] | None]:
+    """The id of the connection a resource created in ``scope`` belongs to (held:
+    ``hold``), and for a token the userName domains it is limited to (``held_domains``;
+    None for an operator, whom they do not limit): the token's connection, or for an
+    operator the ``default`` connection. Revoked when the token's connection was removed
+    since its request authenticated."""
+    if scope.connection_id is None:
+        return int(default_connection(store, actor).id), None
+    return int(scope.connection_id), held_domains(store, int(scope.connection_id))
 
 
 def owner_id(store: Store, scope: Scope, actor: str) -> int:
-    """The id of the connection a resource created in ``scope`` belongs to (held:
-    ``hold``): the token's connection, or for an operator the ``default`` connection.
-    Revoked when the token's connection was removed since its request authenticated:
-    nothing may then be created where no token or operator command reaches it."""
-    if scope.connection_id is None:
-        return int(default_connection(store, actor).id)
-    if not _hold_id(store, int(scope.connection_id)):
-        raise Revoked("Invalid or revoked token: its connection was removed")
-    return int(scope.connection_id)
+    """The id of the connection a resource created in ``scope`` belongs to (held, as in
+    ``owner_and_domains``)."""
+    return owner_and_domains(store, scope, actor)[0]
 
 
 def owner(store: Store, scope: Scope, actor: str) -> entities.Connection:
@@ -163,6 +202,7 @@ def _records(store: Store, connections: Iterable[entities.Connection]) -> list[C
                 last_used=as_utc(rules.last_used(t.last_used for t in tokens)),
                 status=rules.status(((t.last_used, t.created) for t in active), now, hours),
                 tokens=tuple(token_record(t, now, hours) for t in tokens),
+                domains=rules.domains_of(connection.domains),
             )
         )
     return found
@@ -186,10 +226,50 @@ def get_connection(store: Store, name: str) -> ConnectionRecord:
 
 
 @transaction
-def create_connection(store: Store, name: str, kind: str | None, actor: str) -> ConnectionRecord:
-    """A new connection with no token yet (issue one with ``issue_token(connection=...)``)."""
-    connection = new_connection(store, name, kind, actor)
+def create_connection(
+    store: Store, name: str, kind: str | None, actor: str, domains: object = None
+) -> ConnectionRecord:
+    """A new connection with no token yet (issue one with ``issue_token(connection=...)``),
+    limited to ``domains`` when given (``rules.clean_domains``)."""
+    connection = new_connection(store, name, kind, actor, domains=domains)
     return _records(store, [connection])[0]
+
+
+_LIVE_NAMES = (
+    'SELECT "user_name" FROM "scim_user" WHERE "connection_id" = $connection_id '
+    'AND "deleted_at" IS NULL'
+)
+
+
+@transaction
+def set_connection_domains(
+    store: Store, name: str, domains: object, actor: str
+) -> tuple[ConnectionRecord, int]:
+    """Limit a connection's tokens to userNames in ``domains`` (``rules.clean_domains``), or
+    with None let them use any userName again. Audited (``connection.domains_changed``,
+    old and new) when it changes anything. Users the connection already owns are not
+    touched: the answer counts its live users outside the new domains (0 with none), who
+    keep their userNames and may still be updated by the IdP, but not renamed to another
+    name outside them."""
+    connection = connection_entity(store, name)
+    if not hold(store, connection, exclusive=True):  # removed meanwhile: not found now
+        raise NotFound(f"no connection named {name.strip()!r}")
+    allowed = None if domains is None else rules.clean_domains(domains)
+    before = rules.domains_of(connection.domains)
+    after = allowed or ()
+    if after != before:
+        connection.domains = rules.stored_domains(allowed)
+        record_event(
+            store, actor, AuditAction.CONNECTION_DOMAINS_CHANGED, "connection",
+            str(connection.id), connection.name,
+            before={"domains": list(before) or None}, after={"domains": list(after) or None},
+        )  # fmt: skip
+    outside = 0
+    if after:
+        params = {"connection_id": int(connection.id)}
+        names = fetch_rows(store, _LIVE_NAMES, params)
+        outside = sum(1 for (user_name,) in names if not rules.user_name_allowed(user_name, after))
+    return _records(store, [connection])[0], outside
 
 
 @transaction

@@ -23,6 +23,7 @@ from store import entities
 from store.context import Store
 from store.domain import causes, limits
 from store.domain.active import State, has_access, resolve, stored_state, with_state
+from store.domain.connections import check_user_name
 from store.domain.enums import AuditAction
 from store.domain.json_values import detached
 from store.domain.names import fold
@@ -121,6 +122,16 @@ def _check_others(store: Store, cols: _Columns, user: entities.User | None = Non
     found = execute(store.db, _HOLDER_LOCKED[store.provider], params).rows
     if found and (user is None or found[0][0] != user.id):
         raise Conflict(_TAKEN.format("userName"), attribute="userName")
+
+
+def _check_domains(store: Store, cols: _Columns, user: entities.User, scope: Scope) -> None:
+    """InvalidInput when an IdP's token renames a user to a userName outside the domains
+    its connection is limited to (``domain.connections.check_user_name``, the domains read
+    under the connection's hold), checked before the uniqueness of the name, so a refused
+    name tells nothing of who holds it. An operator is not limited."""
+    if scope.connection_id is not None:
+        domains = connections.held_domains(store, int(user.connection.id))
+        check_user_name(cols.user_name, domains)
 
 
 _TAKEN = (
@@ -242,10 +253,13 @@ def create_user(store: Store, data: UserInput, actor: str, scope: Scope = OPERAT
     reactivation is a PATCH or PUT of that user's id. A shared externalId is no conflict."""
     state = resolve(data.active, None, "create")
     cols = _columns(data, state)
+    owner_id, domains = connections.owner_and_domains(store, scope, actor)
+    if domains is not None:  # a token's: checked before uniqueness (``_check_domains``)
+        check_user_name(cols.user_name, domains)
     _check_others(store, cols)
     now, user_id, active = store.clock(), store.new_id(), has_access(state)
     params = {
-        "id": user_id, "connection_id": connections.owner_id(store, scope, actor),
+        "id": user_id, "connection_id": owner_id,
         "user_name": cols.user_name, "user_name_key": cols.user_name_key,
         "external_id": cols.external_id, "display_name": cols.display_name,
         "display_name_key": cols.display_name_key, "given_name_key": cols.given_name_key,
@@ -288,10 +302,20 @@ def _lock_for_write(
 
 
 def _rewrite(
-    store: Store, user: entities.User, data: UserInput, state: State, actor: str, verb: str
+    store: Store,
+    user: entities.User,
+    data: UserInput,
+    state: State,
+    actor: str,
+    verb: str,
+    scope: Scope,
 ) -> None:
-    """A PUT's or PATCH's new input on a locked user: checked, then applied and audited."""
+    """A PUT's or PATCH's new input on a locked user: checked, then applied and audited. A
+    new userName (another key) obeys the connection's domains; a kept one does not, so an
+    IdP still updates and deactivates the users it owned before its domains were set."""
     cols = _columns(data, state, user)
+    if cols.user_name_key != user.user_name_key:
+        _check_domains(store, cols, user, scope)
     _check_others(store, cols, user)
     _apply(store, user, cols, state, actor, verb)
 
@@ -310,7 +334,7 @@ def replace_user(
     roles and memberships). Another connection's user is NotFound."""
     user = _lock_for_write(store, user_id, if_match, scope)
     state = resolve(data.active, stored_state(user.active, detached(user.document)), "replace")
-    _rewrite(store, user, data, state, actor, "replaced")
+    _rewrite(store, user, data, state, actor, "replaced", scope)
     return user_record(store, user, scope=scope)
 
 
@@ -331,7 +355,7 @@ def modify_user(
     current = user_record(store, user, scope=scope)
     data = transform(current)
     state = resolve(data.active, current.active, "patch")
-    _rewrite(store, user, data, state, actor, "modified")
+    _rewrite(store, user, data, state, actor, "modified", scope)
     # Memberships cannot change under the user's lock: the groups read above still hold.
     return user_record(store, user, groups=current.groups)
 

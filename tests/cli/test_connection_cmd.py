@@ -15,13 +15,14 @@ from pony.orm import db_session
 
 from store.context import Store, utc_now
 from store.domain.scope import of_connection
+from store.queries.identity import audit_events
 from store.queries.tokens import list_tokens
 from store.records import ActivityInput, GroupInput, UserInput
 from store.services.activity import record_activity
 from store.services.connections import get_connection, list_connections
 from store.services.groups import create_group
 from store.services.tokens import authenticate
-from store.services.users import create_user
+from store.services.users import create_user, delete_user
 from tests.cli.conftest import Run
 from tests.cli.test_failures import one_line_error, run
 from tests.store.identity_factories import roles_of
@@ -95,6 +96,7 @@ def test_create_issue_and_list_with_tokens_counts_and_status(cli: Run, live: Sto
         "users",
         "groups",
         "last_used",
+        "domains",
         "tokens",
     }
     assert okta_secret not in json.dumps(listed) and entra_secret not in json.dumps(listed)
@@ -419,6 +421,15 @@ LONG = "x" * 65
         (("mapping", "set", "G", "admin", "--connection", LONG), "no connection named 'xxxxx"),
         (("mapping", "remove", "G", "admin", "--connection", "Nope"), "no connection named"),
         (("mapping", "preview", "--add", "G", "admin", "--connection", "Nope"), "no connection"),
+        (("connection", "create", "New", "--domains", "corp..example"), "not a domain name"),
+        (("connection", "create", "New", "--domains", " , "), "at least one domain"),
+        (("connection", "domains", "Okta", "--set", "bücher.example"), "xn-- (punycode) form"),
+        (("connection", "domains", "Okta", "--set", "corp.*.example"), "not a domain name"),
+        (("connection", "domains", "Okta", "--set", "x\x1b[2J.example"), "is not a domain name"),
+        (("connection", "domains", "Okta", "--set", ""), "at least one domain"),
+        (("connection", "domains", "Nope", "--clear"), "error: no connection named 'Nope'"),
+        (("connection", "domains", "", "--clear"), "error: NAME: a connection needs a name"),
+        (("connection", "show", "Nope"), "error: no connection named 'Nope'"),
         (("activity", "--connection", "Nope"), "error: no connection named 'Nope'"),
         (("activity", "--connection", ""), "error: --connection: a connection needs a name"),
         (("activity", "--connection", LONG), "error: no connection named 'xxxxx"),
@@ -478,3 +489,94 @@ def test_a_connection_an_upgrade_named_after_a_long_token_can_be_named_and_renam
     code, out, err = cli("connection", "rename", long, "Legacy")
     assert code == 0, err
     assert rotate_token(live, "Second", "operator:test").record.name == "Legacy-2"
+
+
+# ---- userName domains ----------------------------------------------------------------------
+
+
+def _audit(live: Store, connection_id: int) -> list[list[object]]:
+    """The domain changes of a connection, oldest first, as plain JSON values."""
+    events = audit_events(live, "connection", str(connection_id), 50)[::-1]
+    found = [(e.action, e.before, e.after) for e in events if "domains" in e.action]
+    return json.loads(json.dumps(found, default=dict))  # type: ignore[no-any-return]
+
+
+def test_domains_are_set_shown_counted_cleared_and_audited(cli: Run, live: Store) -> None:
+    code, out, err = cli("connection", "create", "Partner", "--domains", "B.example,a.example")
+    assert (code, out) == (0, "connection 'Partner' created; userName domains: a.example, "
+                               "b.example\n"), err  # fmt: skip
+    assert cli("connection", "create", "Okta", "--kind", "okta")[0] == 0
+    for name in ("ann@a.example", "bob@other.example", "cy@B.EXAMPLE", "dee@sub.a.example"):
+        _user(live, "Okta", name)
+    deleted = _user(live, "Okta", "gone@other.example")
+    delete_user(live, deleted, "operator:test")
+
+    code, out, err = cli("connection", "domains", "okta", "--set", "a.example, *.a.example")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "connection 'Okta' userName domains: *.a.example, a.example",
+        "2 existing user(s) of this connection are outside these domains; they are not changed "
+        "(the IdP may still update them, not rename them outside)",
+    ]  # bob@other.example and cy@B.EXAMPLE; the deleted user is not counted
+    okta = get_connection(live, "Okta")
+    assert okta.domains == ("*.a.example", "a.example") and okta.user_count == 4
+    assert [u for u in ("bob@other.example", "cy@B.EXAMPLE") if _user_name_kept(live, u)] == [
+        "bob@other.example", "cy@B.EXAMPLE"
+    ]  # fmt: skip
+
+    listed = {c["name"]: c for c in _connections(cli)}
+    assert listed["Okta"]["domains"] == ["*.a.example", "a.example"]
+    assert listed["Partner"]["domains"] == ["a.example", "b.example"]
+    code, out, _ = cli("connection", "list")
+    lines = out.splitlines()
+    okta_row = lines.index(next(line for line in lines if line.startswith("Okta ")))
+    assert lines[okta_row + 1].strip() == "domains: *.a.example, a.example"
+    code, out, _ = cli("connection", "show", "OKTA")
+    assert code == 0 and out.splitlines()[1].split()[:5] == ["Okta", "okta", "no", "tokens", "4"]
+    assert out.splitlines()[-1] == "userName domains: *.a.example, a.example"
+    code, out, _ = cli("connection", "show", "Partner", "--json")
+    shown = json.loads(out)
+    assert (shown["name"], shown["domains"], shown["users"]) == (
+        "Partner", ["a.example", "b.example"], 0,
+    )  # fmt: skip
+
+    code, out, err = cli("connection", "domains", "Okta", "--clear")
+    assert (code, out) == (0, "connection 'Okta' userName domains: any (not limited)\n"), err
+    assert get_connection(live, "Okta").domains == ()
+    assert cli("connection", "domains", "Okta", "--clear")[0] == 0  # no change: not audited
+    code, out, _ = cli("connection", "show", "Okta")
+    assert out.splitlines()[-1] == "userName domains: any (not limited)"
+    assert _connections(cli)[0]["domains"] is None  # Okta
+    assert _audit(live, okta.id) == [
+        ["connection.domains_changed", {"domains": None},
+         {"domains": ["*.a.example", "a.example"]}],
+        ["connection.domains_changed", {"domains": ["*.a.example", "a.example"]},
+         {"domains": None}],
+    ]  # fmt: skip
+    partner = get_connection(live, "Partner")
+    [created] = [
+        e for e in audit_events(live, "connection", str(partner.id), 50)
+        if e.action == "connection.created"
+    ]  # fmt: skip
+    assert created.after == {"name": "Partner", "kind": None, "domains": ["a.example", "b.example"]}
+
+
+def _user_name_kept(live: Store, user_name: str) -> bool:
+    with db_session:
+        return live.db.User.get(user_name=user_name) is not None
+
+
+def test_set_and_clear_together_are_refused_by_the_parser(
+    cli: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("connection", "create", "Okta")[0] == 0
+    for args, says in (
+        (("--set", "a.example", "--clear"), "not allowed with argument"),
+        ((), "one of the arguments --set --clear is required"),
+    ):
+        with pytest.raises(SystemExit) as refused:
+            cli("connection", "domains", "Okta", *args)
+        assert refused.value.code == 2
+        assert says in capsys.readouterr().err
+    [okta] = _connections(cli)
+    assert okta["domains"] is None

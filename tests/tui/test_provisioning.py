@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from store.context import Store
 from store.queries.tokens import list_tokens
-from store.services.connections import list_connections
+from store.services.connections import list_connections, set_connection_domains
 from store.services.tokens import authenticate, issue_token
 from tests.support import FakeClock
 from tests.tui.conftest import (
@@ -367,3 +367,18 @@ async def test_a_rotation_whose_name_would_be_too_long_is_one_readable_error(
         assert "named after its connection" in error and "rename the connection" in error, error
         assert "Unexpected error" not in error and long not in error
     assert list_tokens(tui_store) == before
+
+
+async def test_a_connection_limited_to_domains_says_so_and_one_without_says_nothing(
+    seeded: Seeded, make_app: Callable[..., ControlApp], tui_store: Store
+) -> None:
+    set_connection_domains(tui_store, "Okta", "example.com,*.corp.example", "operator:tester")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        health = _static_text(app, "#health")
+        assert (
+            "Okta: its IdP may only create or rename users in @*.corp.example, @example.com"
+            in health
+        )
+        assert "Entra ID:" not in health

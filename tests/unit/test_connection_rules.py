@@ -74,3 +74,92 @@ def test_last_used_is_the_newest_of_the_tokens() -> None:
 def test_the_operator_scope_sees_all_and_a_token_scope_its_own() -> None:
     assert OPERATOR.sees(1) and OPERATOR.sees(2) and OPERATOR.operator
     assert Scope(1).sees(1) and not Scope(1).sees(2) and not Scope(1).operator
+
+
+# ---- allowed userName domains -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("corp.example", ("corp.example",)),
+        (" CORP.Example , b.example,corp.example,", ("b.example", "corp.example")),
+        (["*.Corp.example", "xn--bcher-kva.example"], ("*.corp.example", "xn--bcher-kva.example")),
+        ("a" * 63 + ".example", ("a" * 63 + ".example",)),
+        (".".join(["a" * 61] * 4), (".".join(["a" * 61] * 4),)),  # 247 characters
+    ],
+)
+def test_domains_are_lower_cased_sorted_and_without_repeats(
+    raw: object, stored: tuple[str, ...]
+) -> None:
+    assert rules.clean_domains(raw) == stored
+    assert rules.domains_of(rules.stored_domains(stored)) == stored
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("", "at least one"),
+        (" , ,", "at least one"),
+        ("bücher.example", "xn--"),
+        ("ｃｏｒｐ.example", "xn--"),
+        ("*.example.*", "not a domain name"),
+        ("corp.*.example", "not a domain name"),
+        ("*corp.example", "not a domain name"),
+        ("corp..example", "not a domain name"),
+        ("corp.example.", "not a domain name"),
+        ("-corp.example", "not a domain name"),
+        ("corp-.example", "not a domain name"),
+        ("corp_x.example", "not a domain name"),
+        ("user@corp.example", "not a domain name"),
+        ("a" * 64 + ".example", "not a domain name"),
+        (".".join(["a" * 63] * 4), "not a domain name"),  # 255 characters
+        ("corp.example\x1b[2J", "not a domain name"),
+        (",".join(f"d{i}.example" for i in range(51)), "at most 50"),
+        (42, "comma-separated"),
+    ],
+)
+def test_bad_domains_are_refused_with_one_line(raw: object, says: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        rules.clean_domains(raw)
+    assert says in refused.value.message
+    assert "\x1b" not in refused.value.message and "\n" not in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("user_name", "allowed"),
+    [
+        ("ceo@corp.example", True),
+        ("CEO@CORP.EXAMPLE", True),
+        ("ceo＠ｃｏｒｐ.example", True),  # folds to ceo@corp.example, its uniqueness key
+        ("ceo@sub.corp.example", False),
+        ("ceo@x.y.dept.example", True),  # *.dept.example
+        ("ceo@dept.example", False),  # a wildcard is for subdomains only
+        ("ceo@corp.example.evil.test", False),
+        ("ceo@evil.test@corp.example", False),
+        ("evil@corp.example＠evil.test", False),  # "＠" folds to "@": two of them
+        ("ceo@bücher.example", True),
+        ("ceo@XN--BCHER-KVA.example", True),
+        ("ceo@corp.exаmple", False),  # Cyrillic 'а'
+        ("ceo@corp.example.", False),
+        ("ceo", False),
+        ("@corp.example", False),
+        ("ceo@", False),
+    ],
+)
+def test_a_user_name_is_allowed_only_with_one_at_and_an_allowed_domain(
+    user_name: str, allowed: bool
+) -> None:
+    domains = rules.clean_domains("corp.example,*.dept.example,xn--bcher-kva.example")
+    assert rules.user_name_allowed(user_name, domains) is allowed
+    assert rules.user_name_allowed(user_name, ()) is True  # no domains: any userName
+    if not allowed:
+        with pytest.raises(InvalidInput) as refused:
+            rules.check_user_name(user_name, domains)
+        assert "@*.dept.example, @corp.example, @xn--bcher-kva.example" in refused.value.message
+
+
+@given(st.text(max_size=40))
+def test_any_user_name_either_has_a_host_domain_or_none(user_name: str) -> None:
+    domain = rules.user_name_domain(user_name)
+    assert domain is None or (domain.isascii() and rules.clean_domains(domain) == (domain,))

@@ -21,6 +21,7 @@ def test_stored_values_are_unchanged() -> None:
         "session.started", "session.ended", "sessions.ended", "token.issued", "token.revoked",
         "token.rate_limit", "token.stale", "token.fresh", "connection.created",
         "connection.renamed", "connection.removed", "connection.transferred",
+        "connection.domains_changed",
         "user.transferred", "group.transferred", "address.unlocked",
     }  # fmt: skip
     assert all(len(a.value) <= 64 for a in AuditAction)  # the column's size

@@ -467,9 +467,14 @@ def health_text(
 ) -> str:
     """One line about the worker, then a warning line per connection whose IdP went quiet,
     and per quiet token of a connection that is still heard from (an old token after a
-    rotation: revoke it)."""
+    rotation: revoke it), then a line per connection limited to userName domains."""
     lines = [_worker_line(health, now)]
     for c in connections:
+        if c.domains:
+            lines.append(
+                f"{shown(c.name)}: its IdP may only create or rename users in "
+                f"{', '.join('@' + d for d in c.domains)}"
+            )
         if c.status == "stale":
             lines.append(
                 f"! {shown(c.name)}: no requests {_quiet(c.last_used, c.created_at, now)}; "
