@@ -67,7 +67,8 @@ def print_table(backend: str, rows: list[Row], extra: dict[str, Any], users: int
 def _print_targets(rows: list[Row], extra: dict[str, Any]) -> None:
     memory = extra.get("memory_kb", {})
     rss, peak = memory.get("VmRSS", 0) / 1024, memory.get("VmHWM", 0) / 1024
-    print(f"API process memory: RSS {rss:.0f} MB now, peak {peak:.0f} MB")
+    if memory:  # read at the end of a whole run, not of a run of some rows (BENCH_ONLY)
+        print(f"API process memory: RSS {rss:.0f} MB now, peak {peak:.0f} MB")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*extra.get("load", (0, 0, 0))))
     print("targets:")
     compared = [r for r in rows[1:] if r.ratio is not None]
