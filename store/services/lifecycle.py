@@ -279,9 +279,7 @@ def suspend_manual_roles(store: Store, user: entities.User, previous_name: str, 
     )  # fmt: skip
 
 
-def check_version(
-    entity: entities.User | entities.Group, kind: str, if_match: ExpectedVersions
-) -> None:
+def check_version(entity: entities.Versioned, kind: str, if_match: ExpectedVersions) -> None:
     """If-Match: one of the caller's expected versions must be the current one (RFC 7232
     §3.1: any listed tag matches). Checked on the row locked for the write, so the check and
     the write are atomic."""
@@ -293,7 +291,7 @@ def check_version(
         raise PreconditionFailed(f"{kind} {entity.id} is at version {entity.version}, not {listed}")
 
 
-def touch(store: Store, entity: entities.User | entities.Group) -> None:
+def touch(store: Store, entity: entities.Versioned) -> None:
     """Mark a user or group as changed: new version (ETag) and lastModified."""
     entity.version += 1
     entity.last_modified = store.clock()
