@@ -24,7 +24,7 @@ from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ExpectedVersions
 from store.services.audit import record_event
-from store.sql import execute
+from store.sql import execute, in_write_transaction
 from store.tx import transaction
 
 IDP = GrantSource.IDP
@@ -97,7 +97,8 @@ def lock_group_names(store: Store, keys: Iterable[str], connection_id: int | Non
     single writer lock, taken now (BEGIN IMMEDIATE) instead of at the first write, so the
     mapping read after it is the one the transaction writes against."""
     if store.provider != "postgres":
-        execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        if not in_write_transaction(store.db):  # a row lock taken before holds it already
+            execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
         return
     for key in sorted(set(keys)):
         if connection_id is None:
