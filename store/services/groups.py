@@ -105,7 +105,9 @@ def _lock_group(
     return group
 
 
-def _check_writable(store: Store, group: Any, if_match: ExpectedVersions, scope: Scope) -> None:
+def _check_writable(
+    store: Store, group: entities.Group | LockedGroup, if_match: ExpectedVersions, scope: Scope
+) -> None:
     """A locked group may be written by ``scope``: NotFound for another connection's, a large
     change of it still moving finished first, If-Match checked on the locked row."""
     if not scope.sees(_group_connection(group)):
@@ -176,7 +178,7 @@ def _lock_group_row(
     return group
 
 
-def _group_connection(group: Any) -> int:
+def _group_connection(group: entities.Group | LockedGroup) -> int:
     """The connection of a group entity or a ``LockedGroup``."""
     if isinstance(group, LockedGroup):
         return group.connection_id
