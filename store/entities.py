@@ -129,6 +129,27 @@ class UserEmail(Entity, Protocol):
     primary: bool
 
 
+class Versioned(Protocol):
+    """A row with an ETag version and lastModified: an entity, or a row a use case locked
+    with a bound statement (``store.services.groups.LockedGroup``)."""
+
+    id: str
+    version: int
+    last_modified: datetime
+
+
+class GroupColumns(Versioned, Protocol):
+    """The columns of a group row that make its record, as its entity or a locked row holds
+    them (datetimes naive UTC, ``document`` parsed)."""
+
+    display_name: str
+    display_name_key: str
+    external_id: str | None
+    document: Any
+    created: datetime
+    member_count: int
+
+
 class Group(Entity, Protocol):
     id: str
     connection: Connection

@@ -71,6 +71,13 @@ def execute_unflushed(db: Database, text: str, params: Params | None = None) -> 
         return execute(db, text, params)
 
 
+def in_write_transaction(db: Database) -> bool:
+    """Whether this db_session's write transaction has begun (an ``execute`` or a query
+    ``for_update`` ran: on SQLite ``BEGIN IMMEDIATE`` is done and the writer lock held)."""
+    cache = db._get_cache()
+    return bool(cache.immediate and cache.in_transaction)
+
+
 def connection(db: Database) -> dbapi.Connection:
     """The DB-API connection of this thread's db_session, its transaction begun (for the
     driver's own batch calls: ``executemany``, psycopg2's ``execute_values``)."""

@@ -47,7 +47,9 @@ def members_of(
     return {gid: tuple(MemberRef(uid, name) for uid, name in pairs) for gid, pairs in found.items()}
 
 
-def group_record(group: entities.Group, members: tuple[MemberRef, ...] | None) -> GroupRecord:
+def group_record(
+    group: entities.GroupColumns, members: tuple[MemberRef, ...] | None
+) -> GroupRecord:
     return GroupRecord(
         id=group.id,
         display_name=group.display_name,

@@ -14,6 +14,8 @@ Nothing here knows SCIM wire formats; the API turns PATCH operations into ``Memb
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pony.orm import flush, select
@@ -29,7 +31,7 @@ from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
 from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import chunks, sql_timestamp
+from store.queries.filtering import chunks, sql_datetime, sql_json, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
@@ -97,21 +99,104 @@ def _lock_group(
 ) -> entities.Group:
     """The group row ``scope`` sees, locked, or NotFound (another connection's too)."""
     group = store.db.Group.get_for_update(id=group_id) if is_resource_id(group_id) else None
-    if group is None or not scope.sees(group.connection.id):
+    if group is None:
         raise NotFound(f"group {group_id} not found")
+    _check_writable(store, group, if_match, scope)
+    return group
+
+
+def _check_writable(
+    store: Store, group: entities.Group | LockedGroup, if_match: ExpectedVersions, scope: Scope
+) -> None:
+    """A locked group may be written by ``scope``: NotFound for another connection's, a large
+    change of it still moving finished first, If-Match checked on the locked row."""
+    if not scope.sees(_group_connection(group)):
+        raise NotFound(f"group {group.id} not found")
     member_batches.guard(store, group)  # a large change of it still moving: finish it first
     lifecycle.check_version(group, "group", if_match)
+
+
+@dataclass
+class LockedGroup:
+    """A group row locked and read with one bound statement, without loading its entity:
+    the columns ``group_record`` reads as the entity holds them (naive UTC, document
+    parsed). A membership change that leaves every attribute as it is writes back only the
+    member count, version and lastModified (``write``)."""
+
+    id: str
+    connection_id: int
+    display_name: str
+    display_name_key: str
+    external_id: str | None
+    document: Any
+    created: datetime
+    last_modified: datetime
+    version: int
+    member_count: int
+
+    def write(self, store: Store) -> None:
+        params = {"gid": self.id, "count": self.member_count, "version": self.version,
+                  "at": sql_timestamp(store, self.last_modified)}  # fmt: skip
+        execute(store.db, _WRITE_GROUP, params)
+
+
+_GROUP_COLUMNS = (
+    'SELECT "id", "connection_id", "display_name", "display_name_key", "external_id", '
+    '"document", "created", "last_modified", "version", "member_count" FROM "scim_group" '
+    'WHERE "id" = $gid'
+)
+_LOCK_GROUP = {"sqlite": _GROUP_COLUMNS, "postgres": _GROUP_COLUMNS + " FOR UPDATE"}
+_WRITE_GROUP = (
+    'UPDATE "scim_group" SET "member_count" = $count, "version" = $version, '
+    '"last_modified" = $at WHERE "id" = $gid'
+)
+
+
+def _naive(value: Any) -> datetime:
+    return sql_datetime(value).replace(tzinfo=None)
+
+
+def _lock_group_row(
+    store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope
+) -> LockedGroup:
+    """``_lock_group`` with a bound statement: the row is locked (SQLite: the write
+    transaction begins) and read as a ``LockedGroup``."""
+    rows = (
+        execute(store.db, _LOCK_GROUP[store.provider], {"gid": group_id}).rows
+        if is_resource_id(group_id)
+        else []
+    )
+    if not rows:
+        raise NotFound(f"group {group_id} not found")
+    gid, conn, name, key, external_id, document, created, modified, version, count = rows[0]
+    group = LockedGroup(
+        id=gid, connection_id=int(conn), display_name=name, display_name_key=key,
+        external_id=external_id, document=sql_json(document), created=_naive(created),
+        last_modified=_naive(modified), version=int(version), member_count=int(count),
+    )  # fmt: skip
+    _check_writable(store, group, if_match, scope)
     return group
+
+
+def _group_connection(group: entities.Group | LockedGroup) -> int:
+    """The connection of a group entity or a ``LockedGroup``."""
+    if isinstance(group, LockedGroup):
+        return group.connection_id
+    return int(group.connection.id)
 
 
 class _GroupEdit:
     """Applies membership changes to one locked group, as deltas, in the caller's order."""
 
     def __init__(
-        self, store: Store, group: entities.Group, actor: str, scope: Scope = OPERATOR
+        self,
+        store: Store,
+        group: entities.Group | LockedGroup,
+        actor: str,
+        scope: Scope = OPERATOR,
     ) -> None:
         self.store, self.group, self.actor, self.scope = store, group, actor, scope
-        self.connection_id = int(group.connection.id)
+        self.connection_id = _group_connection(group)
         self.mapping: lifecycle.MappingTable = {}  # read in prepare, under the name locks
         self.members: set[str] | None = None  # loaded only when a change needs the full set
         self.users: dict[str, entities.User] = {}
@@ -129,8 +214,8 @@ class _GroupEdit:
     def current_members(self) -> set[str]:
         """Every member, whoever sees it (their roles follow the group's name)."""
         if self.members is None:
-            memberships, group = self.store.db.Membership, self.group
-            self.members = set(select(m.user.id for m in memberships if m.group == group))
+            memberships, gid = self.store.db.Membership, self.group.id
+            self.members = set(select(m.user.id for m in memberships if m.group.id == gid))
         return self.members
 
     def visible_members(self) -> set[str]:
@@ -140,10 +225,12 @@ class _GroupEdit:
         members = self.current_members()
         if self.scope.operator:
             return members
-        memberships, group, owner = self.store.db.Membership, self.group, self.scope.connection_id
+        memberships, gid, owner = self.store.db.Membership, self.group.id, self.scope.connection_id
         return set(
             select(
-                m.user.id for m in memberships if m.group == group and m.user.connection.id == owner
+                m.user.id
+                for m in memberships
+                if m.group.id == gid and m.user.connection.id == owner
             )
         )
 
@@ -211,7 +298,7 @@ class _GroupEdit:
         queued = [
             member_batches.enqueue(
                 self.store,
-                self.group,
+                self._entity(),
                 remove,
                 add,
                 cause,
@@ -277,8 +364,15 @@ class _GroupEdit:
         if self.members is not None:
             (self.members.add if member else self.members.discard)(user_id)
 
+    def _entity(self) -> entities.Group:
+        """The group's entity: attributes and large changes are only made on it
+        (``_change_group`` reads the row alone for member adds only)."""
+        if isinstance(self.group, LockedGroup):
+            raise TypeError("a change of the group's attributes needs its entity")
+        return self.group
+
     def set_attribute(self, kind: str, value: Any) -> None:
-        group = self.group
+        group = self._entity()
         if kind == "rename":
             name, key = check_group_name(value, "displayName", kept=trim(group.display_name))
             if name != group.display_name or key != group.display_name_key:  # stale key too
@@ -298,6 +392,8 @@ class _GroupEdit:
         changed = bool(old or self.added or self.removed)
         if changed:  # before recomputing, so the group row is written once
             lifecycle.touch(self.store, self.group)
+            if isinstance(self.group, LockedGroup):
+                self.group.write(self.store)
         if self.mapped:
             affected = set(self.touched)
             cause = causes.group(self.group.id, self.group.display_name)
@@ -409,8 +505,13 @@ def _change_group(
     if_match: ExpectedVersions,
     scope: Scope,
 ) -> tuple[GroupRecord, list[int]]:
-    group = _lock_group(store, group_id, if_match, scope)
-    changes = list(plan(group_record(group, None)))
+    locked = _lock_group_row(store, group_id, if_match, scope)
+    changes = list(plan(group_record(locked, None)))
+    # Member adds (an IdP's usual PATCH) change only the member count, version and
+    # lastModified: the row read under the lock carries them, written with one statement.
+    # Any other change is made on the group's entity (its row already locked).
+    adds_only = all(change.kind == "add" for change in changes)
+    group = locked if adds_only else store.db.Group[locked.id]
     edit = _GroupEdit(store, group, actor, scope)
     queued = _apply(edit, changes)
     return group_record(group, None), queued

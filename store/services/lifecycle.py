@@ -24,7 +24,7 @@ from store.errors import NotFound, PreconditionFailed
 from store.queries.filtering import fetch_rows, sql_timestamp
 from store.records import ExpectedVersions
 from store.services.audit import record_event
-from store.sql import execute
+from store.sql import execute, in_write_transaction
 from store.tx import transaction
 
 IDP = GrantSource.IDP
@@ -97,7 +97,8 @@ def lock_group_names(store: Store, keys: Iterable[str], connection_id: int | Non
     single writer lock, taken now (BEGIN IMMEDIATE) instead of at the first write, so the
     mapping read after it is the one the transaction writes against."""
     if store.provider != "postgres":
-        execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
+        if not in_write_transaction(store.db):  # a row lock taken before holds it already
+            execute(store.db, "SELECT 1")  # Pony opens the IMMEDIATE transaction for raw SQL
         return
     for key in sorted(set(keys)):
         if connection_id is None:
@@ -279,9 +280,7 @@ def suspend_manual_roles(store: Store, user: entities.User, previous_name: str, 
     )  # fmt: skip
 
 
-def check_version(
-    entity: entities.User | entities.Group, kind: str, if_match: ExpectedVersions
-) -> None:
+def check_version(entity: entities.Versioned, kind: str, if_match: ExpectedVersions) -> None:
     """If-Match: one of the caller's expected versions must be the current one (RFC 7232
     §3.1: any listed tag matches). Checked on the row locked for the write, so the check and
     the write are atomic."""
@@ -293,7 +292,7 @@ def check_version(
         raise PreconditionFailed(f"{kind} {entity.id} is at version {entity.version}, not {listed}")
 
 
-def touch(store: Store, entity: entities.User | entities.Group) -> None:
+def touch(store: Store, entity: entities.Versioned) -> None:
     """Mark a user or group as changed: new version (ETag) and lastModified."""
     entity.version += 1
     entity.last_modified = store.clock()

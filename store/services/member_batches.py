@@ -56,7 +56,7 @@ class GroupBusy(Exception):
         self.pending_id = pending_id
 
 
-def guard(store: Store, group: entities.Group) -> None:
+def guard(store: Store, group: entities.Versioned) -> None:
     """Called on a group row locked for a write: refuse while a large change of it is
     unfinished (the caller's ``finish_first`` runs it and retries)."""
     rows = fetch_rows(store, _PENDING_OF + " LIMIT 1", {"gid": group.id})

@@ -11,15 +11,19 @@ import pytest
 from pony.orm import db_session
 
 from store.context import Store
-from store.errors import InvalidInput
+from store.domain import causes
+from store.domain.scope import Scope
+from store.errors import InvalidInput, NotFound, PreconditionFailed
 from store.queries.groups import get_group
 from store.queries.identity import audit_events, user_detail
 from store.queries.users import get_user
 from store.records import GroupInput, MembershipChange, UserInput, UserRecord
+from store.services.connections import create_connection
 from store.services.groups import change_group, create_group
 from store.services.roles import ensure_default_roles, grant_role, set_mapping
 from store.services.sessions import check_session, start_session
 from store.services.users import create_user, modify_user
+from tests.support import FakeClock, aware
 
 OKTA = "token:Okta SCIM"
 ADMIN = "operator:alice"
@@ -151,3 +155,72 @@ def test_single_member_adds_and_removes_audit_and_count_as_before(store: Store) 
             OKTA,
         )
     assert get_group(store, plain.id).member_count == 1
+
+
+def _group_row(store: Store, group_id: str) -> tuple[Any, ...]:
+    with db_session:
+        rows = store.db.select('SELECT "version", "last_modified", "member_count" FROM '
+                               '"scim_group" WHERE "id" = $group_id')  # fmt: skip
+    version, modified, count = rows[0]
+    return int(version), str(modified), int(count)
+
+
+def _role_events(store: Store, user_id: str, group_id: str, name: str) -> list[tuple[Any, ...]]:
+    """A user's role events, the group's id and name (which differ by group) as placeholders."""
+    found = [e for e in events(store, user_id) if e[1] == "roles.recomputed"]
+    assert all(e[5]["cause"] == causes.group(group_id, name) for e in found)
+    return [(e[0], e[4], e[5]["roles"], [g["role"] for g in e[5]["added"]], e[5]["removed"],
+             e[6].replace(name, "NAME")) for e in found]  # fmt: skip
+
+
+def test_a_member_add_has_the_effects_of_the_same_add_made_on_the_group_entity(
+    store: Store, clock: FakeClock
+) -> None:
+    """Member adds alone are written with bound statements; the same adds beside an unchanged
+    displayName (Okta re-sends it) go through the group's entity. Both leave the same version,
+    lastModified, count, audit event, role recomputation, answer and refusals."""
+    ensure_default_roles(store)
+    set_mapping(store, "Admins", "operator", ADMIN)
+    set_mapping(store, "Owners", "operator", ADMIN)
+    users = [create_user(store, okta_input(f"u{i}@example.com"), OKTA).id for i in range(4)]
+    fast = create_group(store, GroupInput("Admins", {"x": 1}), (users[0],), OKTA)
+    entity = create_group(store, GroupInput("Owners", {"x": 1}), (users[1],), OKTA)
+
+    def add(group_id: str, name: str | None, user_id: str, **kw: Any) -> Any:
+        def plan(_g: Any) -> list[MembershipChange]:
+            same_name = [MembershipChange("rename", value=name)] if name else []
+            return [*same_name, MembershipChange("add", (user_id,))]
+
+        return change_group(store, group_id, plan, OKTA, **kw)
+
+    clock.advance(60)
+    answers = [add(fast.id, None, users[2]), add(entity.id, "Owners", users[3])]
+    assert [(a.version, a.last_modified, a.member_count, a.document) for a in answers] == [
+        (2, aware(clock.now), 2, {"x": 1})
+    ] * 2
+    assert _group_row(store, fast.id) == _group_row(store, entity.id)
+    assert _group_row(store, fast.id)[0::2] == (2, 2)
+    assert get_group(store, fast.id).last_modified == aware(clock.now)
+    audited = [events(store, g.id)[-1] for g in (fast, entity)]
+    assert audited[0][:2] == audited[1][:2] == (OKTA, "group.updated")
+    assert (audited[0][4], audited[0][5], audited[0][6]) == (
+        {"members": []}, {"members": [users[2]]}, "+1 -0 member(s)")  # fmt: skip
+    assert (audited[1][4], audited[1][5], audited[1][6]) == (
+        {"members": []}, {"members": [users[3]]}, "+1 -0 member(s)")  # fmt: skip
+    made = [_role_events(store, users[2], fast.id, "Admins"),
+            _role_events(store, users[3], entity.id, "Owners")]  # fmt: skip
+    assert made[0] == made[1] != []
+    assert [(r.role, r.source) for r in user_detail(store, users[2]).roles] == [("operator", "idp")]
+
+    # Refusals are the same on both paths, and leave the row as it was.
+    other = Scope(create_connection(store, "Entra", "entra", ADMIN).id)
+    for group, name, user in ((fast, None, users[3]), (entity, "Owners", users[2])):
+        before = _group_row(store, group.id)
+        with pytest.raises(PreconditionFailed):
+            add(group.id, name, user, if_match=1)
+        with pytest.raises(NotFound):
+            add(group.id, name, user, scope=other)
+        assert _group_row(store, group.id) == before
+        # A repeated add changes nothing, not even the version.
+        again = add(group.id, name, users[2] if group is fast else users[3], if_match=2)
+        assert again.version == 2 and _group_row(store, group.id) == before

@@ -161,6 +161,27 @@ def test_execute_takes_the_write_transaction_and_select_does_not(store: Store) -
     assert written, _changed("start_transaction=True", "no BEGIN IMMEDIATE before the statement")
 
 
+def test_in_write_transaction_follows_the_write_transaction(store: Store) -> None:
+    with db_session:
+        sql.select_rows(store.db, "SELECT 1")
+        after_read = sql.in_write_transaction(store.db)
+        sql.execute(store.db, "SELECT 1")
+        after_write = sql.in_write_transaction(store.db)
+    with db_session:
+        store.db.Connection.select().for_update()[:1]
+        after_lock = sql.in_write_transaction(store.db)
+    with db_session:
+        fresh = sql.in_write_transaction(store.db)
+    assert not after_read, _changed("SessionCache.immediate", "set by a read")
+    assert after_write, _changed("SessionCache.in_transaction", "not set by a write")
+    assert after_lock, _changed("SessionCache.immediate", "not set by for_update")
+    assert not fresh, _changed("SessionCache.immediate", "kept from the last db_session")
+    if store.provider == "sqlite":
+        with db_session:
+            sql.execute(store.db, "SELECT 1")
+            assert sql.in_write_transaction(store.db) == _sqlite_connection_in_transaction(store)
+
+
 def _sqlite_connection_in_transaction(store: Store) -> bool:
     cache = pony_core.local.db2cache[store.db]
     return bool(cache.connection is not None and cache.connection.in_transaction)
