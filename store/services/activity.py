@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from pony.orm import select
@@ -54,6 +55,12 @@ def _insert_sql(rows: int) -> str:
     return f'INSERT INTO "request_activity" ({names}) VALUES {tuples}'
 
 
+@lru_cache(maxsize=ROWS_PER_INSERT)
+def _param_names(rows: int) -> tuple[str, ...]:
+    """The placeholder names of ``_insert_sql(rows)``, row by row, in column order."""
+    return tuple(f"p{row}_{col}" for row in range(rows) for col in range(len(_COLUMNS)))
+
+
 def _values(store: Store, item: ActivityInput) -> tuple[Any, ...]:
     return (
         sql_timestamp(store, naive_utc(item.at)),
@@ -85,11 +92,7 @@ def record_activity(store: Store, items: Sequence[ActivityInput]) -> int:
             rows.append(_values(store, folded))
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
-        params = {
-            f"p{row}_{col}": value
-            for row, values in enumerate(chunk)
-            for col, value in enumerate(values)
-        }
+        params = dict(zip(_param_names(len(chunk)), chain.from_iterable(chunk), strict=True))
         execute(store.db, _insert_sql(len(chunk)), params)
     return sum(max(1, item.hits) for item in items)
 
