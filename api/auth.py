@@ -56,9 +56,8 @@ class BearerAuth:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not is_scim_path(req.path):
             return
-        result = authenticate(
-            self._store, req.get_header("Authorization"), request_client(req, self._store)
-        )
+        client = req.context.client = request_client(req, self._store)  # the request log's too
+        result = authenticate(self._store, req.get_header("Authorization"), client)
         req.context.connection = result.connection_name
         if result.ok and result.connection_id is not None:
             req.context.token_id = result.token_id

@@ -107,6 +107,7 @@ class RequestActivity:
         req.context.scim_type = ""
         req.context.error_detail = ""
         req.context.filter = ""
+        req.context.client = None  # BearerAuth names it (under the same proxy settings)
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
@@ -125,7 +126,7 @@ class RequestActivity:
                 token_id=ctx.get("token_id"),
                 token_name=ctx.get("token_name") or "",
                 connection=ctx.get("connection") or "",
-                client=request_client(req, self._store),
+                client=ctx.get("client") or request_client(req, self._store),
                 query=(ctx.get("filter") or req.get_param("filter") or "")[: limits.REQUEST_QUERY],
                 scim_type=ctx.get("scim_type") or "",
                 detail=(ctx.get("error_detail") or "")[: limits.DETAIL],

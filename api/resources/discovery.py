@@ -10,6 +10,7 @@ from typing import Any
 
 import falcon
 
+from api.media import dumps
 from api.resources.common import projection, query_params
 from api.scim import schemas
 from api.scim.errors import not_found
@@ -42,11 +43,20 @@ def enforced_limits(settings: Settings) -> Limits:
 
 
 class ServiceProviderConfig:
+    """IdPs call it as a connection test, often: the whole document (no query string) is
+    rendered once, as the bytes every such request gets; the settings it shows are fixed
+    for the life of the process."""
+
     def __init__(self, store: Store) -> None:
         self._base = store.settings.scim_base_url
         self._limits = enforced_limits(store.settings)
+        whole = schemas.service_provider_config(self._base, self._limits, [], [])
+        self._whole = dumps(whole).encode()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not req.query_string:
+            resp.data = self._whole
+            return
         shown = projection(query_params(req))
         resp.media = schemas.service_provider_config(
             self._base, self._limits, shown.attributes, shown.excluded

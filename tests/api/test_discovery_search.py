@@ -32,6 +32,22 @@ def test_service_provider_config_matches_behaviour(scim: Scim) -> None:
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
 
+def test_service_provider_config_rendered_once_is_the_document_rendered_per_request(
+    scim: Scim,
+) -> None:
+    """Without a query string the document is bytes rendered at start; with one (here a
+    parameter every SCIM client may send and that changes nothing) it is rendered for the
+    request. Both are the same response."""
+    whole = scim.get("/ServiceProviderConfig")
+    rendered = scim.get("/ServiceProviderConfig", params={"unknownParameter": "1"})
+    assert whole.status_code == rendered.status_code == 200
+    assert whole.content == rendered.content
+    assert whole.headers["Content-Type"] == rendered.headers["Content-Type"]
+    assert whole.headers["Content-Type"].startswith("application/scim+json")
+    assert whole.json["meta"]["resourceType"] == "ServiceProviderConfig"
+    assert LIMITS_URN not in whole.json
+
+
 def test_advertised_limits_are_the_enforced_ones(api_store: Store) -> None:
     api = replace(api_store.settings.api, max_results=2, max_operations=3, max_body_bytes=4000)
     small = replace(api_store, settings=replace(api_store.settings, api=api))

@@ -12,6 +12,7 @@ from store.records import ActivityInput
 from store.services.activity import (
     PRUNE_CHUNK,
     ROWS_PER_INSERT,
+    ROWS_PER_JSON,
     prune_activity,
     record_activity,
 )
@@ -81,6 +82,44 @@ def test_a_batch_larger_than_one_statement_keeps_every_entry(
         row = by_token[n]
         assert row.client == f"c{n}" and row.status == 200 + n % 3
         assert row.at == (clock.now + timedelta(microseconds=n)).replace(tzinfo=UTC)
+
+
+def test_every_column_lands_in_place_across_statements(store: Store, clock: FakeClock) -> None:
+    # Past ROWS_PER_JSON, PostgreSQL's JSON batches split too; the texts carry what JSON and
+    # SQL quote (quotes, backslashes, newlines, a JSON document of their own).
+    size = ROWS_PER_JSON + 3
+    tricky = 'a "quoted" \\ back\\slash\n[1,{"x":null}] \'single\''
+    batch = [
+        ActivityInput(
+            at=clock.now + timedelta(microseconds=n),
+            method="PATCH",
+            path=f"/scim/v2/Users/{n}",
+            status=200 + n % 5,
+            latency_ms=n / 8,
+            token_id=None if n % 2 else n,
+            token_name=f"t{n}",
+            client=f"10.0.{n % 256}.1",
+            query=f"q{n} {tricky}",
+            scim_type="" if n % 3 else "invalidValue",
+            detail=tricky,
+            user_agent=f"ua{n}",
+            connection="" if n % 4 else f"conn{n}",
+        )  # fmt: skip
+        for n in range(size)
+    ]
+    assert record_activity(store, batch) == size
+    rows = recent_activity(store, errors_first=False, limit=size + 10)
+    assert len(rows) == size
+    by_path = {r.path: r for r in rows}
+    for n in (0, 1, 2, 3, ROWS_PER_JSON - 1, ROWS_PER_JSON, size - 1):
+        row = by_path[f"/scim/v2/Users/{n}"]
+        assert row.at == (clock.now + timedelta(microseconds=n)).replace(tzinfo=UTC)
+        assert (row.method, row.status, row.latency_ms) == ("PATCH", 200 + n % 5, n / 8)
+        assert row.token_id == (None if n % 2 else n) and row.token_name == f"t{n}"
+        assert row.client == f"10.0.{n % 256}.1" and row.query == f"q{n} {tricky}"
+        assert row.scim_type == ("" if n % 3 else "invalidValue") and row.detail == tricky
+        assert row.user_agent == f"ua{n}" and row.hits == 1
+        assert row.connection == ("" if n % 4 else f"conn{n}")
 
 
 def test_hostile_or_oversized_text_is_cut_not_rejected(store: Store, clock: FakeClock) -> None:
