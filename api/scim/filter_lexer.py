@@ -73,14 +73,18 @@ def _string(text: str, pos: int, error: ErrorFactory) -> Token:
     match = _STRING.match(text, pos)
     if not match:
         raise error(f"unterminated string starting at character {pos + 1}")
-    try:
-        value = json.loads(match.group(), strict=False)
-    except ValueError:
-        raise error(f"invalid escape in string at character {pos + 1}") from None
+    quoted = match.group()
+    if "\\" in quoted:
+        try:
+            value = json.loads(quoted, strict=False)
+        except ValueError:
+            raise error(f"invalid escape in string at character {pos + 1}") from None
+    else:
+        value = quoted[1:-1]  # no escapes: the characters between the quotes, as JSON reads them
     problem = text_problem(value)
     if problem:
         raise error(f"string at character {pos + 1} {problem}")
-    return Token("string", match.group(), pos, value)
+    return Token("string", quoted, pos, value)
 
 
 def _number(text: str, pos: int, error: ErrorFactory) -> int | float:

@@ -121,7 +121,9 @@ def row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord
     statement returns them (SQLite hands timestamps and JSON back as text), or as a use case
     has just written them."""
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
-    document = detached(sql_json(document))
+    # JSON text (SQLite's raw rows) parses into a value of its own; any other value may be
+    # an entity's tracked one or a caller's, so the record gets a copy.
+    document = sql_json(document) if isinstance(document, str | bytes) else detached(document)
     return UserRecord(
         id=uid,
         user_name=user_name,
