@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from api.scim.errors import ScimError
 from store.domain.text import text_problem
@@ -25,8 +25,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _PUNCT = "()[]"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "(" ")" "[" "]" "string" "number" "word" "end"
     text: str
     pos: int  # 0-based offset in the expression
