@@ -49,7 +49,7 @@ def parse_filter(
         raise invalid_filter(f"filter is longer than {max_length} characters")
     if not text.strip():
         raise invalid_filter("filter is empty")
-    parser = Parser(tokenize(text, invalid_filter), _CatalogueResolver(resource), invalid_filter,
+    parser = Parser(tokenize(text, invalid_filter), _RESOLVERS[resource], invalid_filter,
                     max_depth, limits.FILTER_COMPARISONS)  # fmt: skip
     criteria = parser.filter()
     if parser.peek.kind != "end":
@@ -77,6 +77,10 @@ class _CatalogueResolver:
             return self.rules.value(attribute, op, value)
         except FilterError as error:
             raise invalid_filter(f"{error} at character {pos + 1}") from None
+
+
+_RESOLVERS = {resource: _CatalogueResolver(resource) for resource in RESOURCES}
+"""One per resource type: a resolver holds only the catalogue's fixed rules."""
 
 
 def _ruled(rule: Callable[[str], str], name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from api.scim.errors import ScimError
 from store.domain.text import text_problem
@@ -25,8 +25,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _PUNCT = "()[]"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "(" ")" "[" "]" "string" "number" "word" "end"
     text: str
     pos: int  # 0-based offset in the expression
@@ -73,14 +72,18 @@ def _string(text: str, pos: int, error: ErrorFactory) -> Token:
     match = _STRING.match(text, pos)
     if not match:
         raise error(f"unterminated string starting at character {pos + 1}")
-    try:
-        value = json.loads(match.group(), strict=False)
-    except ValueError:
-        raise error(f"invalid escape in string at character {pos + 1}") from None
+    quoted = match.group()
+    if "\\" in quoted:
+        try:
+            value = json.loads(quoted, strict=False)
+        except ValueError:
+            raise error(f"invalid escape in string at character {pos + 1}") from None
+    else:
+        value = quoted[1:-1]  # no escapes: the characters between the quotes, as JSON reads them
     problem = text_problem(value)
     if problem:
         raise error(f"string at character {pos + 1} {problem}")
-    return Token("string", match.group(), pos, value)
+    return Token("string", quoted, pos, value)
 
 
 def _number(text: str, pos: int, error: ErrorFactory) -> int | float:

@@ -109,6 +109,15 @@ def _emails(emails: list[dict[str, Any]]) -> tuple[EmailInput, ...]:
     return tuple(result)
 
 
+_FROM_DOCUMENT = tuple(
+    attr.name
+    for attr in USER_ATTRIBUTES
+    if attr.returned != "never" and attr.name not in ("userName", "active", "groups")
+)
+"""The User attributes answered from the stored document (a password is never returned,
+whatever a stored document holds; the others come from their own columns)."""
+
+
 def user_to_scim(
     record: UserRecord,
     base_url: str,
@@ -116,18 +125,16 @@ def user_to_scim(
     excluded: list[str] | None = None,
 ) -> dict[str, Any]:
     """The full SCIM User for ``record``, then projected (RFC 7644 §3.9)."""
-    document = detached(record.document)
+    document = record.document  # what the answer takes of it is copied, never aliased
     extension = document.get(ENTERPRISE_USER)
     resource: dict[str, Any] = {"schemas": [USER, ENTERPRISE_USER] if extension else [USER]}
     resource["id"] = record.id
     if record.external_id is not None:
         resource["externalId"] = record.external_id
     resource["userName"] = record.user_name
-    for attr in USER_ATTRIBUTES:
-        if attr.returned == "never" or attr.name in ("userName", "active", "groups"):
-            continue  # a password is never returned, whatever a stored document holds
-        if attr.name in document:
-            resource[attr.name] = document[attr.name]
+    for name in _FROM_DOCUMENT:
+        if name in document:
+            resource[name] = detached(document[name])
     if record.display_name is not None:
         resource["displayName"] = record.display_name
     if record.active is not None:  # unassigned: omitted (RFC 7644 §3.5.2.2)
@@ -139,7 +146,7 @@ def user_to_scim(
             for g in record.groups
         ]  # fmt: skip
     if extension:
-        resource[ENTERPRISE_USER] = extension
+        resource[ENTERPRISE_USER] = detached(extension)
     resource["meta"] = _meta("User", record, f"{base_url}/Users/{record.id}")
     return project(resource, USER, attributes, excluded)
 

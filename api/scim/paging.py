@@ -30,6 +30,8 @@ def _integer(value: str | int | None, name: str) -> int | None:
         raise invalid_value(f'"{name}" must be an integer')
     if isinstance(value, int):
         return value
+    if isinstance(value, str) and len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)  # the usual "1", "100": plain ASCII digits, nothing to clamp
     match = _INTEGER.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise invalid_value(f'"{name}" must be an integer, got {str(value)[:40]!r}')

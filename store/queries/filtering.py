@@ -312,9 +312,11 @@ def page_of_rows(
     condition: str,
     params: dict[str, Any],
     paging: tuple[str, int, int],
+    computed: tuple[str, ...] = (),
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The rows of one page (``columns`` of ``source``, a (table, alias) pair, that meet the
-    filter-built ``condition``) in order, and the full match count.
+    filter-built ``condition``) in order, and the full match count. ``computed`` are fixed
+    SQL expressions over the alias, read after the columns.
 
     ``paging`` is (ORDER BY text, 1-based start index, count). Past the first page the page
     is chosen by ids first (walking an index for ids is far cheaper than walking whole rows
@@ -324,7 +326,7 @@ def page_of_rows(
     table, alias = source
     order, start_index, count = paging
     base = f'FROM "{table}" {alias} WHERE {condition}'
-    wanted = ", ".join(f'{alias}."{column}"' for column in columns)
+    wanted = ", ".join([*(f'{alias}."{column}"' for column in columns), *computed])
     rows: list[tuple[Any, ...]] = []
     if count > 0:
         page = dict(params, lim=count, off=start_index - 1)

@@ -104,11 +104,16 @@ def list_users(
     order = order_by(sort, USERS, store.provider)
     paging = (order, start_index, count)
     source = ("scim_user", USERS.alias)
-    rows, total = page_of_rows(store, source, _COLUMNS, live, where.params, paging)
-    groups = groups_of(store, [row[0] for row in rows], scope) if rows else {}
-    items = tuple(row_record(row, groups.get(row[0], ())) for row in rows)
+    rows, total = page_of_rows(store, source, _COLUMNS, live, where.params, paging, _IN_A_GROUP)
+    members = [row[0] for row in rows if row[-1]]
+    groups = groups_of(store, members, scope) if members else {}
+    items = tuple(row_record(row[:-1], groups.get(row[0], ())) for row in rows)
     return Page(items=items, total=total, start_index=start_index)
 
+
+_IN_A_GROUP = (f'EXISTS (SELECT 1 FROM "scim_membership" m WHERE m."user" = {USERS.alias}."id")',)
+"""Read with a listed user: whether it is a member of any group at all. The groups query
+runs only for the users on the page that are (it alone decides which groups a scope sees)."""
 
 _COLUMNS = (
     "id", "user_name", "external_id", "display_name", "active", "document", "created",
@@ -121,7 +126,9 @@ def row_record(row: tuple[Any, ...], groups: tuple[GroupRef, ...]) -> UserRecord
     statement returns them (SQLite hands timestamps and JSON back as text), or as a use case
     has just written them."""
     uid, user_name, external_id, display_name, active, document, created, modified, version = row
-    document = detached(sql_json(document))
+    # JSON text (SQLite's raw rows) parses into a value of its own; any other value may be
+    # an entity's tracked one or a caller's, so the record gets a copy.
+    document = sql_json(document) if isinstance(document, str | bytes) else detached(document)
     return UserRecord(
         id=uid,
         user_name=user_name,

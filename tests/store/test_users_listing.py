@@ -108,6 +108,20 @@ def test_a_page_loads_its_users_groups_in_one_query(store: Store, clock: FakeClo
     assert [g.display_name for g in page.items[1].groups] == ["Engineering"]
 
 
+def test_a_page_of_users_in_no_group_is_one_statement(store: Store, clock: FakeClock) -> None:
+    ids = _users(store, clock, ["solo@example.com", "member@example.com", "other@example.com"])
+    lookup = Compare("userName", "eq", "solo@example.com")
+
+    before = statement_count(store)
+    page = list_users(store, lookup, 1, 100)
+    assert statement_count(store) - before == 1
+    assert [(u.id, u.groups) for u in page.items] == [(ids[0], ())]
+
+    create_group(store, group_input("Engineering"), (ids[1],), ACTOR)
+    page = list_users(store, None, 1, 100)
+    assert [[g.display_name for g in u.groups] for u in page.items] == [[], ["Engineering"], []]
+
+
 def test_a_listed_user_is_the_same_record_as_a_fetched_one(store: Store, clock: FakeClock) -> None:
     user_id = new_user(store, "jane@example.com", external_id="ext-1", display_name="Jane")
     group = create_group(store, group_input("Engineering"), (user_id,), ACTOR)
