@@ -135,6 +135,8 @@ def escape_unsafe(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with every character a terminal must not receive escaped and nothing else
     changed, so text that is already safe passes unchanged: the last pass at an output edge
     (the service log), behind the callers' own ``safe_text``."""
+    if text.isascii() and text.isprintable():  # the usual line: nothing to escape
+        return text
     return "".join(_pieces(text, keep_newlines))
 
 

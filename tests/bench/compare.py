@@ -18,6 +18,7 @@ authenticated request (GET /ServiceProviderConfig) against ``/livez`` of the sam
   BENCH_USERS     users in the dataset (default 2000): half seeded over HTTP, half created
   BENCH_REQUESTS  filter, no-op and /livez requests per measurement (default 2000)
   BENCH_THREADS   client threads (default 8)
+  BENCH_SERVER_THREADS  waitress threads of trident-scim serve (default: [api] threads' default)
   BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
   BENCH_TIMEOUT   seconds any one measured operation may take (default 120: the reference's
                   group adds slow down as the group grows and may stop short of every user;
@@ -74,7 +75,7 @@ class Sizes:
             requests=max(10, int(os.environ.get("BENCH_REQUESTS", "2000"))),
             threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
             timeout=float(os.environ.get("BENCH_TIMEOUT", "120")),
-            server_threads=ApiSettings().threads,
+            server_threads=int(os.environ.get("BENCH_SERVER_THREADS") or ApiSettings().threads),
         )
 
     @property

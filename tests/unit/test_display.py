@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from store.domain.display import safe_multiline, safe_text
+from store.domain.display import escape_unsafe, safe_multiline, safe_text
 
 # ---- an exact decoder of the rendered form, to prove the mapping is injective ---------------
 
@@ -186,3 +186,14 @@ def test_multiline_keeps_line_breaks_only() -> None:
     assert safe_multiline("line 1\nline\r2\x1b[2K") == "line 1\nline\\x0d2\\x1b[2K"
     assert safe_text(None) == "" and safe_multiline(None) == ""
     assert safe_text(42) == "42"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_log_pass_escapes_exactly_what_safe_text_escapes(text: str) -> None:
+    """``escape_unsafe`` (the service log's last pass, with a shortcut for printable ASCII)
+    escapes each character the terminal rule escapes and leaves everything else, backslashes
+    included: on text without a backslash it is ``safe_text``, and safe text passes as is."""
+    shown = escape_unsafe(text)
+    if "\\" not in text:
+        assert shown == safe_text(text)
+    assert escape_unsafe(shown) == shown
