@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from cli.context import CliContext, CliError, printable_url
-from store.config import ApiSettings, Settings
+from store.config import ApiSettings, Settings, scim_threads
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the SCIM API (and run the worker in-process)")
     serve.add_argument("--host", help="interface to listen on (default: [api] host)")
     serve.add_argument("--port", type=int, help="TCP port (default: [api] port; 0 = any free)")
-    serve.add_argument("--threads", type=int, help="waitress threads (default: [api] threads)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        help="SCIM worker threads (default: [api] threads; 0 there: 1 on SQLite, 4 on PostgreSQL)",
+    )
     serve.add_argument("--no-worker", action="store_true",
                        help="do not run the background worker in this process")  # fmt: skip
     serve.set_defaults(func=_serve)
@@ -70,7 +74,6 @@ def _serve(ctx: CliContext) -> int:
     args = ctx.args
     api = ctx.settings.api
     host = args.host or api.host
-    threads = args.threads if args.threads and args.threads > 0 else api.threads
     wanted = api.port if args.port is None else args.port
     if not 0 <= wanted <= 65535:
         raise CliError(f"--port must be between 0 (any free port) and 65535, got {wanted}")
@@ -84,6 +87,8 @@ def _serve(ctx: CliContext) -> int:
     ctx.settings = settings
     store = ctx.store(create=True)
     ensure_default_roles(store)
+    threads = args.threads if args.threads and args.threads > 0 else None
+    threads = threads or scim_threads(settings.api, store.provider)
     _print_banner(ctx, settings, host, port)
     recorder = ActivityRecorder(store).start()
     scheduler = None if args.no_worker else _start_worker(store, settings)

@@ -18,7 +18,8 @@ authenticated request (GET /ServiceProviderConfig) against ``/livez`` of the sam
   BENCH_USERS     users in the dataset (default 2000): half seeded over HTTP, half created
   BENCH_REQUESTS  filter, no-op and /livez requests per measurement (default 2000)
   BENCH_THREADS   client threads (default 8)
-  BENCH_SERVER_THREADS  waitress threads of trident-scim serve (default: [api] threads' default)
+  BENCH_SERVER_THREADS  SCIM threads of trident-scim serve (default 0: [api] threads' default,
+                  by backend)
   BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
   BENCH_TIMEOUT   seconds any one measured operation may take (default 120: the reference's
                   group adds slow down as the group grows and may stop short of every user;
@@ -39,7 +40,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.config import ApiSettings
 from tests.bench.load import GROUP, PATCH, Client, Run, drive, percentile
 from tests.bench.reference import ReferenceServer, reference_version
 from tests.bench.report import print_header
@@ -75,7 +75,7 @@ class Sizes:
             requests=max(10, int(os.environ.get("BENCH_REQUESTS", "2000"))),
             threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
             timeout=float(os.environ.get("BENCH_TIMEOUT", "120")),
-            server_threads=int(os.environ.get("BENCH_SERVER_THREADS") or ApiSettings().threads),
+            server_threads=max(0, int(os.environ.get("BENCH_SERVER_THREADS") or 0)),
         )
 
     @property

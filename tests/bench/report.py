@@ -7,6 +7,7 @@ import os
 import platform
 from typing import Any
 
+from store.config import POSTGRESQL_THREADS, SQLITE_THREADS
 from tests.bench.scenarios import Row
 
 TARGET_RATIO = 0.5
@@ -28,6 +29,14 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _server_threads(threads: int) -> str:
+    if threads > 0:
+        return f"{threads} SCIM threads"
+    return (
+        f"SCIM threads by backend ({SQLITE_THREADS} on SQLite, {POSTGRESQL_THREADS} on PostgreSQL)"
+    )
+
+
 def print_header(commit: str, cpus: int, python: str, sizes: Any) -> None:
     print("TridentStack Control SCIM benchmark")
     print(f"commit {commit}; {cpus} CPU(s) (nproc), {_cpu_model()}; Python {python}; "
@@ -35,7 +44,7 @@ def print_header(commit: str, cpus: int, python: str, sizes: Any) -> None:
     print(
         f"dataset {sizes.users} users; group grows to {sizes.group}; {sizes.requests} "
         f"requests per operation; {sizes.threads} client threads; server: "
-        f"{sizes.server_threads} waitress threads, client and server on this machine"
+        f"{_server_threads(sizes.server_threads)}, client and server on this machine"
     )
     print("load average before the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 

@@ -13,7 +13,8 @@ environment:
   BENCH_GROUP     members the benchmark group grows to (default 10000, at most BENCH_USERS)
   BENCH_REQUESTS  requests per measured operation (default 2000)
   BENCH_THREADS   client threads (default 8)
-  BENCH_SERVER_THREADS  waitress threads of the server (default: [api] threads' default)
+  BENCH_SERVER_THREADS  SCIM threads of the server (default: [api] threads' default, 0: by
+                  backend)
   BENCH_BACKENDS  comma list of sqlite,postgresql (default both; PostgreSQL only if reachable)
   BENCH_TIMEOUT   seconds any one measured run may take (default 300)
   BENCH_DIR       scratch directory to use and keep (default: a temporary one, removed)
@@ -96,7 +97,7 @@ class Sizes:
             threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
             timeout=float(os.environ.get("BENCH_TIMEOUT", "300")),
             server_threads=max(
-                1, int(os.environ.get("BENCH_SERVER_THREADS", str(ApiSettings().threads)))
+                0, int(os.environ.get("BENCH_SERVER_THREADS", str(ApiSettings().threads)))
             ),
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.config import ConfigError, Settings, load_settings, settings_from_dict
+from store.config import ConfigError, Settings, load_settings, scim_threads, settings_from_dict
 from store.db import DatabaseUrlError, parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +48,7 @@ def test_path_order_explicit_then_env_then_local(
         ({"rate_limit": {"requests_per_minute": 0}}, "at least 1"),
         ({"rate_limit": {"burst": -1}}, "must not be negative"),
         ({"api": {"threads": True}}, "threads must be int"),
+        ({"api": {"threads": -1}}, "threads must not be negative"),
     ],
 )
 def test_bad_values_are_rejected_readably(data: dict, message: str) -> None:
@@ -169,3 +170,14 @@ def test_a_duration_past_any_date_is_a_config_error(section: str, key: str, valu
     with pytest.raises(ConfigError, match=f"\\[{section}\\] {key} must be at most 100 years"):
         settings_from_dict({section: {key: value}})
     assert settings_from_dict({section: {key: 60}})
+
+
+def test_scim_threads_are_the_backends_unless_set() -> None:
+    """``[api] threads = 0`` (the default): one SCIM thread on SQLite, four on PostgreSQL;
+    any other value is taken as it is, on either backend."""
+    default = settings_from_dict({}).api
+    assert default.threads == 0
+    assert scim_threads(default, "sqlite") == 1
+    assert scim_threads(default, "postgres") == 4
+    three = settings_from_dict({"api": {"threads": 3}}).api
+    assert scim_threads(three, "sqlite") == scim_threads(three, "postgres") == 3
