@@ -191,7 +191,7 @@ def user_name_domain(user_name: str) -> str | None:
     """The ASCII domain of a userName, as the rule compares it, or None when it has none.
 
     The userName is folded as its uniqueness key is (``names.fold``: NFKC, case-folded), so
-    every userName that would collide with ``ceo@corp.example`` has the domain
+    every userName that would collide with ``dana@corp.example`` has the domain
     ``corp.example``: full-width letters and "＠", upper case and the like cannot land outside
     the rule's view. It then needs exactly one "@" with something before it (a name with two
     is ambiguous about its domain, and refused), and a domain that is a host name once any

@@ -159,21 +159,21 @@ def test_a_patch_result_is_not_refused_for_how_the_patch_named_active(
 
 @pytest.mark.parametrize(
     "rename",
-    [lambda user: ("PATCH", patch_op({"op": "replace", "path": "userName", "value": "ceo@x.com"})),
-     lambda user: ("PATCH", patch_op({"op": "Replace", "value": {"userName": "ceo@x.com"}})),
-     lambda user: ("PUT", {"schemas": [USER_URN], "userName": "ceo@x.com", "active": True})],
+    [lambda user: ("PATCH", patch_op({"op": "replace", "path": "userName", "value": "dana@x.com"})),
+     lambda user: ("PATCH", patch_op({"op": "Replace", "value": {"userName": "dana@x.com"}})),
+     lambda user: ("PUT", {"schemas": [USER_URN], "userName": "dana@x.com", "active": True})],
     ids=["patch-path", "patch-no-path", "put"],
 )  # fmt: skip
 def test_every_rename_ends_the_sessions_of_the_old_name(
     okta: Scim, api_store: Store, rename: Any
 ) -> None:
-    """A leaked token renames Mallory, signed in, to the CEO's userName: her session must
+    """A leaked token renames Mallory, signed in, to an administrator's userName: her session must
     not go on answering Control's web tier under that name."""
     mallory = okta.create_user("mallory@x.com")
     cookie = _signed_in(api_store, "mallory@x.com")
     method, body = rename(mallory)
     done = okta.request(method, f"/Users/{mallory['id']}", body)
-    assert done.status_code == 200 and done.json["userName"] == "ceo@x.com", done.text
+    assert done.status_code == 200 and done.json["userName"] == "dana@x.com", done.text
     check = check_session(api_store, cookie)
     assert not check.valid, check
 

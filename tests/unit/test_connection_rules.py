@@ -129,22 +129,22 @@ def test_bad_domains_are_refused_with_one_line(raw: object, says: str) -> None:
 @pytest.mark.parametrize(
     ("user_name", "allowed"),
     [
-        ("ceo@corp.example", True),
-        ("CEO@CORP.EXAMPLE", True),
-        ("ceo＠ｃｏｒｐ.example", True),  # folds to ceo@corp.example, its uniqueness key
-        ("ceo@sub.corp.example", False),
-        ("ceo@x.y.dept.example", True),  # *.dept.example
-        ("ceo@dept.example", False),  # a wildcard is for subdomains only
-        ("ceo@corp.example.evil.test", False),
-        ("ceo@evil.test@corp.example", False),
+        ("dana@corp.example", True),
+        ("DANA@CORP.EXAMPLE", True),
+        ("dana＠ｃｏｒｐ.example", True),  # folds to dana@corp.example, its uniqueness key
+        ("dana@sub.corp.example", False),
+        ("dana@x.y.dept.example", True),  # *.dept.example
+        ("dana@dept.example", False),  # a wildcard is for subdomains only
+        ("dana@corp.example.evil.test", False),
+        ("dana@evil.test@corp.example", False),
         ("evil@corp.example＠evil.test", False),  # "＠" folds to "@": two of them
-        ("ceo@bücher.example", True),
-        ("ceo@XN--BCHER-KVA.example", True),
-        ("ceo@corp.exаmple", False),  # Cyrillic 'а'
-        ("ceo@corp.example.", False),
-        ("ceo", False),
+        ("dana@bücher.example", True),
+        ("dana@XN--BCHER-KVA.example", True),
+        ("dana@corp.exаmple", False),  # Cyrillic 'а'
+        ("dana@corp.example.", False),
+        ("dana", False),
         ("@corp.example", False),
-        ("ceo@", False),
+        ("dana@", False),
     ],
 )
 def test_a_user_name_is_allowed_only_with_one_at_and_an_allowed_domain(
