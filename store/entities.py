@@ -221,6 +221,7 @@ class ScimToken(Entity, Protocol):
 class RateBucket(Entity, Protocol):
     key: str
     tat: float
+    step: float | None
 
 
 class AuditEvent(Entity, Protocol):
