@@ -31,7 +31,7 @@ from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
 from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import chunks, sql_datetime, sql_json, sql_timestamp
+from store.queries.filtering import chunks, sql_json, sql_naive, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
@@ -152,10 +152,6 @@ _WRITE_GROUP = (
 )
 
 
-def _naive(value: Any) -> datetime:
-    return sql_datetime(value).replace(tzinfo=None)
-
-
 def _lock_group_row(
     store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope
 ) -> LockedGroup:
@@ -171,8 +167,8 @@ def _lock_group_row(
     gid, conn, name, key, external_id, document, created, modified, version, count = rows[0]
     group = LockedGroup(
         id=gid, connection_id=int(conn), display_name=name, display_name_key=key,
-        external_id=external_id, document=sql_json(document), created=_naive(created),
-        last_modified=_naive(modified), version=int(version), member_count=int(count),
+        external_id=external_id, document=sql_json(document), created=sql_naive(created),
+        last_modified=sql_naive(modified), version=int(version), member_count=int(count),
     )  # fmt: skip
     _check_writable(store, group, if_match, scope)
     return group
