@@ -1,8 +1,8 @@
 """The reference server beside ours: python-scim's ``scim2-server`` (a bench-only dependency,
 the ``bench`` extra), started as its own process on 127.0.0.1 with a static bearer token.
 
-It keeps everything in memory and writes nothing durable; it is the yardstick the issue's
-targets are set against, never something the product depends on.
+It keeps everything in memory and writes nothing durable; it is the yardstick the bench's
+targets (compare.TARGETS) are set against, never something the product depends on.
 """
 
 from __future__ import annotations
