@@ -180,7 +180,7 @@ def connection_rows(records: list[ConnectionRecord]) -> list[list[Any]]:
             [c.name, c.kind or "-", c.status, c.user_count, c.group_count, utc_seconds(c.last_used)]
         )
         if c.domains:
-            rows.append([f"  domains: {', '.join(c.domains)}", "", "", "", "", ""])
+            rows.append([f"  domains: {domains_text(c)}", "", "", "", "", ""])
         for t in c.tokens:
             rows.append([f"  {t.name}", f"{t.prefix}…", t.status, "", "", utc_seconds(t.last_used)])
     return rows

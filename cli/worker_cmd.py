@@ -21,7 +21,7 @@ from cli.context import CliContext, CliError, add_json_flag
 from cli.output import iso_utc, print_json, table, utc_seconds
 from cli.presence import announced
 from store.context import Store
-from store.domain.display import clip, safe_text
+from store.domain.display import clip, percent_done, safe_text
 from store.queries.jobs import worker_health
 from store.records import JobHealth, JobRunRecord, LargeChange
 from store.services.recompute_queue import in_progress
@@ -169,7 +169,7 @@ def _print_changes(ctx: CliContext, changes: list[LargeChange]) -> None:
 
 
 def _progress(change: LargeChange) -> str:
-    percent = 100 * change.done // change.total if change.total else 100
+    percent = percent_done(change.done, change.total)
     return f"{change.done:,} of {change.total:,} {change.noun} ({percent}%)"
 
 

@@ -119,8 +119,12 @@ def plain_name(key: Any, urn: str | None) -> Any:
 def given_twice(name: str) -> ScimError:
     """Two members naming one attribute (in any case or spelling) are ambiguous: whichever
     came last would otherwise decide, ``active`` included."""
-    shown = name if len(name) <= 120 else name[:117] + "..."
-    return invalid_syntax(f'"{shown}" is given twice: send each attribute once')
+    return invalid_syntax(f'"{shown_key(name)}" is given twice: send each attribute once')
+
+
+def shown_key(key: str) -> str:
+    """A body member's name as an error message quotes it: at most 120 characters."""
+    return key if len(key) <= 120 else key[:117] + "..."
 
 
 def lower_fields(value: dict[str, Any]) -> dict[str, Any]:
@@ -161,8 +165,7 @@ def refuse_unknown_schemas(body: dict[str, Any], kept: tuple[str, ...]) -> None:
         if not isinstance(key, str) or ":" not in key:
             continue
         if key.lower() not in known and key.rpartition(":")[0].lower() not in known:
-            shown = key if len(key) <= 120 else key[:117] + "..."
-            raise invalid_syntax(f'"{shown}" is not a schema of this resource')
+            raise invalid_syntax(f'"{shown_key(key)}" is not a schema of this resource')
 
 
 def _single(attr: Attr, value: Any, where: str) -> Any:

@@ -163,3 +163,10 @@ def clip(text: str | None, width: int) -> str:
     if width <= 0:
         return ""
     return value if len(value) <= width else value[: max(0, width - 1)] + "…"
+
+
+def percent_done(done: int, total: int) -> int:
+    """How far ``done`` of ``total`` steps got, in whole percent rounded down (so 100 means
+    done); nothing to do (a total of 0) is done."""
+    done = max(0, min(done, total))
+    return 100 * done // total if total else 100

@@ -169,7 +169,7 @@ def large_changes(bench: Bench, url: str, ids: list[str]) -> tuple[list[Row], di
 
 
 def print_targets(extra: dict[str, Any], rows: list[Row]) -> None:
-    """The issue's targets for these rows, met or with the measured figure."""
+    """The targets for these rows, met or with the measured figure."""
     users = extra["users"]
     for row in rows[-extra.get("rows", len(rows)) :]:
         p99 = row.p99_ms or 0.0

@@ -33,7 +33,6 @@ import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -52,35 +51,13 @@ from tests.bench.servers import (
     postgres_reachable,
     write_config,
 )
+from tests.bench.sizes import Sizes, scratch_dir, wanted_backends
 
 HUGE = 1_000_000
 """Rate limit and burst of the bench token: never throttled."""
 TARGETS = {"create": 2.0, "filter": 3.0, "patch": 1.5, "group": 50.0, "noop": 0.5}
 FLAT = 1.5
 """Group adds are flat when the last tenth's p50 is at most this many times the first's."""
-
-
-@dataclass(frozen=True)
-class Sizes:
-    users: int
-    requests: int
-    threads: int
-    timeout: float
-    server_threads: int
-
-    @classmethod
-    def from_env(cls) -> Sizes:
-        return cls(
-            users=max(100, int(os.environ.get("BENCH_USERS", "2000"))),
-            requests=max(10, int(os.environ.get("BENCH_REQUESTS", "2000"))),
-            threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
-            timeout=float(os.environ.get("BENCH_TIMEOUT", "120")),
-            server_threads=max(0, int(os.environ.get("BENCH_SERVER_THREADS") or 0)),
-        )
-
-    @property
-    def group(self) -> int:  # the header of report.print_header names it
-        return self.users
 
 
 @dataclass
@@ -449,16 +426,14 @@ def postgres_run(workdir: Path, sizes: Sizes) -> None:
 
 
 def main() -> int:
-    sizes = Sizes.from_env()
-    wanted = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    sizes = Sizes.from_env(users=2000, timeout=120, server_threads=0)
+    wanted = wanted_backends()
     print_header(git_commit(), os.cpu_count() or 0, platform.python_version(), sizes)
     print(
         "Client and servers share this machine: only the ratios within this run mean "
         "anything, never a figure compared with another run's."
     )
-    with tempfile.TemporaryDirectory(prefix="trident-compare-") as scratch:
-        workdir = Path(os.environ.get("BENCH_DIR") or scratch)
-        workdir.mkdir(parents=True, exist_ok=True)
+    with scratch_dir("trident-compare-") as workdir:
         if "sqlite" in wanted:
             sqlite_run(workdir, sizes)
         if "postgresql" in wanted:

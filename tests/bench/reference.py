@@ -1,8 +1,8 @@
 """The reference server beside ours: python-scim's ``scim2-server`` (a bench-only dependency,
 the ``bench`` extra), started as its own process on 127.0.0.1 with a static bearer token.
 
-It keeps everything in memory and writes nothing durable; it is the yardstick the issue's
-targets are set against, never something the product depends on.
+It keeps everything in memory and writes nothing durable; it is the yardstick the bench's
+targets (compare.TARGETS) are set against, never something the product depends on.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.bench.load import LOOPBACK, Client
+from tests.bench.servers import cpu_seconds, file_tail
 
 PROGRAM = str(Path(sys.executable).parent / "scim2-server")
 _SERVING = re.compile(rb"Serving SCIM on http://127\.0\.0\.1:(\d+)/v2")
@@ -97,14 +98,10 @@ class ReferenceServer:
         return self.proc.pid
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return file_tail(self.log_path, lines)
 
     def stop(self) -> None:
         """SIGINT (it stops serving on KeyboardInterrupt), then SIGKILL."""

@@ -33,9 +33,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from store.config import ApiSettings
@@ -70,36 +68,12 @@ from tests.bench.servers import (
     postgres_reachable,
     write_config,
 )
+from tests.bench.sizes import Sizes, scratch_dir, wanted_backends
 
 HUGE_RATE = 1_000_000
 HUGE_BURST = 1_000_000
 """The bench token must never be throttled: a large burst too, because at a million requests
 a minute the default burst of 10 allows only 0.6 ms of scheduling jitter between threads."""
-
-
-@dataclass(frozen=True)
-class Sizes:
-    users: int
-    group: int
-    requests: int
-    threads: int
-    timeout: float
-    server_threads: int
-
-    @classmethod
-    def from_env(cls) -> Sizes:
-        users = max(100, int(os.environ.get("BENCH_USERS", "20000")))
-        requests = max(10, int(os.environ.get("BENCH_REQUESTS", "2000")))
-        return cls(
-            users=users,
-            group=min(users, max(10, int(os.environ.get("BENCH_GROUP", "10000")))),
-            requests=min(requests, users // 2),
-            threads=max(1, int(os.environ.get("BENCH_THREADS", "8"))),
-            timeout=float(os.environ.get("BENCH_TIMEOUT", "300")),
-            server_threads=max(
-                0, int(os.environ.get("BENCH_SERVER_THREADS", str(ApiSettings().threads)))
-            ),
-        )
 
 
 def trivial_path(bench: Bench) -> str:
@@ -190,12 +164,16 @@ def run_backend(name: str, url: str, workdir: Path, sizes: Sizes) -> None:
 
 
 def main() -> int:
-    sizes = Sizes.from_env()
-    wanted = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    sizes = Sizes.from_env(
+        users=20000,
+        group=10000,
+        timeout=300,
+        server_threads=ApiSettings().threads,
+        requests_within_users=True,
+    )
+    wanted = wanted_backends()
     print_header(git_commit(), os.cpu_count() or 0, platform.python_version(), sizes)
-    with tempfile.TemporaryDirectory(prefix="trident-bench-") as scratch:
-        workdir = Path(os.environ.get("BENCH_DIR") or scratch)
-        workdir.mkdir(parents=True, exist_ok=True)
+    with scratch_dir("trident-bench-") as workdir:
         if "sqlite" in wanted:
             run_backend("SQLite", f"sqlite:///{workdir / 'bench.db'}", workdir, sizes)
         if "postgresql" in wanted:

@@ -24,6 +24,21 @@ CLI = str(Path(sys.executable).parent / "trident-scim")
 _LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def file_tail(path: Path, lines: int) -> str:
+    """The last lines of a process's log, or "(no log)"."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def write_config(
     path: Path,
     url: str,
@@ -148,16 +163,10 @@ class ServerProcess:
         return found
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return file_tail(self.log_path, lines)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM (a graceful stop), then SIGKILL if it does not end in time."""

@@ -45,6 +45,10 @@ def seed_hostile_everywhere(store: Store, clock: FakeClock) -> None:
     seed(store, clock)
     with db_session:
         db = store.db
+        rewritten = (db.Group, db.RoleAssignment, db.GroupRoleMapping, db.ScimToken,
+                     db.Connection, db.Session, db.AuditEvent, db.Activity)  # fmt: skip
+        empty = [entity.__name__ for entity in rewritten if not entity.select().exists()]
+        assert not empty, f"the seed holds no {empty} rows to make hostile"
         alice = db.User.get(user_name="alice@example.com")
         alice.user_name = USER_NAME
         alice.display_name = hostile("Alice", limits.DISPLAY_NAME)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from store.domain.display import escape_unsafe, safe_multiline, safe_text
+from store.domain.display import escape_unsafe, percent_done, safe_multiline, safe_text
 
 # ---- an exact decoder of the rendered form, to prove the mapping is injective ---------------
 
@@ -197,3 +197,12 @@ def test_the_log_pass_escapes_exactly_what_safe_text_escapes(text: str) -> None:
     if "\\" not in text:
         assert shown == safe_text(text)
     assert escape_unsafe(shown) == shown
+
+
+def test_percent_done_rounds_down_and_stays_within_0_to_100() -> None:
+    assert percent_done(4_500, 20_000) == 22
+    assert percent_done(19_999, 20_000) == 99  # 100 only when done
+    assert percent_done(20_000, 20_000) == 100
+    assert percent_done(0, 0) == 100  # nothing to do is done
+    assert percent_done(30, 20) == 100
+    assert percent_done(-5, 20) == 0

@@ -20,6 +20,8 @@ from rich.text import Text
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from store.domain.display import percent_done
+
 Progress = Callable[[int, int], None]
 
 BAR_CELLS = 20
@@ -47,7 +49,7 @@ def progress_text(done: int, total: int, noun: str) -> str:
     100% means done)."""
     done = max(0, min(done, total))
     filled = BAR_CELLS * done // total if total else BAR_CELLS
-    percent = 100 * done // total if total else 100
+    percent = percent_done(done, total)
     bar = "█" * filled + "░" * (BAR_CELLS - filled)
     return f"[{bar}] {done:,} of {total:,} {noun} · {percent}%"
 
