@@ -150,17 +150,8 @@ class GroupColumns(Versioned, Protocol):
     member_count: int
 
 
-class Group(Entity, Protocol):
-    id: str
+class Group(Entity, GroupColumns, Protocol):
     connection: Connection
-    display_name: str
-    display_name_key: str
-    external_id: str | None
-    document: Any
-    created: datetime
-    last_modified: datetime
-    version: int
-    member_count: int
     memberships: EntitySet[Membership]
 
 
@@ -230,6 +221,7 @@ class ScimToken(Entity, Protocol):
 class RateBucket(Entity, Protocol):
     key: str
     tat: float
+    step: float | None
 
 
 class AuditEvent(Entity, Protocol):

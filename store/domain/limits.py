@@ -111,6 +111,9 @@ HOLDER: Final = 256
 """A worker process's holder name (a lease's holder, who ran a job)."""
 RATE_KEY: Final = 256
 """A rate-limit bucket's key (a token or a client address)."""
+AUDIT_IDS: Final = 1000
+"""Ids one audit event lists (a group's members added or removed, a transfer's users and
+groups); beyond that only their count is kept."""
 
 # ---- what a terminal is shown ---------------------------------------------------------------
 

@@ -392,6 +392,11 @@ def sql_datetime(value: datetime | str) -> datetime:
     return moment.replace(tzinfo=UTC)
 
 
+def sql_naive(value: datetime | str) -> datetime:
+    """A raw timestamp column as naive UTC, the form an entity holds."""
+    return sql_datetime(value).replace(tzinfo=None)
+
+
 def sql_timestamp(store: Store, value: datetime) -> datetime | str:
     """A naive-UTC datetime as a bound parameter of a raw statement, in the form Pony stores
     it (SQLite keeps text with microseconds; PostgreSQL takes the datetime itself)."""

@@ -7,6 +7,7 @@ what Pony would store for them: the same text on SQLite, jsonb on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from store.context import Store
@@ -49,3 +50,9 @@ def record_event(
     # Pending changes of the audited rows are not written first: each is written once, with
     # all its columns, by the next statement of the use case or at commit.
     execute_unflushed(store.db, _INSERT[store.provider], params)
+
+
+def listed_ids(ids: Sequence[str]) -> list[str] | dict[str, int]:
+    """Ids as an audit event keeps them: every one up to ``limits.AUDIT_IDS``, else the
+    count."""
+    return list(ids) if len(ids) <= limits.AUDIT_IDS else {"count": len(ids)}

@@ -32,12 +32,10 @@ from store.queries.filtering import chunked_in, chunks, fetch_rows
 from store.queries.tokens import token_record
 from store.records import ConnectionRecord, TransferItem, TransferPlan
 from store.services import lifecycle, role_sync
-from store.services.audit import record_event
+from store.services.audit import listed_ids, record_event
 from store.sql import execute
 from store.tx import read, transaction
 
-AUDIT_ID_LIMIT = 1000
-"""Ids listed in a transfer's summary event; beyond that only the counts."""
 _REMOVED = "#removed#"
 
 
@@ -451,8 +449,7 @@ def _move(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> 
 
 
 def _ids(items: Sequence[TransferItem]) -> list[str] | dict[str, int]:
-    ids = [item.id for item in items]
-    return ids if len(ids) <= AUDIT_ID_LIMIT else {"count": len(ids)}
+    return listed_ids([item.id for item in items])
 
 
 def _audit(store: Store, plan: TransferPlan, ids: dict[str, int], actor: str) -> None:

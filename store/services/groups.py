@@ -31,16 +31,14 @@ from store.domain.roles import mapped_roles
 from store.domain.scope import OPERATOR, Scope
 from store.domain.validation import check_document, check_group_name, check_text
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import chunks, sql_datetime, sql_json, sql_timestamp
+from store.queries.filtering import chunks, sql_json, sql_naive, sql_timestamp
 from store.queries.groups import get_group, group_record, members_of
 from store.records import ExpectedVersions, GroupInput, GroupRecord, MembershipChange
 from store.services import connections, lifecycle, member_batches, recompute_queue, role_sync
-from store.services.audit import record_event
+from store.services.audit import listed_ids, record_event
 from store.sql import execute
 from store.tx import transaction
 
-AUDIT_ID_LIMIT = 1000
-"""Member ids listed in one audit event; beyond that only the counts are kept."""
 _KINDS = ("add", "remove", "replace_all", "remove_all", "rename", "external_id", "document")
 
 
@@ -152,10 +150,6 @@ _WRITE_GROUP = (
 )
 
 
-def _naive(value: Any) -> datetime:
-    return sql_datetime(value).replace(tzinfo=None)
-
-
 def _lock_group_row(
     store: Store, group_id: str, if_match: ExpectedVersions, scope: Scope
 ) -> LockedGroup:
@@ -171,8 +165,8 @@ def _lock_group_row(
     gid, conn, name, key, external_id, document, created, modified, version, count = rows[0]
     group = LockedGroup(
         id=gid, connection_id=int(conn), display_name=name, display_name_key=key,
-        external_id=external_id, document=sql_json(document), created=_naive(created),
-        last_modified=_naive(modified), version=int(version), member_count=int(count),
+        external_id=external_id, document=sql_json(document), created=sql_naive(created),
+        last_modified=sql_naive(modified), version=int(version), member_count=int(count),
     )  # fmt: skip
     _check_writable(store, group, if_match, scope)
     return group
@@ -415,8 +409,8 @@ class _GroupEdit:
         old = {k: v for k, v in self.before.items() if after[k] != v}
         new = {k: after[k] for k in old}
         if self.added or self.removed:
-            old["members"] = _ids(self.removed)
-            new["members"] = _ids(self.added)
+            old["members"] = listed_ids(self.removed)
+            new["members"] = listed_ids(self.added)
         detail = f"+{len(self.added)} -{len(self.removed)} member(s)"
         record_event(
             self.store, self.actor, AuditAction.GROUP_UPDATED, "group", self.group.id,
@@ -426,10 +420,6 @@ class _GroupEdit:
     @property
     def before_key(self) -> str:
         return group_key(self.before["displayName"])
-
-
-def _ids(ids: list[str]) -> list[str] | dict[str, int]:
-    return list(ids) if len(ids) <= AUDIT_ID_LIMIT else {"count": len(ids)}
 
 
 @transaction
@@ -469,7 +459,8 @@ def create_group(
             lifecycle.recompute_user_roles(store, users[user_id], actor, mapping, cause=cause)
     record_event(
         store, actor, AuditAction.GROUP_CREATED, "group", group.id, name,
-        after={"displayName": name, "externalId": external_id, "members": _ids(sorted(users))},
+        after={"displayName": name, "externalId": external_id,
+               "members": listed_ids(sorted(users))},
     )  # fmt: skip
     return group_record(group, members_of(store, [group.id], scope).get(group.id, ()))
 
@@ -610,7 +601,7 @@ def _delete_group(
     before = {
         "displayName": name,
         "externalId": group.external_id,
-        "members": _ids(member_ids),
+        "members": listed_ids(member_ids),
     }
     cause = causes.group_deleted(group_id, name)
     queued = None

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from pony.orm import flush
 
-from store.context import Store, naive_utc
+from store.context import Store
 from store.domain import limits
 from store.domain.clients import ip_text, user_agent_text
 from store.domain.enums import AuditAction, SessionEnd
@@ -43,7 +43,7 @@ from store.domain.tokens import (
     looks_like_secret,
 )
 from store.errors import InvalidInput, NotFound
-from store.queries.filtering import chunked_in, fetch_rows, sql_datetime, sql_timestamp
+from store.queries.filtering import chunked_in, fetch_rows, sql_naive, sql_timestamp
 from store.queries.identity import find_user_entity, session_record
 from store.records import SessionCheck, SessionClient, SessionRecord
 from store.services.audit import record_event
@@ -164,7 +164,9 @@ def _state_of_row(
     ended: Stamp | None, expires: Stamp, seen: Stamp, gone: Stamp | None, active: object
 ) -> SessionState:
     """From raw column values (SQLite hands timestamps back as text)."""
-    return SessionState(_when(ended), _at(expires), _at(seen), _when(gone), bool(active))
+    return SessionState(
+        _when(ended), sql_naive(expires), sql_naive(seen), _when(gone), bool(active)
+    )
 
 
 Stamp = datetime | str
@@ -201,12 +203,8 @@ _SEEN = (
 )
 
 
-def _at(value: Stamp) -> datetime:
-    return naive_utc(sql_datetime(value))
-
-
 def _when(value: Stamp | None) -> datetime | None:
-    return None if value is None else _at(value)
+    return None if value is None else sql_naive(value)
 
 
 @transaction

@@ -22,7 +22,7 @@ from typing import Any
 from pony.orm import flush
 
 from store import entities
-from store.context import Store, naive_utc, on_host_clock
+from store.context import Store, on_host_clock
 from store.domain import limits, ratelimit
 from store.domain import tokens as token_rules
 from store.domain.clients import limited_address, limited_address_argument
@@ -40,7 +40,7 @@ from store.domain.tokens import (
     refused_token_label,
 )
 from store.errors import Conflict, InvalidInput, NotFound
-from store.queries.filtering import fetch_rows, sql_datetime, sql_timestamp
+from store.queries.filtering import fetch_rows, sql_naive, sql_timestamp
 from store.queries.tokens import active_token_entity, token_record
 from store.records import AuthResult, IssuedToken, LockedAddress, TokenRecord
 from store.services.audit import record_event
@@ -486,7 +486,7 @@ def release_rate_leases(store: Store) -> int:
 def _mark_used(
     store: Store, token_id: int, last_used: datetime | str | None, now: datetime
 ) -> None:
-    if last_used is None or now - naive_utc(sql_datetime(last_used)) >= LAST_USED_EVERY:
+    if last_used is None or now - sql_naive(last_used) >= LAST_USED_EVERY:
         params = {"now": sql_timestamp(store, now), "token_id": token_id}
         execute(store.db, _LAST_USED, params)
 
